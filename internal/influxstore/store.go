@@ -1,0 +1,217 @@
+// Package influxstore is Faultline's one adapter over influxdb-client-go/v2. Everything
+// speaks the InfluxDB v2 API (line-protocol writes, Flux reads); the few places where
+// InfluxDB 1.8's v2-compatible API differs from 2.x (database creation, bucket naming,
+// token form, version detection) live in compat.go and nowhere else.
+package influxstore
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+	"github.com/influxdata/influxdb-client-go/v2/api"
+	ihttp "github.com/influxdata/influxdb-client-go/v2/api/http"
+)
+
+// Config of a store. The token is a secret: never print it.
+type Config struct {
+	URL    string
+	Token  string `json:"-"` // 2.x API token, or "user:password" on 1.8, or "" without auth
+	Org    string // ignored by 1.8
+	Bucket string // 2.x bucket; on 1.8 "db" or "db/retention" ("factory" means factory/autogen)
+	Gzip   bool
+	// Timeout bounds each HTTP request.
+	Timeout            time.Duration
+	InsecureSkipVerify bool
+}
+
+// DefaultConfig returns the defaults of the common flags.
+func DefaultConfig() Config {
+	return Config{URL: "http://127.0.0.1:8086", Org: "faultline", Bucket: "factory", Timeout: 10 * time.Second}
+}
+
+// Validate checks the configuration without connecting.
+func (c Config) Validate() error {
+	if c.URL == "" {
+		return errors.New("influx: URL is empty (set --influx-url or FAULTLINE_INFLUX_URL)")
+	}
+	if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
+		return fmt.Errorf("influx: URL %q must start with http:// or https://", c.URL)
+	}
+	if c.Bucket == "" {
+		return errors.New("influx: bucket is empty (set --influx-bucket)")
+	}
+	return nil
+}
+
+// Store writes and reads Faultline's time series.
+type Store struct {
+	cfg    Config
+	client influxdb2.Client
+	write  api.WriteAPIBlocking
+	query  api.QueryAPI
+
+	httpc   *http.Client
+	mu      sync.Mutex
+	flavor  flavor
+	version string
+}
+
+// New creates a store; no request is made until first use.
+func New(cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	httpc := &http.Client{Timeout: timeout, Transport: &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     90 * time.Second,
+		TLSClientConfig:     &tls.Config{InsecureSkipVerify: cfg.InsecureSkipVerify}, //nolint:gosec // opt-in
+	}}
+	opts := influxdb2.DefaultOptions().
+		SetUseGZip(cfg.Gzip).
+		SetHTTPRequestTimeout(uint(timeout / time.Second)).
+		SetPrecision(time.Nanosecond).
+		SetHTTPClient(httpc)
+	c := influxdb2.NewClientWithOptions(cfg.URL, cfg.Token, opts)
+	s := &Store{cfg: cfg, client: c, httpc: httpc}
+	s.write = c.WriteAPIBlocking(cfg.Org, s.bucketName())
+	s.query = c.QueryAPI(cfg.Org)
+	return s, nil
+}
+
+// Close releases idle connections.
+func (s *Store) Close() { s.client.Close() }
+
+// Bucket returns the bucket name as the server expects it (db/rp on 1.8).
+func (s *Store) Bucket() string { return s.bucketName() }
+
+// WriteError classifies a failed write so callers can decide: retry later (server down,
+// overloaded, throttled) or give up on the batch (it will never be accepted).
+type WriteError struct {
+	Status     int           // HTTP status, 0 for network errors
+	Retryable  bool          // try again later; the data is fine
+	RetryAfter time.Duration // server's hint, if any
+	Err        error
+}
+
+func (e *WriteError) Error() string {
+	if e.Status == 0 {
+		return fmt.Sprintf("influx write: %v", e.Err)
+	}
+	return fmt.Sprintf("influx write: HTTP %d: %v", e.Status, e.Err)
+}
+
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// IsRetryable reports whether err is a write failure worth retrying.
+func IsRetryable(err error) bool {
+	var we *WriteError
+	if errors.As(err, &we) {
+		return we.Retryable
+	}
+	return errors.Is(err, context.DeadlineExceeded)
+}
+
+// WriteLines writes newline-separated line protocol (nanosecond timestamps).
+func (s *Store) WriteLines(ctx context.Context, lines []byte) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	err := s.write.WriteRecord(ctx, string(lines))
+	if err == nil {
+		return nil
+	}
+	return classify(err)
+}
+
+func classify(err error) error {
+	var he *ihttp.Error
+	if errors.As(err, &he) {
+		st := he.StatusCode
+		retry := st == 0 || st == http.StatusTooManyRequests || st >= 500
+		// 1.8 answers 404 "database not found" until CREATE DATABASE ran; an operator
+		// can fix that without losing data, so keep the points.
+		if st == http.StatusNotFound {
+			retry = true
+		}
+		return &WriteError{Status: st, Retryable: retry, RetryAfter: time.Duration(he.RetryAfter) * time.Second, Err: err}
+	}
+	// Network errors, timeouts, refused connections: the server is away.
+	return &WriteError{Retryable: true, Err: err}
+}
+
+// Ping checks that the server answers; used by readiness probes.
+func (s *Store) Ping(ctx context.Context) error {
+	ok, err := s.client.Ping(ctx)
+	if err != nil {
+		return fmt.Errorf("influx ping %s: %w", s.cfg.URL, err)
+	}
+	if !ok {
+		return fmt.Errorf("influx ping %s: not ready", s.cfg.URL)
+	}
+	return nil
+}
+
+// Query runs a Flux query and calls fn for each record. Errors say which query failed.
+func (s *Store) Query(ctx context.Context, flux string, fn func(rec Record) error) error {
+	res, err := s.query.Query(ctx, flux)
+	if err != nil {
+		return fmt.Errorf("flux query: %w", err)
+	}
+	defer res.Close()
+	for res.Next() {
+		if err := fn(Record{values: res.Record().Values()}); err != nil {
+			return err
+		}
+	}
+	if err := res.Err(); err != nil {
+		return fmt.Errorf("flux query: %w", err)
+	}
+	return nil
+}
+
+// Record is one row of a Flux result.
+type Record struct{ values map[string]any }
+
+// Value returns a column's value.
+func (r Record) Value(col string) any { return r.values[col] }
+
+// Values returns all columns.
+func (r Record) Values() map[string]any { return r.values }
+
+// Time returns the _time column.
+func (r Record) Time() time.Time {
+	t, _ := r.values["_time"].(time.Time)
+	return t
+}
+
+// String returns a string column or "".
+func (r Record) String(col string) string {
+	s, _ := r.values[col].(string)
+	return s
+}
+
+// Float returns a numeric column as float64.
+func (r Record) Float(col string) (float64, bool) {
+	switch v := r.values[col].(type) {
+	case float64:
+		return v, true
+	case int64:
+		return float64(v), true
+	case uint64:
+		return float64(v), true
+	}
+	return 0, false
+}

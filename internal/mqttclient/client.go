@@ -1,0 +1,318 @@
+// Package mqttclient is Faultline's one adapter over paho.mqtt.golang: TLS, credentials
+// from env or files, auto-reconnect with a capped backoff, subscriptions made in the
+// on-connect handler (so every reconnect resubscribes), QoS 1, optional persistent
+// sessions with a fixed client id, and manual acknowledgement.
+package mqttclient
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/rs/zerolog"
+)
+
+// Config of one MQTT connection. Secrets are never printed by String or in errors.
+type Config struct {
+	URL          string // tcp://host:1883, ssl://host:8883, ws://...
+	ClientID     string // fixed id; required for a persistent session
+	Username     string
+	Password     string `json:"-"`
+	CleanSession bool   // false = persistent session: the broker queues QoS 1 while we are away
+	KeepAlive    time.Duration
+	// MaxReconnectInterval caps the exponential reconnect backoff.
+	MaxReconnectInterval time.Duration
+	ConnectTimeout       time.Duration
+	// ManualAck: handlers must call Message.Ack once the message is safe; the broker
+	// redelivers unacknowledged QoS 1 messages after a reconnect.
+	ManualAck bool
+	// OrderMatters makes paho call handlers one at a time in arrival order. Handlers
+	// that block then hold back the connection: that is the backpressure ingest wants.
+	OrderMatters bool
+	TLS          TLSConfig
+	// Will is published by the broker when we vanish; Online is published (retained)
+	// on every connect to the same topic.
+	Will   *StatusMessage
+	Online *StatusMessage
+}
+
+// TLSConfig for ssl:// and wss:// URLs.
+type TLSConfig struct {
+	CAFile             string
+	CertFile           string
+	KeyFile            string
+	InsecureSkipVerify bool // testing only
+	ServerName         string
+}
+
+// StatusMessage is a retained status payload (last will or online marker).
+type StatusMessage struct {
+	Topic   string
+	Payload []byte
+	QoS     byte
+}
+
+// DefaultConfig returns sane defaults for a service.
+func DefaultConfig() Config {
+	return Config{
+		URL:                  "tcp://127.0.0.1:1883",
+		CleanSession:         true,
+		KeepAlive:            30 * time.Second,
+		MaxReconnectInterval: 10 * time.Second,
+		ConnectTimeout:       10 * time.Second,
+		OrderMatters:         true,
+	}
+}
+
+// Validate checks the configuration without connecting.
+func (c Config) Validate() error {
+	if c.URL == "" {
+		return errors.New("mqtt: URL is empty (set --mqtt-url or FAULTLINE_MQTT_URL)")
+	}
+	scheme, _, ok := strings.Cut(c.URL, "://")
+	if !ok {
+		return fmt.Errorf("mqtt: URL %q has no scheme; use tcp://host:1883 or ssl://host:8883", c.URL)
+	}
+	switch scheme {
+	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
+	default:
+		return fmt.Errorf("mqtt: URL scheme %q not supported; use tcp, ssl, ws or wss", scheme)
+	}
+	if !c.CleanSession && c.ClientID == "" {
+		return errors.New("mqtt: a persistent session (clean session off) needs a fixed client id")
+	}
+	if len(c.ClientID) > 65535 {
+		return errors.New("mqtt: client id too long")
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return errors.New("mqtt: TLS client certificate and key must be given together")
+	}
+	return nil
+}
+
+// Message is a received message.
+type Message interface {
+	Topic() string
+	Payload() []byte
+	Duplicate() bool
+	Ack()
+}
+
+// Handler is called for each message of a subscription.
+type Handler func(Message)
+
+type subscription struct {
+	filter  string
+	qos     byte
+	handler Handler
+}
+
+// Client is a connection that resubscribes on every (re)connect.
+type Client struct {
+	cfg  Config
+	log  zerolog.Logger
+	c    paho.Client
+	mu   sync.Mutex
+	subs []subscription
+
+	connects    atomic.Int64
+	connLost    atomic.Int64
+	onConnectFn func()
+}
+
+// New builds a client; nothing is connected until Connect. Subscriptions added before
+// Connect are made on the first connect and on every reconnect.
+func New(cfg Config, log zerolog.Logger) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cl := &Client{cfg: cfg, log: log.With().Str("component", "mqtt").Logger()}
+	opts := paho.NewClientOptions().AddBroker(cfg.URL)
+	opts.SetClientID(cfg.ClientID)
+	opts.SetUsername(cfg.Username)
+	opts.SetPassword(cfg.Password)
+	opts.SetCleanSession(cfg.CleanSession)
+	opts.SetKeepAlive(orDefault(cfg.KeepAlive, 30*time.Second))
+	opts.SetConnectTimeout(orDefault(cfg.ConnectTimeout, 10*time.Second))
+	opts.SetAutoReconnect(true)
+	opts.SetConnectRetry(true)
+	opts.SetConnectRetryInterval(time.Second)
+	opts.SetMaxReconnectInterval(orDefault(cfg.MaxReconnectInterval, 10*time.Second))
+	opts.SetOrderMatters(cfg.OrderMatters)
+	opts.SetAutoAckDisabled(cfg.ManualAck)
+	// Paho resumes in-flight publishes after reconnect from its in-memory store.
+	opts.SetResumeSubs(false) // we resubscribe ourselves in OnConnect
+	opts.SetWriteTimeout(10 * time.Second)
+	if cfg.Will != nil {
+		opts.SetBinaryWill(cfg.Will.Topic, cfg.Will.Payload, cfg.Will.QoS, true)
+	}
+	if strings.HasPrefix(cfg.URL, "ssl") || strings.HasPrefix(cfg.URL, "tls") || strings.HasPrefix(cfg.URL, "mqtts") || strings.HasPrefix(cfg.URL, "wss") || cfg.TLS.CAFile != "" {
+		tc, err := cfg.TLS.build()
+		if err != nil {
+			return nil, err
+		}
+		opts.SetTLSConfig(tc)
+	}
+	opts.SetOnConnectHandler(cl.onConnect)
+	opts.SetConnectionLostHandler(func(_ paho.Client, err error) {
+		cl.connLost.Add(1)
+		cl.log.Warn().Err(err).Msg("connection lost; reconnecting")
+	})
+	opts.SetReconnectingHandler(func(_ paho.Client, _ *paho.ClientOptions) {
+		cl.log.Debug().Msg("reconnecting")
+	})
+	cl.c = paho.NewClient(opts)
+	return cl, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+func (t TLSConfig) build() (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify, ServerName: t.ServerName} //nolint:gosec // opt-in for tests
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt: read CA file %s: %w", t.CAFile, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("mqtt: CA file %s holds no PEM certificate", t.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt: load client certificate %s: %w", t.CertFile, err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// OnConnect registers fn to run after every successful (re)connect and resubscribe.
+// Call before Connect.
+func (cl *Client) OnConnect(fn func()) { cl.onConnectFn = fn }
+
+func (cl *Client) onConnect(c paho.Client) {
+	n := cl.connects.Add(1)
+	cl.log.Info().Int64("connects", n).Str("url", cl.cfg.URL).Msg("connected")
+	cl.mu.Lock()
+	subs := append([]subscription(nil), cl.subs...)
+	cl.mu.Unlock()
+	for _, s := range subs {
+		cl.subscribeNow(c, s)
+	}
+	if o := cl.cfg.Online; o != nil {
+		// Not waited for: the connect handler must return for the client to run.
+		c.Publish(o.Topic, o.QoS, true, o.Payload)
+	}
+	if cl.onConnectFn != nil {
+		cl.onConnectFn()
+	}
+}
+
+func (cl *Client) subscribeNow(c paho.Client, s subscription) {
+	tok := c.Subscribe(s.filter, s.qos, func(_ paho.Client, m paho.Message) { s.handler(m) })
+	go func() {
+		if !tok.WaitTimeout(30 * time.Second) {
+			cl.log.Error().Str("filter", s.filter).Msg("subscribe timed out")
+			return
+		}
+		if err := tok.Error(); err != nil {
+			cl.log.Error().Err(err).Str("filter", s.filter).Msg("subscribe failed")
+			return
+		}
+		if st, ok := tok.(*paho.SubscribeToken); ok {
+			for f, code := range st.Result() {
+				if code >= 0x80 {
+					cl.log.Error().Str("filter", f).Msg("broker refused subscription (check ACLs)")
+				}
+			}
+		}
+		cl.log.Debug().Str("filter", s.filter).Uint8("qos", s.qos).Msg("subscribed")
+	}()
+}
+
+// Subscribe adds a subscription. Before Connect it is only recorded; when connected it is
+// also made now. Either way every reconnect makes it again.
+func (cl *Client) Subscribe(filter string, qos byte, h Handler) {
+	s := subscription{filter: filter, qos: qos, handler: h}
+	cl.mu.Lock()
+	cl.subs = append(cl.subs, s)
+	cl.mu.Unlock()
+	if cl.c.IsConnectionOpen() {
+		cl.subscribeNow(cl.c, s)
+	}
+}
+
+// Connect starts connecting and waits until the first connection is up or ctx ends.
+// The client keeps retrying in the background after a failed first attempt, so a
+// caller may also choose to carry on and let it connect later.
+func (cl *Client) Connect(ctx context.Context) error {
+	tok := cl.c.Connect()
+	for {
+		if cl.c.IsConnectionOpen() {
+			return nil
+		}
+		if tok.WaitTimeout(50*time.Millisecond) && tok.Error() != nil {
+			return fmt.Errorf("mqtt: connect to %s: %w", cl.cfg.URL, tok.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("mqtt: connect to %s: %w (is the broker running and reachable?)", cl.cfg.URL, ctx.Err())
+		default:
+		}
+	}
+}
+
+// ErrNotConnected is returned by Publish when the client is offline and the caller did
+// not want to wait.
+var ErrNotConnected = errors.New("mqtt: not connected")
+
+// Publish sends one message and, for QoS > 0, waits for the broker's acknowledgement or ctx.
+func (cl *Client) Publish(ctx context.Context, topic string, qos byte, retained bool, payload []byte) error {
+	tok := cl.c.Publish(topic, qos, retained, payload)
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return fmt.Errorf("mqtt: publish %s: %w", topic, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("mqtt: publish %s: %w", topic, ctx.Err())
+	}
+}
+
+// PublishAsync sends without waiting; the returned channel closes when the broker has
+// acknowledged (QoS > 0) or the message was written (QoS 0), and err reports failure.
+func (cl *Client) PublishAsync(topic string, qos byte, retained bool, payload []byte) (done <-chan struct{}, err func() error) {
+	tok := cl.c.Publish(topic, qos, retained, payload)
+	return tok.Done(), tok.Error
+}
+
+// Connected reports whether the connection is up now.
+func (cl *Client) Connected() bool { return cl.c.IsConnectionOpen() }
+
+// Connects counts successful connects (1 + reconnects).
+func (cl *Client) Connects() int64 { return cl.connects.Load() }
+
+// Disconnect publishes nothing further and closes the connection, waiting up to quiesce
+// for in-flight work. A graceful disconnect does not trigger the last will, so a
+// service with a status topic should publish "offline" before calling it.
+func (cl *Client) Disconnect(quiesce time.Duration) {
+	cl.c.Disconnect(uint(quiesce.Milliseconds()))
+}

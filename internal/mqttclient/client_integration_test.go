@@ -1,0 +1,123 @@
+package mqttclient_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/faultline/faultline/internal/mqttclient"
+	"github.com/faultline/faultline/internal/testenv"
+)
+
+type collector struct {
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (c *collector) handle(m mqttclient.Message) {
+	c.mu.Lock()
+	c.seen[string(m.Payload())]++
+	c.mu.Unlock()
+	m.Ack()
+}
+
+func (c *collector) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.seen)
+}
+
+func newClient(t *testing.T, url, id string, clean bool) *mqttclient.Client {
+	t.Helper()
+	cfg := mqttclient.DefaultConfig()
+	cfg.URL, cfg.ClientID, cfg.CleanSession, cfg.ManualAck = url, id, clean, true
+	cfg.MaxReconnectInterval = 500 * time.Millisecond
+	c, err := mqttclient.New(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestQoS1SurvivesBrokerRestartIntegration: a persistent-session subscriber keeps
+// receiving after the real Mosquitto restarts, with no resubscribe call from the test,
+// and gets every QoS 1 message published while it was away.
+func TestQoS1SurvivesBrokerRestartIntegration(t *testing.T) {
+	broker := testenv.Mosquitto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	col := &collector{seen: map[string]int{}}
+	sub := newClient(t, broker.URL, "faultline-test-sub", false)
+	sub.Subscribe("factory/+/+/+/telemetry", 1, col.handle)
+	if err := sub.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Disconnect(100 * time.Millisecond)
+	pub := newClient(t, broker.URL, "faultline-test-pub", true)
+	if err := pub.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Disconnect(100 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // subscription acknowledged asynchronously
+
+	publish := func(from, to int) {
+		for i := from; i < to; i++ {
+			if err := pub.Publish(ctx, "factory/s/l/m1/telemetry", 1, false, []byte(fmt.Sprint(i))); err != nil {
+				t.Fatalf("publish %d: %v", i, err)
+			}
+		}
+	}
+	publish(0, 100)
+	waitFor(t, "first 100 messages", 10*time.Second, func() bool { return col.count() == 100 })
+
+	if err := broker.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both clients to reconnect", 20*time.Second, func() bool {
+		return sub.Connects() >= 2 && pub.Connects() >= 2 && sub.Connected() && pub.Connected()
+	})
+	publish(100, 200)
+	waitFor(t, "messages after restart", 15*time.Second, func() bool { return col.count() == 200 })
+	t.Logf("200 QoS 1 messages through real mosquitto (pid %d) across a restart; subscriber connects=%d", broker.PID(), sub.Connects())
+}
+
+func TestConfigValidate(t *testing.T) {
+	cases := []struct {
+		name string
+		mod  func(*mqttclient.Config)
+		ok   bool
+	}{
+		{"default", func(*mqttclient.Config) {}, true},
+		{"empty url", func(c *mqttclient.Config) { c.URL = "" }, false},
+		{"no scheme", func(c *mqttclient.Config) { c.URL = "localhost:1883" }, false},
+		{"bad scheme", func(c *mqttclient.Config) { c.URL = "http://x" }, false},
+		{"persistent without id", func(c *mqttclient.Config) { c.CleanSession = false }, false},
+		{"persistent with id", func(c *mqttclient.Config) { c.CleanSession = false; c.ClientID = "x" }, true},
+		{"cert without key", func(c *mqttclient.Config) { c.TLS.CertFile = "a.pem" }, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mqttclient.DefaultConfig()
+			tc.mod(&c)
+			if err := c.Validate(); (err == nil) != tc.ok {
+				t.Fatalf("Validate() = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}

@@ -1,0 +1,90 @@
+package telemetry
+
+import "time"
+
+// Alert kinds.
+const (
+	AlertAnomaly = "anomaly"
+	AlertRUL     = "rul"
+)
+
+// Alert states: an alert is raised once, updated when its severity changes (or as a
+// reminder), and cleared once.
+const (
+	StateRaised  = "raised"
+	StateUpdated = "updated"
+	StateCleared = "cleared"
+)
+
+// Severities.
+const (
+	SeverityWarning  = "warning"
+	SeverityCritical = "critical"
+)
+
+// Contribution is one sensor's share of an anomaly score.
+type Contribution struct {
+	Sensor string  `json:"sensor"`
+	Share  float64 `json:"share"` // 0..1, shares of one alert sum to 1
+}
+
+// Alert is the payload on .../alerts (state changes) and, for the current state, on the
+// retained .../alerts/state topic.
+type Alert struct {
+	ID           string         `json:"id"`
+	Site         string         `json:"site"`
+	Line         string         `json:"line"`
+	Machine      string         `json:"machine"`
+	Kind         string         `json:"kind"`
+	State        string         `json:"state"`
+	Severity     string         `json:"severity"`
+	Score        float64        `json:"score"`
+	Threshold    float64        `json:"threshold"`
+	RUL          *float64       `json:"rul,omitempty"` // predicted remaining useful life, RUL alerts
+	StartedAt    time.Time      `json:"started_at"`
+	TS           time.Time      `json:"ts"`
+	Model        string         `json:"model"`
+	ModelVersion string         `json:"model_version"`
+	Top          []Contribution `json:"top_sensors,omitempty"`
+	Message      string         `json:"message"`
+}
+
+// MachineID returns the machine the alert is about.
+func (a Alert) MachineID() Machine { return Machine{Site: a.Site, Line: a.Line, Machine: a.Machine} }
+
+// Fault kinds the simulator injects and reports in Truth.
+const (
+	FaultBearingWear  = "bearing_wear"
+	FaultImbalance    = "imbalance"
+	FaultCavitation   = "cavitation"
+	FaultLeakage      = "leakage"
+	FaultOverheating  = "overheating"
+	FaultSensorStuck  = "sensor_stuck"
+	FaultSensorDrift  = "sensor_drift"
+	FaultSensorSpikes = "sensor_spikes"
+	FaultDropout      = "sensor_dropout"
+)
+
+// Fault is one injected fault as the simulator knows it.
+type Fault struct {
+	Kind      string     `json:"kind"`
+	Sensor    string     `json:"sensor,omitempty"` // sensor faults only
+	Onset     time.Time  `json:"onset"`
+	FailureAt *time.Time `json:"failure_at,omitempty"` // nil for faults that do not end the machine's life
+}
+
+// Truth is the simulator's ground truth for one machine at one instant, written as JSON
+// lines and published on .../truth. Evaluation compares alerts against it.
+type Truth struct {
+	TS      time.Time `json:"ts"`
+	Site    string    `json:"site"`
+	Line    string    `json:"line"`
+	Machine string    `json:"machine"`
+	Type    string    `json:"type"`   // machine type, e.g. pump
+	Health  float64   `json:"health"` // 1 new .. 0 failed
+	// RULSeconds is the remaining useful life in simulated seconds; nil while no
+	// life-ending fault is active.
+	RULSeconds *float64 `json:"rul_s,omitempty"`
+	Faults     []Fault  `json:"faults,omitempty"`
+	Event      string   `json:"event,omitempty"` // "fault_onset", "failure", "maintenance", "" for periodic
+}

@@ -1,0 +1,317 @@
+// Package dataset reads tabular sensor history (CSV exports, public data sets) into
+// columns the trainer, offline scoring and replay share: one reader, one set of rules
+// for separators, time columns, asset columns and bad cells.
+package dataset
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Options say how to read a file.
+type Options struct {
+	// Sep is the separator; 0 detects one of , ; tab | or runs of spaces.
+	Sep rune
+	// TimeColumn names the time column ("" = none; rows are then numbered 0, 1, 2...).
+	TimeColumn string
+	// AssetColumn names the column identifying the machine/unit ("" = one asset).
+	AssetColumn string
+	// Ignore lists columns to skip (labels, comments).
+	Ignore []string
+	// Header replaces the file's header row for files without one (C-MAPSS).
+	Header []string
+	// MaxRows bounds memory (0 = 50 million).
+	MaxRows int
+}
+
+// Table is a file's content: numeric sensor columns, row-major, NaN for empty cells.
+type Table struct {
+	Sensors []string
+	Rows    [][]float64
+	// T is the time of each row: seconds since the Unix epoch for timestamps, the
+	// number itself for numeric time columns (cycles), or the row index.
+	T []float64
+	// Timestamps says T holds Unix seconds.
+	Timestamps bool
+	// Assets holds each row's asset id ("" without an asset column).
+	Assets []string
+}
+
+// Group is a run of consecutive rows of one asset.
+type Group struct {
+	Asset      string
+	Start, End int // rows [Start, End)
+}
+
+// Groups splits the table into consecutive runs of the same asset.
+func (t *Table) Groups() []Group {
+	var out []Group
+	for i := 0; i < len(t.Rows); {
+		j := i + 1
+		for j < len(t.Rows) && t.Assets[j] == t.Assets[i] {
+			j++
+		}
+		out = append(out, Group{Asset: t.Assets[i], Start: i, End: j})
+		i = j
+	}
+	return out
+}
+
+// Column returns the index of a sensor column or -1.
+func (t *Table) Column(name string) int { return slices.Index(t.Sensors, name) }
+
+// ReadFile reads a CSV file.
+func ReadFile(path string, o Options) (*Table, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open CSV %s: %w", path, err)
+	}
+	defer f.Close()
+	t, err := Read(f, o)
+	if err != nil {
+		return nil, fmt.Errorf("read CSV %s: %w", path, err)
+	}
+	return t, nil
+}
+
+// Read reads CSV from r.
+func Read(r io.Reader, o Options) (*Table, error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	sep := o.Sep
+	if sep == 0 {
+		peek, _ := br.Peek(8192)
+		sep = DetectSeparator(peek)
+	}
+	next, err := rowReader(br, sep)
+	if err != nil {
+		return nil, err
+	}
+	header := o.Header
+	if header == nil {
+		header, err = next()
+		if err == io.EOF {
+			return nil, errors.New("empty file: want a header row and data rows")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("header: %w", err)
+		}
+	}
+	lay, err := layout(header, o)
+	if err != nil {
+		return nil, err
+	}
+	maxRows := o.MaxRows
+	if maxRows <= 0 {
+		maxRows = 50_000_000
+	}
+	t := &Table{Sensors: lay.names}
+	for line := 2; ; line++ {
+		rec, err := next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", line, err)
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		if len(t.Rows) >= maxRows {
+			return nil, fmt.Errorf("more than %d rows; split the file", maxRows)
+		}
+		if err := lay.add(t, rec, line); err != nil {
+			return nil, err
+		}
+	}
+	if len(t.Rows) == 0 {
+		return nil, errors.New("no data rows")
+	}
+	return t, nil
+}
+
+// DetectSeparator picks the separator that splits the first lines most consistently.
+func DetectSeparator(sample []byte) rune {
+	lines := bytes.Split(bytes.TrimSpace(sample), []byte("\n"))
+	if len(lines) > 5 {
+		lines = lines[:5]
+	}
+	best, bestN := ',', 0
+	for _, c := range []rune{',', ';', '\t', '|'} {
+		n := -1
+		for _, l := range lines {
+			k := bytes.Count(l, []byte(string(c)))
+			if n == -1 || k < n {
+				n = k
+			}
+		}
+		if n > bestN {
+			best, bestN = c, n
+		}
+	}
+	if bestN == 0 && len(lines) > 0 && len(bytes.Fields(lines[0])) > 1 {
+		return ' '
+	}
+	return best
+}
+
+// rowReader returns a record iterator; a space separator means runs of whitespace
+// (C-MAPSS files end lines with trailing spaces).
+func rowReader(br *bufio.Reader, sep rune) (func() ([]string, error), error) {
+	if sep == ' ' {
+		sc := bufio.NewScanner(br)
+		sc.Buffer(make([]byte, 1<<16), 1<<22)
+		return func() ([]string, error) {
+			if !sc.Scan() {
+				if err := sc.Err(); err != nil {
+					return nil, err
+				}
+				return nil, io.EOF
+			}
+			return strings.Fields(sc.Text()), nil
+		}, nil
+	}
+	cr := csv.NewReader(br)
+	cr.Comma = sep
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	cr.TrimLeadingSpace = true
+	return cr.Read, nil
+}
+
+type colLayout struct {
+	names   []string
+	sensor  []int // file column -> sensor index, -1 skipped
+	timeCol int
+	asset   int
+	width   int
+	tsKind  int // 0 unknown, 1 numeric, 2 timestamp
+}
+
+func layout(header []string, o Options) (*colLayout, error) {
+	l := &colLayout{timeCol: -1, asset: -1, width: len(header), sensor: make([]int, len(header))}
+	seen := map[string]bool{}
+	for i, h := range header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		l.sensor[i] = -1
+		switch {
+		case h == "":
+			return nil, fmt.Errorf("header column %d is empty; give every column a name", i+1)
+		case seen[h]:
+			return nil, fmt.Errorf("header names column %q twice", h)
+		case h == o.TimeColumn:
+			l.timeCol = i
+		case h == o.AssetColumn:
+			l.asset = i
+		case slices.Contains(o.Ignore, h):
+		default:
+			l.sensor[i] = len(l.names)
+			l.names = append(l.names, h)
+		}
+		seen[h] = true
+	}
+	var missing []string
+	for _, want := range append([]string{o.TimeColumn, o.AssetColumn}, o.Ignore...) {
+		if want != "" && !seen[want] {
+			missing = append(missing, want)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("unknown column(s) %q; the header has %q", missing, header)
+	}
+	if len(l.names) == 0 {
+		return nil, errors.New("no sensor columns left after the time, asset and ignored columns")
+	}
+	return l, nil
+}
+
+func (l *colLayout) add(t *Table, rec []string, line int) error {
+	if len(rec) != l.width {
+		return fmt.Errorf("line %d has %d fields, the header has %d", line, len(rec), l.width)
+	}
+	row := make([]float64, len(l.names))
+	for i, cell := range rec {
+		k := l.sensor[i]
+		if k < 0 {
+			continue
+		}
+		v, err := parseCell(cell)
+		if err != nil {
+			return fmt.Errorf("line %d, column %q: %w (use --ignore %s to skip the column)", line, l.names[k], err, l.names[k])
+		}
+		row[k] = v
+	}
+	ts := float64(len(t.Rows))
+	if l.timeCol >= 0 {
+		v, isTS, err := parseTime(rec[l.timeCol])
+		if err != nil {
+			return fmt.Errorf("line %d, time column: %w", line, err)
+		}
+		kind := 1
+		if isTS {
+			kind = 2
+		}
+		if l.tsKind != 0 && l.tsKind != kind {
+			return fmt.Errorf("line %d, time column: mixes timestamps and plain numbers", line)
+		}
+		l.tsKind, ts = kind, v
+		t.Timestamps = isTS
+	}
+	asset := ""
+	if l.asset >= 0 {
+		asset = strings.TrimSpace(rec[l.asset])
+	}
+	t.Rows = append(t.Rows, row)
+	t.T = append(t.T, ts)
+	t.Assets = append(t.Assets, asset)
+	return nil
+}
+
+func parseCell(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	switch strings.ToLower(s) {
+	case "", "nan", "na", "null", "none", "-":
+		return math.NaN(), nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a number", truncate(s))
+	}
+	if math.IsInf(v, 0) {
+		return math.NaN(), nil
+	}
+	return v, nil
+}
+
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02"}
+
+// parseTime accepts RFC 3339 and common export layouts (UTC assumed without a zone), or
+// a plain number (cycles, seconds, or Unix milliseconds when it looks like one).
+func parseTime(s string) (float64, bool, error) {
+	s = strings.TrimSpace(s)
+	if v, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
+		return v, false, nil
+	}
+	for _, lay := range timeLayouts {
+		if t, err := time.Parse(lay, s); err == nil {
+			return float64(t.UnixNano()) / 1e9, true, nil
+		}
+	}
+	return 0, false, fmt.Errorf("%q is neither a number nor a timestamp like 2006-01-02 15:04:05 or RFC 3339", truncate(s))
+}
+
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}

@@ -1,0 +1,121 @@
+package dataset
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestReadVariants(t *testing.T) {
+	cases := []struct {
+		name, in string
+		o        Options
+		sensors  string
+		rows     int
+		ts       bool
+	}{
+		{"comma with timestamps", "timestamp,value\n2013-12-02 21:15:00,73.9\n2013-12-02 21:20:00,74.9\n", Options{TimeColumn: "timestamp"}, "value", 2, true},
+		{"semicolon", "t;a;b\n1;2;3\n2;3;4\n3;;5\n", Options{TimeColumn: "t"}, "a,b", 3, false},
+		{"tab", "t\ta\n1\t2\n", Options{TimeColumn: "t"}, "a", 1, false},
+		{"ignore and asset", "unit,cycle,s1,label\nA,1,0.5,x\nA,2,0.6,y\nB,1,0.7,z\n", Options{TimeColumn: "cycle", AssetColumn: "unit", Ignore: []string{"label"}}, "s1", 3, false},
+		{"no time column", "a,b\n1,2\n3,4\n", Options{}, "a,b", 2, false},
+		{"rfc3339", "ts,x\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:01.5Z,2\n", Options{TimeColumn: "ts"}, "x", 2, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tb, err := Read(strings.NewReader(tc.in), tc.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(tb.Sensors, ","); got != tc.sensors || len(tb.Rows) != tc.rows || tb.Timestamps != tc.ts {
+				t.Fatalf("sensors %q rows %d ts %v", got, len(tb.Rows), tb.Timestamps)
+			}
+		})
+	}
+}
+
+func TestReadValuesAndGroups(t *testing.T) {
+	tb, err := Read(strings.NewReader("unit,cycle,s1\nA,1,0.5\nA,2,\nB,1,NaN\n"), Options{TimeColumn: "cycle", AssetColumn: "unit"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tb.Rows[0][0] != 0.5 || !math.IsNaN(tb.Rows[1][0]) || !math.IsNaN(tb.Rows[2][0]) {
+		t.Fatalf("rows %v", tb.Rows)
+	}
+	if tb.T[1] != 2 {
+		t.Fatalf("T %v", tb.T)
+	}
+	g := tb.Groups()
+	if len(g) != 2 || g[0] != (Group{"A", 0, 2}) || g[1] != (Group{"B", 2, 3}) {
+		t.Fatalf("groups %v", g)
+	}
+	tb2, _ := Read(strings.NewReader("ts,x\n2026-01-01T00:00:01.5Z,2\n"), Options{TimeColumn: "ts"})
+	if tb2.T[0] != 1767225601.5 {
+		t.Fatalf("timestamp seconds %v", tb2.T[0])
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"empty", "", "empty file"},
+		{"header only", "t,b\n", "no data rows"},
+		{"non numeric", "t,a\n1,abc\n", `column "a": "abc" is not a number (use --ignore a`},
+		{"unknown time column", "x,a\n1,2\n", `unknown column(s) ["t"]`},
+		{"ragged", "t,a\n1,2,3\n", "line 2 has 3 fields, the header has 2"},
+		{"duplicate header", "t,a,a\n1,2,3\n", `names column "a" twice`},
+		{"bad time", "t,a\nyesterday,2\n", "neither a number nor a timestamp"},
+		{"only time", "t\n1\n", "no sensor columns"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Read(strings.NewReader(tc.in), Options{TimeColumn: "t"})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := ReadFile(filepath.Join(t.TempDir(), "missing.csv"), Options{}); err == nil || !strings.Contains(err.Error(), "missing.csv") {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func TestCMAPSSFormat(t *testing.T) {
+	line := "1 1 -0.0007 -0.0004 100.0 518.67 641.82 1589.70 1400.60 14.62 21.61 554.36 2388.06 9046.19 1.30 47.47 521.66 2388.02 8138.62 8.4195 0.03 392 2388 100.00 39.06 23.4190  \n"
+	tb, err := Read(strings.NewReader(line+strings.Replace(line, "1 1 ", "1 2 ", 1)), CMAPSSOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tb.Sensors) != 24 || tb.T[1] != 2 || tb.Assets[0] != "1" || tb.Rows[0][tb.Column("sensor_21")] != 23.4190 {
+		t.Fatalf("sensors %d T %v assets %v", len(tb.Sensors), tb.T, tb.Assets)
+	}
+	dir := os.Getenv("FAULTLINE_DATASETS")
+	if dir == "" {
+		dir = "../../../shared/datasets"
+	}
+	path := filepath.Join(dir, "cmapss", "train_FD001.txt")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("C-MAPSS not found at %s (set FAULTLINE_DATASETS): %v", path, err)
+	}
+	full, err := ReadFile(path, CMAPSSOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// NASA's readme: FD001 train has 100 engines; the file has 20,631 rows.
+	if g := full.Groups(); len(g) != 100 || len(full.Rows) != 20631 {
+		t.Fatalf("FD001: %d units, %d rows", len(g), len(full.Rows))
+	}
+	rul, err := ReadRULFile(filepath.Join(dir, "cmapss", "RUL_FD001.txt"))
+	if err != nil || len(rul) != 100 {
+		t.Fatalf("RUL: %d values, %v", len(rul), err)
+	}
+}
+
+func TestDetectSeparator(t *testing.T) {
+	for in, want := range map[string]rune{"a,b\n1,2": ',', "a;b\n1;2": ';', "a\tb\n1\t2": '\t', "a|b\n1|2": '|', "1 2 3\n4 5 6": ' ', "a\n1": ','} {
+		if got := DetectSeparator([]byte(in)); got != want {
+			t.Errorf("%q: got %q want %q", in, got, want)
+		}
+	}
+}

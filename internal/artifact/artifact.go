@@ -1,0 +1,302 @@
+// Package artifact is Faultline's model file: everything the edge daemon needs to score
+// a machine exactly as the trainer evaluated it — the feature Spec, regime model,
+// scalers, networks, residual scales, thresholds and alert settings — plus training
+// metadata, in one versioned, checksummed file.
+//
+// Layout: one ASCII header line, then a JSON payload.
+//
+//	FAULTLINE-MODEL <format> <payload bytes> sha256:<hex of payload>\n
+//	{...payload...}
+//
+// The header is checked before the payload is read, so a truncated, corrupt or
+// future-format file is refused with a clear error and never allocates what its header
+// claims beyond MaxPayload.
+package artifact
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/faultline/faultline/internal/alerting"
+	"github.com/faultline/faultline/internal/features"
+	"github.com/faultline/faultline/internal/model"
+)
+
+// Format is the file format version this build writes. Readers accept 1..Format.
+const Format = 1
+
+// MaxPayload bounds a model file (networks for edge gateways are small).
+const MaxPayload = 256 << 20
+
+const magic = "FAULTLINE-MODEL"
+
+// Tasks.
+const (
+	TaskAnomaly = "anomaly"
+	TaskRUL     = "rul"
+)
+
+// Model is the content of a model file.
+type Model struct {
+	Name    string    `json:"name"`
+	Version string    `json:"version"` // model version, e.g. a timestamp or a tag
+	Created time.Time `json:"created"`
+	Task    string    `json:"task"`
+	// Match says which machines the model is for: a glob over the machine id
+	// ("pump-*") or "" for the fleet. The daemon's routing may override it.
+	Match string `json:"match,omitempty"`
+
+	Spec features.Spec `json:"spec"`
+	// Settings are the operating-setting columns used to pick a regime; empty when
+	// the model has no regime normalisation.
+	Settings []string              `json:"settings,omitempty"`
+	Regimes  *features.RegimeModel `json:"regimes,omitempty"`
+	// Input scales the feature vector before the networks.
+	Input *features.Scaler `json:"input"`
+
+	// Targets name the network outputs: sensors (anomaly) or "rul".
+	Targets []string `json:"targets"`
+	// TargetCenter/TargetScale map network outputs back to units: y = center + scale*out.
+	TargetCenter []float64 `json:"target_center"`
+	TargetScale  []float64 `json:"target_scale"`
+	// ResidualScale is each target's typical residual on normal validation data
+	// (anomaly); residuals are divided by it before they are combined.
+	ResidualScale []float64 `json:"residual_scale,omitempty"`
+	// Smoothing is the EWMA factor applied to the anomaly score (1 = none).
+	Smoothing float64 `json:"smoothing,omitempty"`
+	// RULCap is the cap of the training target (rul).
+	RULCap float64 `json:"rul_cap,omitempty"`
+	// Period is the nominal sampling period in seconds seen in training (0 = unknown).
+	// Scoring uses it to tell a short gap (forward-filled) from an outage (restart the
+	// window).
+	Period float64 `json:"period_s,omitempty"`
+
+	// Nets is an ensemble whose outputs are averaged; each is model.MLP[float32] bytes.
+	Nets [][]byte `json:"nets"`
+
+	Alert alerting.Config `json:"alert"`
+
+	Training map[string]any `json:"training,omitempty"`
+}
+
+// Networks decodes the ensemble.
+func (m *Model) Networks() ([]*model.MLP[float32], error) {
+	out := make([]*model.MLP[float32], len(m.Nets))
+	for i, b := range m.Nets {
+		n := new(model.MLP[float32])
+		if err := n.UnmarshalBinary(b); err != nil {
+			return nil, fmt.Errorf("network %d: %w", i, err)
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
+// Validate checks internal consistency: the daemon must never load a model that would
+// fail or produce garbage at scoring time.
+func (m *Model) Validate() error {
+	var errs []error
+	add := func(f string, a ...any) { errs = append(errs, fmt.Errorf(f, a...)) }
+	if m.Task != TaskAnomaly && m.Task != TaskRUL {
+		add("task %q: want %q or %q", m.Task, TaskAnomaly, TaskRUL)
+	}
+	if err := m.Spec.Validate(); err != nil {
+		add("feature spec: %w", err)
+	}
+	if m.Input == nil {
+		add("no input scaler")
+	} else if err := m.Input.Validate(); err != nil {
+		add("input scaler: %w", err)
+	} else if m.Input.Dim() != m.Spec.NumFeatures() {
+		add("input scaler has %d columns, spec makes %d features", m.Input.Dim(), m.Spec.NumFeatures())
+	}
+	if m.Regimes != nil {
+		if err := m.Regimes.Validate(); err != nil {
+			add("regimes: %w", err)
+		}
+		if len(m.Settings) == 0 {
+			add("regimes need setting columns")
+		}
+		for _, s := range m.Settings {
+			if indexOf(m.Spec.Sensors, s) >= 0 {
+				add("regime setting %q is also a feature sensor", s)
+			}
+		}
+	}
+	nt := len(m.Targets)
+	if nt == 0 || len(m.TargetCenter) != nt || len(m.TargetScale) != nt {
+		add("targets (%d), target_center (%d), target_scale (%d) must have equal, non-zero length", nt, len(m.TargetCenter), len(m.TargetScale))
+	}
+	if m.Task == TaskAnomaly {
+		if len(m.ResidualScale) != nt {
+			add("residual_scale has %d values, want %d", len(m.ResidualScale), nt)
+		}
+		for _, t := range m.Targets {
+			if indexOf(m.Spec.Sensors, t) < 0 {
+				add("target %q is not a spec sensor", t)
+			}
+		}
+	}
+	for _, v := range [][]float64{m.TargetCenter, m.TargetScale, m.ResidualScale} {
+		for _, x := range v {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				add("non-finite scale or center")
+			}
+		}
+	}
+	if !(m.Smoothing >= 0 && m.Smoothing <= 1) {
+		add("smoothing %v not in [0,1]", m.Smoothing)
+	}
+	if len(m.Nets) == 0 {
+		add("no networks")
+	}
+	nets, err := m.Networks()
+	if err != nil {
+		add("%w", err)
+	}
+	for i, n := range nets {
+		if n.Inputs() != m.Spec.NumFeatures() || n.Outputs() != nt {
+			add("network %d is %d->%d, want %d->%d", i, n.Inputs(), n.Outputs(), m.Spec.NumFeatures(), nt)
+		}
+	}
+	if err := m.Alert.Validate(); err != nil {
+		add("alert config: %w", err)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+func indexOf(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// Encode writes the file format to w.
+func (m *Model) Encode(w io.Writer) error {
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode model: %w", err)
+	}
+	sum := sha256.Sum256(payload)
+	if _, err := fmt.Fprintf(w, "%s %d %d sha256:%s\n", magic, Format, len(payload), hex.EncodeToString(sum[:])); err != nil {
+		return err
+	}
+	_, err = w.Write(payload)
+	return err
+}
+
+// Save validates and writes the model atomically (temp file + rename), so a daemon
+// watching the path never sees half a file.
+func (m *Model) Save(path string) error {
+	if err := m.Validate(); err != nil {
+		return fmt.Errorf("save model %s: invalid model: %w", path, err)
+	}
+	var buf bytes.Buffer
+	if err := m.Encode(&buf); err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".model-*")
+	if err != nil {
+		return fmt.Errorf("save model %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save model %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save model %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save model %s: %w", path, err)
+	}
+	return nil
+}
+
+// ErrFormat is wrapped by every refusal of a file's content.
+var ErrFormat = errors.New("not a valid Faultline model file")
+
+// Decode reads and verifies a model.
+func Decode(r io.Reader) (*Model, error) {
+	br := bufio.NewReader(io.LimitReader(r, MaxPayload+512))
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("%w: no header line (%v)", ErrFormat, err)
+	}
+	f := strings.Fields(line)
+	if len(f) != 4 || f[0] != magic || !strings.HasPrefix(f[3], "sha256:") {
+		return nil, fmt.Errorf("%w: bad header %q", ErrFormat, truncate(line))
+	}
+	ver, err := strconv.Atoi(f[1])
+	if err != nil || ver < 1 {
+		return nil, fmt.Errorf("%w: bad format version %q", ErrFormat, f[1])
+	}
+	if ver > Format {
+		return nil, fmt.Errorf("%w: format version %d is newer than this build reads (%d); upgrade faultline", ErrFormat, ver, Format)
+	}
+	n, err := strconv.Atoi(f[2])
+	if err != nil || n <= 0 || n > MaxPayload {
+		return nil, fmt.Errorf("%w: payload size %q out of range", ErrFormat, f[2])
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(br, payload); err != nil {
+		return nil, fmt.Errorf("%w: truncated: header promises %d bytes: %v", ErrFormat, n, err)
+	}
+	sum := sha256.Sum256(payload)
+	if hex.EncodeToString(sum[:]) != strings.TrimPrefix(f[3], "sha256:") {
+		return nil, fmt.Errorf("%w: checksum mismatch (file corrupted or edited)", ErrFormat)
+	}
+	var m Model
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return nil, fmt.Errorf("%w: payload: %v", ErrFormat, err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	return &m, nil
+}
+
+// Load reads and verifies a model file.
+func Load(path string) (*Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open model %s: %w", path, err)
+	}
+	defer f.Close()
+	m, err := Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", path, err)
+	}
+	return m, nil
+}
+
+func truncate(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}

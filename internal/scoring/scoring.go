@@ -1,0 +1,260 @@
+// Package scoring is the one path from raw samples to scores and alert transitions.
+// The edge daemon runs it on live MQTT telemetry, `infer score` runs it on a CSV, and
+// the trainer runs it to calibrate thresholds, so all three agree by construction:
+//
+//	row -> regime normalisation -> streaming window features -> input scaler ->
+//	ensemble of MLPs -> residuals (anomaly) or RUL -> smoothed score -> alert state
+package scoring
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/faultline/faultline/internal/alerting"
+	"github.com/faultline/faultline/internal/artifact"
+	"github.com/faultline/faultline/internal/features"
+	"github.com/faultline/faultline/internal/model"
+)
+
+// Scorer holds one loaded model; it is immutable and shared by all streams.
+type Scorer struct {
+	M       *artifact.Model
+	nets    []*model.MLP[float32]
+	columns []string // spec sensors, then settings
+	meanIdx []int    // anomaly: feature index of each target's window mean
+}
+
+// New prepares a validated model for scoring.
+func New(m *artifact.Model) (*Scorer, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	nets, err := m.Networks()
+	if err != nil {
+		return nil, err
+	}
+	s := &Scorer{M: m, nets: nets}
+	s.columns = append(append([]string(nil), m.Spec.Sensors...), m.Settings...)
+	if m.Task == artifact.TaskAnomaly {
+		names := m.Spec.FeatureNames()
+		for _, t := range m.Targets {
+			k := indexOf(names, t+"."+features.FeatMean)
+			if k < 0 {
+				return nil, fmt.Errorf("model: anomaly target %q needs the %q feature in the spec", t, features.FeatMean)
+			}
+			s.meanIdx = append(s.meanIdx, k)
+		}
+	}
+	return s, nil
+}
+
+func indexOf(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// Columns are the input columns a row must hold, in order: the spec's sensors, then
+// the regime setting columns. Missing values are NaN.
+func (s *Scorer) Columns() []string { return s.columns }
+
+// Result of one completed window.
+type Result struct {
+	Time      time.Time
+	Score     float64 // anomaly: smoothed RMS of normalised residuals; rul: predicted RUL
+	Raw       float64 // anomaly: the unsmoothed score
+	RUL       float64 // rul task only
+	Threshold float64 // the alert's warn level
+	// Residual holds each target's normalised residual (anomaly); Shares their share
+	// of the squared total, the explanation an alert carries.
+	Residual []float64
+	Shares   []float64
+	Event    alerting.Event
+	Active   alerting.Severity
+}
+
+// Counters of a stream; callers export them as metrics.
+type Counters struct {
+	Samples      int64
+	Windows      int64
+	OutOfOrder   int64 // samples at or before the previous timestamp, dropped
+	Gaps         int64 // outages longer than the fill limit: the window restarted
+	FilledRows   int64 // rows inserted as missing for short gaps (then forward-filled)
+	BadSettings  int64 // regime could not be assigned (NaN setting): global stats used
+	NonFiniteOut int64 // the network produced a non-finite value (never scored)
+}
+
+// Stream is one machine's scoring state. Not safe for concurrent use.
+type Stream struct {
+	s      *Scorer
+	ext    *features.Extractor
+	preds  []*model.Predictor[float32]
+	alert  *alerting.State
+	norm   []float64
+	feat   []float64
+	scaled []float64
+	x32    []float32
+	y32    []float32
+	ysum   []float64
+	nanRow []float64
+	res    Result
+	last   time.Time
+	smooth float64
+	warm   bool
+	C      Counters
+}
+
+// NewStream starts a machine's state.
+func (s *Scorer) NewStream() (*Stream, error) {
+	ext, err := features.NewExtractor(s.M.Spec)
+	if err != nil {
+		return nil, err
+	}
+	al, err := alerting.New(s.M.Alert)
+	if err != nil {
+		return nil, err
+	}
+	nf, nt, ns := s.M.Spec.NumFeatures(), len(s.M.Targets), len(s.M.Spec.Sensors)
+	st := &Stream{s: s, ext: ext, alert: al,
+		norm: make([]float64, ns), feat: make([]float64, nf), scaled: make([]float64, nf),
+		x32: make([]float32, nf), y32: make([]float32, nt), ysum: make([]float64, nt), nanRow: make([]float64, len(s.columns)),
+	}
+	for i := range st.nanRow {
+		st.nanRow[i] = math.NaN()
+	}
+	st.res.Residual = make([]float64, nt)
+	st.res.Shares = make([]float64, nt)
+	for _, n := range s.nets {
+		st.preds = append(st.preds, n.NewPredictor())
+	}
+	return st, nil
+}
+
+// ErrOutOfOrder is returned for a sample not after the previous one.
+var ErrOutOfOrder = errors.New("sample at or before the previous timestamp")
+
+// Push feeds one row (Columns() order) at time ts. When a window completes it returns
+// the result (valid until the next Push) and true.
+func (st *Stream) Push(ts time.Time, row []float64) (*Result, bool, error) {
+	if len(row) != len(st.s.columns) {
+		return nil, false, fmt.Errorf("row has %d values, model wants %d (%v)", len(row), len(st.s.columns), st.s.columns)
+	}
+	if !st.last.IsZero() && !ts.After(st.last) {
+		st.C.OutOfOrder++
+		return nil, false, ErrOutOfOrder
+	}
+	st.C.Samples++
+	if p := st.s.M.Period; p > 0 && !st.last.IsZero() {
+		missing := int(math.Round(ts.Sub(st.last).Seconds()/p)) - 1
+		switch {
+		case missing > st.s.M.Spec.MaxFill:
+			st.C.Gaps++
+			st.ext.Reset()
+		case missing > 0:
+			for i := 0; i < missing; i++ {
+				st.C.FilledRows++
+				if _, _, err := st.push(ts, st.nanRow); err != nil {
+					return nil, false, err
+				}
+			}
+		}
+	}
+	st.last = ts
+	return st.push(ts, row)
+}
+
+func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
+	m := st.s.M
+	ns := len(m.Spec.Sensors)
+	in := row[:ns]
+	if m.Regimes != nil {
+		reg := m.Regimes.Assign(row[ns:])
+		if reg < 0 {
+			st.C.BadSettings++
+		}
+		if err := m.Regimes.Normalize(reg, in, st.norm); err != nil {
+			return nil, false, err
+		}
+		in = st.norm
+	}
+	ready, err := st.ext.Push(in, st.feat)
+	if err != nil || !ready {
+		return nil, false, err
+	}
+	st.C.Windows++
+	if err := m.Input.Transform(st.feat, st.scaled); err != nil {
+		return nil, false, err
+	}
+	for i, v := range st.scaled {
+		st.x32[i] = float32(v)
+	}
+	for k := range st.ysum {
+		st.ysum[k] = 0
+	}
+	for _, p := range st.preds {
+		p.Predict(st.x32, st.y32)
+		for k, v := range st.y32 {
+			st.ysum[k] += float64(v)
+		}
+	}
+	inv := 1 / float64(len(st.preds))
+	for k := range st.ysum {
+		st.ysum[k] = m.TargetCenter[k] + m.TargetScale[k]*st.ysum[k]*inv
+		if math.IsNaN(st.ysum[k]) || math.IsInf(st.ysum[k], 0) {
+			st.C.NonFiniteOut++
+			return nil, false, nil
+		}
+	}
+	r := &st.res
+	r.Time = ts
+	r.Threshold = m.Alert.Warn
+	if m.Task == artifact.TaskRUL {
+		r.RUL = math.Max(0, st.ysum[0])
+		r.Score, r.Raw = r.RUL, r.RUL
+	} else {
+		st.anomaly(r)
+	}
+	r.Event = st.alert.Observe(ts, r.Score)
+	r.Active = st.alert.Active()
+	return r, true, nil
+}
+
+func (st *Stream) anomaly(r *Result) {
+	m := st.s.M
+	var sum float64
+	for k, idx := range st.s.meanIdx {
+		z := (st.feat[idx] - st.ysum[k]) / m.ResidualScale[k]
+		r.Residual[k] = z
+		sum += z * z
+	}
+	for k := range r.Shares {
+		if sum > 0 {
+			r.Shares[k] = r.Residual[k] * r.Residual[k] / sum
+		} else {
+			r.Shares[k] = 0
+		}
+	}
+	r.Raw = math.Sqrt(sum / float64(len(r.Residual)))
+	a := m.Smoothing
+	if a <= 0 || a > 1 {
+		a = 1
+	}
+	if !st.warm {
+		st.smooth, st.warm = r.Raw, true
+	} else {
+		st.smooth = a*r.Raw + (1-a)*st.smooth
+	}
+	r.Score = st.smooth
+}
+
+// Reset forgets the window and alert state (after maintenance, for example).
+func (st *Stream) Reset() {
+	st.ext.Reset()
+	st.alert, _ = alerting.New(st.s.M.Alert)
+	st.last, st.warm, st.smooth = time.Time{}, false, 0
+}

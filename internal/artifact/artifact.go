@@ -84,7 +84,17 @@ type Model struct {
 	Period float64 `json:"period_s,omitempty"`
 
 	// Nets is an ensemble whose outputs are averaged; each is model.MLP[float32] bytes.
+	// With LeaveOneOut, Nets[k] instead predicts only target k, from the features
+	// with target k's own features masked (set to their training mean).
 	Nets [][]byte `json:"nets"`
+	// LeaveOneOut: each sensor is explained by the others (a normal-behaviour model),
+	// so a sensor that departs from its usual relation to the rest owns its residual.
+	LeaveOneOut bool `json:"leave_one_out,omitempty"`
+	// Context names operating-condition sensors (load, speed, ambient). When set,
+	// with LeaveOneOut, each target is predicted from the context sensors' features
+	// only: the classic normal-behaviour model, whose residuals never blame a healthy
+	// sensor for a faulty one. Context sensors are inputs, never targets.
+	Context []string `json:"context,omitempty"`
 
 	Alert alerting.Config `json:"alert"`
 
@@ -139,6 +149,14 @@ func (m *Model) Validate() error {
 	if nt == 0 || len(m.TargetCenter) != nt || len(m.TargetScale) != nt {
 		add("targets (%d), target_center (%d), target_scale (%d) must have equal, non-zero length", nt, len(m.TargetCenter), len(m.TargetScale))
 	}
+	for _, c := range m.Context {
+		if indexOf(m.Spec.Sensors, c) < 0 || indexOf(m.Targets, c) >= 0 {
+			add("context sensor %q must be a spec sensor and not a target", c)
+		}
+	}
+	if len(m.Context) > 0 && !m.LeaveOneOut {
+		add("context sensors need leave_one_out networks")
+	}
 	if m.Task == TaskAnomaly {
 		if len(m.ResidualScale) != nt {
 			add("residual_scale has %d values, want %d", len(m.ResidualScale), nt)
@@ -166,9 +184,16 @@ func (m *Model) Validate() error {
 	if err != nil {
 		add("%w", err)
 	}
+	wantOut := nt
+	if m.LeaveOneOut {
+		wantOut = 1
+		if len(nets) != nt {
+			add("leave-one-out model has %d networks for %d targets", len(nets), nt)
+		}
+	}
 	for i, n := range nets {
-		if n.Inputs() != m.Spec.NumFeatures() || n.Outputs() != nt {
-			add("network %d is %d->%d, want %d->%d", i, n.Inputs(), n.Outputs(), m.Spec.NumFeatures(), nt)
+		if n.Inputs() != m.Spec.NumFeatures() || n.Outputs() != wantOut {
+			add("network %d is %d->%d, want %d->%d", i, n.Inputs(), n.Outputs(), m.Spec.NumFeatures(), wantOut)
 		}
 	}
 	if err := m.Alert.Validate(); err != nil {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/faultline/faultline/internal/alerting"
@@ -24,6 +25,7 @@ type Scorer struct {
 	nets    []*model.MLP[float32]
 	columns []string // spec sensors, then settings
 	meanIdx []int    // anomaly: feature index of each target's window mean
+	mask    [][]int  // leave-one-out: feature indexes of each target's own sensor
 }
 
 // New prepares a validated model for scoring.
@@ -45,9 +47,28 @@ func New(m *artifact.Model) (*Scorer, error) {
 				return nil, fmt.Errorf("model: anomaly target %q needs the %q feature in the spec", t, features.FeatMean)
 			}
 			s.meanIdx = append(s.meanIdx, k)
+			s.mask = append(s.mask, maskFor(m, t, names))
 		}
 	}
 	return s, nil
+}
+
+// maskFor lists the feature indexes hidden from target t's network: with context
+// columns, every feature of a non-context sensor (t is explained by the operating
+// conditions alone); otherwise t's own features (t is explained by the others).
+func maskFor(m *artifact.Model, t string, names []string) []int {
+	var out []int
+	for i, n := range names {
+		sensor := n[:strings.LastIndexByte(n, '.')]
+		hide := sensor == t
+		if len(m.Context) > 0 {
+			hide = indexOf(m.Context, sensor) < 0
+		}
+		if hide {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 func indexOf(s []string, v string) int {
@@ -193,16 +214,11 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 	for i, v := range st.scaled {
 		st.x32[i] = float32(v)
 	}
-	for k := range st.ysum {
-		st.ysum[k] = 0
-	}
-	for _, p := range st.preds {
-		p.Predict(st.x32, st.y32)
-		for k, v := range st.y32 {
-			st.ysum[k] += float64(v)
-		}
-	}
+	st.predict()
 	inv := 1 / float64(len(st.preds))
+	if m.LeaveOneOut {
+		inv = 1
+	}
 	for k := range st.ysum {
 		st.ysum[k] = m.TargetCenter[k] + m.TargetScale[k]*st.ysum[k]*inv
 		if math.IsNaN(st.ysum[k]) || math.IsInf(st.ysum[k], 0) {
@@ -222,6 +238,31 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 	r.Event = st.alert.Observe(ts, r.Score)
 	r.Active = st.alert.Active()
 	return r, true, nil
+}
+
+func (st *Stream) predict() {
+	for k := range st.ysum {
+		st.ysum[k] = 0
+	}
+	if st.s.M.LeaveOneOut {
+		// Masked features are set to 0, the training mean after z-scoring.
+		for k, p := range st.preds {
+			for _, i := range st.s.mask[k] {
+				st.x32[i] = 0
+			}
+			st.ysum[k] = float64(p.Predict(st.x32, st.y32[:1])[0])
+			for _, i := range st.s.mask[k] {
+				st.x32[i] = float32(st.scaled[i])
+			}
+		}
+		return
+	}
+	for _, p := range st.preds {
+		p.Predict(st.x32, st.y32)
+		for k, v := range st.y32 {
+			st.ysum[k] += float64(v)
+		}
+	}
 }
 
 func (st *Stream) anomaly(r *Result) {

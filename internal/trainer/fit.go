@@ -1,0 +1,429 @@
+package trainer
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/faultline/faultline/internal/alerting"
+	"github.com/faultline/faultline/internal/artifact"
+	"github.com/faultline/faultline/internal/features"
+	"github.com/faultline/faultline/internal/model"
+	"github.com/faultline/faultline/internal/scoring"
+)
+
+// Fit trains a model for o.Task.
+func Fit(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, error) {
+	o.defaults()
+	switch o.Task {
+	case artifact.TaskAnomaly:
+		return fitAnomaly(ctx, d, o)
+	case artifact.TaskRUL:
+		return fitRUL(ctx, d, o)
+	}
+	return nil, nil, fmt.Errorf("task %q: use anomaly or rul", o.Task)
+}
+
+// matrix is a set of windows: features and targets.
+type matrix struct {
+	X, Y [][]float64
+	T    []float64 // time of each window's last row
+}
+
+func (m *matrix) add(o matrix) {
+	m.X, m.Y, m.T = append(m.X, o.X...), append(m.Y, o.Y...), append(m.T, o.T...)
+}
+
+// windows extracts features from one series; target gives the targets of a window
+// from its features and last row index.
+func windows(spec features.Spec, rows [][]float64, t []float64, target func(feat []float64, end int) []float64, rep *Report) (matrix, error) {
+	X, ends, st, err := features.ExtractBatch(spec, rows)
+	if err != nil {
+		return matrix{}, err
+	}
+	rep.Skipped += st.Skipped()
+	m := matrix{X: X}
+	for i, e := range ends {
+		m.Y = append(m.Y, target(X[i], e))
+		m.T = append(m.T, t[e])
+	}
+	return m, nil
+}
+
+// scaleTargets fits a z-score of the targets and returns center and scale.
+func scaleTargets(Y [][]float64) (center, scale []float64, err error) {
+	sc := features.NewScaler(features.ZScore)
+	if err := sc.Fit(Y); err != nil {
+		return nil, nil, err
+	}
+	return sc.Center, sc.Scale, nil
+}
+
+func flatten32(rows [][]float64, f func(i, j int, v float64) float64) []float32 {
+	if len(rows) == 0 {
+		return nil
+	}
+	out := make([]float32, 0, len(rows)*len(rows[0]))
+	for i, r := range rows {
+		for j, v := range r {
+			out = append(out, float32(f(i, j, v)))
+		}
+	}
+	return out
+}
+
+// trainNets fits the ensemble on scaled inputs and targets.
+func trainNets(ctx context.Context, o Options, hidden []int, xs, ys, xv, yv [][]float64, rep *Report) ([][]byte, error) {
+	loss, err := lossOf(o.Loss)
+	if err != nil {
+		return nil, err
+	}
+	nIn, nOut := len(xs[0]), len(ys[0])
+	id := func(_, _ int, v float64) float64 { return v }
+	tr := model.Dataset[float32]{X: flatten32(xs, id), Y: flatten32(ys, id)}
+	va := model.Dataset[float32]{X: flatten32(xv, id), Y: flatten32(yv, id)}
+	layers := make([]model.Layer, 0, len(hidden)+1)
+	for _, h := range hidden {
+		layers = append(layers, model.Layer{Size: h, Act: model.ReLU})
+	}
+	layers = append(layers, model.Layer{Size: nOut, Act: model.Linear})
+	var out [][]byte
+	for k := 0; k < o.Ensemble; k++ {
+		seed := o.Seed*1000003 + uint64(k)*7919 + 1
+		net, err := model.New[float32](nIn, layers, seed)
+		if err != nil {
+			return nil, err
+		}
+		cfg := model.TrainConfig[float32]{
+			Epochs: o.Epochs, BatchSize: o.BatchSize, Loss: loss, Optimizer: model.NewAdam[float32](),
+			Schedule: model.Cosine{Base: o.LR, Min: o.LR / 20, Epochs: o.Epochs},
+			L2:       o.L2, ClipNorm: 5, Seed: seed, Patience: o.Patience, MinDelta: 1e-5,
+		}
+		kk := k
+		h, err := model.Train(ctx, net, tr, va, cfg, func(s model.EpochStats) {
+			if o.Progress != nil {
+				o.Progress(kk, s)
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("train network %d: %w", k, err)
+		}
+		rep.Histories = append(rep.Histories, h.Epochs)
+		rep.BestEpochs = append(rep.BestEpochs, h.BestEpoch)
+		b, err := net.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func scaleRows(sc *features.Scaler, X [][]float64) [][]float64 {
+	out := make([][]float64, len(X))
+	for i, x := range X {
+		out[i] = make([]float64, len(x))
+		_ = sc.Transform(x, out[i])
+	}
+	return out
+}
+
+func scaleY(Y [][]float64, center, scale []float64) [][]float64 {
+	out := make([][]float64, len(Y))
+	for i, y := range Y {
+		out[i] = make([]float64, len(y))
+		for j, v := range y {
+			out[i][j] = (v - center[j]) / scale[j]
+		}
+	}
+	return out
+}
+
+// fitWindow shrinks the window for short histories: at least 10 windows per series.
+func fitWindow(want int, d Data) int {
+	shortest := math.MaxInt
+	for _, s := range d.Series {
+		shortest = min(shortest, len(s.Rows))
+	}
+	w := want
+	if shortest-10 < w {
+		w = max(2, shortest/3)
+	}
+	return w
+}
+
+func split(s Series, frac float64) (train, val Series) {
+	n := len(s.Rows)
+	cut := n - int(float64(n)*frac)
+	return Series{s.Asset, s.T[:cut], s.Rows[:cut]}, Series{s.Asset, s.T[cut:], s.Rows[cut:]}
+}
+
+func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, error) {
+	start := time.Now()
+	rep := &Report{Task: o.Task, Windows: map[string]int{}, Metrics: map[string]float64{}}
+	trainPart := func(s Series) Series { tr, _ := split(s, o.ValFrac); return tr }
+	p, err := prepare(d, &o, trainPart, rep)
+	if err != nil {
+		return nil, nil, err
+	}
+	want := o.Window
+	if want <= 0 {
+		want = 20
+	}
+	spec := p.spec(&o, fitWindow(want, d))
+	if err := spec.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("feature spec: %w", err)
+	}
+	targets := p.sensors
+	if len(o.Context) > 0 {
+		targets = nil
+		for _, c := range o.Context {
+			if !slices.Contains(p.sensors, c) {
+				return nil, nil, fmt.Errorf("%w: context column %q is not a usable sensor (have %v)", ErrData, c, p.sensors)
+			}
+		}
+		for _, s := range p.sensors {
+			if !slices.Contains(o.Context, s) {
+				targets = append(targets, s)
+			}
+		}
+		if len(targets) == 0 {
+			return nil, nil, fmt.Errorf("%w: every sensor is a context column; nothing left to watch", ErrData)
+		}
+	}
+	meanIdx := meanIndexes(spec, targets)
+	target := func(feat []float64, _ int) []float64 { return pick(feat, meanIdx) }
+	var tr, va matrix
+	for _, s := range d.Series {
+		a, b := split(s, o.ValFrac)
+		for _, part := range []struct {
+			s   Series
+			dst *matrix
+		}{{a, &tr}, {b, &va}} {
+			if len(part.s.Rows) < spec.Window {
+				continue
+			}
+			m, err := windows(spec, p.rowsFor(part.s), part.s.T, target, rep)
+			if err != nil {
+				return nil, nil, err
+			}
+			part.dst.add(m)
+		}
+	}
+	rep.Windows["train"], rep.Windows["val"] = len(tr.X), len(va.X)
+	if len(tr.X) < 20 || len(va.X) < 5 {
+		return nil, nil, fmt.Errorf("%w: %d training and %d validation windows of %d samples; need at least 20 and 5 (give more rows or a smaller --window)", ErrData, len(tr.X), len(va.X), spec.Window)
+	}
+	in := features.NewScaler(features.ZScore)
+	if err := in.Fit(tr.X); err != nil {
+		return nil, nil, err
+	}
+	tc, ts, err := scaleTargets(tr.Y)
+	if err != nil {
+		return nil, nil, err
+	}
+	loo := len(p.sensors) > 1 || len(o.Context) > 0
+	hidden := o.Hidden
+	if len(hidden) == 0 {
+		hidden = defaultHidden(len(tr.X[0]), len(tr.X))
+		if !loo {
+			// One sensor: an autoencoder with a one-unit bottleneck, the best a single
+			// signal allows without a second one to explain it.
+			hidden = []int{hidden[0], 1, hidden[0]}
+		}
+	}
+	rep.Hidden = hidden
+	xs, xv := scaleRows(in, tr.X), scaleRows(in, va.X)
+	ys, yv := scaleY(tr.Y, tc, ts), scaleY(va.Y, tc, ts)
+	var nets [][]byte
+	if loo {
+		nets, err = trainLeaveOneOut(ctx, o, hidden, spec, targets, xs, ys, xv, yv, rep)
+	} else {
+		nets, err = trainNets(ctx, o, hidden, xs, ys, xv, yv, rep)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	m := &artifact.Model{
+		Name: o.Name, Version: o.Version, Created: time.Now().UTC(), Task: o.Task, Match: o.Match,
+		Spec: spec, Settings: p.settings, Regimes: p.regimes, Input: in,
+		Targets: targets, TargetCenter: tc, TargetScale: ts, Smoothing: o.Smoothing,
+		Period: p.period, Nets: nets, LeaveOneOut: loo, Context: o.Context,
+	}
+	if err := calibrateAnomaly(m, d, p, o, rep); err != nil {
+		return nil, nil, err
+	}
+	rep.Duration = time.Since(start)
+	rep.Seconds = rep.Duration.Seconds()
+	m.Training = trainingMeta(o, rep, d)
+	return m, rep, m.Validate()
+}
+
+func meanIndexes(spec features.Spec, targets []string) []int {
+	names := spec.FeatureNames()
+	idx := make([]int, len(targets))
+	for i, s := range targets {
+		for k, n := range names {
+			if n == s+"."+features.FeatMean {
+				idx[i] = k
+			}
+		}
+	}
+	return idx
+}
+
+// calibrateAnomaly sets residual scales from validation residuals, then runs the live
+// scoring path over the validation part to place the alert levels.
+func calibrateAnomaly(m *artifact.Model, d Data, p *prepared, o Options, rep *Report) error {
+	// Pass 1: residual scale 1 and a never-firing alert, to measure raw residuals.
+	m.ResidualScale = ones(len(m.Targets))
+	m.Alert = alerting.Config{Levels: alerting.Levels{Warn: math.MaxFloat64 / 4, Critical: math.MaxFloat64 / 2, Clear: 0, Above: true}, K: o.K, M: o.M, ClearAfter: o.Clear}
+	res, _, _, err := replay(m, d, p, o)
+	if err != nil {
+		return err
+	}
+	scale := make([]float64, len(m.Targets))
+	for k := range scale {
+		var ss float64
+		for _, r := range res {
+			ss += r[k] * r[k]
+		}
+		scale[k] = math.Max(math.Sqrt(ss/float64(max(1, len(res)))), 1e-6)
+	}
+	m.ResidualScale = scale
+	// Pass 2: the scores as the daemon will see them.
+	res, scores, times, err := replay(m, d, p, o)
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		rep.Residuals = append(rep.Residuals, r...)
+	}
+	rep.ValScores, rep.ValTimes = scores, times
+	q := quantile(scores, o.Quantile)
+	warn := math.Max(q*o.Margin, 1e-6)
+	m.Alert.Levels = alerting.Levels{Warn: warn, Critical: 2 * warn, Clear: 0.8 * warn, Above: true}
+	rep.Threshold = map[string]float64{"warn": warn, "critical": 2 * warn, "clear": 0.8 * warn, "quantile": o.Quantile, "quantile_value": q, "margin": o.Margin}
+	rep.Metrics["val_score_p50"] = quantile(scores, 0.5)
+	rep.Metrics["val_score_p99"] = quantile(scores, 0.99)
+	rep.Metrics["val_score_max"] = quantile(scores, 1)
+	rep.Metrics["val_windows_over_warn"] = float64(countOver(scores, warn))
+	return nil
+}
+
+func ones(n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}
+
+func countOver(v []float64, thr float64) int {
+	n := 0
+	for _, x := range v {
+		if x >= thr {
+			n++
+		}
+	}
+	return n
+}
+
+// replay scores the validation part of every series through scoring.Stream, the
+// daemon's own code, warmed up on the window before it.
+func replay(m *artifact.Model, d Data, p *prepared, o Options) (resid [][]float64, scores, times []float64, err error) {
+	sc, err := scoring.New(m)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("calibration: %w", err)
+	}
+	for _, s := range d.Series {
+		tr, va := split(s, o.ValFrac)
+		st, err := sc.NewStream()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		from := max(0, len(tr.Rows)-m.Spec.Window)
+		for i := from; i < len(s.Rows); i++ {
+			r, ok, err := st.Push(secondsToTime(s.T[i]), p.scorerRow(s.Rows[i]))
+			if err != nil || !ok || i < len(tr.Rows) {
+				continue
+			}
+			resid = append(resid, append([]float64(nil), r.Residual...))
+			scores = append(scores, r.Score)
+			times = append(times, s.T[i])
+		}
+		_ = va
+	}
+	if len(scores) == 0 {
+		return nil, nil, nil, fmt.Errorf("%w: no validation window could be scored", ErrData)
+	}
+	return resid, scores, times, nil
+}
+
+// secondsToTime maps a data time (Unix seconds or cycles) to the stream's clock.
+func secondsToTime(s float64) time.Time {
+	sec := math.Floor(s)
+	return time.Unix(int64(sec), int64((s-sec)*1e9)).UTC()
+}
+
+func trainingMeta(o Options, rep *Report, d Data) map[string]any {
+	rows := 0
+	for _, s := range d.Series {
+		rows += len(s.Rows)
+	}
+	return map[string]any{
+		"rows": rows, "series": len(d.Series), "windows": rep.Windows, "hidden": rep.Hidden,
+		"ensemble": o.Ensemble, "epochs_max": o.Epochs, "best_epochs": rep.BestEpochs, "seed": o.Seed,
+		"lr": o.LR, "batch": o.BatchSize, "l2": o.L2, "dropped": rep.Dropped, "seconds": rep.Seconds,
+	}
+}
+
+// trainLeaveOneOut fits one network per sensor that predicts its window mean from the
+// other sensors' features (its own masked to 0, the scaled training mean), the
+// normal-behaviour model the scorer runs when the model says LeaveOneOut.
+func trainLeaveOneOut(ctx context.Context, o Options, hidden []int, spec features.Spec, targets []string, xs, ys, xv, yv [][]float64, rep *Report) ([][]byte, error) {
+	names := spec.FeatureNames()
+	oo := o
+	oo.Ensemble = 1
+	var nets [][]byte
+	for k, sensor := range targets {
+		var own []int
+		for i, n := range names {
+			src := n[:strings.LastIndexByte(n, '.')]
+			hide := src == sensor
+			if len(o.Context) > 0 {
+				hide = !slices.Contains(o.Context, src)
+			}
+			if hide {
+				own = append(own, i)
+			}
+		}
+		mask := func(X [][]float64) [][]float64 {
+			out := make([][]float64, len(X))
+			for i, x := range X {
+				out[i] = append([]float64(nil), x...)
+				for _, j := range own {
+					out[i][j] = 0
+				}
+			}
+			return out
+		}
+		col := func(Y [][]float64) [][]float64 {
+			out := make([][]float64, len(Y))
+			for i, y := range Y {
+				out[i] = []float64{y[k]}
+			}
+			return out
+		}
+		oo.Seed = o.Seed + uint64(k)*104729
+		b, err := trainNets(ctx, oo, hidden, mask(xs), col(ys), mask(xv), col(yv), rep)
+		if err != nil {
+			return nil, fmt.Errorf("sensor %s: %w", sensor, err)
+		}
+		nets = append(nets, b...)
+	}
+	return nets, nil
+}

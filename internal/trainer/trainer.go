@@ -1,0 +1,348 @@
+// Package trainer fits Faultline's models from history: it turns series of sensor rows
+// into windowed features (internal/features), trains MLP ensembles (internal/model),
+// calibrates alert thresholds by running the exact live scoring path
+// (internal/scoring) over held-out data, and returns a validated model file
+// (internal/artifact) plus what a report needs. It knows nothing of CSV or InfluxDB:
+// cmd/train feeds it Data from either source.
+package trainer
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/faultline/faultline/internal/artifact"
+	"github.com/faultline/faultline/internal/features"
+	"github.com/faultline/faultline/internal/model"
+)
+
+// Series is one asset's history in time order. Rows hold one value per Data.Columns
+// entry, NaN where missing.
+type Series struct {
+	Asset string
+	T     []float64 // seconds (timestamps) or cycles
+	Rows  [][]float64
+}
+
+// Data is the training input.
+type Data struct {
+	Columns []string
+	Series  []Series
+}
+
+// Options of a training run. Zero values pick the documented defaults.
+type Options struct {
+	Task    string // artifact.TaskAnomaly (default) or artifact.TaskRUL
+	Name    string
+	Version string
+	Match   string
+
+	Window   int      // samples per window; default 30 (rul) / 20 (anomaly), shrunk for short data
+	Stride   int      // default 1
+	Features []string // default features.DefaultSpec's list (mean always added)
+	MaxFill  int      // default 3
+
+	Settings []string // operating-setting columns: regime normalisation
+	// Context lists operating-condition sensors (load, speed, ambient): when given,
+	// every other sensor is predicted from them alone (normal-behaviour model).
+	Context []string
+	Regimes  int      // number of regimes; 0 = choose automatically
+
+	Hidden    []int // hidden layer sizes; default from the data size
+	Ensemble  int   // networks averaged; default 1 (anomaly), 5 (rul)
+	Epochs    int   // default 200 (early stopping usually ends sooner)
+	BatchSize int   // default 64
+	LR        float64
+	L2        float64
+	Patience  int // default 15
+	Seed      uint64
+	ValFrac   float64 // held-out share: last part of each series (anomaly) or last assets (rul); default 0.25
+	Loss      string  // mse (default), huber, mae
+
+	// Anomaly calibration: the warn level is the Quantile of smoothed validation
+	// scores times Margin (defaults 0.999 and 1.5); critical is 2x warn, clear 0.8x.
+	Quantile  float64
+	Margin    float64
+	Smoothing float64 // EWMA of the score; default 0.3
+	K, M      int     // alert: k of m windows (default 3 of 5)
+	Clear     int     // alert: calm windows to clear (default 5)
+
+	// RUL: cap of the target (default 125) and horizon under which an alert is
+	// raised (default 30); critical at half the horizon.
+	RULCap  float64
+	Horizon float64
+
+	// Progress receives every epoch of every network.
+	Progress func(net int, s model.EpochStats)
+}
+
+// Report is what a training run measured, for metrics.json and the plots.
+type Report struct {
+	Task       string                   `json:"task"`
+	Sensors    []string                 `json:"sensors"`
+	Dropped    map[string]string        `json:"dropped_columns,omitempty"` // column -> reason
+	Regimes    int                      `json:"regimes"`
+	Windows    map[string]int           `json:"windows"` // train / val
+	Skipped    int                      `json:"skipped_windows"`
+	Hidden     []int                    `json:"hidden"`
+	Histories  [][]model.EpochStats     `json:"-"`
+	BestEpochs []int                    `json:"best_epochs"`
+	Duration   time.Duration            `json:"-"`
+	Seconds    float64                  `json:"train_seconds"`
+	Metrics    map[string]float64       `json:"metrics"`
+	Threshold  map[string]float64       `json:"threshold,omitempty"`
+	Residuals  []float64                `json:"-"` // anomaly: normalised validation residuals (all targets)
+	ValScores  []float64                `json:"-"` // anomaly: smoothed scores over validation, in time order
+	ValTimes   []float64                `json:"-"`
+	Pred       []float64                `json:"-"` // validation predictions (first target)
+	Actual     []float64                `json:"-"`
+	Extra      map[string][]interface{} `json:"-"`
+}
+
+func (o *Options) defaults() {
+	if o.Task == "" {
+		o.Task = artifact.TaskAnomaly
+	}
+	if o.Stride <= 0 {
+		o.Stride = 1
+	}
+	if o.MaxFill <= 0 {
+		o.MaxFill = 3
+	}
+	if o.Ensemble <= 0 {
+		o.Ensemble = 1
+		if o.Task == artifact.TaskRUL {
+			o.Ensemble = 5
+		}
+	}
+	if o.Epochs <= 0 {
+		o.Epochs = 200
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 64
+	}
+	if o.LR <= 0 {
+		o.LR = 2e-3
+	}
+	if o.Patience <= 0 {
+		o.Patience = 15
+	}
+	if o.ValFrac <= 0 || o.ValFrac >= 0.9 {
+		o.ValFrac = 0.25
+	}
+	if o.Quantile <= 0 || o.Quantile >= 1 {
+		o.Quantile = 0.999
+	}
+	if o.Margin <= 0 {
+		o.Margin = 1.5
+	}
+	if o.Smoothing <= 0 || o.Smoothing > 1 {
+		o.Smoothing = 0.3
+	}
+	if o.K <= 0 || o.M <= 0 {
+		o.K, o.M = 3, 5
+	}
+	if o.Clear <= 0 {
+		o.Clear = 5
+	}
+	if o.RULCap <= 0 {
+		o.RULCap = 125
+	}
+	if o.Horizon <= 0 {
+		o.Horizon = 30
+	}
+	if o.Name == "" {
+		o.Name = "faultline-" + o.Task
+	}
+	if o.Version == "" {
+		o.Version = time.Now().UTC().Format("20060102T150405Z")
+	}
+}
+
+// ErrData is wrapped by every problem with the input data (as opposed to a bug).
+var ErrData = errors.New("training data")
+
+// prepared is the data after column selection and regime normalisation.
+type prepared struct {
+	sensors  []string
+	settings []string
+	sIdx     []int // column index of each sensor
+	setIdx   []int
+	regimes  *features.RegimeModel
+	period   float64
+}
+
+// prepare picks the sensor columns (dropping constant and all-NaN ones, reported) and
+// fits the regime model on the training part.
+func prepare(d Data, o *Options, trainPart func(Series) Series, rep *Report) (*prepared, error) {
+	if len(d.Series) == 0 {
+		return nil, fmt.Errorf("%w: no rows", ErrData)
+	}
+	p := &prepared{}
+	for _, s := range o.Settings {
+		k := slices.Index(d.Columns, s)
+		if k < 0 {
+			return nil, fmt.Errorf("%w: setting column %q not found in %v", ErrData, s, d.Columns)
+		}
+		p.settings, p.setIdx = append(p.settings, s), append(p.setIdx, k)
+	}
+	rep.Dropped = map[string]string{}
+	for k, c := range d.Columns {
+		if slices.Contains(o.Settings, c) {
+			continue
+		}
+		if why := columnProblem(d, k); why != "" {
+			rep.Dropped[c] = why
+			continue
+		}
+		p.sensors, p.sIdx = append(p.sensors, c), append(p.sIdx, k)
+	}
+	if len(p.sensors) == 0 {
+		return nil, fmt.Errorf("%w: no usable sensor column (dropped: %v); every column is constant or empty", ErrData, rep.Dropped)
+	}
+	p.period = medianStep(d)
+	if len(p.settings) > 0 {
+		var set, sen [][]float64
+		for _, s := range d.Series {
+			tr := trainPart(s)
+			for _, r := range tr.Rows {
+				set = append(set, pick(r, p.setIdx))
+				sen = append(sen, pick(r, p.sIdx))
+			}
+		}
+		rm, err := features.FitRegimes(set, sen, features.RegimeConfig{K: o.Regimes, KMax: 8, Seed: o.Seed + 1})
+		if err != nil {
+			return nil, fmt.Errorf("fit regimes: %w", err)
+		}
+		p.regimes = rm
+		rep.Regimes = rm.NumRegimes()
+	}
+	rep.Sensors = p.sensors
+	return p, nil
+}
+
+// columnProblem says why a column cannot be a sensor: all missing, or constant (a
+// constant has no information and a zero scale).
+func columnProblem(d Data, k int) string {
+	lo, hi, n := math.Inf(1), math.Inf(-1), 0
+	for _, s := range d.Series {
+		for _, r := range s.Rows {
+			v := r[k]
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				continue
+			}
+			n++
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	switch {
+	case n == 0:
+		return "all values missing"
+	case hi-lo <= 1e-9*math.Max(1, math.Abs(hi)):
+		return "constant"
+	}
+	return ""
+}
+
+func medianStep(d Data) float64 {
+	var steps []float64
+	for _, s := range d.Series {
+		for i := 1; i < len(s.T) && len(steps) < 100000; i++ {
+			if dt := s.T[i] - s.T[i-1]; dt > 0 {
+				steps = append(steps, dt)
+			}
+		}
+	}
+	if len(steps) == 0 {
+		return 0
+	}
+	sort.Float64s(steps)
+	return steps[len(steps)/2]
+}
+
+func pick(r []float64, idx []int) []float64 {
+	out := make([]float64, len(idx))
+	for i, k := range idx {
+		out[i] = r[k]
+	}
+	return out
+}
+
+// rowsFor returns a series' rows as the scorer sees them after regime normalisation:
+// sensors only.
+func (p *prepared) rowsFor(s Series) [][]float64 {
+	out := make([][]float64, len(s.Rows))
+	for i, r := range s.Rows {
+		row := pick(r, p.sIdx)
+		if p.regimes != nil {
+			_ = p.regimes.Normalize(p.regimes.Assign(pick(r, p.setIdx)), row, row)
+		}
+		out[i] = row
+	}
+	return out
+}
+
+// scorerRow maps a Data row to scoring.Scorer.Columns() order (sensors, settings).
+func (p *prepared) scorerRow(r []float64) []float64 {
+	out := pick(r, p.sIdx)
+	return append(out, pick(r, p.setIdx)...)
+}
+
+func (p *prepared) spec(o *Options, window int) features.Spec {
+	sp := features.DefaultSpec(p.sensors, window)
+	if len(o.Features) > 0 {
+		sp.Features = slices.Clone(o.Features)
+	}
+	if !slices.Contains(sp.Features, features.FeatMean) {
+		sp.Features = append([]string{features.FeatMean}, sp.Features...)
+	}
+	sp.Stride = o.Stride
+	sp.MaxFill = o.MaxFill
+	return sp
+}
+
+// defaultHidden sizes the network to the data: a few hundred windows still give a
+// usable model (small net, strong early stopping), more data affords more capacity.
+func defaultHidden(nIn, nWindows int) []int {
+	h := 64
+	switch {
+	case nWindows < 500:
+		h = 16
+	case nWindows < 5000:
+		h = 32
+	}
+	if nIn < h/2 {
+		h = max(8, 2*nIn)
+	}
+	return []int{h, h / 2}
+}
+
+func lossOf(name string) (model.Loss, error) {
+	switch name {
+	case "", "mse":
+		return model.Loss{Kind: model.MSE}, nil
+	case "huber":
+		return model.Loss{Kind: model.Huber, Delta: 1}, nil
+	case "mae":
+		return model.Loss{Kind: model.MAE}, nil
+	}
+	return model.Loss{}, fmt.Errorf("loss %q: use mse, huber or mae", name)
+}
+
+func quantile(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(v)
+	sort.Float64s(s)
+	pos := q * float64(len(s)-1)
+	i := int(pos)
+	if i >= len(s)-1 {
+		return s[len(s)-1]
+	}
+	f := pos - float64(i)
+	return s[i]*(1-f) + s[i+1]*f
+}

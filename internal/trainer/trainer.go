@@ -49,7 +49,7 @@ type Options struct {
 	// Context lists operating-condition sensors (load, speed, ambient): when given,
 	// every other sensor is predicted from them alone (normal-behaviour model).
 	Context []string
-	Regimes  int      // number of regimes; 0 = choose automatically
+	Regimes int // number of regimes; 0 = choose automatically
 
 	Hidden    []int // hidden layer sizes; default from the data size
 	Ensemble  int   // networks averaged; default 1 (anomaly), 5 (rul)

@@ -1,0 +1,280 @@
+// Package demo runs the whole Faultline pipeline on one machine: it starts InfluxDB
+// and a broker, simulates a healthy plant, ingests it, trains one model per machine
+// type from what InfluxDB holds, starts the edge daemon, then simulates faults and
+// prints alerts as they arrive and a summary against the simulator's truth. Every
+// process it starts it stops again, also on Ctrl-C.
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/faultline/faultline/internal/influxstore"
+	"github.com/faultline/faultline/internal/mqttclient"
+	"github.com/faultline/faultline/internal/servers"
+	"github.com/faultline/faultline/internal/telemetry"
+)
+
+// Config of a demo run.
+type Config struct {
+	BinDir          string
+	OutDir          string
+	MachinesPerType int
+	Rate            float64       // samples per second of simulated time
+	Healthy         time.Duration // simulated healthy period used for training
+	Faulty          time.Duration // simulated period with scheduled faults
+	Speed           float64       // simulated seconds per wall second in the faulty period
+	Seed            int
+	Endless         bool // keep simulating (random faults) until Ctrl-C
+	Out             io.Writer
+	Log             zerolog.Logger
+}
+
+// Demo is one run.
+type Demo struct {
+	cfg      Config
+	children []*child
+	stops    []func()
+
+	mu     sync.Mutex
+	alerts []telemetry.Alert
+}
+
+// Run executes the demo and stops everything it started before returning.
+func Run(ctx context.Context, cfg Config) error {
+	d := &Demo{cfg: cfg}
+	defer d.shutdown()
+	return d.run(ctx)
+}
+
+func (d *Demo) say(format string, a ...any) {
+	fmt.Fprintf(d.cfg.Out, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
+}
+
+func (d *Demo) shutdown() {
+	for i := len(d.children) - 1; i >= 0; i-- {
+		d.children[i].stop()
+	}
+	for i := len(d.stops) - 1; i >= 0; i-- {
+		d.stops[i]()
+	}
+}
+
+// schedule injects life-ending and other faults across machine types, at offsets into
+// the faulty period that leave each one time to develop.
+func schedule(perType int, faulty time.Duration) string {
+	h := faulty.Hours()
+	at := func(f float64) string { return fmt.Sprintf("%dh", int(f*h)) }
+	var s []string
+	add := func(m, kind, when, dur string) { s = append(s, fmt.Sprintf("%s=%s@%s+%s", m, kind, when, dur)) }
+	dur := func(f float64) string { return fmt.Sprintf("%dh", max(2, int(f*h))) }
+	add("pump-0001", telemetry.FaultBearingWear, at(0.15), dur(0.5))
+	add("motor-0002", telemetry.FaultOverheating, at(0.4), dur(0.15))
+	add("compressor-0003", telemetry.FaultBearingWear, at(0.25), dur(0.45))
+	if perType > 1 {
+		add("pump-0004", telemetry.FaultCavitation, at(0.3), dur(0.1))
+		add("motor-0005", telemetry.FaultBearingWear, at(0.2), dur(0.5))
+	}
+	return strings.Join(s, ",")
+}
+
+func (d *Demo) run(ctx context.Context) error {
+	c := d.cfg
+	for _, sub := range []string{"logs", "models", "reports", "influx", "broker", "spool", "queue"} {
+		if err := os.MkdirAll(filepath.Join(c.OutDir, sub), 0o755); err != nil {
+			return err
+		}
+	}
+	d.say("Faultline demo: output in %s", c.OutDir)
+	influx, err := servers.StartInflux(ctx, filepath.Join(c.OutDir, "influx"), servers.InfluxOptions{})
+	if err != nil {
+		return fmt.Errorf("start InfluxDB (run `make servers` to build bin/influxd): %w", err)
+	}
+	d.stops = append(d.stops, influx.Stop)
+	if err := influx.CreateDatabase(ctx, "factory"); err != nil {
+		return err
+	}
+	d.say("InfluxDB %s (pid %d)", influx.URL, influx.PID())
+	brokerURL, err := d.startBroker(ctx)
+	if err != nil {
+		return err
+	}
+	env := []string{"FAULTLINE_MQTT_URL=" + brokerURL, "FAULTLINE_INFLUX_URL=" + influx.URL}
+
+	ingestAddr := freeAddr()
+	ing, err := d.start(ctx, "ingest", env, "--http-addr", ingestAddr, "--spool-dir", filepath.Join(c.OutDir, "spool"), "--client-id", "faultline-demo-ingest")
+	if err != nil {
+		return err
+	}
+	if err := waitHTTP(ctx, ing, ingestAddr); err != nil {
+		return err
+	}
+	d.say("ingest running (metrics on http://%s/metrics)", ingestAddr)
+
+	// Whole hours keep the two phases aligned; everything lies in the past, as
+	// InfluxDB and ingest expect of real telemetry.
+	t0 := time.Now().UTC().Add(-(c.Healthy + c.Faulty + time.Hour)).Truncate(time.Hour)
+	t1 := t0.Add(c.Healthy)
+	machines := 3 * c.MachinesPerType
+	rate := fmt.Sprint(c.Rate)
+	d.say("phase 1: simulating %d machines for %s of healthy operation (from %s)", machines, c.Healthy, t0.Format(time.RFC3339))
+	if err := d.exec(ctx, "simulate", env, "--machines", fmt.Sprint(machines), "--rate", rate, "--speed", "0",
+		"--duration", c.Healthy.String(), "--start", t0.Format(time.RFC3339), "--fault-rate", "0", "--seed", fmt.Sprint(c.Seed),
+		"--truth-out", filepath.Join(c.OutDir, "truth-healthy.jsonl"), "--client-id", "faultline-demo-sim1"); err != nil {
+		return err
+	}
+	want := int64(c.Healthy.Seconds()*c.Rate) * int64(machines)
+	if err := d.waitStored(ctx, influx.URL, t0, t1, want); err != nil {
+		return err
+	}
+	d.say("training one model per machine type from InfluxDB (%s .. %s)", t0.Format("01-02 15:04"), t1.Format("01-02 15:04"))
+	models := filepath.Join(c.OutDir, "models")
+	if err := d.exec(ctx, "train", env, "--source", "influx", "--all", "--group-by", "type",
+		"--start", t0.Format(time.RFC3339), "--stop", t1.Format(time.RFC3339), "--out-dir", models,
+		"--report", filepath.Join(c.OutDir, "reports"), "--context", contextColumns, "--seed", fmt.Sprint(c.Seed)); err != nil {
+		return err
+	}
+	for _, t := range []string{"pump", "motor", "compressor"} {
+		d.say("model %s", filepath.Join(models, t+".model"))
+	}
+
+	if err := d.watchAlerts(ctx, brokerURL); err != nil {
+		return err
+	}
+	inferAddr := freeAddr()
+	inf, err := d.start(ctx, "infer", env, "run", "--http-addr", inferAddr, "--queue-dir", filepath.Join(c.OutDir, "queue"),
+		"--route", "pump-*="+filepath.Join(models, "pump.model"),
+		"--route", "motor-*="+filepath.Join(models, "motor.model"),
+		"--route", "compressor-*="+filepath.Join(models, "compressor.model"))
+	if err != nil {
+		return err
+	}
+	if err := waitHTTP(ctx, inf, inferAddr); err != nil {
+		return err
+	}
+	d.say("edge daemon running (metrics on http://%s/metrics); alerts follow as they arrive", inferAddr)
+
+	faultyArgs := []string{"--machines", fmt.Sprint(machines), "--rate", rate, "--speed", fmt.Sprint(c.Speed),
+		"--start", t1.Format(time.RFC3339), "--seed", fmt.Sprint(c.Seed + 1), "--client-id", "faultline-demo-sim2",
+		"--truth-out", filepath.Join(c.OutDir, "truth.jsonl")}
+	if c.Endless {
+		faultyArgs = append(faultyArgs, "--duration", "0", "--fault-rate", "0.2")
+		d.say("phase 2: simulating faults at random until Ctrl-C")
+	} else {
+		faultyArgs = append(faultyArgs, "--duration", c.Faulty.String(), "--fault-rate", "0", "--schedule", schedule(c.MachinesPerType, c.Faulty))
+		d.say("phase 2: simulating %s with scheduled faults at %gx speed", c.Faulty, c.Speed)
+	}
+	if err := d.exec(ctx, "simulate", env, faultyArgs...); err != nil && ctx.Err() == nil {
+		return err
+	}
+	time.Sleep(2 * time.Second) // last windows and alerts in flight
+	truth, err := ReadTruthFile(filepath.Join(c.OutDir, "truth.jsonl"))
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	alerts := append([]telemetry.Alert(nil), d.alerts...)
+	d.mu.Unlock()
+	s := Summarize(truth, alerts, t1, t1.Add(c.Faulty), 2*time.Hour)
+	s.Print(c.Out)
+	fmt.Fprintf(c.Out, "\nmodels: %s\nreports: %s\nlogs: %s\ntruth: %s\n", models, filepath.Join(c.OutDir, "reports"),
+		filepath.Join(c.OutDir, "logs"), filepath.Join(c.OutDir, "truth.jsonl"))
+	return nil
+}
+
+// contextColumns are the operating conditions of the simulated machine types; train
+// keeps those a type has.
+const contextColumns = "speed_rpm,flow_m3h,load_pct,flow_m3min,ambient_temp_c"
+
+func (d *Demo) startBroker(ctx context.Context) (string, error) {
+	if _, err := servers.MosquittoBinary(); err == nil {
+		m, err := servers.StartMosquitto(ctx, filepath.Join(d.cfg.OutDir, "broker"), servers.MosquittoOptions{})
+		if err != nil {
+			return "", err
+		}
+		d.stops = append(d.stops, m.Stop)
+		d.say("Mosquitto %s (pid %d)", m.URL, m.PID())
+		return m.URL, nil
+	}
+	e, err := servers.StartEmbedded()
+	if err != nil {
+		return "", err
+	}
+	d.stops = append(d.stops, e.Stop)
+	d.say("Mosquitto not installed: embedded broker %s", e.URL)
+	return e.URL, nil
+}
+
+// waitStored waits until InfluxDB holds the healthy period, so training reads it all.
+func (d *Demo) waitStored(ctx context.Context, url string, from, to time.Time, want int64) error {
+	st, err := influxstore.New(influxstore.Config{URL: url, Bucket: "factory"})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var last int64 = -1
+	stable := 0
+	for {
+		n, err := st.CountPoints(ctx, influxstore.SeriesQuery{Start: from, Stop: to.Add(time.Second)}, "ambient_temp_c")
+		if err == nil {
+			if n >= want {
+				d.say("InfluxDB holds %d samples of the healthy period", n)
+				return nil
+			}
+			if n == last {
+				stable++
+			} else {
+				stable = 0
+			}
+			if stable > 20 {
+				d.say("InfluxDB holds %d of %d samples (dropouts and stops account for the rest)", n, want)
+				return nil
+			}
+			last = n
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// watchAlerts subscribes to every alert and prints one readable line each.
+func (d *Demo) watchAlerts(ctx context.Context, url string) error {
+	cfg := mqttclient.DefaultConfig()
+	cfg.URL, cfg.ClientID = url, "faultline-demo-watch"
+	cl, err := mqttclient.New(cfg, d.cfg.Log)
+	if err != nil {
+		return err
+	}
+	cl.Subscribe(telemetry.MustTopics("").AlertsFilter(), 1, func(m mqttclient.Message) {
+		var a telemetry.Alert
+		if err := json.Unmarshal(m.Payload(), &a); err != nil {
+			return
+		}
+		d.mu.Lock()
+		d.alerts = append(d.alerts, a)
+		d.mu.Unlock()
+		var top []string
+		for _, c := range a.Top {
+			top = append(top, fmt.Sprintf("%s %.0f%%", c.Sensor, 100*c.Share))
+		}
+		fmt.Fprintf(d.cfg.Out, "ALERT %s  %-16s %-8s %-8s score %.2f/%.2f  top: %s\n", a.TS.Format("01-02 15:04"), a.Machine, a.State, a.Severity, a.Score, a.Threshold, strings.Join(top, ", "))
+	})
+	if err := cl.Connect(ctx); err != nil {
+		return err
+	}
+	d.stops = append(d.stops, func() { cl.Disconnect(100 * time.Millisecond) })
+	time.Sleep(200 * time.Millisecond)
+	return nil
+}

@@ -4,12 +4,16 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/faultline/faultline/internal/influxstore"
 	"github.com/faultline/faultline/internal/mqttclient"
@@ -128,18 +132,21 @@ func (c *Common) Register(fs *flag.FlagSet, getenv Getenv, httpDefault string) {
 
 // Check reports malformed environment values and inconsistent common flags.
 func (c *Common) Check() error {
-	if len(c.errs) > 0 {
-		return c.errs[0]
-	}
+	// Every malformed value at once: fixing a deployment one error per restart is slow.
+	errs := slices.Clone(c.errs)
 	if _, err := telemetry.NewTopics(c.TopicRoot); err != nil {
-		return err
+		errs = append(errs, fmt.Errorf("--topic-root: %w", err))
 	}
 	switch c.LogFormat {
 	case "", "json", "console":
 	default:
-		return fmt.Errorf("--log-format %q: use json or console", c.LogFormat)
+		errs = append(errs, fmt.Errorf("--log-format %q: use json or console", c.LogFormat))
 	}
-	return nil
+	// NewLogger falls back to info on a bad level; a typo must not silently hide debug logs.
+	if _, err := zerolog.ParseLevel(c.LogLevel); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level %q: use debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
 }
 
 // Topics returns the topic tree under --topic-root.
@@ -159,6 +166,9 @@ func Secret(file, env string, getenv Getenv) (string, error) {
 			return "", fmt.Errorf("read secret file: %w", err)
 		}
 		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	if getenv == nil { // a Common built without Register
+		getenv = os.Getenv
 	}
 	return getenv(env), nil
 }

@@ -52,6 +52,12 @@ func StartMosquitto(ctx context.Context, dir string, o MosquittoOptions) (*Mosqu
 		}
 	}
 	var conf strings.Builder
+	if os.Geteuid() == 0 {
+		// Started as root, mosquitto drops to user "mosquitto", which cannot write the
+		// persistence file in our root-owned temp dir ("Error: Permission denied" on
+		// save): retained messages and queued QoS 1 would then not survive Restart.
+		conf.WriteString("user root\n")
+	}
 	fmt.Fprintf(&conf, "persistence true\npersistence_location %s/\nlog_dest stdout\nlog_type error\nlog_type warning\nlog_type notice\n", dir)
 	// Without a listener line, allow_anonymous defaults to false in mosquitto 2.x.
 	if !o.NoDefaultListener {

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Reason names why a message or a value was rejected. The values are stable: they are
@@ -111,49 +114,91 @@ func DecodeTelemetry(payload []byte, lim Limits, now time.Time) (samples []Sampl
 	if len(p) == 0 {
 		return nil, nil, reject(ReasonEmpty, "empty payload")
 	}
-	var raws []rawSample
+	var elems []json.RawMessage
 	switch p[0] {
 	case '{':
-		raws = make([]rawSample, 1)
-		err = json.Unmarshal(p, &raws[0])
+		elems = []json.RawMessage{p}
 	case '[':
-		err = json.Unmarshal(p, &raws)
+		// Elements are decoded one by one so that one malformed sample in a batch
+		// costs that sample only, not the whole batch.
+		if err := json.Unmarshal(p, &elems); err != nil {
+			return nil, nil, reject(ReasonBadJSON, "%v", err)
+		}
 	default:
 		return nil, nil, reject(ReasonBadJSON, "payload must be a JSON object or array, starts with %q", p[0])
 	}
-	if err != nil {
-		return nil, nil, reject(ReasonBadJSON, "%v", err)
-	}
-	if len(raws) == 0 {
+	if len(elems) == 0 {
 		return nil, nil, reject(ReasonEmpty, "empty batch")
 	}
-	if len(raws) > lim.MaxBatch {
-		return nil, nil, reject(ReasonTooManyItems, "batch of %d samples, limit %d", len(raws), lim.MaxBatch)
+	if len(elems) > lim.MaxBatch {
+		return nil, nil, reject(ReasonTooManyItems, "batch of %d samples, limit %d", len(elems), lim.MaxBatch)
 	}
-	samples = make([]Sample, 0, len(raws))
-	for i := range raws {
-		s, rej, err := decodeSample(&raws[i], lim, now)
+	if len(elems) == 1 {
+		s, rej, err := decodeElem(elems[0], lim, now)
 		if err != nil {
-			if len(raws) == 1 {
-				return nil, nil, err
-			}
-			re := err.(*RejectError)
+			return nil, nil, err
+		}
+		return finish(appendSample(nil, s), rej)
+	}
+	return decodeBatch(elems, lim, now)
+}
+
+func decodeBatch(elems []json.RawMessage, lim Limits, now time.Time) ([]Sample, []Rejection, error) {
+	samples := make([]Sample, 0, len(elems))
+	var rejected []Rejection
+	for i, e := range elems {
+		s, rej, err := decodeElem(e, lim, now)
+		if err != nil {
+			re := asReject(err)
 			rejected = append(rejected, Rejection{Reason: re.Reason, Detail: fmt.Sprintf("sample %d: %s", i, re.Detail)})
 			continue
 		}
-		rejected = append(rejected, rej...)
-		if len(s.Values) > 0 {
-			samples = append(samples, s)
+		for _, r := range rej {
+			r.Detail = fmt.Sprintf("sample %d: %s", i, r.Detail)
+			rejected = append(rejected, r)
 		}
+		samples = appendSample(samples, s)
 	}
-	if len(samples) == 0 {
-		if len(rejected) > 0 {
-			r := rejected[0]
-			return nil, rejected, &RejectError{Reason: r.Reason, Detail: "no valid value: " + r.Detail}
-		}
-		return nil, nil, reject(ReasonEmpty, "no values")
+	return finish(samples, rejected)
+}
+
+// finish turns "nothing usable" into a whole-message rejection named after the first
+// rejected value, so a message with only bad values is counted under a real reason.
+func finish(samples []Sample, rejected []Rejection) ([]Sample, []Rejection, error) {
+	if len(samples) > 0 {
+		return samples, rejected, nil
 	}
-	return samples, rejected, nil
+	if len(rejected) > 0 {
+		r := rejected[0]
+		return nil, rejected, &RejectError{Reason: r.Reason, Detail: "no valid value: " + r.Detail}
+	}
+	return nil, nil, reject(ReasonEmpty, "no values")
+}
+
+func appendSample(dst []Sample, s Sample) []Sample {
+	if len(s.Values) > 0 {
+		dst = append(dst, s)
+	}
+	return dst
+}
+
+func asReject(err error) *RejectError {
+	var re *RejectError
+	if errors.As(err, &re) {
+		return re
+	}
+	return &RejectError{Reason: ReasonBadJSON, Detail: err.Error()}
+}
+
+func decodeElem(e json.RawMessage, lim Limits, now time.Time) (Sample, []Rejection, error) {
+	if len(e) == 0 || e[0] != '{' {
+		return Sample{}, nil, reject(ReasonBadJSON, "sample %s is not a JSON object", truncate(string(e)))
+	}
+	var r rawSample
+	if err := json.Unmarshal(e, &r); err != nil {
+		return Sample{}, nil, reject(ReasonBadJSON, "%v", err)
+	}
+	return decodeSample(&r, lim, now)
 }
 
 func decodeSample(r *rawSample, lim Limits, now time.Time) (Sample, []Rejection, error) {
@@ -170,68 +215,86 @@ func decodeSample(r *rawSample, lim Limits, now time.Time) (Sample, []Rejection,
 	if len(r.Values) > lim.MaxValues {
 		return Sample{}, nil, reject(ReasonTooManyItems, "%d values, limit %d", len(r.Values), lim.MaxValues)
 	}
+	// Sorted names make values and rejections independent of map iteration order, so the
+	// reason of an all-bad message is deterministic and line protocol is stable.
+	names := make([]string, 0, len(r.Values))
+	for name := range r.Values {
+		names = append(names, name)
+	}
+	slices.Sort(names)
 	s := Sample{Time: ts, Values: make([]Value, 0, len(r.Values))}
 	var rej []Rejection
-	for name, raw := range r.Values {
+	for _, name := range names {
 		if err := ValidateName(name); err != nil {
 			rej = append(rej, Rejection{Reason: ReasonInvalidName, Sensor: truncate(name), Detail: err.Error()})
 			continue
 		}
-		v, err := ParseNumber(raw)
+		v, err := ParseNumber(r.Values[name])
 		if err != nil {
-			re := err.(*RejectError)
+			re := asReject(err)
 			rej = append(rej, Rejection{Reason: re.Reason, Sensor: name, Detail: re.Detail})
 			continue
 		}
 		s.Values = append(s.Values, Value{Sensor: name, V: v})
 	}
-	sortValues(s.Values)
 	if len(s.Values) == 0 && len(rej) == 0 {
 		return Sample{}, nil, reject(ReasonEmpty, `"values" is empty`)
 	}
 	return s, rej, nil
 }
 
-// sortValues orders by sensor name so output does not depend on map iteration order
-// (tests and line protocol are then deterministic). Insertion sort: a machine has few sensors.
-func sortValues(v []Value) {
-	for i := 1; i < len(v); i++ {
-		for j := i; j > 0 && v[j].Sensor < v[j-1].Sensor; j-- {
-			v[j], v[j-1] = v[j-1], v[j]
-		}
+// truncate shortens s for error details, cutting on a rune boundary so the detail stays
+// valid UTF-8 when it is logged or republished as JSON.
+func truncate(s string) string {
+	if len(s) <= 64 {
+		return s
 	}
+	n := 64
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
-func truncate(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
+// nonFiniteWord reports whether s spells NaN or an infinity, the way devices that cannot
+// write them in JSON tend to send them ("NaN", "-Infinity", "inf").
+func nonFiniteWord(s string) bool {
+	s = strings.TrimLeft(s, "+-")
+	return strings.EqualFold(s, "nan") || strings.EqualFold(s, "inf") || strings.EqualFold(s, "infinity")
 }
 
 // ParseNumber accepts a JSON number only. NaN and infinities cannot be written in JSON,
-// but numbers beyond float64 range (1e999) overflow to Inf and are refused here.
+// but numbers beyond float64 range (1e999) overflow to Inf and are refused here, as are
+// NaN and infinities spelled as strings or bare words.
 func ParseNumber(raw json.RawMessage) (float64, error) {
 	b := bytes.TrimSpace(raw)
 	if len(b) == 0 {
 		return 0, reject(ReasonWrongType, "empty value")
 	}
+	if nonFiniteWord(string(b)) {
+		return 0, reject(ReasonNotFinite, "value %s is not finite", truncate(string(b)))
+	}
 	switch c := b[0]; {
 	case c == '-' || c >= '0' && c <= '9':
 	case c == '"':
-		s, _ := strconv.Unquote(string(b))
-		if s == "NaN" || s == "nan" || s == "Inf" || s == "+Inf" || s == "-Inf" || s == "Infinity" || s == "-Infinity" {
+		var s string
+		if json.Unmarshal(b, &s) == nil && nonFiniteWord(s) {
 			return 0, reject(ReasonNotFinite, "value %s is not finite", truncate(string(b)))
 		}
 		return 0, reject(ReasonWrongType, "value %s is a string, want a number", truncate(string(b)))
 	default:
 		return 0, reject(ReasonWrongType, "value %s is not a number", truncate(string(b)))
 	}
+	// strconv accepts more than JSON does (0x1p3, 1_000, Inf); callers may hand us
+	// bytes that no JSON decoder has checked (bare per-sensor payloads).
+	if !json.Valid(b) {
+		return 0, reject(ReasonBadJSON, "value %s is not a JSON number", truncate(string(b)))
+	}
 	v, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-		if errors.Is(err, strconv.ErrRange) || math.IsInf(v, 0) {
-			return 0, reject(ReasonNotFinite, "value %s is out of float64 range", truncate(string(b)))
-		}
+	if errors.Is(err, strconv.ErrRange) || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, reject(ReasonNotFinite, "value %s is out of float64 range", truncate(string(b)))
+	}
+	if err != nil {
 		return 0, reject(ReasonWrongType, "value %s is not a number", truncate(string(b)))
 	}
 	return v, nil
@@ -257,7 +320,8 @@ func ParseTime(raw json.RawMessage, lim Limits, now time.Time) (time.Time, error
 		ts = t
 	case b[0] == '-' || b[0] >= '0' && b[0] <= '9':
 		ms, err := strconv.ParseFloat(string(b), 64)
-		if err != nil || math.IsNaN(ms) || math.Abs(ms) > 1e15 {
+		// json.Valid: strconv also takes 0x1p40 and 1_000, which are not JSON.
+		if err != nil || !json.Valid(b) || math.IsNaN(ms) || math.Abs(ms) > 1e15 {
 			return time.Time{}, reject(ReasonBadTS, "ts %s is not a Unix time in milliseconds", truncate(string(b)))
 		}
 		whole := math.Floor(ms)
@@ -332,9 +396,20 @@ func EncodeTelemetry(dst []byte, s Sample) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = strconv.AppendQuote(dst, v.Sensor)
+		dst = appendName(dst, v.Sensor)
 		dst = append(dst, ':')
 		dst = strconv.AppendFloat(dst, v.V, 'g', -1, 64)
 	}
 	return append(dst, "}}"...)
+}
+
+// appendName quotes a sensor name as a JSON string. Valid names need no escaping; any
+// other name is escaped by encoding/json so the payload stays valid JSON and the decoder
+// rejects that one value (invalid_name) rather than the whole message.
+func appendName(dst []byte, name string) []byte {
+	if ValidateName(name) == nil {
+		return append(append(append(dst, '"'), name...), '"')
+	}
+	b, _ := json.Marshal(name)
+	return append(dst, b...)
 }

@@ -31,9 +31,15 @@ $(BIN)/influxd:
 mosquitto:
 	@scripts/ensure-mosquitto.sh
 
+# Everything the tests use besides Go: Mosquitto, docker-compose (parsing only),
+# shellcheck and qemu-user (the arm64 edge build is run under emulation).
+test-tools: mosquitto
+	@deploy/scripts/ensure-deploy-tools.sh
+	@command -v qemu-aarch64-static >/dev/null 2>&1 || scripts/apt-install.sh qemu-user-static
+
 servers: $(BIN)/influxd mosquitto
 
-test: servers
+test: servers test-tools
 	FAULTLINE_REQUIRE_SERVERS=1 $(GO) test -race -timeout $(TEST_TIMEOUT) ./...
 
 test-short:

@@ -2,7 +2,7 @@
 # real Mosquitto and InfluxDB servers. Both install or build what they need.
 GO      ?= go
 BIN     := $(CURDIR)/bin
-PROGRAMS := ingest train infer simulate demo
+PROGRAMS := ingest train infer simulate demo eval
 INFLUXD_VERSION := v1.8.10
 export FAULTLINE_INFLUXD ?= $(BIN)/influxd
 # `go test` timeouts are per package binary; the whole run stays under ~10 minutes.

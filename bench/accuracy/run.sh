@@ -1,0 +1,48 @@
+#!/bin/sh
+# Reproduces every number in docs/benchmarks.md through bin/eval (the product's own
+# training and live scoring code). Run from the repository root after `make build`
+# (or `go build -o bin/eval ./cmd/eval`):
+#
+#   sh bench/accuracy/run.sh [rul-default|rul-tuned|nab-default|nab-tuned|all]
+#
+# Datasets are read from $FAULTLINE_DATASETS (default ../shared/datasets); nothing is
+# copied into the repository. Outputs (results.json, PNGs) go to bench-out/.
+set -eu
+D=${FAULTLINE_DATASETS:-../shared/datasets}
+OUT=${OUT:-bench-out}
+EVAL=${EVAL:-bin/eval}
+what=${1:-all}
+
+rul() { # subset, name, extra flags...
+	fd=$1; name=$2; shift 2
+	echo "== C-MAPSS $fd ($name): $*"
+	$EVAL rul --cmapss --train "$D/cmapss/train_$fd.txt" --csv "$D/cmapss/test_$fd.txt" \
+		--rul "$D/cmapss/RUL_$fd.txt" --cap 125 --out "$OUT/$fd-$name" "$@"
+}
+
+nab() { # name, extra flags...
+	name=$1; shift
+	echo "== NAB realKnownCause ($name): $*"
+	$EVAL nab --data-dir "$D/nab" --files realKnownCause --out "$OUT/nab-$name" "$@"
+}
+
+case $what in
+rul-default | all)
+	rul FD001 default
+	rul FD003 default
+	;;
+esac
+case $what in
+rul-tuned | all)
+	# Near-constant sensors dropped (constant in FD001/FD003 or nearly so).
+	IG=sensor_1,sensor_5,sensor_6,sensor_10,sensor_16,sensor_18,sensor_19
+	rul FD001 tuned --ignore $IG
+	rul FD003 tuned --ignore $IG
+	;;
+esac
+case $what in
+nab-default | all) nab default ;;
+esac
+case $what in
+nab-tuned | all) nab tuned --margin 5 --clear 100 ;;
+esac

@@ -1,0 +1,282 @@
+package evalcmd
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/faultline/faultline/internal/alerting"
+	"github.com/faultline/faultline/internal/artifact"
+	"github.com/faultline/faultline/internal/dataset"
+	"github.com/faultline/faultline/internal/eval"
+	"github.com/faultline/faultline/internal/scoring"
+	"github.com/faultline/faultline/internal/trainer"
+)
+
+type nabFlags struct {
+	dir, files, out, profile, hidden      string
+	trainFrac, quantile, margin, smooth   float64
+	window, k, m, clear, epochs, ensemble int
+	seed                                  uint64
+	plots                                 bool
+}
+
+func (f *nabFlags) register(fs *flag.FlagSet, getenv func(string) string) {
+	def := env(getenv, "FAULTLINE_DATASETS", "../shared/datasets")
+	fs.StringVar(&f.dir, "data-dir", filepath.Join(def, "nab"), "NAB data: category folders of CSVs and combined_windows.json (env FAULTLINE_DATASETS/nab)")
+	fs.StringVar(&f.files, "files", "realKnownCause", "comma separated categories (folders) or category/file.csv names")
+	fs.StringVar(&f.out, "out", env(getenv, "FAULTLINE_EVAL_OUT", "eval-out"), "output directory for results.json and plots")
+	fs.StringVar(&f.profile, "profile", "standard", "NAB profile: standard, reward_low_FP_rate, reward_low_FN_rate")
+	fs.Float64Var(&f.trainFrac, "train-frac", 0, "share of each file to train on; 0 = NAB's probationary rows exactly (15%, at most 750)")
+	fs.IntVar(&f.window, "window", 0, "window length in rows (default: trainer's anomaly default)")
+	fs.Float64Var(&f.quantile, "quantile", 0, "calibration quantile of validation scores (default: trainer's)")
+	fs.Float64Var(&f.margin, "margin", 0, "warn level = quantile x margin (default: trainer's)")
+	fs.Float64Var(&f.smooth, "smoothing", 0, "EWMA factor of the score (default: trainer's)")
+	fs.IntVar(&f.k, "k", 0, "alert when k of the last m windows are bad (default: trainer's)")
+	fs.IntVar(&f.m, "m", 0, "see -k")
+	fs.IntVar(&f.clear, "clear", 0, "calm windows to clear an alert (default: trainer's)")
+	fs.IntVar(&f.epochs, "epochs", 0, "maximum epochs (default: trainer's)")
+	fs.IntVar(&f.ensemble, "ensemble", 0, "networks averaged (default: trainer's)")
+	fs.StringVar(&f.hidden, "hidden", "", "hidden layer sizes (default: trainer's)")
+	fs.Uint64Var(&f.seed, "seed", 1, "training seed")
+	fs.BoolVar(&f.plots, "plots", true, "write one PNG per file")
+}
+
+// NABResult is results.json of the nab family.
+type NABResult struct {
+	Profile    eval.Profile `json:"profile"`
+	Detections string       `json:"detections"`
+	TrainRows  string       `json:"train_rows"`
+	Files      []NABFileOut `json:"files"`
+	Raw        float64      `json:"raw"`
+	Null       float64      `json:"null"`
+	Perfect    float64      `json:"perfect"`
+	Score      float64      `json:"score"`
+	Seconds    float64      `json:"seconds"`
+}
+
+// NABFileOut is one file's outcome with its normalised score alone.
+type NABFileOut struct {
+	eval.NABFile
+	Score      float64 `json:"score"`
+	TrainRows  int     `json:"train_rows"`
+	Detections []int   `json:"detections"`
+	Warn       float64 `json:"warn"`
+}
+
+func runNAB(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, log zerolog.Logger) error {
+	var f nabFlags
+	fs := flag.NewFlagSet("eval nab", flag.ContinueOnError)
+	f.register(fs, getenv)
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	prof, err := profileByName(f.profile)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	windows, err := readWindows(filepath.Join(f.dir, "combined_windows.json"))
+	if err != nil {
+		return err
+	}
+	names, err := selectFiles(windows, f.dir, splitList(f.files))
+	if err != nil {
+		return err
+	}
+	res := &NABResult{Profile: prof, Detections: "rows where the alert is raised (alerting transition none -> warn or critical)"}
+	res.TrainRows = "NAB probationary rows: min(floor(0.15 n), 750)"
+	if f.trainFrac > 0 {
+		res.TrainRows = fmt.Sprintf("first %.0f%% of rows", 100*f.trainFrac)
+	}
+	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		out, series, err := f.scoreFile(ctx, name, windows[name], prof)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		log.Info().Str("file", name).Float64("score", out.Score).Int("detections", len(out.Detections)).Int("fp", out.FP).Msg("scored")
+		res.Files = append(res.Files, out)
+		if f.plots {
+			if err := plotNAB(filepath.Join(f.out, "nab_"+strings.TrimSuffix(filepath.Base(name), ".csv")+".png"), out, series); err != nil {
+				return err
+			}
+		}
+	}
+	files := make([]eval.NABFile, len(res.Files))
+	for i, x := range res.Files {
+		files[i] = x.NABFile
+	}
+	res.Raw, res.Null, res.Perfect, res.Score = eval.NABTotal(files)
+	res.Seconds = time.Since(start).Seconds()
+	printNAB(stdout, res)
+	return writeJSON(f.out, "results.json", res)
+}
+
+func profileByName(n string) (eval.Profile, error) {
+	for _, p := range eval.NABProfiles() {
+		if p.Name == n || strings.TrimSuffix(p.Name, "_rate") == n {
+			return p, nil
+		}
+	}
+	return eval.Profile{}, fmt.Errorf("%w: profile %q: use standard, reward_low_FP_rate or reward_low_FN_rate", ErrUsage, n)
+}
+
+// readWindows reads NAB's combined_windows.json: file -> [[start, end], ...].
+func readWindows(path string) (map[string][][2]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read NAB windows (give --data-dir, the folder holding combined_windows.json): %w", err)
+	}
+	var w map[string][][2]string
+	if err := json.Unmarshal(b, &w); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", path, err)
+	}
+	return w, nil
+}
+
+// selectFiles expands categories into the labelled files present on disk.
+func selectFiles(w map[string][][2]string, dir string, sel []string) ([]string, error) {
+	var out []string
+	for name := range w {
+		for _, s := range sel {
+			if name == s || strings.HasPrefix(name, strings.TrimSuffix(s, "/")+"/") {
+				if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+					out = append(out, name)
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no labelled NAB file under %s matches %v", dir, sel)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// windowRows maps NAB's timestamp windows onto row indexes: the first row at or after
+// the start to the last row at or before the end.
+func windowRows(t []float64, ws [][2]string) ([]eval.Span, error) {
+	var out []eval.Span
+	for _, w := range ws {
+		var lim [2]float64
+		for k, s := range w {
+			tm, err := time.Parse("2006-01-02 15:04:05.999999", s)
+			if err != nil {
+				return nil, fmt.Errorf("window time %q: %w", s, err)
+			}
+			lim[k] = float64(tm.Unix())
+		}
+		a := sort.SearchFloat64s(t, lim[0])
+		b := sort.Search(len(t), func(i int) bool { return t[i] > lim[1] }) - 1
+		if a <= b {
+			out = append(out, eval.Span{Start: a, End: b})
+		}
+	}
+	return out, nil
+}
+
+type nabSeries struct {
+	T, V, Score []float64
+	Windows     []eval.Span
+}
+
+func (f *nabFlags) scoreFile(ctx context.Context, name string, ws [][2]string, prof eval.Profile) (NABFileOut, *nabSeries, error) {
+	tab, err := dataset.ReadFile(filepath.Join(f.dir, name), dataset.Options{TimeColumn: "timestamp", Sep: ','})
+	if err != nil {
+		return NABFileOut{}, nil, err
+	}
+	spans, err := windowRows(tab.T, ws)
+	if err != nil {
+		return NABFileOut{}, nil, err
+	}
+	n := len(tab.Rows)
+	nTrain := eval.ProbationRows(n)
+	if f.trainFrac > 0 {
+		nTrain = int(f.trainFrac * float64(n))
+	}
+	m, err := f.train(ctx, tab, nTrain)
+	if err != nil {
+		return NABFileOut{}, nil, err
+	}
+	dets, series, err := detect(m, tab)
+	if err != nil {
+		return NABFileOut{}, nil, err
+	}
+	series.Windows = spans
+	nf, err := eval.NABScoreFile(name, n, spans, dets, prof)
+	if err != nil {
+		return NABFileOut{}, nil, err
+	}
+	return NABFileOut{NABFile: nf, Score: nf.Normalized(), TrainRows: nTrain, Detections: dets, Warn: m.Alert.Warn}, series, nil
+}
+
+func (f *nabFlags) train(ctx context.Context, tab *dataset.Table, nTrain int) (*artifact.Model, error) {
+	hidden, err := intList(f.hidden)
+	if err != nil {
+		return nil, err
+	}
+	d := trainer.Data{Columns: tab.Sensors, Series: []trainer.Series{{Asset: "nab", T: tab.T[:nTrain], Rows: tab.Rows[:nTrain]}}}
+	o := trainer.Options{
+		Task: artifact.TaskAnomaly, Name: "eval-nab", Window: f.window, Quantile: f.quantile, Margin: f.margin,
+		Smoothing: f.smooth, K: f.k, M: f.m, Clear: f.clear, Epochs: f.epochs, Ensemble: f.ensemble,
+		Hidden: hidden, Seed: f.seed,
+	}
+	m, _, err := trainer.Fit(ctx, d, o)
+	if err != nil {
+		return nil, fmt.Errorf("train on the first %d rows: %w", nTrain, err)
+	}
+	return m, nil
+}
+
+// detect streams the whole file through the live scorer; a detection is a row where
+// the alert is raised.
+func detect(m *artifact.Model, tab *dataset.Table) ([]int, *nabSeries, error) {
+	sc, err := scoring.New(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	idx, err := columnIndex(sc.Columns(), tab.Sensors)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := sc.NewStream()
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &nabSeries{T: tab.T, V: make([]float64, len(tab.Rows)), Score: make([]float64, len(tab.Rows))}
+	var dets []int
+	for i, row := range tab.Rows {
+		s.V[i] = row[0]
+		r, ok, err := st.Push(trainer.TimeOf(tab.T[i]), pickRow(row, idx))
+		if err != nil || !ok {
+			continue
+		}
+		s.Score[i] = r.Score
+		if r.Event.Transition == alerting.Raised {
+			dets = append(dets, i)
+		}
+	}
+	return dets, s, nil
+}
+
+func printNAB(w io.Writer, r *NABResult) {
+	fmt.Fprintf(w, "NAB %s profile; detections: %s; training: %s\n", r.Profile.Name, r.Detections, r.TrainRows)
+	fmt.Fprintf(w, "%-58s %6s %4s %4s %4s %8s %8s\n", "file", "rows", "win", "det", "FP", "raw", "score")
+	for _, f := range r.Files {
+		fmt.Fprintf(w, "%-58s %6d %4d %4d %4d %8.3f %8.1f\n", f.Name, f.Rows, f.Windows, f.Detected, f.FP, f.Raw, f.Score)
+	}
+	fmt.Fprintf(w, "%-58s %6s %4s %4s %4s %8.3f %8.1f\n", "total (raw, null, perfect summed)", "", "", "", "", r.Raw, r.Score)
+	fmt.Fprintf(w, "null %.3f perfect %.3f\n", r.Null, r.Perfect)
+}

@@ -1,0 +1,204 @@
+// Command infer is the edge inference daemon: it scores live MQTT telemetry with trained
+// models and publishes alerts that name the sensors behind them.
+//
+//	infer [run] --model M.model [--route 'pump-*=pump.model'] ...   the daemon
+//	infer score --model M.model --csv data.csv --out scores.csv      the same path over a CSV
+//	infer watch [--json]                                             print alerts as they come
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/faultline/faultline/internal/cli"
+	"github.com/faultline/faultline/internal/dataset"
+	"github.com/faultline/faultline/internal/infer"
+	"github.com/faultline/faultline/internal/mqttclient"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "infer:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "run"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "run":
+		return runDaemon(ctx, args, getenv, stderr)
+	case "score":
+		return runScore(args, getenv, stdout, stderr)
+	case "watch":
+		return runWatch(ctx, args, getenv, stdout, stderr)
+	}
+	return fmt.Errorf("unknown command %q: use run, score or watch", cmd)
+}
+
+type routes []infer.Route
+
+func (r *routes) String() string { return fmt.Sprint(*r) }
+func (r *routes) Set(s string) error {
+	rt, err := infer.ParseRoute(s)
+	if err != nil {
+		return err
+	}
+	*r = append(*r, rt)
+	return nil
+}
+
+func runDaemon(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("infer run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c cli.Common
+	c.Register(fs, getenv, ":9103")
+	cfg := infer.DefaultConfig()
+	var errs []error
+	var rts routes
+	var maxQueue, qos int
+	cli.String(fs, &cfg.Model, "model", "FAULTLINE_INFER_MODEL", "", "default model file (used for machines no --route takes, when its match allows)", getenv)
+	fs.Var(&rts, "route", "'GLOB=FILE' sends machines whose id matches GLOB to FILE (repeatable, first match wins); 'FILE' alone uses the model's own match")
+	cli.Int(fs, &cfg.MaxMachines, "max-machines", "FAULTLINE_INFER_MAX_MACHINES", cfg.MaxMachines, "machines with scoring state at most (more are counted and dropped)", getenv, &errs)
+	cli.Int(fs, &qos, "qos", "FAULTLINE_INFER_QOS", 1, "QoS of the telemetry subscription (0 or 1)", getenv, &errs)
+	cli.String(fs, &cfg.ShareGroup, "share-group", "FAULTLINE_INFER_SHARE_GROUP", "", "shared-subscription group, so several replicas split the machines", getenv)
+	cli.String(fs, &cfg.Instance, "instance", "FAULTLINE_INFER_INSTANCE", cfg.Instance, "instance name on the status topic and in the client id", getenv)
+	cli.String(fs, &cfg.QueueDir, "queue-dir", "FAULTLINE_INFER_QUEUE_DIR", cfg.QueueDir, "directory of the on-disk alert queue used while the broker is unreachable", getenv)
+	cli.Int(fs, &maxQueue, "queue-max-bytes", "FAULTLINE_INFER_QUEUE_MAX_BYTES", 64<<20, "bound of the on-disk alert queue", getenv, &errs)
+	cli.Duration(fs, &cfg.ReloadInterval, "reload-interval", "FAULTLINE_INFER_RELOAD_INTERVAL", cfg.ReloadInterval, "how often model files are checked for changes (0: only on SIGHUP)", getenv, &errs)
+	cli.Duration(fs, &cfg.ShutdownTimeout, "shutdown-timeout", "FAULTLINE_INFER_SHUTDOWN_TIMEOUT", cfg.ShutdownTimeout, "time to flush alerts on shutdown", getenv, &errs)
+	cli.Duration(fs, &cfg.PublishTimeout, "publish-timeout", "FAULTLINE_INFER_PUBLISH_TIMEOUT", cfg.PublishTimeout, "wait for the broker's ack before an alert goes to the disk queue", getenv, &errs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := errors.Join(append(errs, c.Check())...); err != nil {
+		return err
+	}
+	if qos < 0 || qos > 1 {
+		return fmt.Errorf("--qos %d: use 0 or 1", qos)
+	}
+	cfg.QoS = byte(qos)
+	cfg.Routes, cfg.QueueMax, cfg.Topics, cfg.HTTPAddr = rts, int64(maxQueue), c.Topics(), c.HTTPAddr
+	mc, err := c.MQTTConfig("faultline-infer-" + cfg.Instance)
+	if err != nil {
+		return err
+	}
+	cfg.MQTT = mc
+	if flagGiven(fs, "influx-url") || getenv("FAULTLINE_INFLUX_URL") != "" {
+		ic, err := c.InfluxConfig()
+		if err != nil {
+			return err
+		}
+		cfg.Influx = &ic
+	}
+	log := cli.NewLogger(stderr, c.LogFormat, c.LogLevel, "infer")
+	d, err := infer.New(cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				d.Reload()
+			}
+		}
+	}()
+	return d.Run(ctx)
+}
+
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
+func runScore(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("infer score", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var model, csvPath, out, ignore string
+	var o dataset.Options
+	cli.String(fs, &model, "model", "FAULTLINE_INFER_MODEL", "", "model file", getenv)
+	fs.StringVar(&csvPath, "csv", "", "input CSV")
+	fs.StringVar(&out, "out", "-", "output CSV ('-' for stdout)")
+	fs.StringVar(&o.TimeColumn, "time-column", "ts", "time column (timestamps, or numbers taken as seconds; '' numbers rows)")
+	fs.StringVar(&o.AssetColumn, "asset-column", "", "column naming the machine/unit; each gets its own stream")
+	fs.StringVar(&ignore, "ignore", "", "comma-separated columns to skip")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if model == "" || csvPath == "" {
+		return errors.New("score needs --model FILE and --csv FILE")
+	}
+	if ignore != "" {
+		o.Ignore = strings.Split(ignore, ",")
+	}
+	w, closeOut, err := output(out, stdout)
+	if err != nil {
+		return err
+	}
+	st, err := infer.Score(infer.ScoreOptions{Model: model, CSV: o}, csvPath, w)
+	if cerr := closeOut(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "scored %d rows (%d windows, %d assets): %d alerts raised, %d cleared, %d out-of-order rows skipped\n",
+		st.Rows, st.Scored, st.Assets, st.Raised, st.Cleared, st.OutOfOrder)
+	return nil
+}
+
+func output(path string, stdout io.Writer) (io.Writer, func() error, error) {
+	if path == "-" || path == "" {
+		return stdout, func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	return f, f.Close, nil
+}
+
+func runWatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("infer watch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c cli.Common
+	c.Register(fs, getenv, "")
+	raw := fs.Bool("json", false, "print each alert's raw JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := c.Check(); err != nil {
+		return err
+	}
+	mc, err := c.MQTTConfig("")
+	if err != nil {
+		return err
+	}
+	log := cli.NewLogger(stderr, c.LogFormat, c.LogLevel, "infer-watch")
+	cl, err := mqttclient.New(mc, log)
+	if err != nil {
+		return err
+	}
+	return infer.Watch(ctx, cl, c.Topics(), stdout, *raw)
+}

@@ -1,0 +1,107 @@
+package alertq
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestAppendPopReopen(t *testing.T) {
+	dir := t.TempDir()
+	q, err := Open(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range []string{"a", "bb", "ccc"} {
+		if err := q.Append(Item{Topic: "t/" + p, Retained: i == 1, Payload: []byte(p)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.Pop(); err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	// The pop was not persisted (the file is truncated only once empty): at least once.
+	q, err = Open(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if q.Len() != 3 {
+		t.Fatalf("after reopen Len = %d, want 3", q.Len())
+	}
+	var got []string
+	for q.Len() > 0 {
+		it, _ := q.Peek()
+		got = append(got, it.Topic+":"+string(it.Payload))
+		if it.Topic == "t/bb" && !it.Retained {
+			t.Error("retained flag lost")
+		}
+		if err := q.Pop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"t/a:a", "t/bb:bb", "t/ccc:ccc"}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("order: got %v want %v", got, want)
+		}
+	}
+	if st, _ := os.Stat(filepath.Join(dir, FileName)); st.Size() != 0 {
+		t.Errorf("file not truncated after draining: %d bytes", st.Size())
+	}
+	// Appending after a drain starts a fresh file.
+	if err := q.Append(Item{Topic: "x", Payload: []byte("1")}); err != nil {
+		t.Fatal(err)
+	}
+	if it, ok := q.Peek(); !ok || it.Topic != "x" {
+		t.Fatalf("peek after drain = %v %v", it, ok)
+	}
+}
+
+func TestTornTailTruncated(t *testing.T) {
+	dir := t.TempDir()
+	q, _ := Open(dir, 0)
+	_ = q.Append(Item{Topic: "a", Payload: []byte("one")})
+	_ = q.Append(Item{Topic: "b", Payload: []byte("two")})
+	q.Close()
+	path := filepath.Join(dir, FileName)
+	b, _ := os.ReadFile(path)
+	for _, cut := range []int{1, 5, 9} {
+		if err := os.WriteFile(path, b[:len(b)-cut], 0o640); err != nil {
+			t.Fatal(err)
+		}
+		q, err := Open(dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Len() != 1 || q.Dropped == 0 {
+			t.Errorf("cut %d: Len %d Dropped %d, want 1 item and dropped bytes", cut, q.Len(), q.Dropped)
+		}
+		q.Close()
+	}
+	// Corrupt a byte in the first record: nothing after it is trusted.
+	bad := append([]byte(nil), b...)
+	bad[10] ^= 0xff
+	_ = os.WriteFile(path, bad, 0o640)
+	q, _ = Open(dir, 0)
+	if q.Len() != 0 {
+		t.Errorf("corrupt first record: Len %d, want 0", q.Len())
+	}
+	q.Close()
+}
+
+func TestFull(t *testing.T) {
+	q, err := Open(t.TempDir(), 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if err := q.Append(Item{Topic: "a", Payload: make([]byte, 20)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Append(Item{Topic: "a", Payload: make([]byte, 20)}); !errors.Is(err, ErrFull) {
+		t.Fatalf("want ErrFull, got %v", err)
+	}
+}

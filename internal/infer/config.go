@@ -1,0 +1,114 @@
+package infer
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/faultline/faultline/internal/influxstore"
+	"github.com/faultline/faultline/internal/mqttclient"
+	"github.com/faultline/faultline/internal/telemetry"
+)
+
+// Route sends machines whose id matches Glob to the model at Path. An empty Glob
+// means "use the model's own Match field".
+type Route struct {
+	Glob string
+	Path string
+}
+
+// ParseRoute parses 'GLOB=FILE' or 'FILE' (the model's Match decides).
+func ParseRoute(s string) (Route, error) {
+	glob, file, ok := strings.Cut(s, "=")
+	if !ok {
+		file, glob = s, ""
+	}
+	if strings.TrimSpace(file) == "" {
+		return Route{}, fmt.Errorf("route %q: no model file; use GLOB=FILE, e.g. 'pump-*=models/pump.model'", s)
+	}
+	if glob != "" {
+		if _, err := path.Match(glob, "x"); err != nil {
+			return Route{}, fmt.Errorf("route %q: bad glob %q: %w", s, glob, err)
+		}
+	}
+	return Route{Glob: glob, Path: file}, nil
+}
+
+// Config of the daemon.
+type Config struct {
+	Model  string  // default model file ("" = routes only)
+	Routes []Route // first match wins, before the default
+	// MaxMachines bounds the per-machine state (a cardinality guard against a
+	// misbehaving publisher inventing machine ids).
+	MaxMachines int
+	// ShareGroup makes the telemetry subscription a shared one ($share/group/...).
+	ShareGroup string
+	// QoS of the telemetry subscription. 1 (default) survives a lost TCP segment; the
+	// broker then allows only a few unacknowledged messages in flight per client
+	// (mosquitto max_inflight_messages, 20 by default), which caps throughput at
+	// high rates; 0 removes that round trip.
+	QoS      byte
+	Instance string // status topic instance and client id suffix
+	QueueDir string // on-disk alert queue
+	QueueMax int64  // bytes; 0 = alertq.DefaultMaxBytes
+	// ReloadInterval is how often model files are checked for changes (0 disables).
+	ReloadInterval  time.Duration
+	ShutdownTimeout time.Duration // flushing alerts on the way out
+	PublishTimeout  time.Duration // waiting for a broker PUBACK before queueing to disk
+	Limits          telemetry.Limits
+	MQTT            mqttclient.Config
+	Topics          telemetry.Topics
+	HTTPAddr        string
+	// Influx, when set, receives every score in measurement "scores".
+	Influx *influxstore.Config
+}
+
+// DefaultConfig holds the defaults of the flags.
+func DefaultConfig() Config {
+	return Config{
+		MaxMachines:     10000,
+		QoS:             1,
+		Instance:        "edge-1",
+		QueueDir:        "infer-queue",
+		ReloadInterval:  5 * time.Second,
+		ShutdownTimeout: 10 * time.Second,
+		PublishTimeout:  5 * time.Second,
+		Limits:          telemetry.DefaultLimits(),
+		MQTT:            mqttclient.DefaultConfig(),
+		Topics:          telemetry.MustTopics(telemetry.DefaultRoot),
+	}
+}
+
+// Validate checks the configuration without touching files or the network.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Model == "" && len(c.Routes) == 0 {
+		errs = append(errs, errors.New("no model: give --model FILE and/or --route 'GLOB=FILE'"))
+	}
+	if c.MaxMachines < 1 {
+		errs = append(errs, fmt.Errorf("--max-machines %d: must be at least 1", c.MaxMachines))
+	}
+	if err := telemetry.ValidateName(c.Instance); err != nil {
+		errs = append(errs, fmt.Errorf("--instance: %w", err))
+	}
+	if c.ShareGroup != "" {
+		if _, err := telemetry.Shared(c.ShareGroup, "x"); err != nil {
+			errs = append(errs, fmt.Errorf("--share-group: %w", err))
+		}
+	}
+	if c.QoS > 1 {
+		errs = append(errs, fmt.Errorf("--qos %d: use 0 or 1", c.QoS))
+	}
+	if c.QueueDir == "" {
+		errs = append(errs, errors.New("--queue-dir is empty: alerts need a directory to wait in while the broker is down"))
+	}
+	if c.ShutdownTimeout <= 0 || c.PublishTimeout <= 0 {
+		errs = append(errs, errors.New("--shutdown-timeout and --publish-timeout must be positive"))
+	}
+	if c.ReloadInterval < 0 {
+		errs = append(errs, errors.New("--reload-interval must not be negative (0 disables polling)"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,211 @@
+package infer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/faultline/faultline/internal/alertq"
+	"github.com/faultline/faultline/internal/mqttclient"
+	"github.com/faultline/faultline/internal/ops"
+	"github.com/faultline/faultline/internal/telemetry"
+)
+
+// Status payloads on the retained status topic.
+const (
+	StatusOnline  = "online"
+	StatusOffline = "offline"
+)
+
+// Daemon is `infer run`.
+type Daemon struct {
+	cfg    Config
+	log    zerolog.Logger
+	reg    *prometheus.Registry
+	met    *Metrics
+	eng    *Engine
+	q      *alertq.Queue
+	cl     *mqttclient.Client
+	pub    *publisher
+	scores *scoreWriter
+	reload chan struct{}
+	ops    *ops.Server
+	opsMu  sync.Mutex
+}
+
+// New validates the configuration, loads the models and opens the alert queue. Nothing
+// touches the network until Run.
+func New(cfg Config, log zerolog.Logger, reg *prometheus.Registry) (*Daemon, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if reg == nil {
+		reg = ops.NewRegistry()
+	}
+	d := &Daemon{cfg: cfg, log: log, reg: reg, met: NewMetrics(reg), reload: make(chan struct{}, 1)}
+	status := cfg.Topics.Status("infer", cfg.Instance)
+	cfg.MQTT.Will = &mqttclient.StatusMessage{Topic: status, Payload: []byte(StatusOffline), QoS: 1}
+	cfg.MQTT.Online = &mqttclient.StatusMessage{Topic: status, Payload: []byte(StatusOnline), QoS: 1}
+	if cfg.MQTT.ClientID == "" {
+		cfg.MQTT.ClientID = "faultline-infer-" + cfg.Instance
+	}
+	cl, err := mqttclient.New(cfg.MQTT, log)
+	if err != nil {
+		return nil, err
+	}
+	d.cl = cl
+	q, err := alertq.Open(cfg.QueueDir, cfg.QueueMax)
+	if err != nil {
+		return nil, err
+	}
+	if q.Dropped > 0 {
+		log.Warn().Int64("bytes", q.Dropped).Msg("alert queue had a torn tail (crash mid-append); it was never acknowledged and is dropped")
+	}
+	if n := q.Len(); n > 0 {
+		log.Info().Int("alerts", n).Msg("alerts queued from a previous run will be sent once the broker answers")
+	}
+	d.q = q
+	d.pub = newPublisher(cl, q, cfg.Topics, cfg.PublishTimeout, d.met, log)
+	var sink ScoreSink
+	if cfg.Influx != nil {
+		if d.scores, err = newScoreWriter(*cfg.Influx, d.met, log); err != nil {
+			q.Close()
+			return nil, err
+		}
+		sink = d.scores.add
+	}
+	d.eng, err = NewEngine(EngineConfig{Model: cfg.Model, Routes: cfg.Routes, MaxMachines: cfg.MaxMachines, Topics: cfg.Topics, Limits: cfg.Limits},
+		d.met, log, d.pub.Enqueue, sink)
+	if err != nil {
+		q.Close()
+		return nil, err
+	}
+	d.cfg = cfg
+	return d, nil
+}
+
+// Engine exposes the scoring core (tests feed it directly, as if from the broker).
+func (d *Daemon) Engine() *Engine { return d.eng }
+
+// Stats returns the engine's totals.
+func (d *Daemon) Stats() Stats { return d.eng.Stats() }
+
+// Reload asks for a reload of every model file (SIGHUP). It never blocks.
+func (d *Daemon) Reload() {
+	select {
+	case d.reload <- struct{}{}:
+	default:
+	}
+}
+
+// OpsAddr is the bound /metrics address once Run has started ("" when disabled).
+func (d *Daemon) OpsAddr() string {
+	d.opsMu.Lock()
+	defer d.opsMu.Unlock()
+	if d.ops == nil {
+		return ""
+	}
+	return d.ops.Addr()
+}
+
+// Run serves until ctx ends, then shuts down in order: stop intake, flush alerts
+// (bounded by ShutdownTimeout), publish "offline", disconnect.
+func (d *Daemon) Run(ctx context.Context) error {
+	filter := d.cfg.Topics.TelemetryFilter()
+	if d.cfg.ShareGroup != "" {
+		f, err := telemetry.Shared(d.cfg.ShareGroup, filter)
+		if err != nil {
+			return err
+		}
+		filter = f
+	}
+	d.cl.Subscribe(filter, d.cfg.QoS, func(m mqttclient.Message) { d.eng.Ingest(m.Topic(), m.Payload()) })
+	srv, err := ops.Start(d.cfg.HTTPAddr, d.reg, d.ready, d.log)
+	if err != nil {
+		return fmt.Errorf("serve /metrics on %s: %w (choose another --http-addr)", d.cfg.HTTPAddr, err)
+	}
+	d.opsMu.Lock()
+	d.ops = srv
+	d.opsMu.Unlock()
+	cctx, cancel := context.WithTimeout(ctx, d.cfg.MQTT.ConnectTimeout)
+	if err := d.cl.Connect(cctx); err != nil {
+		// The client keeps retrying; alerts wait on disk meanwhile.
+		d.log.Warn().Err(err).Msg("broker not reachable yet; retrying in the background")
+	}
+	cancel()
+	var wg sync.WaitGroup
+	bg, stopBG := context.WithCancel(context.Background())
+	wg.Add(2)
+	go func() { defer wg.Done(); d.pub.run(bg) }()
+	go func() { defer wg.Done(); d.watchModels(bg) }()
+	if d.scores != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); d.scores.run(bg) }()
+	}
+	d.log.Info().Str("filter", filter).Int("max_machines", d.cfg.MaxMachines).Msg("scoring telemetry")
+	<-ctx.Done()
+	return d.shutdown(stopBG, &wg, srv)
+}
+
+func (d *Daemon) shutdown(stopBG context.CancelFunc, wg *sync.WaitGroup, srv *ops.Server) error {
+	start := time.Now()
+	d.eng.Stop()
+	stopBG()
+	wg.Wait()
+	delivered := d.pub.drain(d.cfg.ShutdownTimeout)
+	if d.scores != nil {
+		d.scores.flush(context.Background())
+		d.scores.st.Close()
+	}
+	d.log.Info().Bool("all_alerts_delivered", delivered).Int("queued_on_disk", d.q.Len()).Dur("took", time.Since(start)).Msg("alerts flushed")
+	if d.cl.Connected() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := d.cl.Publish(ctx, d.cfg.Topics.Status("infer", d.cfg.Instance), 1, true, []byte(StatusOffline)); err != nil {
+			d.log.Warn().Err(err).Msg("publish offline status")
+		}
+		cancel()
+	}
+	d.cl.Disconnect(250 * time.Millisecond)
+	errQ := d.q.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	srv.Shutdown(ctx)
+	cancel()
+	d.log.Info().Dur("took", time.Since(start)).Msg("stopped")
+	if errQ != nil {
+		return fmt.Errorf("close alert queue: %w", errQ)
+	}
+	return nil
+}
+
+func (d *Daemon) ready(context.Context) error {
+	if !d.cl.Connected() {
+		return errors.New("not connected to the MQTT broker")
+	}
+	return nil
+}
+
+// watchModels reloads on request (SIGHUP) and when a file's mtime or size changes.
+func (d *Daemon) watchModels(ctx context.Context) {
+	var tick <-chan time.Time
+	if d.cfg.ReloadInterval > 0 {
+		t := time.NewTicker(d.cfg.ReloadInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.reload:
+			d.log.Info().Msg("reload requested")
+			d.eng.Reload(true)
+		case <-tick:
+			d.eng.Reload(false)
+		}
+	}
+}

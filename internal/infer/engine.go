@@ -1,0 +1,289 @@
+package infer
+
+import (
+	"errors"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/faultline/faultline/internal/alerting"
+	"github.com/faultline/faultline/internal/scoring"
+	"github.com/faultline/faultline/internal/telemetry"
+)
+
+// Emit receives each alert transition, in order per machine. It is called with the
+// engine's lock held and must not block on the network.
+type Emit func(a telemetry.Alert)
+
+// ScoreSink receives every scored window (for dashboards); same rules as Emit.
+type ScoreSink func(m telemetry.Machine, r *scoring.Result, mdl *Model)
+
+// Engine is the transport-free core of the daemon: telemetry in, alerts out. Safe for
+// concurrent use (one lock; the MQTT client delivers messages one at a time anyway).
+type Engine struct {
+	mu       sync.Mutex
+	reg      *registry
+	machines map[string]*machine // by telemetry topic
+	unknown  map[string]struct{} // topics without a model, bounded like machines
+	max      int
+	topics   telemetry.Topics
+	limits   telemetry.Limits
+	met      *Metrics
+	log      zerolog.Logger
+	emit     Emit
+	onScore  ScoreSink
+	stopped  bool
+	messages int64
+}
+
+type machine struct {
+	id   telemetry.Machine
+	mdl  *Model
+	st   *scoring.Stream
+	row  []float64
+	prev scoring.Counters
+	// active is the alert state after the last scored window (logged on reload).
+	active alerting.Severity
+}
+
+// EngineConfig is what NewEngine needs from Config.
+type EngineConfig struct {
+	Model       string
+	Routes      []Route
+	MaxMachines int
+	Topics      telemetry.Topics
+	Limits      telemetry.Limits
+}
+
+// NewEngine loads every model file (refusing to start on a bad one).
+func NewEngine(c EngineConfig, met *Metrics, log zerolog.Logger, emit Emit, onScore ScoreSink) (*Engine, error) {
+	reg, err := newRegistry(c.Model, c.Routes)
+	if err != nil {
+		return nil, err
+	}
+	if emit == nil {
+		emit = func(telemetry.Alert) {}
+	}
+	e := &Engine{reg: reg, machines: map[string]*machine{}, unknown: map[string]struct{}{}, max: c.MaxMachines,
+		topics: c.Topics, limits: c.Limits, met: met, log: log.With().Str("component", "engine").Logger(), emit: emit, onScore: onScore}
+	for p, m := range reg.models {
+		a := m.Artifact()
+		e.log.Info().Str("model", p).Str("name", a.Name).Str("version", a.Version).Str("task", a.Task).Str("match", a.Match).Strs("columns", m.Scorer.Columns()).Msg("model loaded")
+	}
+	return e, nil
+}
+
+// Ingest scores one telemetry message received on topic.
+func (e *Engine) Ingest(topic string, payload []byte) {
+	samples, rejected, err := telemetry.DecodeTelemetry(payload, e.limits, time.Now())
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopped {
+		e.met.Drops.WithLabelValues(DropStopping).Inc()
+		return
+	}
+	if err != nil {
+		e.met.Drops.WithLabelValues(string(telemetry.ReasonOf(err))).Inc()
+		return
+	}
+	for _, r := range rejected {
+		e.met.Drops.WithLabelValues(string(r.Reason)).Inc()
+	}
+	m := e.machines[topic]
+	if m == nil {
+		if m = e.admit(topic); m == nil {
+			return
+		}
+	}
+	e.met.Messages.Inc()
+	e.messages++
+	for i := range samples {
+		e.score(m, &samples[i])
+	}
+}
+
+// admit creates a machine's state on its first sample.
+func (e *Engine) admit(topic string) *machine {
+	if _, ok := e.unknown[topic]; ok {
+		e.met.Drops.WithLabelValues(DropUnknownMachine).Inc()
+		return nil
+	}
+	tp, err := e.topics.Parse(topic)
+	if err != nil || tp.Kind != telemetry.KindTelemetry {
+		e.met.Drops.WithLabelValues(DropBadTopic).Inc()
+		return nil
+	}
+	if len(e.machines) >= e.max {
+		e.met.Drops.WithLabelValues(DropTooManyMachines).Inc()
+		return nil
+	}
+	mdl := e.reg.route(tp.Machine.Machine)
+	if mdl == nil {
+		e.met.Drops.WithLabelValues(DropUnknownMachine).Inc()
+		if len(e.unknown) < e.max {
+			e.unknown[topic] = struct{}{}
+			e.log.Warn().Str("machine", tp.Machine.Key()).Msg("no model routes to this machine; its telemetry is ignored (add --route or fix the model's match)")
+		}
+		return nil
+	}
+	st, err := mdl.Scorer.NewStream()
+	if err != nil { // LoadModel made one already; this cannot fail for a loaded model
+		e.met.Drops.WithLabelValues(DropScoreError).Inc()
+		return nil
+	}
+	m := &machine{id: tp.Machine, mdl: mdl, st: st, row: make([]float64, len(mdl.Scorer.Columns()))}
+	e.machines[topic] = m
+	e.met.Machines.Set(float64(len(e.machines)))
+	return m
+}
+
+func (e *Engine) score(m *machine, s *telemetry.Sample) {
+	for i := range m.row {
+		m.row[i] = math.NaN()
+	}
+	set := 0
+	for _, v := range s.Values {
+		k, ok := m.mdl.col[v.Sensor]
+		if !ok {
+			e.met.UnknownSensors.Inc()
+			continue
+		}
+		if math.IsNaN(m.row[k]) {
+			set++
+		}
+		m.row[k] = v.V
+	}
+	if miss := len(m.row) - set; miss > 0 {
+		e.met.MissingValues.Add(float64(miss))
+	}
+	t0 := time.Now()
+	r, ready, err := m.st.Push(s.Time, m.row)
+	e.met.Latency.Observe(time.Since(t0).Seconds())
+	e.counters(m)
+	switch {
+	case errors.Is(err, scoring.ErrOutOfOrder):
+		e.met.Drops.WithLabelValues(DropOutOfOrder).Inc()
+		return
+	case err != nil:
+		e.met.Drops.WithLabelValues(DropScoreError).Inc()
+		return
+	}
+	e.met.Samples.Inc()
+	if !ready {
+		return
+	}
+	e.met.Windows.Inc()
+	m.active = r.Active
+	if e.onScore != nil {
+		e.onScore(m.id, r, m.mdl)
+	}
+	if r.Event.Transition == alerting.Nothing {
+		return
+	}
+	a := BuildAlert(m.id, m.mdl.Artifact(), r)
+	e.met.Alerts.WithLabelValues(a.State).Inc()
+	e.emit(a)
+}
+
+// counters exports what the stream counted during the last Push.
+func (e *Engine) counters(m *machine) {
+	c := m.st.C
+	if d := c.Gaps - m.prev.Gaps; d > 0 {
+		e.met.Gaps.Add(float64(d))
+	}
+	if d := c.FilledRows - m.prev.FilledRows; d > 0 {
+		e.met.FilledRows.Add(float64(d))
+	}
+	if d := c.NonFiniteOut - m.prev.NonFiniteOut; d > 0 {
+		e.met.NonFinite.Add(float64(d))
+	}
+	m.prev = c
+}
+
+// Reload checks the model files and swaps in every changed one that loads and
+// validates (force: reload all, as on SIGHUP). A refused file is logged and counted and
+// the old model keeps scoring. Machines of a swapped model start fresh streams on their
+// next sample (window and alert state reset).
+func (e *Engine) Reload(force bool) {
+	e.mu.Lock()
+	paths := e.reg.paths()
+	if !force {
+		paths = e.reg.changed()
+	}
+	e.mu.Unlock()
+	for _, p := range paths {
+		m, err := LoadModel(p) // outside the lock: scoring goes on while a file loads
+		e.mu.Lock()
+		if err != nil {
+			if st, serr := statStamp(p); serr == nil {
+				e.reg.seen[p] = st
+			}
+			e.met.Reloads.WithLabelValues("failed").Inc()
+			e.log.Error().Err(err).Str("model", p).Msg("model reload refused; the previous model keeps running")
+			e.mu.Unlock()
+			continue
+		}
+		e.reg.models[p] = m
+		reset, active := e.dropMachines(p)
+		e.met.Reloads.WithLabelValues("ok").Inc()
+		a := m.Artifact()
+		e.log.Info().Str("model", p).Str("name", a.Name).Str("version", a.Version).Int("machines_reset", reset).
+			Int("active_alerts_reset", active).Msg("model reloaded; machines on it restart their windows and alert state")
+		e.mu.Unlock()
+	}
+}
+
+// dropMachines forgets the state of machines routed to path (and the unknown-machine
+// cache, since the new model's Match may take them); they are re-routed on their next
+// sample.
+func (e *Engine) dropMachines(path string) (reset, active int) {
+	for topic, m := range e.machines {
+		if m.mdl.Path == path {
+			if m.active != alerting.None {
+				active++
+			}
+			delete(e.machines, topic)
+			reset++
+		}
+	}
+	clear(e.unknown)
+	e.met.Machines.Set(float64(len(e.machines)))
+	return reset, active
+}
+
+// Stop makes Ingest drop everything from now on; after it returns no Emit runs.
+func (e *Engine) Stop() {
+	e.mu.Lock()
+	e.stopped = true
+	e.mu.Unlock()
+}
+
+// Machines reports how many machines have state.
+func (e *Engine) Machines() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.machines)
+}
+
+// Models returns the loaded model of each file.
+func (e *Engine) Models() map[string]*Model {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]*Model, len(e.reg.models))
+	for k, v := range e.reg.models {
+		out[k] = v
+	}
+	return out
+}
+
+// Stats are totals for benchmarks and tests (metrics carry the same numbers).
+type Stats struct{ Messages int64 }
+
+// Stats returns the engine's totals.
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return Stats{Messages: e.messages}
+}

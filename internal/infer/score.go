@@ -1,0 +1,185 @@
+package infer
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/faultline/faultline/internal/alerting"
+	"github.com/faultline/faultline/internal/artifact"
+	"github.com/faultline/faultline/internal/dataset"
+	"github.com/faultline/faultline/internal/scoring"
+)
+
+// ScoreOptions of `infer score`.
+type ScoreOptions struct {
+	Model string
+	CSV   dataset.Options
+}
+
+// ScoreStats summarises an offline run.
+type ScoreStats struct {
+	Rows, Scored, OutOfOrder, Assets int
+	Raised, Cleared                  int
+}
+
+// Score runs the live path over a CSV and writes one output row per input row:
+//
+//	ts[,asset],score,threshold,alert[,rul]
+//
+// Each asset gets a fresh stream, as a machine does in the daemon. score and threshold
+// are empty until the first full window (and on rows scoring skipped, e.g. out of
+// order); alert is 1 while the alert state machine has an active alert. A numeric time
+// column (cycles) is taken as seconds for the stream; ts is written back as read
+// (numbers in shortest form, timestamps as RFC 3339 UTC to the microsecond).
+func Score(o ScoreOptions, csvPath string, w io.Writer) (ScoreStats, error) {
+	mdl, err := LoadModel(o.Model)
+	if err != nil {
+		return ScoreStats{}, err
+	}
+	tbl, err := dataset.ReadFile(csvPath, o.CSV)
+	if err != nil {
+		return ScoreStats{}, err
+	}
+	return ScoreTable(mdl.Scorer, tbl, o.CSV.AssetColumn != "", w)
+}
+
+// ScoreTable is Score on a table already read.
+func ScoreTable(sc *scoring.Scorer, tbl *dataset.Table, withAsset bool, w io.Writer) (ScoreStats, error) {
+	idx, err := columnIndex(sc.Columns(), tbl)
+	if err != nil {
+		return ScoreStats{}, err
+	}
+	rul := sc.M.Task == artifact.TaskRUL
+	bw := bufio.NewWriterSize(w, 1<<16)
+	bw.WriteString(header(withAsset, rul))
+	var stats ScoreStats
+	row := make([]float64, len(idx))
+	line := make([]byte, 0, 256)
+	for _, g := range tbl.Groups() {
+		st, err := sc.NewStream()
+		if err != nil {
+			return stats, err
+		}
+		stats.Assets++
+		active := alerting.None
+		for i := g.Start; i < g.End; i++ {
+			src := tbl.Rows[i]
+			for k, j := range idx {
+				row[k] = src[j]
+			}
+			r, ready, err := st.Push(rowTime(tbl.T[i]), row)
+			switch {
+			case errors.Is(err, scoring.ErrOutOfOrder):
+				stats.OutOfOrder++
+			case err != nil:
+				return stats, fmt.Errorf("row %d: %w", i+1, err)
+			}
+			line = appendTS(line[:0], tbl, i)
+			if withAsset {
+				line = append(append(line, ','), tbl.Assets[i]...)
+			}
+			if ready {
+				stats.Scored++
+				active = r.Active
+				count(&stats, r.Event.Transition)
+			}
+			line = appendResult(line, r, ready, active, rul)
+			if _, err := bw.Write(line); err != nil {
+				return stats, fmt.Errorf("write scores: %w", err)
+			}
+		}
+	}
+	stats.Rows = len(tbl.Rows)
+	if err := bw.Flush(); err != nil {
+		return stats, fmt.Errorf("write scores: %w", err)
+	}
+	return stats, nil
+}
+
+func count(s *ScoreStats, t alerting.Transition) {
+	switch t {
+	case alerting.Raised:
+		s.Raised++
+	case alerting.Cleared:
+		s.Cleared++
+	}
+}
+
+func header(asset, rul bool) string {
+	h := "ts"
+	if asset {
+		h += ",asset"
+	}
+	h += ",score,threshold,alert"
+	if rul {
+		h += ",rul"
+	}
+	return h + "\n"
+}
+
+// columnIndex maps each model column to its CSV column. A model column missing from
+// the file is an error: scoring a whole file with a sensor absent is almost always the
+// wrong file or a renamed column.
+func columnIndex(cols []string, tbl *dataset.Table) ([]int, error) {
+	idx := make([]int, len(cols))
+	var missing []string
+	for k, c := range cols {
+		idx[k] = tbl.Column(c)
+		if idx[k] < 0 {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("the CSV lacks model column(s) %q (it has %q); pick the model trained for this data or rename the columns", missing, tbl.Sensors)
+	}
+	return idx, nil
+}
+
+// rowTime turns a table time (Unix seconds or cycles, both taken as seconds) into a
+// time, rounded to the microsecond so float noise never reorders samples.
+func rowTime(t float64) time.Time {
+	sec := math.Floor(t)
+	us := math.Round((t - sec) * 1e6)
+	return time.Unix(int64(sec), int64(us)*1000).UTC()
+}
+
+func appendTS(dst []byte, tbl *dataset.Table, i int) []byte {
+	if tbl.Timestamps {
+		return rowTime(tbl.T[i]).AppendFormat(dst, time.RFC3339Nano)
+	}
+	return strconv.AppendFloat(dst, tbl.T[i], 'f', -1, 64)
+}
+
+// ScoreDigits is the significant digits written for scores. The networks compute in
+// float32 (about 7 digits), so more would be noise; and arm64 builds fuse multiply-adds
+// (Go allows it), which moves the last bits of a float64 score, while 6 digits are the
+// same on amd64, arm64 and armv7 (TestArm64ScoreMatchesAmd64).
+const ScoreDigits = 6
+
+func appendResult(dst []byte, r *scoring.Result, ready bool, active alerting.Severity, rul bool) []byte {
+	if ready {
+		dst = append(dst, ',')
+		dst = strconv.AppendFloat(dst, r.Score, 'g', ScoreDigits, 64)
+		dst = append(dst, ',')
+		dst = strconv.AppendFloat(dst, r.Threshold, 'g', -1, 64)
+	} else {
+		dst = append(dst, ",,"...)
+	}
+	if active != alerting.None {
+		dst = append(dst, ",1"...)
+	} else {
+		dst = append(dst, ",0"...)
+	}
+	if rul {
+		dst = append(dst, ',')
+		if ready {
+			dst = strconv.AppendFloat(dst, r.RUL, 'g', ScoreDigits, 64)
+		}
+	}
+	return append(dst, '\n')
+}

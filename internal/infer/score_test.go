@@ -1,0 +1,103 @@
+package infer
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/internal/dataset"
+	"github.com/faultline/faultline/internal/telemetry"
+)
+
+// alertTransitions reads score's output and returns "raised@ts"/"cleared@ts" for each
+// change of the alert column.
+func alertTransitions(t testing.TB, out string) []string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var res []string
+	prev := "0"
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		a := f[len(f)-1]
+		if a != prev {
+			st := "raised"
+			if a == "0" {
+				st = "cleared"
+			}
+			res = append(res, st+"@"+f[0])
+			prev = a
+		}
+	}
+	return res
+}
+
+func liveTransitions(as []telemetry.Alert) []string {
+	var res []string
+	for _, a := range as {
+		if a.State == telemetry.StateRaised || a.State == telemetry.StateCleared {
+			res = append(res, a.State+"@"+a.TS.UTC().Format(time.RFC3339Nano))
+		}
+	}
+	return res
+}
+
+func TestScoreMatchesEngine(t *testing.T) {
+	dir := t.TempDir()
+	p := writeModel(t, dir, "pump", "")
+	csv := filepath.Join(dir, "drift.csv")
+	driftCSV(t, csv)
+	var out bytes.Buffer
+	st, err := Score(ScoreOptions{Model: p, CSV: dataset.Options{TimeColumn: "ts"}}, csv, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Rows != driftSeconds || st.Scored != driftSeconds-testWindow+1 || st.Raised != 1 || st.Cleared != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	lines := strings.Split(out.String(), "\n")
+	if lines[0] != "ts,score,threshold,alert" || lines[1] != "2026-03-01T08:00:00Z,,,0" {
+		t.Fatalf("head of output:\n%s", strings.Join(lines[:3], "\n"))
+	}
+	var col collector
+	e, _ := newTestEngine(t, EngineConfig{Model: p}, &col)
+	for sec := 0; sec < driftSeconds; sec++ {
+		e.Ingest(testTopics.Telemetry(machineID("pump-1")), telemetry.EncodeTelemetry(nil, sampleAt(sec, true)))
+	}
+	off, live := alertTransitions(t, out.String()), liveTransitions(col.get())
+	if strings.Join(off, " ") != strings.Join(live, " ") || len(off) != 2 {
+		t.Fatalf("offline %v != live %v", off, live)
+	}
+}
+
+func TestScoreAssetsAndCycles(t *testing.T) {
+	dir := t.TempDir()
+	p := writeModel(t, dir, "pump", "")
+	csv := filepath.Join(dir, "units.csv")
+	writeCSV(t, csv, func(w func(string)) {
+		w("unit,cycle,label," + strings.Join(testSensors, ","))
+		for _, u := range []string{"1", "2"} {
+			for c := 1; c <= 7; c++ {
+				w(u + "," + itoa(int64(c)) + ",x,0,0,0,0")
+			}
+		}
+	})
+	var out bytes.Buffer
+	st, err := Score(ScoreOptions{Model: p, CSV: dataset.Options{TimeColumn: "cycle", AssetColumn: "unit", Ignore: []string{"label"}}}, csv, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if st.Assets != 2 || st.Scored != 2*3 || len(lines) != 15 {
+		t.Fatalf("stats %+v, %d lines", st, len(lines))
+	}
+	if lines[0] != "ts,asset,score,threshold,alert" || lines[8] != "1,2,,,0" || lines[5] != "5,1,0,1,0" {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	// A model column missing from the CSV is a clear error.
+	writeCSV(t, csv, func(w func(string)) { w("ts,flow"); w("1,2") })
+	if _, err := Score(ScoreOptions{Model: p, CSV: dataset.Options{TimeColumn: "ts"}}, csv, &out); err == nil || !strings.Contains(err.Error(), "lacks model column") {
+		t.Fatalf("want a missing-column error, got %v", err)
+	}
+}

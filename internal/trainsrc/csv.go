@@ -1,0 +1,140 @@
+package trainsrc
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/faultline/faultline/internal/dataset"
+	"github.com/faultline/faultline/internal/trainer"
+)
+
+// CSV says how to read a training file.
+type CSV struct {
+	Path        string
+	Sep         rune // 0 detects
+	TimeColumn  string
+	AssetColumn string
+	Ignore      []string
+	// CMAPSS reads NASA's header-less whitespace files (unit, cycle, 3 settings, 21
+	// sensors). A converted file with a header row is accepted too: its unit and cycle
+	// columns are used unless TimeColumn/AssetColumn say otherwise.
+	CMAPSS bool
+}
+
+// ParseSep maps a --sep value to a separator rune: "" detects; "tab", "space" and
+// single characters are accepted.
+func ParseSep(s string) (rune, error) {
+	switch strings.ToLower(s) {
+	case "":
+		return 0, nil
+	case "tab", `\t`, "\t":
+		return '\t', nil
+	case "space", " ", "whitespace":
+		return ' ', nil
+	}
+	r := []rune(s)
+	if len(r) != 1 {
+		return 0, fmt.Errorf("separator %q: give one character, tab or space", s)
+	}
+	return r[0], nil
+}
+
+// Options returns the dataset options for c.
+func (c CSV) Options() (dataset.Options, error) {
+	o := dataset.Options{Sep: c.Sep, TimeColumn: c.TimeColumn, AssetColumn: c.AssetColumn, Ignore: c.Ignore}
+	if !c.CMAPSS {
+		return o, nil
+	}
+	headed, err := hasHeader(c.Path)
+	if err != nil {
+		return o, err
+	}
+	if !headed {
+		o = dataset.CMAPSSOptions()
+		o.Ignore = c.Ignore
+	}
+	if c.TimeColumn != "" {
+		o.TimeColumn = c.TimeColumn
+	} else if o.TimeColumn == "" {
+		o.TimeColumn = "cycle"
+	}
+	if c.AssetColumn != "" {
+		o.AssetColumn = c.AssetColumn
+	} else if o.AssetColumn == "" {
+		o.AssetColumn = "unit"
+	}
+	if c.Sep != 0 {
+		o.Sep = c.Sep
+	}
+	return o, nil
+}
+
+// hasHeader says whether a file's first non-empty line starts with a non-number.
+func hasHeader(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("open %s: %w (check --csv)", path, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<16), 1<<22)
+	for sc.Scan() {
+		fields := strings.FieldsFunc(sc.Text(), func(r rune) bool { return r == ',' || r == ';' || r == '\t' || r == ' ' || r == '|' })
+		if len(fields) == 0 {
+			continue
+		}
+		_, err := strconv.ParseFloat(fields[0], 64)
+		return err != nil, nil
+	}
+	if err := sc.Err(); err != nil {
+		return false, fmt.Errorf("read %s: %w", path, err)
+	}
+	return false, fmt.Errorf("%s is empty: want C-MAPSS rows (unit cycle settings sensors)", path)
+}
+
+// LoadCSV reads a training file into series, one per asset (one in all without an
+// asset column).
+func LoadCSV(c CSV) (trainer.Data, error) {
+	if c.Path == "" {
+		return trainer.Data{}, fmt.Errorf("no CSV file: give --csv FILE")
+	}
+	o, err := c.Options()
+	if err != nil {
+		return trainer.Data{}, err
+	}
+	t, err := dataset.ReadFile(c.Path, o)
+	if err != nil {
+		return trainer.Data{}, err
+	}
+	d := trainer.FromTable(t)
+	if err := checkOrder(d); err != nil {
+		return trainer.Data{}, err
+	}
+	return d, nil
+}
+
+// checkOrder refuses time going backwards inside an asset's run: windows over shuffled
+// rows would train on nonsense. Equal times are allowed (the reader numbers rows when
+// there is no time column, so they never repeat there).
+func checkOrder(d trainer.Data) error {
+	seen := map[string]bool{}
+	for _, s := range d.Series {
+		if seen[s.Asset] {
+			return fmt.Errorf("asset %q appears in several separate runs of rows; sort the file by asset, then time", s.Asset)
+		}
+		seen[s.Asset] = true
+		for i := 1; i < len(s.T); i++ {
+			if s.T[i] < s.T[i-1] {
+				who := ""
+				if s.Asset != "" {
+					who = " of asset " + s.Asset
+				}
+				return fmt.Errorf("rows%s go back in time at row %d (%v after %v); sort the file by asset and time, or give --asset-column when several machines are interleaved", who, i+1, s.T[i], s.T[i-1])
+			}
+		}
+	}
+	return nil
+}

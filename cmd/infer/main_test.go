@@ -133,12 +133,10 @@ func TestArm64ScoreMatchesAmd64(t *testing.T) {
 		outs[arch] = out
 	}
 	if !bytes.Equal(outs["amd64"], outs["arm64"]) {
-		// Known gap (see docs/performance-infer.md): arm64 fuses multiply-adds in
-		// internal/model's float32 dot products (s += w*x), which Go permits, so a score
-		// can differ in its last printed digit. Everything else must be identical and
-		// scores must agree far below any threshold's resolution.
+		// internal/model's predict kernels convert each product explicitly so that
+		// arm64 cannot fuse multiply-adds; any difference is a regression.
 		n := compareLoose(t, outs["amd64"], outs["arm64"])
-		t.Logf("not byte-identical: %d score cells differ in the last digits (arm64 FMA fusion in internal/model predict.go); alert, ts and asset columns are identical", n)
+		t.Fatalf("arm64 score output is not byte-identical to amd64: %d score cells differ", n)
 	}
 	if n := bytes.Count(outs["amd64"], []byte("\n")); n != 2001 {
 		t.Fatalf("%d lines", n)

@@ -54,7 +54,9 @@ func (p *Predictor[T]) Predict(x, dst []T) []T {
 // time share each load of x; every sum runs over x in order, the same order
 // as the batch kernel, so single and batch predictions agree bit for bit
 // (in the portable build; the SIMD build's fused multiply-adds round
-// differently in the last bit).
+// differently in the last bit). The explicit T(...) conversions stop the
+// compiler from fusing multiply and add (Go fuses on arm64), so every
+// architecture rounds the same way and `infer score` gives identical bytes.
 func matVec[T Float](w, b, x, z []T) {
 	in := len(x)
 	j := 0
@@ -65,10 +67,10 @@ func matVec[T Float](w, b, x, z []T) {
 		w3 := w[(j+3)*in : (j+4)*in]
 		var s0, s1, s2, s3 T
 		for k, xv := range x {
-			s0 += w0[k] * xv
-			s1 += w1[k] * xv
-			s2 += w2[k] * xv
-			s3 += w3[k] * xv
+			s0 += T(w0[k] * xv)
+			s1 += T(w1[k] * xv)
+			s2 += T(w2[k] * xv)
+			s3 += T(w3[k] * xv)
 		}
 		z[j], z[j+1], z[j+2], z[j+3] = b[j]+s0, b[j+1]+s1, b[j+2]+s2, b[j+3]+s3
 	}
@@ -76,7 +78,7 @@ func matVec[T Float](w, b, x, z []T) {
 		wj := w[j*in : (j+1)*in]
 		var s T
 		for k, xv := range x {
-			s += wj[k] * xv
+			s += T(wj[k] * xv)
 		}
 		z[j] = b[j] + s
 	}

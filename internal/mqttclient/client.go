@@ -38,6 +38,12 @@ type Config struct {
 	// that block then hold back the connection: that is the backpressure ingest wants.
 	OrderMatters bool
 	TLS          TLSConfig
+	// DefaultHandler, when set, gets messages that match no subscription yet. A broker
+	// delivers a persistent session's queued messages right after CONNACK, possibly
+	// before the resubscribe in the on-connect handler has registered its route; without
+	// a default handler paho drops them unacknowledged and they sit in the in-flight
+	// window until the next reconnect.
+	DefaultHandler Handler
 	// Will is published by the broker when we vanish; Online is published (retained)
 	// on every connect to the same topic.
 	Will   *StatusMessage
@@ -151,6 +157,9 @@ func New(cfg Config, log zerolog.Logger) (*Client, error) {
 	// Paho resumes in-flight publishes after reconnect from its in-memory store.
 	opts.SetResumeSubs(false) // we resubscribe ourselves in OnConnect
 	opts.SetWriteTimeout(10 * time.Second)
+	if h := cfg.DefaultHandler; h != nil {
+		opts.SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { h(m) })
+	}
 	if cfg.Will != nil {
 		opts.SetBinaryWill(cfg.Will.Topic, cfg.Will.Payload, cfg.Will.QoS, true)
 	}

@@ -1,0 +1,162 @@
+// Command ingest benchmarks cmd/ingest end to end against real servers: it starts its own
+// Mosquitto (default config: 20 in flight, 1,000 queued per client) and InfluxDB 1.8,
+// builds and runs ingest as a subprocess (to measure its RSS from /proc), publishes
+// machine telemetry with QoS 1 from several connections, and reports values/s from MQTT
+// into InfluxDB, sampled publish-to-queryable latency, ingest's peak RSS and loss.
+//
+//	go run ./bench/ingest                       # throughput: 1,000 machines x 8 sensors
+//	go run ./bench/ingest -scenario burst       # 20,000-message burst, then 5,000 msg/s with a 6 s InfluxDB stall
+//
+// The last line is machine-readable:
+//
+//	published=N stored=N lost=N values_per_s=X p50_latency_ms=X p99_latency_ms=X rss_mb=X
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/faultline/faultline/internal/influxstore"
+	"github.com/faultline/faultline/internal/servers"
+)
+
+type options struct {
+	scenario    string
+	machines    int
+	sensors     int
+	duration    time.Duration
+	publishers  int
+	connections int
+	writers     int
+	batchBytes  int
+	keep        bool
+	rate        float64
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.scenario, "scenario", "throughput", "throughput or burst")
+	flag.IntVar(&o.machines, "machines", 1000, "simulated machines")
+	flag.IntVar(&o.sensors, "sensors", 8, "sensors per machine (values per message)")
+	flag.DurationVar(&o.duration, "duration", 20*time.Second, "publishing time of the throughput scenario")
+	flag.IntVar(&o.publishers, "publishers", 4, "publisher connections")
+	flag.IntVar(&o.connections, "connections", 8, "ingest --mqtt-connections (shared subscription)")
+	flag.IntVar(&o.writers, "writers", 2, "ingest --writers")
+	flag.IntVar(&o.batchBytes, "batch-bytes", 2<<20, "ingest --batch-bytes")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (server logs, spool)")
+	flag.Float64Var(&o.rate, "rate", 0, "throughput scenario: messages/s overall (0 = as fast as the broker takes them)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/ingest:", err)
+		os.Exit(1)
+	}
+}
+
+type rig struct {
+	dir    string
+	broker *servers.Mosquitto
+	influx *servers.Influx
+	store  *influxstore.Store
+	ingest *exec.Cmd
+	rss    *rssWatch
+}
+
+func run(ctx context.Context, o options) error {
+	dir, err := os.MkdirTemp("", "bench-ingest-")
+	if err != nil {
+		return err
+	}
+	if !o.keep {
+		defer os.RemoveAll(dir)
+	} else {
+		fmt.Fprintln(os.Stderr, "temp dir:", dir)
+	}
+	r, err := setup(ctx, dir, o)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	var res result
+	switch o.scenario {
+	case "throughput":
+		res, err = throughput(ctx, r, o)
+	case "burst":
+		res, err = burst(ctx, r, o)
+	default:
+		return fmt.Errorf("-scenario %q: use throughput or burst", o.scenario)
+	}
+	if err != nil {
+		return err
+	}
+	res.rssMB = r.rss.peakMB()
+	fmt.Println(res.line())
+	return nil
+}
+
+func setup(ctx context.Context, dir string, o options) (*rig, error) {
+	r := &rig{dir: dir}
+	var err error
+	if r.broker, err = servers.StartMosquitto(ctx, filepath.Join(dir, "mosquitto"), servers.MosquittoOptions{}); err != nil {
+		return nil, err
+	}
+	if r.influx, err = servers.StartInflux(ctx, filepath.Join(dir, "influx"), servers.InfluxOptions{}); err != nil {
+		r.broker.Stop()
+		return nil, err
+	}
+	if r.store, err = influxstore.New(influxstore.Config{URL: r.influx.URL, Bucket: "factory", Timeout: 60 * time.Second}); err != nil {
+		r.close()
+		return nil, err
+	}
+	bin := filepath.Join(dir, "ingest")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/faultline/faultline/cmd/ingest")
+	if out, err := build.CombinedOutput(); err != nil {
+		r.close()
+		return nil, fmt.Errorf("go build ./cmd/ingest: %w\n%s", err, out)
+	}
+	r.ingest = exec.Command(bin, "--mqtt-url", r.broker.URL, "--influx-url", r.influx.URL,
+		"--client-id", "bench-ingest", "--share-group", "bench", "--mqtt-connections", fmt.Sprint(o.connections),
+		"--writers", fmt.Sprint(o.writers), "--batch-bytes", fmt.Sprint(o.batchBytes), "--flush-interval", "100ms",
+		"--spool-dir", filepath.Join(dir, "spool"), "--http-addr", "", "--log-format", "json", "--log-level", "warn")
+	logf, err := os.Create(filepath.Join(dir, "ingest.log"))
+	if err != nil {
+		r.close()
+		return nil, err
+	}
+	r.ingest.Stdout, r.ingest.Stderr = logf, logf
+	r.ingest.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := r.ingest.Start(); err != nil {
+		r.close()
+		return nil, fmt.Errorf("start ingest: %w", err)
+	}
+	r.rss = watchRSS(r.ingest.Process.Pid)
+	time.Sleep(time.Second) // connect and subscribe
+	return r, nil
+}
+
+func (r *rig) close() {
+	if r.ingest != nil && r.ingest.Process != nil {
+		_ = r.ingest.Process.Signal(syscall.SIGTERM)
+		_ = r.ingest.Wait()
+	}
+	if r.rss != nil {
+		r.rss.stop()
+	}
+	if r.store != nil {
+		r.store.Close()
+	}
+	if r.influx != nil {
+		r.influx.Stop()
+	}
+	if r.broker != nil {
+		r.broker.Stop()
+	}
+}

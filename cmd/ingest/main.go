@@ -1,0 +1,53 @@
+// Command ingest subscribes to the factory's telemetry topics and stores every value in
+// InfluxDB without losing any: see internal/ingest and docs/ingest.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/faultline/faultline/internal/cli"
+	"github.com/faultline/faultline/internal/ingest"
+	"github.com/faultline/faultline/internal/ops"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "ingest:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv cli.Getenv, _ io.Writer, stderr io.Writer) error {
+	cfg, com, err := ingest.ParseFlags(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := cli.NewLogger(stderr, com.LogFormat, com.LogLevel, "ingest")
+	reg := ops.NewRegistry()
+	svc, closeStore, err := ingest.Build(cfg, log, reg)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	srv, err := ops.Start(cfg.HTTPAddr, reg, svc.Ready, log)
+	if err != nil {
+		return fmt.Errorf("listen on --http-addr %s: %w", cfg.HTTPAddr, err)
+	}
+	runErr := svc.Run(ctx)
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(sctx)
+	return runErr
+}

@@ -1,0 +1,223 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/faultline/faultline/internal/influxstore"
+	"github.com/faultline/faultline/internal/mqttclient"
+	"github.com/faultline/faultline/internal/telemetry"
+)
+
+// Config of the ingest service. Build it with DefaultConfig and change fields, or with
+// ParseFlags.
+type Config struct {
+	Topics      telemetry.Topics
+	ClientID    string // fixed: a persistent session needs it
+	ShareGroup  string // "" = plain subscription; else $share/<group>/<filter>
+	Connections int    // MQTT connections; >1 needs ShareGroup (each has its own 20-message window)
+	// Filters to subscribe to; nil means the contract's telemetry and per-sensor filters,
+	// or the filter derived from TagTemplate.
+	Filters     []string
+	TagTemplate string // "" = the contract's topic tree; see ParseTemplate
+
+	SpoolDir        string
+	SpoolMaxBytes   int64
+	SegmentBytes    int64
+	MaxPendingBytes int           // in-memory bytes waiting for the next group commit
+	BatchBytes      int           // line protocol per InfluxDB write
+	FlushInterval   time.Duration // a smaller batch is written after this wait
+	Writers         int           // concurrent InfluxDB writes
+	MaxMachines     int           // cardinality guard: distinct machines accepted; 0 = unlimited
+	DeadLetter      bool          // republish rejected messages to DeadLetter("ingest")
+	Limits          telemetry.Limits
+	ShutdownTimeout time.Duration // how long shutdown keeps shipping the spool to InfluxDB
+
+	HTTPAddr string
+	MQTT     mqttclient.Config
+	Influx   influxstore.Config
+}
+
+// DefaultClientID is faultline-ingest-<hostname>: stable across restarts of one host,
+// distinct between hosts.
+func DefaultClientID() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		h = "local"
+	}
+	return "faultline-ingest-" + h
+}
+
+// DefaultConfig returns the defaults of the flags.
+func DefaultConfig() Config {
+	return Config{
+		Topics:          telemetry.MustTopics(""),
+		ClientID:        DefaultClientID(),
+		Connections:     1,
+		SpoolDir:        "faultline-ingest-spool",
+		SpoolMaxBytes:   1 << 30,
+		SegmentBytes:    16 << 20,
+		MaxPendingBytes: 4 << 20,
+		BatchBytes:      1 << 20,
+		FlushInterval:   200 * time.Millisecond,
+		Writers:         2,
+		MaxMachines:     100000,
+		Limits:          telemetry.DefaultLimits(),
+		ShutdownTimeout: 10 * time.Second,
+		MQTT:            mqttclient.DefaultConfig(),
+		Influx:          influxstore.DefaultConfig(),
+	}
+}
+
+// Validate checks the configuration without touching the network or the disk.
+func (c Config) Validate() error {
+	var errs []error
+	if c.ClientID == "" {
+		errs = append(errs, errors.New("--client-id is empty: a persistent session needs a fixed id"))
+	}
+	if c.Connections < 1 || c.Connections > 64 {
+		errs = append(errs, fmt.Errorf("--mqtt-connections %d: use 1..64", c.Connections))
+	}
+	if c.Connections > 1 && c.ShareGroup == "" {
+		errs = append(errs, errors.New("--mqtt-connections > 1 needs --share-group, or every connection would get every message"))
+	}
+	if c.ShareGroup != "" {
+		if _, err := telemetry.Shared(c.ShareGroup, "x"); err != nil {
+			errs = append(errs, fmt.Errorf("--share-group: %w", err))
+		}
+	}
+	if _, err := ParseTemplate(c.TagTemplate); err != nil {
+		errs = append(errs, err)
+	}
+	if c.SpoolDir == "" {
+		errs = append(errs, errors.New("--spool-dir is empty"))
+	}
+	if c.SpoolMaxBytes < 1<<20 {
+		errs = append(errs, fmt.Errorf("--spool-max-mb: %d bytes is below 1 MiB", c.SpoolMaxBytes))
+	}
+	if c.MaxPendingBytes < 1<<10 || c.BatchBytes < 1<<10 {
+		errs = append(errs, errors.New("--max-pending-bytes and --batch-bytes must be at least 1024"))
+	}
+	if c.Writers < 1 || c.Writers > 64 {
+		errs = append(errs, fmt.Errorf("--writers %d: use 1..64", c.Writers))
+	}
+	if c.FlushInterval <= 0 {
+		errs = append(errs, errors.New("--flush-interval must be positive"))
+	}
+	if c.MaxMachines < 0 {
+		errs = append(errs, errors.New("--max-machines must be >= 0"))
+	}
+	if err := c.Influx.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) filters() ([]string, error) {
+	fs := c.Filters
+	if len(fs) == 0 {
+		tpl, _ := ParseTemplate(c.TagTemplate)
+		if tpl == nil {
+			fs = []string{c.Topics.TelemetryFilter(), c.Topics.SensorFilter()}
+		} else {
+			fs = []string{tpl.filter()}
+		}
+	}
+	if c.ShareGroup == "" {
+		return fs, nil
+	}
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		s, err := telemetry.Shared(c.ShareGroup, f)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// Template maps the levels of a custom topic tree to tags. Each level of the template is
+// one of: site, line, machine (captured as that tag), sensor (the topic carries one
+// sensor's value, as the contract's per-sensor topics do), + (any value, ignored), or a
+// literal that must match. Example: "plant/site/line/machine/data" reads
+// plant/s1/l2/m3/data as site=s1 line=l2 machine=m3 with a telemetry payload.
+type Template struct {
+	levels []string
+	sensor bool
+}
+
+// ParseTemplate parses --tag-template; "" returns nil (use the contract's tree).
+func ParseTemplate(s string) (*Template, error) {
+	if s == "" {
+		return nil, nil
+	}
+	t := &Template{levels: strings.Split(s, "/")}
+	seen := map[string]bool{}
+	for _, l := range t.levels {
+		switch l {
+		case "site", "line", "machine", "sensor":
+			if seen[l] {
+				return nil, fmt.Errorf("--tag-template %q: %q appears twice", s, l)
+			}
+			seen[l] = true
+		case "#", "":
+			return nil, fmt.Errorf("--tag-template %q: empty levels and # are not supported; use + for a level to ignore", s)
+		}
+	}
+	if !seen["machine"] {
+		return nil, fmt.Errorf("--tag-template %q: needs a machine level", s)
+	}
+	t.sensor = seen["sensor"]
+	return t, nil
+}
+
+func (t *Template) filter() string {
+	out := make([]string, len(t.levels))
+	for i, l := range t.levels {
+		switch l {
+		case "site", "line", "machine", "sensor":
+			out[i] = "+"
+		default:
+			out[i] = l
+		}
+	}
+	return strings.Join(out, "/")
+}
+
+// match maps a topic to its machine and, for per-sensor topics, sensor name.
+func (t *Template) match(topic string) (m telemetry.Machine, sensor string, err error) {
+	parts := strings.Split(topic, "/")
+	if len(parts) != len(t.levels) {
+		return m, "", fmt.Errorf("topic %q has %d levels, template has %d", topic, len(parts), len(t.levels))
+	}
+	for i, l := range t.levels {
+		p := parts[i]
+		switch l {
+		case "+":
+			continue
+		case "site", "line", "machine", "sensor":
+			if err := telemetry.ValidateName(p); err != nil {
+				return m, "", fmt.Errorf("topic %q: %s: %w", topic, l, err)
+			}
+		}
+		switch l {
+		case "site":
+			m.Site = p
+		case "line":
+			m.Line = p
+		case "machine":
+			m.Machine = p
+		case "sensor":
+			sensor = p
+		default:
+			if p != l {
+				return m, "", fmt.Errorf("topic %q: level %d is %q, template wants %q", topic, i+1, p, l)
+			}
+		}
+	}
+	return m, sensor, nil
+}

@@ -1,0 +1,140 @@
+package ingest
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/faultline/faultline/internal/influxstore"
+	"github.com/faultline/faultline/internal/telemetry"
+)
+
+// ReasonTooManySeries rejects a message from a new machine once --max-machines distinct
+// machines were accepted: a misbehaving publisher must not explode InfluxDB's series index.
+const ReasonTooManySeries telemetry.Reason = "too_many_series"
+
+// reasons are every label value of the rejection counter.
+var reasons = append(append([]telemetry.Reason(nil), telemetry.Reasons...), ReasonTooManySeries)
+
+// decoded is what one message became.
+type decoded struct {
+	points, values int
+	maxTS          int64 // unix nanoseconds of the newest point
+	rejected       []telemetry.Rejection
+	err            error // whole message rejected
+}
+
+// decoder turns messages into line protocol. It is safe for concurrent use (one
+// handler per MQTT connection); the cardinality set is the only shared state.
+type decoder struct {
+	topics telemetry.Topics
+	tpl    *Template
+	limits telemetry.Limits
+
+	mu          sync.Mutex
+	machines    map[telemetry.Machine]struct{}
+	maxMachines int
+}
+
+func newDecoder(c Config) *decoder {
+	tpl, _ := ParseTemplate(c.TagTemplate)
+	return &decoder{topics: c.Topics, tpl: tpl, limits: c.Limits,
+		machines: map[telemetry.Machine]struct{}{}, maxMachines: c.MaxMachines}
+}
+
+func rejectf(r telemetry.Reason, format string, args ...any) error {
+	return &telemetry.RejectError{Reason: r, Detail: fmt.Sprintf(format, args...)}
+}
+
+// route maps a topic to a machine and, for per-sensor topics, a sensor.
+func (d *decoder) route(topic string) (telemetry.Machine, string, error) {
+	if d.tpl != nil {
+		m, s, err := d.tpl.match(topic)
+		if err != nil {
+			return m, "", rejectf(telemetry.ReasonBadTopic, "%v", err)
+		}
+		return m, s, nil
+	}
+	t, err := d.topics.Parse(topic)
+	if err != nil {
+		return telemetry.Machine{}, "", rejectf(telemetry.ReasonBadTopic, "%v", err)
+	}
+	switch t.Kind {
+	case telemetry.KindTelemetry:
+		return t.Machine, "", nil
+	case telemetry.KindSensor:
+		return t.Machine, t.Sensor, nil
+	}
+	return t.Machine, "", rejectf(telemetry.ReasonBadTopic, "topic %q is %s, not telemetry", topic, t.Kind)
+}
+
+// admit applies the cardinality guard.
+func (d *decoder) admit(m telemetry.Machine) error {
+	if d.maxMachines <= 0 {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.machines[m]; ok {
+		return nil
+	}
+	if len(d.machines) >= d.maxMachines {
+		return rejectf(ReasonTooManySeries, "machine %s is new and %d machines are already stored (raise --max-machines if this is real)", m.Key(), d.maxMachines)
+	}
+	d.machines[m] = struct{}{}
+	return nil
+}
+
+// decode appends the message's points to dst as line protocol.
+func (d *decoder) decode(dst []byte, topic string, payload []byte, now time.Time) ([]byte, decoded) {
+	var out decoded
+	m, sensor, err := d.route(topic)
+	if err != nil {
+		out.err = err
+		return dst, out
+	}
+	var samples []telemetry.Sample
+	if sensor != "" {
+		var s telemetry.Sample
+		s, err = telemetry.DecodeSensor(payload, sensor, d.limits, now)
+		samples = []telemetry.Sample{s}
+	} else {
+		samples, out.rejected, err = telemetry.DecodeTelemetry(payload, d.limits, now)
+	}
+	if err == nil {
+		err = d.admit(m)
+	}
+	if err != nil {
+		// A whole-message rejection names its first reason; the per-value list would
+		// count the same fault twice.
+		out.err, out.rejected = err, nil
+		return dst, out
+	}
+	tags := [3]influxstore.Tag{{Key: "line", Value: m.Line}, {Key: "machine", Value: m.Machine}, {Key: "site", Value: m.Site}}
+	for _, s := range samples {
+		dst = influxstore.AppendLine(dst, influxstore.Measurement, tags[:], s.Values, s.Time)
+		out.points++
+		out.values += len(s.Values)
+		out.maxTS = max(out.maxTS, s.Time.UnixNano())
+	}
+	return dst, out
+}
+
+// A spool record is a small header followed by line protocol, so the shipper can count
+// and measure lag without parsing lines.
+const recordHeader = 16
+
+func putRecordHeader(b []byte, maxTS int64, points, values int) {
+	binary.LittleEndian.PutUint64(b, uint64(maxTS))
+	binary.LittleEndian.PutUint32(b[8:], uint32(points))
+	binary.LittleEndian.PutUint32(b[12:], uint32(values))
+}
+
+func recordInfo(b []byte) (maxTS int64, points, values int, lines []byte, ok bool) {
+	if len(b) < recordHeader {
+		return 0, 0, 0, nil, false
+	}
+	return int64(binary.LittleEndian.Uint64(b)), int(binary.LittleEndian.Uint32(b[8:])),
+		int(binary.LittleEndian.Uint32(b[12:])), b[recordHeader:], true
+}

@@ -1,0 +1,209 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/faultline/faultline/internal/mqttclient"
+	"github.com/faultline/faultline/internal/spool"
+	"github.com/faultline/faultline/internal/telemetry"
+)
+
+// Broker is what ingest needs from one MQTT connection (mqttclient.Client has it).
+type Broker interface {
+	Subscribe(filter string, qos byte, h mqttclient.Handler)
+	Connect(ctx context.Context) error
+	Connected() bool
+	Connects() int64
+	PublishAsync(topic string, qos byte, retained bool, payload []byte) (<-chan struct{}, func() error)
+	Disconnect(quiesce time.Duration)
+}
+
+// PointWriter is what ingest needs from InfluxDB (influxstore.Store has it).
+type PointWriter interface {
+	WriteLines(ctx context.Context, lines []byte) error
+	EnsureBucket(ctx context.Context) error
+	Ping(ctx context.Context) error
+}
+
+// Deps are the service's connections. Brokers must be configured with ManualAck and a
+// persistent session (see MQTTConfigs); the service subscribes and connects them.
+type Deps struct {
+	Brokers []Broker
+	Writer  PointWriter
+}
+
+// Service is one ingest instance.
+type Service struct {
+	cfg       Config
+	deps      Deps
+	log       zerolog.Logger
+	c         *counters
+	dec       *decoder
+	pend      *pending
+	rlog      *rateLog
+	filters   []string
+	handlers  []*handler // one per broker connection
+	deadTopic string
+
+	mu sync.Mutex
+	sp *spool.Spool
+	sh *shipper
+}
+
+// New checks the config and registers metrics on reg (nil: not exported).
+func New(cfg Config, deps Deps, log zerolog.Logger, reg prometheus.Registerer) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("ingest config: %w", err)
+	}
+	if len(deps.Brokers) == 0 || deps.Writer == nil {
+		return nil, errors.New("ingest: need at least one broker connection and a writer")
+	}
+	filters, err := cfg.filters()
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, deps: deps, log: log.With().Str("component", "ingest").Logger(), c: newCounters(),
+		dec: newDecoder(cfg), pend: newPending(cfg.MaxPendingBytes), rlog: newRateLog(time.Second), filters: filters,
+		deadTopic: cfg.Topics.DeadLetter("ingest")}
+	for _, b := range deps.Brokers {
+		s.handlers = append(s.handlers, &handler{s: s, broker: b})
+	}
+	if reg != nil {
+		err := s.c.register(reg, s.spoolGauge(func(sp *spool.Spool) int64 { return sp.Size() }),
+			s.spoolGauge(func(sp *spool.Spool) int64 { return sp.Pending() }), s.connects)
+		if err != nil {
+			return nil, fmt.Errorf("ingest metrics: %w", err)
+		}
+	}
+	return s, nil
+}
+
+func (s *Service) spoolGauge(f func(*spool.Spool) int64) func() float64 {
+	return func() float64 {
+		s.mu.Lock()
+		sp := s.sp
+		s.mu.Unlock()
+		if sp == nil {
+			return 0
+		}
+		return float64(f(sp))
+	}
+}
+
+func (s *Service) connects() float64 {
+	var n int64
+	for _, b := range s.deps.Brokers {
+		n += b.Connects()
+	}
+	return float64(n)
+}
+
+// Handler returns the message handler of broker connection i, for use as the
+// connection's default handler too (see mqttclient.Config.DefaultHandler).
+func (s *Service) Handler(i int) mqttclient.Handler { return s.handlers[i].handle }
+
+// Stats returns the counters so far.
+func (s *Service) Stats() Stats { return s.c.snapshot() }
+
+// Ready reports whether the service can take data: a broker connection is up and either
+// InfluxDB answers or the spool still has room.
+func (s *Service) Ready(ctx context.Context) error {
+	up := false
+	for _, b := range s.deps.Brokers {
+		up = up || b.Connected()
+	}
+	if !up {
+		return errors.New("not connected to the MQTT broker")
+	}
+	s.mu.Lock()
+	sp := s.sp
+	s.mu.Unlock()
+	if sp == nil {
+		return errors.New("spool not open yet")
+	}
+	if err := s.deps.Writer.Ping(ctx); err != nil && sp.Size() > s.cfg.SpoolMaxBytes*9/10 {
+		return fmt.Errorf("InfluxDB unreachable and spool nearly full: %w", err)
+	}
+	return nil
+}
+
+// Run ingests until ctx ends, then shuts down source to sink: stop taking messages,
+// commit and acknowledge what is held, disconnect, ship the spool for up to
+// ShutdownTimeout (the rest waits on disk for the next run).
+func (s *Service) Run(ctx context.Context) error {
+	sp, rec, err := spool.Open(s.cfg.SpoolDir, spool.Options{MaxBytes: s.cfg.SpoolMaxBytes, SegmentBytes: s.cfg.SegmentBytes})
+	if err != nil {
+		return err
+	}
+	s.log.Info().Str("dir", s.cfg.SpoolDir).Int("records", rec.Records).Int64("bytes", rec.Bytes).
+		Int64("torn_bytes_cut", rec.TruncatedBytes).Msg("spool opened; replaying what a previous run left")
+	sh := &shipper{sp: sp, w: s.deps.Writer, c: s.c, log: s.log, rlog: s.rlog, batch: s.cfg.BatchBytes, interval: s.cfg.FlushInterval}
+	s.mu.Lock()
+	s.sp, s.sh = sp, sh
+	s.mu.Unlock()
+
+	shipCtx, stopShip := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopShip()
+	var wg sync.WaitGroup
+	wg.Go(func() { sh.run(shipCtx, s.cfg.Writers) })
+	stopCommit := make(chan struct{})
+	cm := &committer{p: s.pend, sp: sp, c: s.c, log: s.log, rlog: s.rlog}
+	commitDone := make(chan struct{})
+	go func() { defer close(commitDone); cm.run(shipCtx, stopCommit) }()
+
+	s.connect(ctx)
+	<-ctx.Done()
+	return s.shutdown(sp, sh, stopCommit, commitDone, stopShip, &wg)
+}
+
+// connect subscribes every connection (made again on each reconnect) and waits for the
+// first connect; the client keeps retrying in the background when the broker is away.
+func (s *Service) connect(ctx context.Context) {
+	for i, b := range s.deps.Brokers {
+		for _, f := range s.filters {
+			b.Subscribe(f, 1, s.handlers[i].handle)
+		}
+	}
+	for i, b := range s.deps.Brokers {
+		if err := b.Connect(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn().Err(err).Int("connection", i).Msg("first connect failed; retrying in the background")
+		}
+	}
+	s.log.Info().Strs("filters", s.filters).Int("connections", len(s.deps.Brokers)).Msg("ingesting")
+}
+
+func (s *Service) shutdown(sp *spool.Spool, sh *shipper, stopCommit chan struct{}, commitDone chan struct{},
+	stopShip context.CancelFunc, wg *sync.WaitGroup) error {
+	start := time.Now()
+	close(stopCommit) // final group commit and acks
+	<-commitDone
+	for _, b := range s.deps.Brokers {
+		b.Disconnect(500 * time.Millisecond) // lets the last PUBACKs out
+	}
+	dctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	drained := sh.drain(dctx)
+	cancel()
+	stopShip()
+	wg.Wait()
+	err := sp.Close()
+	st := s.Stats()
+	s.log.Info().Bool("spool_drained", drained).Int64("spool_bytes_left", sp.Size()).Int64("messages", st.Messages).
+		Int64("points_written", st.PointsWritten).Dur("took", time.Since(start)).Msg("stopped")
+	if err != nil {
+		return fmt.Errorf("close spool: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) logReject(topic string, r telemetry.Reason, detail string) {
+	if e := s.rlog.event(&s.log, zerolog.WarnLevel, "reject_"+string(r)); e != nil {
+		e.Str("reason", string(r)).Str("topic", truncate([]byte(topic), 200)).Str("detail", truncate([]byte(detail), 300)).Msg("rejected input")
+	}
+}

@@ -1,0 +1,125 @@
+package ingest
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/internal/telemetry"
+)
+
+func TestParseTemplate(t *testing.T) {
+	cases := []struct {
+		tpl, topic string
+		want       telemetry.Machine
+		sensor     string
+		err        string
+	}{
+		{tpl: "plant/site/line/machine/data", topic: "plant/s1/l2/m3/data", want: telemetry.Machine{Site: "s1", Line: "l2", Machine: "m3"}},
+		{tpl: "+/site/line/machine/+", topic: "x/s/l/m/y", want: telemetry.Machine{Site: "s", Line: "l", Machine: "m"}},
+		{tpl: "+/machine/sensor", topic: "a/m9/temp", want: telemetry.Machine{Machine: "m9"}, sensor: "temp"},
+		{tpl: "plant/site/line/machine/data", topic: "other/s1/l2/m3/data", err: "template wants"},
+		{tpl: "plant/site/line/machine/data", topic: "plant/s1/m3/data", err: "levels"},
+		{tpl: "plant/site/line/machine/data", topic: "plant/s1/l 2/m3/data", err: "invalid name"},
+		{tpl: "site/line", err: "needs a machine"},
+		{tpl: "machine/machine", err: "twice"},
+		{tpl: "machine/#", err: "not supported"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.tpl+" "+tc.topic, func(t *testing.T) {
+			tpl, err := ParseTemplate(tc.tpl)
+			if err == nil && tc.topic != "" {
+				var m telemetry.Machine
+				var s string
+				m, s, err = tpl.match(tc.topic)
+				if err == nil && (m != tc.want || s != tc.sensor) {
+					t.Fatalf("match = %+v %q, want %+v %q", m, s, tc.want, tc.sensor)
+				}
+			}
+			if (err != nil) != (tc.err != "") || err != nil && !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("err = %v, want one containing %q", err, tc.err)
+			}
+		})
+	}
+	if tpl, _ := ParseTemplate("plant/site/line/machine/data"); tpl.filter() != "plant/+/+/+/data" {
+		t.Fatalf("filter = %q", tpl.filter())
+	}
+}
+
+func TestDecodeLinesAndReasons(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxMachines = 1
+	d := newDecoder(cfg)
+	now := time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)
+	cases := []struct {
+		topic, payload string
+		lines          string
+		reason         telemetry.Reason
+		rejected       int
+	}{
+		{"factory/s/l/m/telemetry", `{"ts":"2026-01-01T00:00:00Z","values":{"b":2,"a":1}}`,
+			"telemetry,line=l,machine=m,site=s a=1,b=2 1767225600000000000\n", "", 0},
+		{"factory/s/l/m/telemetry", `{"ts":"2026-01-01T00:00:00Z","values":{"a":1,"b":"x"}}`,
+			"telemetry,line=l,machine=m,site=s a=1 1767225600000000000\n", "", 1},
+		{"factory/s/l/m/sensors/t", `{"ts":"2026-01-01T00:00:00Z","value":3.5}`,
+			"telemetry,line=l,machine=m,site=s t=3.5 1767225600000000000\n", "", 0},
+		{"factory/s/l/m/alerts", `{}`, "", telemetry.ReasonBadTopic, 0},
+		{"factory/s/l/m/telemetry", `{"ts":"2026-01-01T00:00:00Z","values":{"a":"x"}}`, "", telemetry.ReasonWrongType, 0},
+		{"factory/s/l/other/telemetry", `{"ts":"2026-01-01T00:00:00Z","values":{"a":1}}`, "", ReasonTooManySeries, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.topic+" "+tc.payload, func(t *testing.T) {
+			lines, out := d.decode(nil, tc.topic, []byte(tc.payload), now)
+			if string(lines) != tc.lines || telemetry.ReasonOf(out.err) != tc.reason || len(out.rejected) != tc.rejected {
+				t.Fatalf("decode = %q, err %v, rejected %v; want %q, reason %q, %d rejected", lines, out.err, out.rejected, tc.lines, tc.reason, tc.rejected)
+			}
+		})
+	}
+}
+
+func TestParseFlagsEnvAndValidation(t *testing.T) {
+	env := map[string]string{"FAULTLINE_INGEST_WRITERS": "3", "FAULTLINE_INGEST_SHARE_GROUP": "g"}
+	getenv := func(k string) string { return env[k] }
+	cfg, _, err := ParseFlags([]string{"--mqtt-connections", "2", "--spool-max-mb", "64"}, getenv, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Writers != 3 || cfg.ShareGroup != "g" || cfg.Connections != 2 || cfg.SpoolMaxBytes != 64<<20 {
+		t.Fatalf("cfg = %+v", cfg)
+	}
+	fs, _ := cfg.filters()
+	if len(fs) != 2 || fs[0] != "$share/g/factory/+/+/+/telemetry" {
+		t.Fatalf("filters = %v", fs)
+	}
+	for _, bad := range [][]string{
+		{"--mqtt-connections", "2"}, // without a share group
+		{"--writers", "0"},
+		{"--tag-template", "site/line"},
+		{"--spool-max-mb", "0"},
+		{"extra-arg"},
+	} {
+		if _, _, err := ParseFlags(bad, func(string) string { return "" }, &bytes.Buffer{}); err == nil {
+			t.Errorf("ParseFlags(%v) accepted a bad config", bad)
+		}
+	}
+	if _, _, err := ParseFlags(nil, func(k string) string { return map[string]string{"FAULTLINE_INGEST_WRITERS": "many"}[k] }, &bytes.Buffer{}); err == nil {
+		t.Error("a malformed env value must be an error")
+	}
+}
+
+func TestRateLogSuppresses(t *testing.T) {
+	r := newRateLog(time.Hour)
+	var buf bytes.Buffer
+	log := zerologTo(&buf)
+	n := 0
+	for range 100 {
+		if e := r.event(&log, 1, "k"); e != nil {
+			e.Msg("x")
+			n++
+		}
+	}
+	if n != 1 || r.suppress["k"] != 99 {
+		t.Fatalf("logged %d lines, suppressed %d; want 1 and 99", n, r.suppress["k"])
+	}
+}

@@ -1,0 +1,77 @@
+package ingest
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/faultline/faultline/internal/influxstore"
+	"github.com/faultline/faultline/internal/mqttclient"
+)
+
+// MQTTConfigs derives one connection config per --mqtt-connections from cfg.MQTT: fixed
+// client ids, persistent sessions, manual acks in arrival order, and a retained
+// online/offline status with a last will.
+func MQTTConfigs(cfg Config) []mqttclient.Config {
+	out := make([]mqttclient.Config, cfg.Connections)
+	for i := range out {
+		c := cfg.MQTT
+		c.ClientID = cfg.ClientID
+		if cfg.Connections > 1 {
+			c.ClientID = fmt.Sprintf("%s-%d", cfg.ClientID, i)
+		}
+		c.CleanSession = false
+		c.ManualAck = true
+		c.OrderMatters = true
+		status := cfg.Topics.Status("ingest", sanitize(c.ClientID))
+		c.Will = &mqttclient.StatusMessage{Topic: status, Payload: []byte("offline"), QoS: 1}
+		c.Online = &mqttclient.StatusMessage{Topic: status, Payload: []byte("online"), QoS: 1}
+		out[i] = c
+	}
+	return out
+}
+
+// sanitize makes a client id usable as a topic level.
+func sanitize(id string) string {
+	b := []byte(id)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 0 && b[0] == '_' {
+		b[0] = 'x'
+	}
+	return string(b)
+}
+
+// Build wires the real adapters: cfg.Connections MQTT clients and one InfluxDB store.
+// close releases the store after Run returned.
+func Build(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (svc *Service, close func(), err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("ingest config: %w", err)
+	}
+	var deps Deps
+	for i, mc := range MQTTConfigs(cfg) {
+		// Queued messages of our persistent session may arrive before the resubscribe
+		// registers its route; they go to the same handler. svc is set before Connect.
+		mc.DefaultHandler = func(m mqttclient.Message) { svc.Handler(i)(m) }
+		cl, err := mqttclient.New(mc, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		deps.Brokers = append(deps.Brokers, cl)
+	}
+	st, err := influxstore.New(cfg.Influx)
+	if err != nil {
+		return nil, nil, err
+	}
+	deps.Writer = st
+	svc, err = New(cfg, deps, log, reg)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return svc, st.Close, nil
+}

@@ -1,0 +1,210 @@
+package spool
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// ErrCorrupt is returned by Next when a synced record fails its CRC (disk corruption);
+// the rest of that segment is skipped and reading continues with the next one.
+var ErrCorrupt = errors.New("spool: corrupt record")
+
+// Batch is consecutive records of one segment, handed to one reader.
+type Batch struct {
+	Segment uint64
+	Records [][]byte // payloads, in append order; valid until the next Next of this reader
+	Bytes   int      // framed bytes
+}
+
+// Next returns the next records in append order, at most maxBytes of them unless a
+// single record is larger. When less than maxBytes is available it waits up to wait for
+// more (batching by size and time), and it blocks while nothing is available. Every
+// batch must be given back with Release once its records are safe elsewhere.
+func (s *Spool) Next(ctx context.Context, maxBytes int, wait time.Duration) (*Batch, error) {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	var timer *time.Timer
+	var fired <-chan time.Time
+	timedOut := false
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return nil, ErrClosed
+		}
+		s.advance()
+		seg := s.segByID(s.rseg)
+		avail, sealed, ch := int64(0), false, s.changed
+		if seg != nil {
+			avail, sealed = seg.durable-s.roff, seg.sealed
+		}
+		if avail > 0 && (avail >= int64(maxBytes) || sealed || wait <= 0 || timedOut) {
+			seg.outstanding++
+			id, off := seg.id, s.roff
+			s.mu.Unlock()
+			return s.read(id, off, avail, maxBytes)
+		}
+		s.mu.Unlock()
+		if avail > 0 && timer == nil {
+			timer = time.NewTimer(wait)
+			fired = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-ch:
+		case <-fired:
+			timedOut = true
+		}
+	}
+}
+
+// read reads records from segment id at off. Only readers (under rmu) move roff, so it
+// is safe to do the I/O without holding mu and keep the writer unblocked.
+func (s *Spool) read(id uint64, off, avail int64, maxBytes int) (*Batch, error) {
+	n := min(avail, int64(maxBytes))
+	if n < HeaderSize {
+		n = min(avail, HeaderSize)
+	}
+	buf, err := s.pread(id, off, n)
+	if err == nil && len(buf) >= HeaderSize {
+		if l := int64(binary.LittleEndian.Uint32(buf)) + HeaderSize; l > n && l <= avail {
+			buf, err = s.pread(id, off, l) // one record larger than maxBytes
+		}
+	}
+	b := &Batch{Segment: id}
+	if err == nil {
+		for len(buf) > 0 {
+			l, ok := parseRecord(buf)
+			if !ok {
+				break
+			}
+			b.Records = append(b.Records, buf[HeaderSize:HeaderSize+l])
+			b.Bytes += HeaderSize + l
+			buf = buf[HeaderSize+l:]
+		}
+		if len(b.Records) == 0 {
+			err = fmt.Errorf("%w in segment %d at offset %d; skipping the rest of the segment", ErrCorrupt, id, off)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seg := s.segByID(id)
+	if err != nil {
+		seg.outstanding--
+		if errors.Is(err, ErrCorrupt) {
+			s.roff = seg.durable
+		}
+		return nil, err
+	}
+	s.roff = off + int64(b.Bytes)
+	s.advance() // so Release can delete this segment as soon as its batches are back
+	return b, nil
+}
+
+func (s *Spool) pread(id uint64, off, n int64) ([]byte, error) {
+	if s.rfile == nil || s.rfileID != id {
+		if s.rfile != nil {
+			s.rfile.Close()
+		}
+		f, err := os.Open(s.path(id))
+		if err != nil {
+			s.rfile = nil
+			return nil, fmt.Errorf("spool: open segment %d: %w", id, err)
+		}
+		s.rfile, s.rfileID = f, id
+	}
+	buf := make([]byte, n)
+	if _, err := s.rfile.ReadAt(buf, off); err != nil {
+		return nil, fmt.Errorf("spool: read segment %d: %w", id, err)
+	}
+	return buf, nil
+}
+
+// Release says the batch's records are safe elsewhere; fully shipped segments are deleted.
+func (s *Spool) Release(b *Batch) error {
+	if b == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if seg := s.segByID(b.Segment); seg != nil {
+		seg.outstanding--
+	}
+	return s.collect()
+}
+
+// advance moves the readers past sealed segments they have read completely.
+func (s *Spool) advance() {
+	for {
+		seg := s.segByID(s.rseg)
+		if seg == nil || !seg.sealed || s.roff < seg.durable {
+			return
+		}
+		next := s.nextSeg(seg.id)
+		if next == nil {
+			return
+		}
+		s.rseg, s.roff = next.id, 0
+		_ = s.collect()
+	}
+}
+
+// collect deletes sealed, fully read segments with no outstanding batch.
+func (s *Spool) collect() error {
+	var firstErr error
+	kept := s.segs[:0]
+	for _, seg := range s.segs {
+		if seg.sealed && seg.id < s.rseg && seg.outstanding <= 0 {
+			if err := os.Remove(s.path(seg.id)); err != nil && !os.IsNotExist(err) && firstErr == nil {
+				firstErr = fmt.Errorf("spool: delete shipped segment %d: %w", seg.id, err)
+			}
+			s.size -= seg.durable
+			continue
+		}
+		kept = append(kept, seg)
+	}
+	if len(kept) != len(s.segs) {
+		s.segs = kept
+		s.notify()
+	}
+	return firstErr
+}
+
+func (s *Spool) segByID(id uint64) *segment {
+	for _, seg := range s.segs {
+		if seg.id == id {
+			return seg
+		}
+	}
+	return nil
+}
+
+func (s *Spool) nextSeg(id uint64) *segment {
+	for _, seg := range s.segs {
+		if seg.id > id {
+			return seg
+		}
+	}
+	return nil
+}
+
+// Outstanding returns the number of batches handed out by Next and not yet released.
+func (s *Spool) Outstanding() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, seg := range s.segs {
+		n += seg.outstanding
+	}
+	return n
+}

@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, getenv cli.Getenv, stdout, stderr i
 	}
 	switch {
 	case short:
-		c.MachinesPerType, c.Healthy, c.Faulty, c.Speed = 1, 48*time.Hour, 72*time.Hour, 0
+		c.MachinesPerType, c.Healthy, c.Faulty, c.Speed = 1, 48*time.Hour, 72*time.Hour, 8640
 	case long:
 		c.MachinesPerType, c.Faulty = 3, 168*time.Hour
 	}

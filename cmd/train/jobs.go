@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -169,10 +170,15 @@ func (r *runner) train(ctx context.Context, j job, tty bool) error {
 	}
 	sum := trainsrc.Summarize(j.source, d)
 	log.Info().Int("assets", sum.Assets).Int("rows", sum.Rows).Int("columns", len(d.Columns)).Msg("data loaded")
-	if err := checkColumns(d, r.cfg.opts); err != nil {
+	o := r.options(j)
+	if r.cfg.all {
+		// One --context list serves every machine type of --all: each model keeps
+		// the operating-condition columns its machines have.
+		o.Context = present(o.Context, d.Columns)
+	}
+	if err := checkColumns(d, o); err != nil {
 		return err
 	}
-	o := r.options(j)
 	prog := report.NewProgress(r.stderr, tty, log, j.key, expectedNets(o, sum), epochsOf(o))
 	o.Progress = prog.Epoch
 	m, rep, err := trainer.Fit(ctx, d, o)
@@ -211,6 +217,16 @@ func (r *runner) options(j job) trainer.Options {
 		o.Name = base + "-" + j.key
 	}
 	return o
+}
+
+func present(want, have []string) []string {
+	var out []string
+	for _, w := range want {
+		if slices.Contains(have, w) {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 func checkColumns(d trainer.Data, o trainer.Options) error {

@@ -78,11 +78,11 @@ func schedule(perType int, faulty time.Duration) string {
 	add := func(m, kind, when, dur string) { s = append(s, fmt.Sprintf("%s=%s@%s+%s", m, kind, when, dur)) }
 	dur := func(f float64) string { return fmt.Sprintf("%dh", max(2, int(f*h))) }
 	add("pump-0001", telemetry.FaultBearingWear, at(0.15), dur(0.5))
-	add("motor-0002", telemetry.FaultOverheating, at(0.4), dur(0.15))
-	add("compressor-0003", telemetry.FaultBearingWear, at(0.25), dur(0.45))
+	add("motor-0001", telemetry.FaultOverheating, at(0.4), dur(0.15))
+	add("compressor-0001", telemetry.FaultBearingWear, at(0.25), dur(0.45))
 	if perType > 1 {
-		add("pump-0004", telemetry.FaultCavitation, at(0.3), dur(0.1))
-		add("motor-0005", telemetry.FaultBearingWear, at(0.2), dur(0.5))
+		add("pump-0002", telemetry.FaultCavitation, at(0.3), dur(0.1))
+		add("motor-0002", telemetry.FaultBearingWear, at(0.2), dur(0.5))
 	}
 	return strings.Join(s, ",")
 }

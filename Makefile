@@ -2,7 +2,12 @@
 # real Mosquitto and InfluxDB servers. Both install or build what they need.
 GO      ?= go
 BIN     := $(CURDIR)/bin
-PROGRAMS := ingest train infer simulate demo eval
+PROGRAMS := ingest infer simulate demo
+# The trainer and evaluator use the AVX2 matrix kernel (Go's experimental SIMD package)
+# on amd64, with a run-time CPU check and the portable kernel as fallback. The edge
+# programs stay portable pure Go.
+TRAIN_PROGRAMS := train eval
+TRAIN_GOEXPERIMENT := $(if $(filter amd64,$(shell $(GO) env GOARCH)),simd,)
 INFLUXD_VERSION := v1.8.10
 export FAULTLINE_INFLUXD ?= $(BIN)/influxd
 # `go test` timeouts are per package binary; the whole run stays under ~10 minutes.
@@ -15,6 +20,7 @@ all: build
 build:
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ $(addprefix ./cmd/,$(PROGRAMS))
+	GOEXPERIMENT=$(TRAIN_GOEXPERIMENT) CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ $(addprefix ./cmd/,$(TRAIN_PROGRAMS))
 
 # Static edge binaries for the gateways (no cgo).
 cross:
@@ -54,8 +60,16 @@ FUZZTIME ?= 30s
 fuzz:
 	@scripts/fuzz.sh $(FUZZTIME)
 
-bench:
-	$(GO) run ./bench/train
+# Benchmark programs; each prints one key=value summary line (figures in docs/).
+bench: servers
+	GOMAXPROCS=1 $(GO) run ./bench/train
+	GOMAXPROCS=1 GOEXPERIMENT=$(TRAIN_GOEXPERIMENT) $(GO) run ./bench/train
+	$(GO) run ./bench/simulate
+	$(GO) run ./bench/ingest -duration 15s -rate 15000
+	$(GO) run ./bench/infer -mode offline
+	$(GO) run ./bench/infer -mode live -qos 1 -n 50000
+	$(GO) run ./bench/infer -mode latency -qos 1
+	$(GO) run ./bench/infer -mode rss
 
 demo: build servers
 	$(BIN)/demo $(DEMO_FLAGS)

@@ -38,6 +38,7 @@ type options struct {
 	batchBytes  int
 	keep        bool
 	rate        float64
+	brokerExtra string
 }
 
 func main() {
@@ -51,6 +52,7 @@ func main() {
 	flag.IntVar(&o.writers, "writers", 2, "ingest --writers")
 	flag.IntVar(&o.batchBytes, "batch-bytes", 2<<20, "ingest --batch-bytes")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (server logs, spool)")
+	flag.StringVar(&o.brokerExtra, "broker-extra", "", `lines appended to the generated mosquitto.conf, e.g. $'set_tcp_nodelay true\n' (default: Mosquitto's defaults)`)
 	flag.Float64Var(&o.rate, "rate", 0, "throughput scenario: messages/s overall (0 = as fast as the broker takes them)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -105,7 +107,7 @@ func run(ctx context.Context, o options) error {
 func setup(ctx context.Context, dir string, o options) (*rig, error) {
 	r := &rig{dir: dir}
 	var err error
-	if r.broker, err = servers.StartMosquitto(ctx, filepath.Join(dir, "mosquitto"), servers.MosquittoOptions{}); err != nil {
+	if r.broker, err = servers.StartMosquitto(ctx, filepath.Join(dir, "mosquitto"), servers.MosquittoOptions{Extra: o.brokerExtra}); err != nil {
 		return nil, err
 	}
 	if r.influx, err = servers.StartInflux(ctx, filepath.Join(dir, "influx"), servers.InfluxOptions{}); err != nil {

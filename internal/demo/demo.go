@@ -197,7 +197,7 @@ const contextColumns = "speed_rpm,flow_m3h,load_pct,flow_m3min,ambient_temp_c"
 
 func (d *Demo) startBroker(ctx context.Context) (string, error) {
 	if _, err := servers.MosquittoBinary(); err == nil {
-		m, err := servers.StartMosquitto(ctx, filepath.Join(d.cfg.OutDir, "broker"), servers.MosquittoOptions{})
+		m, err := servers.StartMosquitto(ctx, filepath.Join(d.cfg.OutDir, "broker"), servers.MosquittoOptions{Extra: "set_tcp_nodelay true\n"})
 		if err != nil {
 			return "", err
 		}

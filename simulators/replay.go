@@ -2,17 +2,16 @@ package simulators
 
 import (
 	"bufio"
+	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/faultline/faultline/internal/dataset"
 	"github.com/faultline/faultline/internal/telemetry"
 )
 
@@ -32,91 +31,54 @@ type CSVOptions struct {
 	Sep rune
 }
 
-// timeLayouts are the time formats replay understands besides Unix seconds or
-// milliseconds. Times without a zone are UTC.
-var timeLayouts = []string{
-	time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999",
-	"2006-01-02 15:04", "2006/01/02 15:04:05", "2006-01-02",
-}
-
-// ReadCSV loads a whole CSV so that a bad cell is reported before anything is published.
+// ReadCSV loads a whole CSV through internal/dataset (the reader the trainer and
+// `infer score` use, so a file that trains also replays) so that a bad cell is reported
+// before anything is published.
 func ReadCSV(r io.Reader, opt CSVOptions) (*Table, error) {
 	br := bufio.NewReader(r)
+	head, _ := br.Peek(min(br.Size(), 4096))
+	if len(bytes.TrimSpace(head)) == 0 {
+		return nil, errors.New("csv is empty: want a header row, then rows")
+	}
 	if opt.Sep == 0 {
-		head, err := br.Peek(min(br.Size(), 4096))
-		if len(head) == 0 {
-			return nil, fmt.Errorf("csv is empty: want a header row, then rows (%v)", err)
-		}
-		opt.Sep = detectSep(string(head))
+		opt.Sep = dataset.DetectSeparator(head)
 	}
-	cr := csv.NewReader(br)
-	cr.Comma, cr.TrimLeadingSpace, cr.ReuseRecord = opt.Sep, true, true
-	header, err := cr.Read()
-	if err != nil {
-		return nil, fmt.Errorf("csv header: %w", err)
-	}
-	header = slices.Clone(header) // ReuseRecord: the next Read overwrites it
+	line, _, _ := bytes.Cut(head, []byte("\n"))
+	header := strings.Split(strings.TrimRight(string(line), "\r"), string(opt.Sep))
 	timeCol, err := findTimeColumn(header, opt.TimeColumn)
 	if err != nil {
 		return nil, err
 	}
-	t := &Table{}
-	for i, h := range header {
-		if i != timeCol {
-			t.Sensors = append(t.Sensors, SanitizeName(h, i))
+	o := dataset.Options{Sep: opt.Sep}
+	if timeCol >= 0 {
+		o.TimeColumn = strings.TrimSpace(header[timeCol])
+	}
+	d, err := dataset.Read(br, o)
+	if err != nil {
+		return nil, fmt.Errorf("csv: %w", err)
+	}
+	t := &Table{Rows: d.Rows}
+	for i, h := range d.Sensors {
+		t.Sensors = append(t.Sensors, SanitizeName(h, i))
+	}
+	if timeCol >= 0 {
+		t.Times = make([]time.Time, len(d.T))
+		for i, v := range d.T {
+			t.Times[i] = replayTime(v, d.Timestamps)
 		}
-	}
-	if len(t.Sensors) == 0 {
-		return nil, errors.New("csv has no value column besides the time column")
-	}
-	if err := t.readRows(cr, header, timeCol); err != nil {
-		return nil, err
-	}
-	if len(t.Rows) == 0 {
-		return nil, errors.New("csv has a header but no rows")
 	}
 	return t, nil
 }
 
-func (t *Table) readRows(cr *csv.Reader, header []string, timeCol int) error {
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("csv: %w", err)
-		}
-		line, _ := cr.FieldPos(0)
-		row := make([]float64, 0, len(t.Sensors))
-		for i, cell := range rec {
-			if i == timeCol {
-				ts, err := parseReplayTime(cell)
-				if err != nil {
-					return fmt.Errorf("csv line %d, column %q: %w", line, header[i], err)
-				}
-				t.Times = append(t.Times, ts)
-				continue
-			}
-			v, err := parseCell(cell)
-			if err != nil {
-				return fmt.Errorf("csv line %d, column %q: %q is not a number (only numeric columns can be replayed; drop the column or name it with --time-column)", line, header[i], cell)
-			}
-			row = append(row, v)
-		}
-		t.Rows = append(t.Rows, row)
+// replayTime turns the reader's time value into an instant: timestamps are Unix
+// seconds; plain numbers are Unix seconds, or milliseconds from 1e11 on (1e11 ms is
+// 1973, 1e11 s the year 5138).
+func replayTime(v float64, timestamp bool) time.Time {
+	if !timestamp && v >= 1e11 {
+		v /= 1000
 	}
-}
-
-func detectSep(head string) rune {
-	line, _, _ := strings.Cut(head, "\n")
-	best, n := ',', 0
-	for _, c := range []rune{',', ';', '\t', '|'} {
-		if k := strings.Count(line, string(c)); k > n {
-			best, n = c, k
-		}
-	}
-	return best
+	us := math.Round(v * 1e6)
+	return time.UnixMicro(int64(us)).UTC()
 }
 
 func findTimeColumn(header []string, name string) (int, error) {
@@ -136,34 +98,6 @@ func findTimeColumn(header []string, name string) (int, error) {
 		return 0, fmt.Errorf("csv has no column %q (columns: %s)", name, strings.Join(header, ", "))
 	}
 	return -1, nil
-}
-
-func parseCell(s string) (float64, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return math.NaN(), nil
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-		return 0, errors.New("not a finite number")
-	}
-	return v, nil
-}
-
-func parseReplayTime(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if f >= 1e11 { // milliseconds: 1e11 ms is 1973, 1e11 s is year 5138
-			return time.UnixMilli(int64(f)).UTC(), nil
-		}
-		return time.Unix(0, int64(f*1e9)).UTC(), nil
-	}
-	for _, l := range timeLayouts {
-		if ts, err := time.Parse(l, s); err == nil {
-			return ts.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("time %q: want RFC 3339, YYYY-MM-DD HH:MM:SS or Unix seconds/milliseconds", s)
 }
 
 // SanitizeName turns a CSV header into a valid sensor name: characters outside

@@ -43,7 +43,7 @@ func TestBadArguments(t *testing.T) {
 		{"replay without csv", []string{"replay", "--http-addr", ""}, "--csv FILE is required"},
 		{"replay unreadable csv", []string{"replay", "--http-addr", "", "--csv", filepath.Join(dir, "missing.csv")}, "no such file"},
 		{"replay non-numeric column", []string{"replay", "--http-addr", "", "--csv", nonNumeric}, `column "state": "running" is not a number`},
-		{"replay bad time", []string{"replay", "--http-addr", "", "--csv", badTime}, `time "yesterday"`},
+		{"replay bad time", []string{"replay", "--http-addr", "", "--csv", badTime}, `"yesterday" is neither a number nor a timestamp`},
 		{"replay missing time column", []string{"replay", "--http-addr", "", "--csv", nonNumeric, "--time-column", "when"}, `no column "when"`},
 		{"replay bad sep", []string{"replay", "--http-addr", "", "--csv", nonNumeric, "--sep", "ab"}, "--sep"},
 		{"replay bad machine", []string{"replay", "--http-addr", "", "--csv", nonNumeric, "--machine", "a/b"}, "--machine"},

@@ -292,7 +292,7 @@ func parseCell(s string) (float64, error) {
 	return v, nil
 }
 
-var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02"}
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006/01/02 15:04:05", "2006-01-02"}
 
 // parseTime accepts RFC 3339 and common export layouts (UTC assumed without a zone), or
 // a plain number (cycles, seconds, or Unix milliseconds when it looks like one).

@@ -96,9 +96,42 @@ type Model struct {
 	// sensor for a faulty one. Context sensors are inputs, never targets.
 	Context []string `json:"context,omitempty"`
 
+	// AgeFeature appends one input after the window features: the number of rows the
+	// stream has processed since it began (or since Stream.Reset), counting the
+	// window's last row, so the i-th row (0-based) of a series has age i+1. Engines
+	// and bearings degrade with operating time; the input lets a model use it.
+	AgeFeature bool `json:"age_feature,omitempty"`
+	// Forecast > 0 makes an anomaly model a forecaster: the networks predict the mean
+	// of each target's next Forecast rows from the window, and the residual at a row
+	// compares the mean of the last Forecast rows with the prediction made Forecast
+	// rows earlier. 0 keeps the window-mean reconstruction. Needs stride 1.
+	Forecast int `json:"forecast,omitempty"`
+	// Likelihood, when set, replaces the EWMA score of an anomaly model by a
+	// standard score of the short-term mean of the raw score against the raw score's
+	// long-term distribution (Numenta's anomaly likelihood, as a z value).
+	Likelihood *Likelihood `json:"likelihood,omitempty"`
+
 	Alert alerting.Config `json:"alert"`
 
 	Training map[string]any `json:"training,omitempty"`
+}
+
+// Likelihood configures the likelihood score: Score = (mean of the last Short raw
+// scores - mean of the last Long raw scores) / max(std of the last Long, MinStd),
+// and 0 until MinHistory raw scores were seen.
+type Likelihood struct {
+	Short      int     `json:"short"`
+	Long       int     `json:"long"`
+	MinHistory int     `json:"min_history"`
+	MinStd     float64 `json:"min_std"`
+}
+
+// NumInputs is the networks' input width: the spec's features plus the age input.
+func (m *Model) NumInputs() int {
+	if m.AgeFeature {
+		return m.Spec.NumFeatures() + 1
+	}
+	return m.Spec.NumFeatures()
 }
 
 // Networks decodes the ensemble.
@@ -129,9 +162,10 @@ func (m *Model) Validate() error {
 		add("no input scaler")
 	} else if err := m.Input.Validate(); err != nil {
 		add("input scaler: %w", err)
-	} else if m.Input.Dim() != m.Spec.NumFeatures() {
-		add("input scaler has %d columns, spec makes %d features", m.Input.Dim(), m.Spec.NumFeatures())
+	} else if m.Input.Dim() != m.NumInputs() {
+		add("input scaler has %d columns, model takes %d inputs", m.Input.Dim(), m.NumInputs())
 	}
+	m.validateModes(add)
 	if m.Regimes != nil {
 		if err := m.Regimes.Validate(); err != nil {
 			add("regimes: %w", err)
@@ -192,8 +226,8 @@ func (m *Model) Validate() error {
 		}
 	}
 	for i, n := range nets {
-		if n.Inputs() != m.Spec.NumFeatures() || n.Outputs() != wantOut {
-			add("network %d is %d->%d, want %d->%d", i, n.Inputs(), n.Outputs(), m.Spec.NumFeatures(), wantOut)
+		if n.Inputs() != m.NumInputs() || n.Outputs() != wantOut {
+			add("network %d is %d->%d, want %d->%d", i, n.Inputs(), n.Outputs(), m.NumInputs(), wantOut)
 		}
 	}
 	if err := m.Alert.Validate(); err != nil {
@@ -203,6 +237,27 @@ func (m *Model) Validate() error {
 		return errors.Join(errs...)
 	}
 	return nil
+}
+
+// validateModes checks the optional forecast and likelihood settings.
+func (m *Model) validateModes(add func(string, ...any)) {
+	if m.Forecast < 0 || m.Forecast > 10000 {
+		add("forecast %d not in [0,10000]", m.Forecast)
+	}
+	if m.Forecast > 0 && (m.Task != TaskAnomaly || m.Spec.Stride != 1 || m.LeaveOneOut) {
+		add("forecast needs an anomaly model with stride 1 and no leave-one-out networks")
+	}
+	if l := m.Likelihood; l != nil {
+		if m.Task != TaskAnomaly {
+			add("likelihood score needs an anomaly model")
+		}
+		if l.Short < 1 || l.Long < 2 || l.Short > l.Long || l.Long > 1<<20 || l.MinHistory < 0 {
+			add("likelihood windows short %d, long %d, min_history %d: want 1 <= short <= long <= 2^20, long >= 2", l.Short, l.Long, l.MinHistory)
+		}
+		if !(l.MinStd > 0) || math.IsInf(l.MinStd, 0) {
+			add("likelihood min_std %v must be finite and > 0", l.MinStd)
+		}
+	}
 }
 
 func indexOf(s []string, v string) int {

@@ -127,6 +127,9 @@ type Stream struct {
 	last   time.Time
 	smooth float64
 	warm   bool
+	rows   int64 // rows processed since the stream began or Reset: the age input
+	fc     *forecaster
+	lk     *likelihood
 	C      Counters
 }
 
@@ -140,7 +143,7 @@ func (s *Scorer) NewStream() (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	nf, nt, ns := s.M.Spec.NumFeatures(), len(s.M.Targets), len(s.M.Spec.Sensors)
+	nf, nt, ns := s.M.NumInputs(), len(s.M.Targets), len(s.M.Spec.Sensors)
 	st := &Stream{s: s, ext: ext, alert: al,
 		norm: make([]float64, ns), feat: make([]float64, nf), scaled: make([]float64, nf),
 		x32: make([]float32, nf), y32: make([]float32, nt), ysum: make([]float64, nt), nanRow: make([]float64, len(s.columns)),
@@ -152,6 +155,12 @@ func (s *Scorer) NewStream() (*Stream, error) {
 	st.res.Shares = make([]float64, nt)
 	for _, n := range s.nets {
 		st.preds = append(st.preds, n.NewPredictor())
+	}
+	if s.M.Forecast > 0 {
+		st.fc = newForecaster(s.M)
+	}
+	if s.M.Likelihood != nil {
+		st.lk = newLikelihood(s.M.Likelihood)
 	}
 	return st, nil
 }
@@ -176,6 +185,9 @@ func (st *Stream) Push(ts time.Time, row []float64) (*Result, bool, error) {
 		case missing > st.s.M.Spec.MaxFill:
 			st.C.Gaps++
 			st.ext.Reset()
+			if st.fc != nil {
+				st.fc.reset()
+			}
 		case missing > 0:
 			for i := 0; i < missing; i++ {
 				st.C.FilledRows++
@@ -203,9 +215,18 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 		}
 		in = st.norm
 	}
-	ready, err := st.ext.Push(in, st.feat)
+	n := st.rows
+	st.rows++
+	if st.fc != nil {
+		st.fc.observe(n, in)
+	}
+	nf := m.Spec.NumFeatures()
+	ready, err := st.ext.Push(in, st.feat[:nf])
 	if err != nil || !ready {
 		return nil, false, err
+	}
+	if m.AgeFeature {
+		st.feat[nf] = float64(st.rows)
 	}
 	st.C.Windows++
 	if err := m.Input.Transform(st.feat, st.scaled); err != nil {
@@ -225,6 +246,9 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 			st.C.NonFiniteOut++
 			return nil, false, nil
 		}
+	}
+	if st.fc != nil && !st.fc.record(n, st.ysum) {
+		return nil, false, nil
 	}
 	r := &st.res
 	r.Time = ts
@@ -269,7 +293,11 @@ func (st *Stream) anomaly(r *Result) {
 	m := st.s.M
 	var sum float64
 	for k, idx := range st.s.meanIdx {
-		z := (st.feat[idx] - st.ysum[k]) / m.ResidualScale[k]
+		actual, expect := st.feat[idx], st.ysum[k]
+		if st.fc != nil {
+			actual, expect = st.fc.actual[k], st.fc.expects[k]
+		}
+		z := (actual - expect) / m.ResidualScale[k]
 		r.Residual[k] = z
 		sum += z * z
 	}
@@ -281,6 +309,10 @@ func (st *Stream) anomaly(r *Result) {
 		}
 	}
 	r.Raw = math.Sqrt(sum / float64(len(r.Residual)))
+	if st.lk != nil {
+		r.Score = st.lk.score(r.Raw)
+		return
+	}
 	a := m.Smoothing
 	if a <= 0 || a > 1 {
 		a = 1
@@ -297,5 +329,11 @@ func (st *Stream) anomaly(r *Result) {
 func (st *Stream) Reset() {
 	st.ext.Reset()
 	st.alert, _ = alerting.New(st.s.M.Alert)
-	st.last, st.warm, st.smooth = time.Time{}, false, 0
+	st.last, st.warm, st.smooth, st.rows = time.Time{}, false, 0, 0
+	if st.fc != nil {
+		st.fc.reset()
+	}
+	if st.lk != nil {
+		st.lk.reset()
+	}
 }

@@ -38,17 +38,25 @@ func (m *matrix) add(o matrix) {
 }
 
 // windows extracts features from one series; target gives the targets of a window
-// from its features and last row index.
-func windows(spec features.Spec, rows [][]float64, t []float64, target func(feat []float64, end int) []float64, rep *Report) (matrix, error) {
+// from its features and last row index (nil: the window has no target and is left
+// out). With age, each vector gets the age input scoring.Stream computes: end+1.
+func windows(spec features.Spec, age bool, rows [][]float64, t []float64, target func(feat []float64, end int) []float64, rep *Report) (matrix, error) {
 	X, ends, st, err := features.ExtractBatch(spec, rows)
 	if err != nil {
 		return matrix{}, err
 	}
 	rep.Skipped += st.Skipped()
-	m := matrix{X: X}
+	var m matrix
 	for i, e := range ends {
-		m.Y = append(m.Y, target(X[i], e))
-		m.T = append(m.T, t[e])
+		y := target(X[i], e)
+		if y == nil {
+			continue
+		}
+		x := X[i]
+		if age {
+			x = append(x[:len(x):len(x)], float64(e+1))
+		}
+		m.X, m.Y, m.T = append(m.X, x), append(m.Y, y), append(m.T, t[e])
 	}
 	return m, nil
 }
@@ -163,6 +171,9 @@ func split(s Series, frac float64) (train, val Series) {
 
 func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, error) {
 	start := time.Now()
+	if o.AgeFeature {
+		return nil, nil, fmt.Errorf("age feature: only for rul models (an anomaly stream has no meaningful start)")
+	}
 	rep := &Report{Task: o.Task, Windows: map[string]int{}, Metrics: map[string]float64{}}
 	trainPart := func(s Series) Series { tr, _ := split(s, o.ValFrac); return tr }
 	p, err := prepare(d, &o, trainPart, rep)
@@ -195,7 +206,6 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 		}
 	}
 	meanIdx := meanIndexes(spec, targets)
-	target := func(feat []float64, _ int) []float64 { return pick(feat, meanIdx) }
 	var tr, va matrix
 	for _, s := range d.Series {
 		a, b := split(s, o.ValFrac)
@@ -206,7 +216,8 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 			if len(part.s.Rows) < spec.Window {
 				continue
 			}
-			m, err := windows(spec, p.rowsFor(part.s), part.s.T, target, rep)
+			rows := p.rowsFor(part.s)
+			m, err := windows(spec, o.AgeFeature, rows, part.s.T, anomalyTarget(o.Forecast, meanIdx, targetCols(spec, targets), rows), rep)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -225,11 +236,12 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 	if err != nil {
 		return nil, nil, err
 	}
-	loo := len(p.sensors) > 1 || len(o.Context) > 0
+	// A forecaster sees its own sensor's past: nothing to leave out.
+	loo := (len(p.sensors) > 1 || len(o.Context) > 0) && o.Forecast == 0
 	hidden := o.Hidden
 	if len(hidden) == 0 {
 		hidden = defaultHidden(len(tr.X[0]), len(tr.X))
-		if !loo {
+		if !loo && o.Forecast == 0 {
 			// One sensor: an autoencoder with a one-unit bottleneck, the best a single
 			// signal allows without a second one to explain it.
 			hidden = []int{hidden[0], 1, hidden[0]}
@@ -252,6 +264,7 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 		Spec: spec, Settings: p.settings, Regimes: p.regimes, Input: in,
 		Targets: targets, TargetCenter: tc, TargetScale: ts, Smoothing: o.Smoothing,
 		Period: p.period, Nets: nets, LeaveOneOut: loo, Context: o.Context,
+		AgeFeature: o.AgeFeature, Forecast: o.Forecast, Likelihood: o.Likelihood,
 	}
 	if err := calibrateAnomaly(m, d, p, o, rep); err != nil {
 		return nil, nil, err
@@ -305,6 +318,9 @@ func calibrateAnomaly(m *artifact.Model, d Data, p *prepared, o Options, rep *Re
 	rep.ValScores, rep.ValTimes = scores, times
 	q := quantile(scores, o.Quantile)
 	warn := math.Max(q*o.Margin, 1e-6)
+	if m.Likelihood != nil {
+		warn = o.LikelihoodZ // a standard score: no validation span is long enough to calibrate it
+	}
 	m.Alert.Levels = alerting.Levels{Warn: warn, Critical: 2 * warn, Clear: 0.8 * warn, Above: true}
 	rep.Threshold = map[string]float64{"warn": warn, "critical": 2 * warn, "clear": 0.8 * warn, "quantile": o.Quantile, "quantile_value": q, "margin": o.Margin}
 	rep.Metrics["val_score_p50"] = quantile(scores, 0.5)
@@ -345,7 +361,7 @@ func replay(m *artifact.Model, d Data, p *prepared, o Options) (resid [][]float6
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		from := max(0, len(tr.Rows)-m.Spec.Window)
+		from := max(0, len(tr.Rows)-m.Spec.Window-m.Forecast)
 		for i := from; i < len(s.Rows); i++ {
 			r, ok, err := st.Push(secondsToTime(s.T[i]), p.scorerRow(s.Rows[i]))
 			if err != nil || !ok || i < len(tr.Rows) {
@@ -426,4 +442,39 @@ func trainLeaveOneOut(ctx context.Context, o Options, hidden []int, spec feature
 		nets = append(nets, b...)
 	}
 	return nets, nil
+}
+
+// targetCols gives each target's column in the spec's sensor order.
+func targetCols(spec features.Spec, targets []string) []int {
+	out := make([]int, len(targets))
+	for i, t := range targets {
+		out[i] = slices.Index(spec.Sensors, t)
+	}
+	return out
+}
+
+// anomalyTarget is the target of an anomaly window ending at row end: each target's
+// window mean (reconstruction), or with a forecast horizon h the mean of its next h
+// rows, the value scoring.Stream compares with h rows later (nil when those rows run
+// past the data or hold a missing value).
+func anomalyTarget(h int, meanIdx, cols []int, rows [][]float64) func([]float64, int) []float64 {
+	if h <= 0 {
+		return func(feat []float64, _ int) []float64 { return pick(feat, meanIdx) }
+	}
+	return func(_ []float64, end int) []float64 {
+		if end+h >= len(rows) {
+			return nil
+		}
+		y := make([]float64, len(cols))
+		for j, c := range cols {
+			for _, r := range rows[end+1 : end+h+1] {
+				y[j] += r[c]
+			}
+			y[j] /= float64(h)
+			if math.IsNaN(y[j]) || math.IsInf(y[j], 0) {
+				return nil
+			}
+		}
+		return y
+	}
 }

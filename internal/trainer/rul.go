@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/faultline/faultline/internal/alerting"
@@ -56,7 +57,7 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 				continue
 			}
 			last := s.T[len(s.T)-1]
-			m, err := windows(spec, p.rowsFor(s), s.T, func(_ []float64, end int) []float64 {
+			m, err := windows(spec, o.AgeFeature, p.rowsFor(s), s.T, func(_ []float64, end int) []float64 {
 				return []float64{math.Min(o.RULCap, last-s.T[end])}
 			}, rep)
 			if err != nil {
@@ -85,11 +86,17 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 	if err != nil {
 		return nil, nil, err
 	}
+	if o.RefitAll {
+		if nets, err = refitAll(ctx, o, hidden, in, tr, va, tc, ts, rep); err != nil {
+			return nil, nil, err
+		}
+	}
 	m := &artifact.Model{
 		Name: o.Name, Version: o.Version, Created: time.Now().UTC(), Task: o.Task, Match: o.Match,
 		Spec: spec, Settings: p.settings, Regimes: p.regimes, Input: in,
 		Targets: []string{"rul"}, TargetCenter: tc, TargetScale: ts, RULCap: o.RULCap, Period: p.period, Nets: nets,
-		Alert: alerting.Config{Levels: alerting.Levels{Warn: o.Horizon, Critical: o.Horizon / 2, Clear: o.Horizon * 1.2, Above: false}, K: 2, M: 3, ClearAfter: 3},
+		AgeFeature: o.AgeFeature,
+		Alert:      alerting.Config{Levels: alerting.Levels{Warn: o.Horizon, Critical: o.Horizon / 2, Clear: o.Horizon * 1.2, Above: false}, K: 2, M: 3, ClearAfter: 3},
 	}
 	if err := m.Validate(); err != nil {
 		return nil, nil, err
@@ -175,4 +182,25 @@ func PredictLast(m *artifact.Model, d Data) ([]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// refitAll trains the ensemble again on training and held-out assets together for
+// the median epoch count early stopping chose, without validation: the held-out
+// assets then teach the model too. Validation figures measured afterwards are
+// optimistic (the model has seen those assets).
+func refitAll(ctx context.Context, o Options, hidden []int, in *features.Scaler, tr, va matrix, tc, ts []float64, rep *Report) ([][]byte, error) {
+	best := append([]int(nil), rep.BestEpochs...)
+	slices.Sort(best)
+	o.Epochs = max(1, best[len(best)/2]+1)
+	o.Patience = 0
+	var all matrix
+	all.add(tr)
+	all.add(va)
+	sub := &Report{}
+	nets, err := trainNets(ctx, o, hidden, scaleRows(in, all.X), scaleY(all.Y, tc, ts), nil, nil, sub)
+	if err != nil {
+		return nil, fmt.Errorf("refit on all assets: %w", err)
+	}
+	rep.Metrics["refit_epochs"] = float64(o.Epochs)
+	return nets, nil
 }

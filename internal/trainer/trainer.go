@@ -75,6 +75,20 @@ type Options struct {
 	RULCap  float64
 	Horizon float64
 
+	// AgeFeature adds the rows seen since the stream began as an input (rul only:
+	// see artifact.Model.AgeFeature).
+	AgeFeature bool
+	// Forecast > 0 trains an anomaly forecaster of the mean of the next Forecast rows
+	// (artifact.Model.Forecast) instead of the window-mean reconstruction.
+	Forecast int
+	// Likelihood selects the likelihood score (artifact.Likelihood); the warn level is
+	// then the standard score LikelihoodZ (default 4), not a calibrated quantile.
+	Likelihood  *artifact.Likelihood
+	LikelihoodZ float64
+	// RefitAll (rul): after early stopping on the held-out assets, train the ensemble
+	// again on all assets for the median best epoch count.
+	RefitAll bool
+
 	// Progress receives every epoch of every network.
 	Progress func(net int, s model.EpochStats)
 }
@@ -153,6 +167,9 @@ func (o *Options) defaults() {
 	}
 	if o.Horizon <= 0 {
 		o.Horizon = 30
+	}
+	if o.LikelihoodZ <= 0 {
+		o.LikelihoodZ = 4
 	}
 	if o.Name == "" {
 		o.Name = "faultline-" + o.Task

@@ -24,8 +24,11 @@ import (
 
 type nabFlags struct {
 	dir, files, out, profile, hidden      string
+	feats, likelihood                     string
 	trainFrac, quantile, margin, smooth   float64
+	z, minStd                             float64
 	window, k, m, clear, epochs, ensemble int
+	forecast                              int
 	seed                                  uint64
 	plots                                 bool
 }
@@ -49,6 +52,11 @@ func (f *nabFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&f.hidden, "hidden", "", "hidden layer sizes (default: trainer's)")
 	fs.Uint64Var(&f.seed, "seed", 1, "training seed")
 	fs.BoolVar(&f.plots, "plots", true, "write one PNG per file")
+	fs.IntVar(&f.forecast, "forecast", 0, "forecast the mean of the next N rows instead of reconstructing the window mean (0 = off)")
+	fs.StringVar(&f.feats, "features", "", "window features (default: trainer's)")
+	fs.StringVar(&f.likelihood, "likelihood", "", "likelihood score: short,long[,min_history] windows in rows, e.g. 10,2000,300 (empty = EWMA score)")
+	fs.Float64Var(&f.z, "z", 0, "with --likelihood: warn at this standard score (default: trainer's, 4)")
+	fs.Float64Var(&f.minStd, "min-std", 0.05, "with --likelihood: floor of the long-term spread")
 }
 
 // NABResult is results.json of the nab family.
@@ -231,7 +239,18 @@ func (f *nabFlags) train(ctx context.Context, tab *dataset.Table, nTrain int) (*
 	o := trainer.Options{
 		Task: artifact.TaskAnomaly, Name: "eval-nab", Window: f.window, Quantile: f.quantile, Margin: f.margin,
 		Smoothing: f.smooth, K: f.k, M: f.m, Clear: f.clear, Epochs: f.epochs, Ensemble: f.ensemble,
-		Hidden: hidden, Seed: f.seed,
+		Hidden: hidden, Seed: f.seed, Forecast: f.forecast, Features: splitList(f.feats), LikelihoodZ: f.z,
+	}
+	if f.likelihood != "" {
+		w, err := intList(f.likelihood)
+		if err != nil || len(w) < 2 || len(w) > 3 {
+			return nil, fmt.Errorf("%w: --likelihood %q: want short,long[,min_history] like 10,2000,300", ErrUsage, f.likelihood)
+		}
+		l := &artifact.Likelihood{Short: w[0], Long: w[1], MinHistory: w[1] / 4, MinStd: f.minStd}
+		if len(w) == 3 {
+			l.MinHistory = w[2]
+		}
+		o.Likelihood = l
 	}
 	m, _, err := trainer.Fit(ctx, d, o)
 	if err != nil {

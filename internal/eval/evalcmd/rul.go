@@ -22,7 +22,7 @@ import (
 type rulFlags struct {
 	model, train, csv, rul, out, save, settings, ignore, hidden, features, loss string
 	assetCol, timeCol                                                           string
-	cmapss                                                                      bool
+	cmapss, age, refitAll                                                       bool
 	cap, l2, lr                                                                 float64
 	window, ensemble, epochs, patience, lastAvg                                 int
 	seed                                                                        uint64
@@ -52,6 +52,8 @@ func (f *rulFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.IntVar(&f.patience, "patience", 0, "early-stopping patience in epochs (default 15)")
 	fs.IntVar(&f.lastAvg, "last-avg", 1, "average the predictions of each test asset's last N windows (each shifted to the last row)")
 	fs.Uint64Var(&f.seed, "seed", 1, "training seed")
+	fs.BoolVar(&f.age, "age", false, "add the rows seen since the asset's stream began as an input")
+	fs.BoolVar(&f.refitAll, "refit-all", false, "after early stopping, retrain on all training assets for the median best epoch count")
 }
 
 // RULResult is results.json of the rul family.
@@ -138,6 +140,7 @@ func (f *rulFlags) loadOrTrain(ctx context.Context, opts dataset.Options, res *R
 		Task: artifact.TaskRUL, Name: "eval-rul", Window: f.window, Settings: splitList(f.settings),
 		Hidden: hidden, Features: splitList(f.features), Loss: f.loss, L2: f.l2, LR: f.lr,
 		Ensemble: f.ensemble, Epochs: f.epochs, Patience: f.patience, Seed: f.seed, RULCap: f.cap,
+		AgeFeature: f.age, RefitAll: f.refitAll,
 	}
 	log.Info().Str("file", f.train).Int("rows", len(tab.Rows)).Msg("training")
 	m, rep, err := trainer.Fit(ctx, trainer.FromTable(tab), o)

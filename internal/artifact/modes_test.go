@@ -1,0 +1,44 @@
+package artifact_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/faultline/faultline/internal/artifact"
+	"github.com/faultline/faultline/internal/artifact/artifacttest"
+)
+
+// The optional forecast and likelihood fields round-trip, and inconsistent settings
+// are refused with a message naming them.
+func TestModesValidate(t *testing.T) {
+	m := artifacttest.Anomaly([]string{"v"}, 4)
+	m.Forecast = 3
+	m.Likelihood = &artifact.Likelihood{Short: 5, Long: 100, MinHistory: 50, MinStd: 0.1}
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := artifact.Decode(strings.NewReader(string(encode(t, m))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Forecast != 3 || *got.Likelihood != *m.Likelihood {
+		t.Fatalf("decoded forecast %d likelihood %+v", got.Forecast, got.Likelihood)
+	}
+	for _, tc := range []struct {
+		name, want string
+		edit       func(*artifact.Model)
+	}{
+		{"stride", "forecast needs", func(m *artifact.Model) { m.Spec.Stride = 2 }},
+		{"short>long", "likelihood windows", func(m *artifact.Model) { m.Likelihood.Short = 200 }},
+		{"min std", "min_std", func(m *artifact.Model) { m.Likelihood.MinStd = 0 }},
+		{"age without input", "input scaler has", func(m *artifact.Model) { m.AgeFeature = true }},
+	} {
+		c := artifacttest.Anomaly([]string{"v"}, 4)
+		c.Forecast = 3
+		c.Likelihood = &artifact.Likelihood{Short: 5, Long: 100, MinHistory: 50, MinStd: 0.1}
+		tc.edit(c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("%s: err %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}

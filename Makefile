@@ -74,5 +74,9 @@ bench: servers
 demo: build servers
 	$(BIN)/demo $(DEMO_FLAGS)
 
+# Full-size faults/load/hostile-input/security run plus every fuzz target for FUZZTIME.
+chaos: servers test-tools
+	FUZZTIME=$(FUZZTIME) scripts/chaos.sh
+
 clean:
 	rm -rf dist

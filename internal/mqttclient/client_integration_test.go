@@ -3,6 +3,8 @@ package mqttclient_test
 import (
 	"context"
 	"fmt"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/faultline/faultline/internal/mqttclient"
+	"github.com/faultline/faultline/internal/servers"
 	"github.com/faultline/faultline/internal/testenv"
 )
 
@@ -120,4 +123,33 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWrongPasswordIsReportedIntegration: a refused login must surface as an error a
+// service can log and report, not as a silent retry loop.
+func TestWrongPasswordIsReportedIntegration(t *testing.T) {
+	dir := t.TempDir()
+	pw := dir + "/passwd"
+	if out, err := exec.Command("mosquitto_passwd", "-b", "-c", pw, "svc", "right").CombinedOutput(); err != nil {
+		t.Skipf("mosquitto_passwd unavailable: %v %s", err, out)
+	}
+	broker := testenv.Mosquitto(t, servers.MosquittoOptions{NoDefaultListener: true,
+		Extra: "listener {{PORT}} 127.0.0.1\nallow_anonymous false\npassword_file " + pw + "\n"})
+	cfg := mqttclient.DefaultConfig()
+	cfg.URL, cfg.ClientID, cfg.Username, cfg.Password = broker.URL, "wrong-pw", "svc", "wrong"
+	cl, err := mqttclient.New(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Disconnect(0)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := cl.Connect(ctx); err == nil {
+		t.Fatal("connected with a wrong password")
+	}
+	waitFor(t, "the refusal to be recorded", 10*time.Second, func() bool { return cl.LastError() != nil })
+	if msg := cl.LastError().Error(); strings.Contains(msg, "wrong") {
+		t.Fatalf("error %q leaks the password", msg)
+	}
+	t.Logf("refusal reported: %v", cl.LastError())
 }

@@ -3,7 +3,7 @@
 # training and live scoring code). Run from the repository root after `make build`
 # (or `go build -o bin/eval ./cmd/eval`):
 #
-#   sh bench/accuracy/run.sh [rul-default|rul-tuned|rul-refit|nab-default|nab-tuned|nab-forecast|all]
+#   sh bench/accuracy/run.sh [rul-default|rul-tuned|rul-refit|nab-default|nab-tuned|nab-forecast|nab-level|all]
 #
 # Datasets are read from $FAULTLINE_DATASETS (default ../shared/datasets); nothing is
 # copied into the repository. Outputs (results.json, PNGs) go to bench-out/.
@@ -60,4 +60,15 @@ case $what in
 # Forecast the next value, likelihood score (standard score of the 10-row mean of the
 # residual against its last 2000 rows), warn at z 4.
 nab-forecast | all) nab forecast --forecast 1 --likelihood 10,2000,300 --z 4 --clear 300 --window 10 ;;
+esac
+case $what in
+# Round 3: forecaster ensemble + residual likelihood (20-row mean vs last 4000 rows)
+# + a two-sided level score on the change since the same time last week; warn at z 3.5,
+# seeds 1-5 (docs/benchmarks.md, "Round 3: NAB").
+nab-level | all)
+	for s in 1 2 3 4 5; do
+		nab level-s$s --seed $s --plots=false --forecast 1 --window 10 --ensemble 5 --likelihood 20,4000,300 \
+			--level 30,4000,300 --level-lag 168h --z 3.5 --clear 50
+	done
+	;;
 esac

@@ -71,6 +71,7 @@ func runDaemon(ctx context.Context, args []string, getenv func(string) string, s
 	var errs []error
 	var rts routes
 	var maxQueue, qos int
+	var persistent bool
 	cli.String(fs, &cfg.Model, "model", "FAULTLINE_INFER_MODEL", "", "default model file (used for machines no --route takes, when its match allows)", getenv)
 	fs.Var(&rts, "route", "'GLOB=FILE' sends machines whose id matches GLOB to FILE (repeatable, first match wins); 'FILE' alone uses the model's own match")
 	cli.Int(fs, &cfg.MaxMachines, "max-machines", "FAULTLINE_INFER_MAX_MACHINES", cfg.MaxMachines, "machines with scoring state at most (more are counted and dropped)", getenv, &errs)
@@ -82,6 +83,7 @@ func runDaemon(ctx context.Context, args []string, getenv func(string) string, s
 	cli.Duration(fs, &cfg.ReloadInterval, "reload-interval", "FAULTLINE_INFER_RELOAD_INTERVAL", cfg.ReloadInterval, "how often model files are checked for changes (0: only on SIGHUP)", getenv, &errs)
 	cli.Duration(fs, &cfg.ShutdownTimeout, "shutdown-timeout", "FAULTLINE_INFER_SHUTDOWN_TIMEOUT", cfg.ShutdownTimeout, "time to flush alerts on shutdown", getenv, &errs)
 	cli.Duration(fs, &cfg.PublishTimeout, "publish-timeout", "FAULTLINE_INFER_PUBLISH_TIMEOUT", cfg.PublishTimeout, "wait for the broker's ack before an alert goes to the disk queue", getenv, &errs)
+	cli.Bool(fs, &persistent, "persistent-session", "FAULTLINE_INFER_PERSISTENT_SESSION", true, "keep a persistent MQTT session (fixed client id) so the broker queues telemetry while the daemon restarts; give each instance its own --instance", getenv, &errs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -97,6 +99,7 @@ func runDaemon(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
+	mc.CleanSession = !persistent
 	cfg.MQTT = mc
 	if flagGiven(fs, "influx-url") || getenv("FAULTLINE_INFLUX_URL") != "" {
 		ic, err := c.InfluxConfig()

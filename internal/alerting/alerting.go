@@ -33,6 +33,10 @@ type Config struct {
 	ClearAfter int
 	// Reminder re-publishes an active alert as "updated" this often (0: never).
 	Reminder time.Duration
+	// Holdoff, when > 0, refuses a new raise until Holdoff windows have been observed
+	// since the previous raise, however the alert cleared in between: one incident
+	// gives one alert, not one per burst (0: off, the historical behaviour).
+	Holdoff int `json:"holdoff,omitempty"`
 }
 
 // DefaultConfig: 3 of 5 to raise, 5 calm windows to clear.
@@ -44,6 +48,9 @@ func DefaultConfig(l Levels) Config {
 func (c Config) Validate() error {
 	if c.M < 1 || c.M > 64 || c.K < 1 || c.K > c.M {
 		return fmt.Errorf("alerting: need 1 <= k (%d) <= m (%d) <= 64", c.K, c.M)
+	}
+	if c.Holdoff < 0 {
+		return fmt.Errorf("alerting: holdoff %d must be >= 0 windows", c.Holdoff)
 	}
 	if c.ClearAfter < 1 {
 		return errors.New("alerting: clear-after must be at least 1 window")
@@ -113,6 +120,7 @@ type State struct {
 	lastSent   time.Time
 	seq        int
 	critStreak int
+	sinceRaise int // windows observed since the last raise (Holdoff)
 }
 
 // New returns an idle state machine.
@@ -150,6 +158,19 @@ func (s *State) isCalm(v float64) bool {
 	return v > s.cfg.Clear
 }
 
+// Restore makes the machine hold an alert raised before a restart (read back from the
+// retained alert state), so the daemon clears it once the score calms instead of
+// leaving it open forever. It does nothing when an alert is already active.
+func (s *State) Restore(sev Severity, startedAt time.Time) {
+	if s.severity != None || sev == None {
+		return
+	}
+	mask := uint64(1)<<uint(s.cfg.M) - 1
+	s.severity, s.startedAt, s.lastSent, s.calm = sev, startedAt, startedAt, 0
+	s.bad, s.seen = mask, s.cfg.M
+	s.seq++
+}
+
 // Observe feeds one window's score taken at time at and returns the transition.
 // Non-finite scores are ignored (the caller counts them): they must neither raise nor
 // clear an alert.
@@ -173,11 +194,15 @@ func (s *State) Observe(at time.Time, score float64) Event {
 	} else {
 		s.critStreak = 0
 	}
+	if s.sinceRaise < s.cfg.Holdoff {
+		s.sinceRaise++
+	}
 	if s.severity == None {
-		if nBad < s.cfg.K {
+		if nBad < s.cfg.K || (s.seq > 0 && s.sinceRaise < s.cfg.Holdoff) {
 			return Event{}
 		}
 		s.seq++
+		s.sinceRaise = 0
 		s.severity, s.startedAt, s.lastSent, s.calm = Warning, at, at, 0
 		if s.critStreak >= s.cfg.K {
 			s.severity = Critical

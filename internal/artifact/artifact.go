@@ -101,6 +101,15 @@ type Model struct {
 	// window's last row, so the i-th row (0-based) of a series has age i+1. Engines
 	// and bearings degrade with operating time; the input lets a model use it.
 	AgeFeature bool `json:"age_feature,omitempty"`
+	// HistoryEWMA appends, after the age input, per sensor and per smoothing factor
+	// an exponentially weighted mean of the (regime-normalised) sensor over the
+	// stream's whole history (features.History), sensor-major. rul only.
+	HistoryEWMA []float64 `json:"history_ewma,omitempty"`
+	// Members (rul) are further complete rul models, typically on other window
+	// lengths, scored on the same rows; the prediction is the mean of this model's
+	// and every member's whose window is complete. They share this model's sensors,
+	// settings and period, and have no members of their own.
+	Members []*Model `json:"members,omitempty"`
 	// Forecast > 0 makes an anomaly model a forecaster: the networks predict the mean
 	// of each target's next Forecast rows from the window, and the residual at a row
 	// compares the mean of the last Forecast rows with the prediction made Forecast
@@ -110,6 +119,11 @@ type Model struct {
 	// standard score of the short-term mean of the raw score against the raw score's
 	// long-term distribution (Numenta's anomaly likelihood, as a z value).
 	Likelihood *Likelihood `json:"likelihood,omitempty"`
+	// Level, with Likelihood, adds a second standard score computed the same way on
+	// the targets' standardised window means (their level, not a residual), taken
+	// two-sided; the anomaly score is the larger of the two. A forecaster follows a
+	// level shift within a few rows; the level score does not.
+	Level *Likelihood `json:"level,omitempty"`
 
 	Alert alerting.Config `json:"alert"`
 
@@ -124,14 +138,18 @@ type Likelihood struct {
 	Long       int     `json:"long"`
 	MinHistory int     `json:"min_history"`
 	MinStd     float64 `json:"min_std"`
+	// Lag (level score only), when > 0, scores the change of the level against Lag
+	// rows earlier (the same time yesterday or last week) instead of the level.
+	Lag int `json:"lag,omitempty"`
 }
 
 // NumInputs is the networks' input width: the spec's features plus the age input.
 func (m *Model) NumInputs() int {
+	n := m.Spec.NumFeatures() + len(m.HistoryEWMA)*len(m.Spec.Sensors)
 	if m.AgeFeature {
-		return m.Spec.NumFeatures() + 1
+		return n + 1
 	}
-	return m.Spec.NumFeatures()
+	return n
 }
 
 // Networks decodes the ensemble.
@@ -247,6 +265,26 @@ func (m *Model) validateModes(add func(string, ...any)) {
 	if m.Forecast > 0 && (m.Task != TaskAnomaly || m.Spec.Stride != 1 || m.LeaveOneOut) {
 		add("forecast needs an anomaly model with stride 1 and no leave-one-out networks")
 	}
+	for i, mm := range m.Members {
+		switch {
+		case mm == nil || m.Task != TaskRUL || mm.Task != TaskRUL || len(mm.Members) > 0:
+			add("member %d: members need a rul model and a rul member without members", i)
+		case strings.Join(mm.Spec.Sensors, ",") != strings.Join(m.Spec.Sensors, ",") || strings.Join(mm.Settings, ",") != strings.Join(m.Settings, ",") || mm.Period != m.Period:
+			add("member %d: sensors, settings and period must equal the model's", i)
+		default:
+			if err := mm.Validate(); err != nil {
+				add("member %d: %w", i, err)
+			}
+		}
+	}
+	if len(m.HistoryEWMA) > 0 {
+		if err := features.ValidateHistory(m.HistoryEWMA); err != nil {
+			add("%w", err)
+		}
+		if m.Task != TaskRUL {
+			add("history_ewma needs a rul model (an anomaly stream has no meaningful start)")
+		}
+	}
 	if l := m.Likelihood; l != nil {
 		if m.Task != TaskAnomaly {
 			add("likelihood score needs an anomaly model")
@@ -256,6 +294,14 @@ func (m *Model) validateModes(add func(string, ...any)) {
 		}
 		if !(l.MinStd > 0) || math.IsInf(l.MinStd, 0) {
 			add("likelihood min_std %v must be finite and > 0", l.MinStd)
+		}
+	}
+	if l := m.Level; l != nil {
+		if m.Likelihood == nil {
+			add("level score needs the likelihood score")
+		}
+		if l.Short < 1 || l.Long < 2 || l.Short > l.Long || l.Long > 1<<20 || l.MinHistory < 0 || !(l.MinStd > 0) || math.IsInf(l.MinStd, 0) || l.Lag < 0 || l.Lag > 1<<20 {
+			add("level windows short %d, long %d, min_history %d, min_std %v: want 1 <= short <= long <= 2^20, long >= 2, min_std > 0", l.Short, l.Long, l.MinHistory, l.MinStd)
 		}
 	}
 }

@@ -20,12 +20,17 @@ func AlertID(m telemetry.Machine, kind string, ev alerting.Event) string {
 	return m.Key() + "/" + kind + "/" + strconv.FormatInt(ev.StartedAt.UnixMilli(), 10)
 }
 
+// alertKind is the alert kind a model raises.
+func alertKind(a *artifact.Model) string {
+	if a.Task == artifact.TaskRUL {
+		return telemetry.AlertRUL
+	}
+	return telemetry.AlertAnomaly
+}
+
 // BuildAlert turns a scoring result carrying a transition into the contract's payload.
 func BuildAlert(m telemetry.Machine, a *artifact.Model, r *scoring.Result) telemetry.Alert {
-	kind := telemetry.AlertAnomaly
-	if a.Task == artifact.TaskRUL {
-		kind = telemetry.AlertRUL
-	}
+	kind := alertKind(a)
 	ev := r.Event
 	al := telemetry.Alert{
 		ID: AlertID(m, kind, ev), Site: m.Site, Line: m.Line, Machine: m.Machine,

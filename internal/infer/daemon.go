@@ -124,6 +124,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 		filter = f
 	}
+	// Retained alert states first: an alert left open by a previous run is carried on
+	// and cleared when its machine calms down.
+	d.cl.Subscribe(d.cfg.Topics.AlertStateFilter(), 1, func(m mqttclient.Message) { d.eng.RestoreState(m.Topic(), m.Payload()) })
 	d.cl.Subscribe(filter, d.cfg.QoS, func(m mqttclient.Message) { d.eng.Ingest(m.Topic(), m.Payload()) })
 	srv, err := ops.Start(d.cfg.HTTPAddr, d.reg, d.ready, d.log)
 	if err != nil {

@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"sync"
@@ -36,6 +37,10 @@ type Engine struct {
 	onScore  ScoreSink
 	stopped  bool
 	messages int64
+	// restored holds alerts that were active when a previous run stopped (read from
+	// the retained alert state), keyed by telemetry topic, until the machine's stream
+	// exists to take them.
+	restored map[string]telemetry.Alert
 }
 
 type machine struct {
@@ -66,7 +71,7 @@ func NewEngine(c EngineConfig, met *Metrics, log zerolog.Logger, emit Emit, onSc
 	if emit == nil {
 		emit = func(telemetry.Alert) {}
 	}
-	e := &Engine{reg: reg, machines: map[string]*machine{}, unknown: map[string]struct{}{}, max: c.MaxMachines,
+	e := &Engine{reg: reg, machines: map[string]*machine{}, unknown: map[string]struct{}{}, restored: map[string]telemetry.Alert{}, max: c.MaxMachines,
 		topics: c.Topics, limits: c.Limits, met: met, log: log.With().Str("component", "engine").Logger(), emit: emit, onScore: onScore}
 	for p, m := range reg.models {
 		a := m.Artifact()
@@ -134,6 +139,10 @@ func (e *Engine) admit(topic string) *machine {
 		return nil
 	}
 	m := &machine{id: tp.Machine, mdl: mdl, st: st, row: make([]float64, len(mdl.Scorer.Columns()))}
+	if a, ok := e.restored[topic]; ok {
+		delete(e.restored, topic)
+		e.restore(m, a)
+	}
 	e.machines[topic] = m
 	e.met.Machines.Set(float64(len(e.machines)))
 	return m
@@ -185,6 +194,44 @@ func (e *Engine) score(m *machine, s *telemetry.Sample) {
 	a := BuildAlert(m.id, m.mdl.Artifact(), r)
 	e.met.Alerts.WithLabelValues(a.State).Inc()
 	e.emit(a)
+}
+
+// RestoreState takes one retained alert-state message. An alert that was active when
+// the previous run stopped is carried into the machine's stream, so the daemon clears
+// it when the score calms. States of machines that already alert, cleared states and
+// anything unparsable are ignored; our own retained publishes come back here too.
+func (e *Engine) RestoreState(topic string, payload []byte) {
+	tp, err := e.topics.Parse(topic)
+	if err != nil || tp.Kind != telemetry.KindAlertState {
+		return
+	}
+	var a telemetry.Alert
+	if json.Unmarshal(payload, &a) != nil || a.State == telemetry.StateCleared || a.Kind != telemetry.AlertAnomaly && a.Kind != telemetry.AlertRUL {
+		return
+	}
+	key := e.topics.Telemetry(tp.Machine)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if m, ok := e.machines[key]; ok {
+		e.restore(m, a)
+		return
+	}
+	if len(e.restored) < e.max {
+		e.restored[key] = a
+	}
+}
+
+func (e *Engine) restore(m *machine, a telemetry.Alert) {
+	if m.st.ActiveAlert() != alerting.None || a.Kind != alertKind(m.mdl.Artifact()) {
+		return
+	}
+	sev := alerting.Warning
+	if a.Severity == telemetry.SeverityCritical {
+		sev = alerting.Critical
+	}
+	m.st.RestoreAlert(sev, a.StartedAt)
+	m.active = sev
+	e.log.Info().Str("machine", m.id.Key()).Str("id", a.ID).Msg("restored an alert that was active before the restart")
 }
 
 // counters exports what the stream counted during the last Push.

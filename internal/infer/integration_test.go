@@ -303,3 +303,36 @@ func TestBrokerDownQueuesAlertsIntegration(t *testing.T) {
 		t.Errorf("delivered alerts still on disk: %d bytes", st.Size())
 	}
 }
+
+// TestRestartCarriesOpenAlertIntegration: an alert open when the daemon stops is read
+// back from its retained state by the next run and cleared when the machine calms,
+// under the same id, with no second "raised".
+func TestRestartCarriesOpenAlertIntegration(t *testing.T) {
+	broker := testenv.Mosquitto(t)
+	model := writeModel(t, t.TempDir(), "pump", "")
+	obs := newObserver(t, broker.URL, "observer", false)
+	pub := publisherClient(t, broker.URL)
+	sick := machineID("pump-0001")
+	first := startDaemon(t, broker, func(c *Config) { c.Model = model })
+	waitFor(t, "daemon online", 10*time.Second, func() bool { return obs.lastStatus() == StatusOnline })
+	for sec := 0; sec < 40; sec++ { // into the drift plateau: raised, not cleared
+		publish(t, pub, sick, sampleAt(sec, true))
+	}
+	waitFor(t, "raised", 10*time.Second, func() bool { return len(obs.get()) >= 1 })
+	if err := first.stop(); err != nil {
+		t.Fatal(err)
+	}
+	second := startDaemon(t, broker, func(c *Config) { c.Model = model })
+	waitFor(t, "second daemon online", 10*time.Second, func() bool { return obs.lastStatus() == StatusOnline })
+	time.Sleep(300 * time.Millisecond) // retained states read
+	for sec := 40; sec < driftSeconds; sec++ {
+		publish(t, pub, sick, sampleAt(sec, true))
+	}
+	waitFor(t, "cleared after the restart", 10*time.Second, func() bool { return len(obs.get()) >= 2 })
+	time.Sleep(200 * time.Millisecond)
+	got := obs.get()
+	if states(got) != "pump-0001:raised pump-0001:cleared" || got[0].ID != got[1].ID {
+		t.Fatalf("alerts %q (ids %v), want one episode raised before and cleared after the restart", states(got), got)
+	}
+	_ = second.stop()
+}

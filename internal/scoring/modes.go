@@ -143,3 +143,38 @@ func (l *likelihood) resum() {
 		l.sum, l.sumSq = l.sum+v, l.sumSq+v*v
 	}
 }
+
+// level is the mean over targets of the standardised window mean, the input of the
+// level score (artifact.Model.Level).
+func (st *Stream) level() float64 {
+	m := st.s.M
+	var sum float64
+	for k, idx := range st.s.meanIdx {
+		sum += (st.feat[idx] - m.TargetCenter[k]) / m.TargetScale[k]
+	}
+	return sum / float64(len(st.s.meanIdx))
+}
+
+// levelScore raises r.Score to the level score's |z| when that is larger. With a
+// lag, the input is the change of level since Lag rows earlier; a row whose lagged
+// level is unknown (start, gap) leaves the score as it is.
+func (st *Stream) levelScore(r *Result) {
+	v := st.level()
+	if lag := st.s.M.Level.Lag; lag > 0 {
+		if st.lagV == nil {
+			st.lagV, st.lagAt = make([]float64, lag), make([]int64, lag)
+			for i := range st.lagAt {
+				st.lagAt[i] = -1
+			}
+		}
+		n := st.rows - 1
+		k := int(n % int64(lag))
+		old, oldAt := st.lagV[k], st.lagAt[k]
+		st.lagV[k], st.lagAt[k] = v, n
+		if n < int64(lag) || oldAt != n-int64(lag) {
+			return
+		}
+		v -= old
+	}
+	r.Score = math.Max(r.Score, math.Abs(st.lv.score(v)))
+}

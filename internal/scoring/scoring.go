@@ -26,6 +26,7 @@ type Scorer struct {
 	columns []string // spec sensors, then settings
 	meanIdx []int    // anomaly: feature index of each target's window mean
 	mask    [][]int  // leave-one-out: feature indexes of each target's own sensor
+	members []*Scorer // rul: artifact.Model.Members
 }
 
 // New prepares a validated model for scoring.
@@ -38,6 +39,9 @@ func New(m *artifact.Model) (*Scorer, error) {
 		return nil, err
 	}
 	s := &Scorer{M: m, nets: nets}
+	if err := s.newMembers(); err != nil {
+		return nil, err
+	}
 	s.columns = append(append([]string(nil), m.Spec.Sensors...), m.Settings...)
 	if m.Task == artifact.TaskAnomaly {
 		names := m.Spec.FeatureNames()
@@ -130,6 +134,12 @@ type Stream struct {
 	rows   int64 // rows processed since the stream began or Reset: the age input
 	fc     *forecaster
 	lk     *likelihood
+	lv     *likelihood
+	lagV   []float64
+	lagAt  []int64
+	hist   *features.History // whole-history EWMA inputs (artifact.Model.HistoryEWMA)
+	histV  []float64
+	mem    *memberStreams // rul: one stream per artifact.Model.Members entry
 	C      Counters
 }
 
@@ -161,6 +171,18 @@ func (s *Scorer) NewStream() (*Stream, error) {
 	}
 	if s.M.Likelihood != nil {
 		st.lk = newLikelihood(s.M.Likelihood)
+	}
+	if s.M.Level != nil {
+		st.lv = newLikelihood(s.M.Level)
+	}
+	if len(s.M.HistoryEWMA) > 0 {
+		if st.hist, err = features.NewHistory(s.M.HistoryEWMA, ns); err != nil {
+			return nil, err
+		}
+		st.histV = make([]float64, st.hist.Len())
+	}
+	if st.mem, err = s.newMemberStreams(); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
@@ -197,6 +219,7 @@ func (st *Stream) Push(ts time.Time, row []float64) (*Result, bool, error) {
 			}
 		}
 	}
+	st.mem.push(ts, row)
 	st.last = ts
 	return st.push(ts, row)
 }
@@ -220,6 +243,12 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 	if st.fc != nil {
 		st.fc.observe(n, in)
 	}
+	if st.hist != nil {
+		// Every row updates the history, whether or not a window completes.
+		if err := st.hist.Push(in, st.histV); err != nil {
+			return nil, false, err
+		}
+	}
 	nf := m.Spec.NumFeatures()
 	ready, err := st.ext.Push(in, st.feat[:nf])
 	if err != nil || !ready {
@@ -227,6 +256,10 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 	}
 	if m.AgeFeature {
 		st.feat[nf] = float64(st.rows)
+		nf++
+	}
+	if st.hist != nil {
+		copy(st.feat[nf:], st.histV)
 	}
 	st.C.Windows++
 	if err := m.Input.Transform(st.feat, st.scaled); err != nil {
@@ -254,7 +287,7 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 	r.Time = ts
 	r.Threshold = m.Alert.Warn
 	if m.Task == artifact.TaskRUL {
-		r.RUL = math.Max(0, st.ysum[0])
+		r.RUL = st.mem.mean(math.Max(0, st.ysum[0]))
 		r.Score, r.Raw = r.RUL, r.RUL
 	} else {
 		st.anomaly(r)
@@ -311,6 +344,9 @@ func (st *Stream) anomaly(r *Result) {
 	r.Raw = math.Sqrt(sum / float64(len(r.Residual)))
 	if st.lk != nil {
 		r.Score = st.lk.score(r.Raw)
+		if st.lv != nil {
+			st.levelScore(r)
+		}
 		return
 	}
 	a := m.Smoothing
@@ -325,6 +361,14 @@ func (st *Stream) anomaly(r *Result) {
 	r.Score = st.smooth
 }
 
+// RestoreAlert carries an alert that was active before a restart into this stream.
+func (st *Stream) RestoreAlert(sev alerting.Severity, startedAt time.Time) {
+	st.alert.Restore(sev, startedAt)
+}
+
+// ActiveAlert is the current alert severity (None when idle).
+func (st *Stream) ActiveAlert() alerting.Severity { return st.alert.Active() }
+
 // Reset forgets the window and alert state (after maintenance, for example).
 func (st *Stream) Reset() {
 	st.ext.Reset()
@@ -336,4 +380,12 @@ func (st *Stream) Reset() {
 	if st.lk != nil {
 		st.lk.reset()
 	}
+	if st.lv != nil {
+		st.lv.reset()
+		st.lagV, st.lagAt = nil, nil
+	}
+	if st.hist != nil {
+		st.hist.Reset()
+	}
+	st.mem.reset()
 }

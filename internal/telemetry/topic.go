@@ -177,6 +177,9 @@ func (t Topics) SensorFilter() string { return t.r() + "/+/+/+/sensors/+" }
 // AlertsFilter subscribes to every machine's alerts.
 func (t Topics) AlertsFilter() string { return t.r() + "/+/+/+/alerts" }
 
+// AlertStateFilter subscribes to every machine's retained alert state.
+func (t Topics) AlertStateFilter() string { return t.r() + "/+/+/+/alerts/state" }
+
 // TruthFilter subscribes to every machine's ground truth.
 func (t Topics) TruthFilter() string { return t.r() + "/+/+/+/truth" }
 

@@ -265,6 +265,7 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 		Targets: targets, TargetCenter: tc, TargetScale: ts, Smoothing: o.Smoothing,
 		Period: p.period, Nets: nets, LeaveOneOut: loo, Context: o.Context,
 		AgeFeature: o.AgeFeature, Forecast: o.Forecast, Likelihood: o.Likelihood,
+		Level: o.Level,
 	}
 	if err := calibrateAnomaly(m, d, p, o, rep); err != nil {
 		return nil, nil, err
@@ -293,7 +294,7 @@ func meanIndexes(spec features.Spec, targets []string) []int {
 func calibrateAnomaly(m *artifact.Model, d Data, p *prepared, o Options, rep *Report) error {
 	// Pass 1: residual scale 1 and a never-firing alert, to measure raw residuals.
 	m.ResidualScale = ones(len(m.Targets))
-	m.Alert = alerting.Config{Levels: alerting.Levels{Warn: math.MaxFloat64 / 4, Critical: math.MaxFloat64 / 2, Clear: 0, Above: true}, K: o.K, M: o.M, ClearAfter: o.Clear}
+	m.Alert = alerting.Config{Levels: alerting.Levels{Warn: math.MaxFloat64 / 4, Critical: math.MaxFloat64 / 2, Clear: 0, Above: true}, K: o.K, M: o.M, ClearAfter: o.Clear, Holdoff: o.Holdoff}
 	res, _, _, err := replay(m, d, p, o)
 	if err != nil {
 		return err

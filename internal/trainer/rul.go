@@ -56,10 +56,7 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 			if len(s.Rows) < spec.Window {
 				continue
 			}
-			last := s.T[len(s.T)-1]
-			m, err := windows(spec, o.AgeFeature, p.rowsFor(s), s.T, func(_ []float64, end int) []float64 {
-				return []float64{math.Min(o.RULCap, last-s.T[end])}
-			}, rep)
+			m, err := rulWindows(spec, o, p.rowsFor(s), s.T, rep)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -74,6 +71,7 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 	if err := in.Fit(tr.X); err != nil {
 		return nil, nil, err
 	}
+	tr = boostLowRUL(tr, o.RULBoostBelow)
 	// Scale the target by the cap, not its spread: outputs stay in [0, 1]-ish and the
 	// cap is meaningful to readers of the model file.
 	tc, ts := []float64{0}, []float64{o.RULCap}
@@ -95,8 +93,11 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 		Name: o.Name, Version: o.Version, Created: time.Now().UTC(), Task: o.Task, Match: o.Match,
 		Spec: spec, Settings: p.settings, Regimes: p.regimes, Input: in,
 		Targets: []string{"rul"}, TargetCenter: tc, TargetScale: ts, RULCap: o.RULCap, Period: p.period, Nets: nets,
-		AgeFeature: o.AgeFeature,
-		Alert:      alerting.Config{Levels: alerting.Levels{Warn: o.Horizon, Critical: o.Horizon / 2, Clear: o.Horizon * 1.2, Above: false}, K: 2, M: 3, ClearAfter: 3},
+		AgeFeature: o.AgeFeature, HistoryEWMA: o.HistoryEWMA,
+		Alert: alerting.Config{Levels: alerting.Levels{Warn: o.Horizon, Critical: o.Horizon / 2, Clear: o.Horizon * 1.2, Above: false}, K: 2, M: 3, ClearAfter: 3},
+	}
+	if err := fitMembers(ctx, d, o, m, rep); err != nil {
+		return nil, nil, err
 	}
 	if err := m.Validate(); err != nil {
 		return nil, nil, err
@@ -194,8 +195,8 @@ func refitAll(ctx context.Context, o Options, hidden []int, in *features.Scaler,
 	o.Epochs = max(1, best[len(best)/2]+1)
 	o.Patience = 0
 	var all matrix
-	all.add(tr)
-	all.add(va)
+	all.add(tr) // already boosted
+	all.add(boostLowRUL(va, o.RULBoostBelow))
 	sub := &Report{}
 	nets, err := trainNets(ctx, o, hidden, scaleRows(in, all.X), scaleY(all.Y, tc, ts), nil, nil, sub)
 	if err != nil {
@@ -203,4 +204,68 @@ func refitAll(ctx context.Context, o Options, hidden []int, in *features.Scaler,
 	}
 	rep.Metrics["refit_epochs"] = float64(o.Epochs)
 	return nets, nil
+}
+
+// rulWindows extracts one run-to-failure series' windows with the inputs
+// scoring.Stream appends after the window features: the age (end+1) and the
+// whole-history EWMA after row end. The target is min(cap, tLast - t).
+func rulWindows(spec features.Spec, o Options, rows [][]float64, t []float64, rep *Report) (matrix, error) {
+	X, ends, st, err := features.ExtractBatch(spec, rows)
+	if err != nil {
+		return matrix{}, err
+	}
+	rep.Skipped += st.Skipped()
+	var hist [][]float64
+	if len(o.HistoryEWMA) > 0 && len(ends) > 0 {
+		if hist, err = features.HistoryBatch(o.HistoryEWMA, rows); err != nil {
+			return matrix{}, err
+		}
+	}
+	last := t[len(t)-1]
+	var m matrix
+	for i, e := range ends {
+		x := X[i][:len(X[i]):len(X[i])]
+		if o.AgeFeature {
+			x = append(x, float64(e+1))
+		}
+		if hist != nil {
+			x = append(x, hist[e]...)
+		}
+		m.X, m.Y, m.T = append(m.X, x), append(m.Y, []float64{math.Min(o.RULCap, last-t[e])}), append(m.T, t[e])
+	}
+	return m, nil
+}
+
+// boostLowRUL returns the windows with those whose target is below thr added a
+// second time (thr <= 0: unchanged).
+func boostLowRUL(m matrix, thr float64) matrix {
+	if thr <= 0 {
+		return m
+	}
+	var out matrix
+	out.add(m)
+	for i, y := range m.Y {
+		if y[0] < thr {
+			out.X, out.Y, out.T = append(out.X, m.X[i]), append(out.Y, y), append(out.T, m.T[i])
+		}
+	}
+	return out
+}
+
+// fitMembers trains one model per o.MemberWindows entry with the same options (the
+// seed offset so the networks differ) and attaches them to m.
+func fitMembers(ctx context.Context, d Data, o Options, m *artifact.Model, rep *Report) error {
+	for i, w := range o.MemberWindows {
+		oo := o
+		oo.Window, oo.MemberWindows, oo.Seed = w, nil, o.Seed+uint64(i+1)*7777
+		mm, r, err := fitRUL(ctx, d, oo)
+		if err != nil {
+			return fmt.Errorf("member with window %d: %w", w, err)
+		}
+		mm.Name = fmt.Sprintf("%s-w%d", o.Name, mm.Spec.Window)
+		m.Members = append(m.Members, mm)
+		rep.BestEpochs = append(rep.BestEpochs, r.BestEpochs...)
+		rep.Metrics[fmt.Sprintf("member_w%d_val_rmse_all_cycles", mm.Spec.Window)] = r.Metrics["val_rmse_all_cycles"]
+	}
+	return nil
 }

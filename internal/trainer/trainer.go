@@ -69,6 +69,7 @@ type Options struct {
 	Smoothing float64 // EWMA of the score; default 0.3
 	K, M      int     // alert: k of m windows (default 3 of 5)
 	Clear     int     // alert: calm windows to clear (default 5)
+	Holdoff   int     // alert: windows after a raise before another raise (0 = off)
 
 	// RUL: cap of the target (default 125) and horizon under which an alert is
 	// raised (default 30); critical at half the horizon.
@@ -85,9 +86,22 @@ type Options struct {
 	// then the standard score LikelihoodZ (default 4), not a calibrated quantile.
 	Likelihood  *artifact.Likelihood
 	LikelihoodZ float64
+	// Level adds the level score (artifact.Model.Level); needs Likelihood.
+	Level *artifact.Likelihood
 	// RefitAll (rul): after early stopping on the held-out assets, train the ensemble
 	// again on all assets for the median best epoch count.
 	RefitAll bool
+	// HistoryEWMA (rul): smoothing factors of whole-history per-sensor EWMA inputs
+	// (artifact.Model.HistoryEWMA); empty = none.
+	HistoryEWMA []float64
+	// RULBoostBelow (rul): training windows whose target is below it are used twice,
+	// weighting the loss towards the end of life, where the test units' last cycles
+	// mostly are and late predictions cost most. 0 = off.
+	RULBoostBelow float64
+	// MemberWindows (rul): window lengths of further models trained like the main
+	// one (seeds offset) and stored as its members (artifact.Model.Members); their
+	// predictions are averaged with the main model's where their window is complete.
+	MemberWindows []int
 
 	// Progress receives every epoch of every network.
 	Progress func(net int, s model.EpochStats)

@@ -17,11 +17,12 @@ import (
 // ErrUsage marks a command-line mistake; main prints usage for it.
 var ErrUsage = errors.New("usage")
 
-const usage = `usage: eval rul|nab|anomaly [flags]   (eval <family> -h lists the flags)
+const usage = `usage: eval rul|nab|anomaly|sim [flags]   (eval <family> -h lists the flags)
 
   rul      C-MAPSS style remaining-useful-life: RMSE and PHM08 at each asset's last row
   nab      Numenta Anomaly Benchmark: per-file training on the probation rows, NAB score
-  anomaly  point-wise and event-wise metrics of a model's alerts against a label column`
+  anomaly  point-wise and event-wise metrics of a model's alerts against a label column
+  sim      simulated plant: train per type on a healthy period, score random faults against the truth`
 
 // Run dispatches to a metric family.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -36,6 +37,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runNAB(ctx, args[1:], getenv, stdout, stderr, log)
 	case "anomaly":
 		return runAnomaly(ctx, args[1:], getenv, stdout, stderr, log)
+	case "sim":
+		return runSim(ctx, args[1:], getenv, stdout, stderr, log)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

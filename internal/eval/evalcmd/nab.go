@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -24,12 +25,13 @@ import (
 
 type nabFlags struct {
 	dir, files, out, profile, hidden      string
-	feats, likelihood                     string
+	feats, likelihood, level              string
 	trainFrac, quantile, margin, smooth   float64
 	z, minStd                             float64
 	window, k, m, clear, epochs, ensemble int
-	forecast                              int
+	forecast, holdoff                     int
 	seed                                  uint64
+	levelLag                              time.Duration
 	plots                                 bool
 }
 
@@ -47,6 +49,7 @@ func (f *nabFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.IntVar(&f.k, "k", 0, "alert when k of the last m windows are bad (default: trainer's)")
 	fs.IntVar(&f.m, "m", 0, "see -k")
 	fs.IntVar(&f.clear, "clear", 0, "calm windows to clear an alert (default: trainer's)")
+	fs.IntVar(&f.holdoff, "holdoff", 0, "windows after a raise before the alert may raise again (0 = off)")
 	fs.IntVar(&f.epochs, "epochs", 0, "maximum epochs (default: trainer's)")
 	fs.IntVar(&f.ensemble, "ensemble", 0, "networks averaged (default: trainer's)")
 	fs.StringVar(&f.hidden, "hidden", "", "hidden layer sizes (default: trainer's)")
@@ -55,6 +58,8 @@ func (f *nabFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.IntVar(&f.forecast, "forecast", 0, "forecast the mean of the next N rows instead of reconstructing the window mean (0 = off)")
 	fs.StringVar(&f.feats, "features", "", "window features (default: trainer's)")
 	fs.StringVar(&f.likelihood, "likelihood", "", "likelihood score: short,long[,min_history] windows in rows, e.g. 10,2000,300 (empty = EWMA score)")
+	fs.StringVar(&f.level, "level", "", "with --likelihood: add a two-sided level score short,long[,min_history] on the window mean; score = max of the two")
+	fs.DurationVar(&f.levelLag, "level-lag", 0, "with --level: score the change of level since this long ago (e.g. 24h, 168h) instead of the level")
 	fs.Float64Var(&f.z, "z", 0, "with --likelihood: warn at this standard score (default: trainer's, 4)")
 	fs.Float64Var(&f.minStd, "min-std", 0.05, "with --likelihood: floor of the long-term spread")
 }
@@ -238,7 +243,7 @@ func (f *nabFlags) train(ctx context.Context, tab *dataset.Table, nTrain int) (*
 	d := trainer.Data{Columns: tab.Sensors, Series: []trainer.Series{{Asset: "nab", T: tab.T[:nTrain], Rows: tab.Rows[:nTrain]}}}
 	o := trainer.Options{
 		Task: artifact.TaskAnomaly, Name: "eval-nab", Window: f.window, Quantile: f.quantile, Margin: f.margin,
-		Smoothing: f.smooth, K: f.k, M: f.m, Clear: f.clear, Epochs: f.epochs, Ensemble: f.ensemble,
+		Smoothing: f.smooth, K: f.k, M: f.m, Clear: f.clear, Holdoff: f.holdoff, Epochs: f.epochs, Ensemble: f.ensemble,
 		Hidden: hidden, Seed: f.seed, Forecast: f.forecast, Features: splitList(f.feats), LikelihoodZ: f.z,
 	}
 	if f.likelihood != "" {
@@ -251,6 +256,20 @@ func (f *nabFlags) train(ctx context.Context, tab *dataset.Table, nTrain int) (*
 			l.MinHistory = w[2]
 		}
 		o.Likelihood = l
+	}
+	if f.level != "" {
+		w, err := intList(f.level)
+		if err != nil || len(w) < 2 || len(w) > 3 {
+			return nil, fmt.Errorf("%w: --level %q: want short,long[,min_history] like 10,2000,300", ErrUsage, f.level)
+		}
+		l := &artifact.Likelihood{Short: w[0], Long: w[1], MinHistory: w[1] / 4, MinStd: f.minStd}
+		if len(w) == 3 {
+			l.MinHistory = w[2]
+		}
+		if f.levelLag > 0 {
+			l.Lag = lagRows(f.levelLag, tab.T[:nTrain])
+		}
+		o.Level = l
 	}
 	m, _, err := trainer.Fit(ctx, d, o)
 	if err != nil {
@@ -298,4 +317,21 @@ func printNAB(w io.Writer, r *NABResult) {
 	}
 	fmt.Fprintf(w, "%-58s %6s %4s %4s %4s %8.3f %8.1f\n", "total (raw, null, perfect summed)", "", "", "", "", r.Raw, r.Score)
 	fmt.Fprintf(w, "null %.3f perfect %.3f\n", r.Null, r.Perfect)
+}
+
+// lagRows converts a duration into rows at the median sampling step of t (seconds).
+func lagRows(d time.Duration, t []float64) int {
+	var steps []float64
+	for i := 1; i < len(t); i++ {
+		steps = append(steps, t[i]-t[i-1])
+	}
+	if len(steps) == 0 {
+		return 1
+	}
+	sort.Float64s(steps)
+	step := steps[len(steps)/2]
+	if step <= 0 {
+		return 1
+	}
+	return max(1, int(math.Round(d.Seconds()/step)))
 }

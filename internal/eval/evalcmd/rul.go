@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -21,6 +22,8 @@ import (
 // rulFlags are the rul family's flags; training flags apply with --train.
 type rulFlags struct {
 	model, train, csv, rul, out, save, settings, ignore, hidden, features, loss string
+	history, members                                                            string
+	boostBelow                                                                  float64
 	assetCol, timeCol                                                           string
 	cmapss, age, refitAll                                                       bool
 	cap, l2, lr                                                                 float64
@@ -54,6 +57,9 @@ func (f *rulFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.Uint64Var(&f.seed, "seed", 1, "training seed")
 	fs.BoolVar(&f.age, "age", false, "add the rows seen since the asset's stream began as an input")
 	fs.BoolVar(&f.refitAll, "refit-all", false, "after early stopping, retrain on all training assets for the median best epoch count")
+	fs.StringVar(&f.history, "history", "", "smoothing factors of whole-history per-sensor EWMA inputs, e.g. 0.1,0.03 (default none)")
+	fs.StringVar(&f.members, "member-windows", "", "window lengths of further ensemble members averaged with the main model, e.g. 20,40")
+	fs.Float64Var(&f.boostBelow, "boost-below", 0, "use training windows whose RUL target is below this twice (0 = off)")
 }
 
 // RULResult is results.json of the rul family.
@@ -136,11 +142,20 @@ func (f *rulFlags) loadOrTrain(ctx context.Context, opts dataset.Options, res *R
 	if err != nil {
 		return nil, err
 	}
+	history, err := floatList(f.history)
+	if err != nil {
+		return nil, err
+	}
+	members, err := intList(f.members)
+	if err != nil {
+		return nil, err
+	}
 	o := trainer.Options{
 		Task: artifact.TaskRUL, Name: "eval-rul", Window: f.window, Settings: splitList(f.settings),
 		Hidden: hidden, Features: splitList(f.features), Loss: f.loss, L2: f.l2, LR: f.lr,
 		Ensemble: f.ensemble, Epochs: f.epochs, Patience: f.patience, Seed: f.seed, RULCap: f.cap,
-		AgeFeature: f.age, RefitAll: f.refitAll,
+		AgeFeature: f.age, RefitAll: f.refitAll, HistoryEWMA: history, RULBoostBelow: f.boostBelow,
+		MemberWindows: members,
 	}
 	log.Info().Str("file", f.train).Int("rows", len(tab.Rows)).Msg("training")
 	m, rep, err := trainer.Fit(ctx, trainer.FromTable(tab), o)
@@ -256,4 +271,17 @@ func printRUL(w io.Writer, r *RULResult) {
 	if r.Unscored > 0 {
 		fmt.Fprintf(w, "%d assets had no complete window: predicted the mean\n", r.Unscored)
 	}
+}
+
+// floatList parses "0.1,0.03" (empty: nil).
+func floatList(s string) ([]float64, error) {
+	var out []float64
+	for _, p := range splitList(s) {
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q is not a number in list %q", ErrUsage, p, s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -1,0 +1,653 @@
+package evalcmd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/faultline/faultline/internal/artifact"
+	"github.com/faultline/faultline/internal/dataset"
+	"github.com/faultline/faultline/internal/demo"
+	"github.com/faultline/faultline/internal/infer"
+	"github.com/faultline/faultline/internal/telemetry"
+	"github.com/faultline/faultline/internal/trainer"
+	"github.com/faultline/faultline/simulators"
+)
+
+// simContext is the demo's list of operating-condition columns (internal/demo
+// contextColumns); each type's model keeps those it has, as `train --all` does.
+const simContext = "speed_rpm,flow_m3h,load_pct,flow_m3min,ambient_temp_c"
+
+// simFaultWeights is the simulator's random-fault mix per type (simulators/types.go):
+// the benchmark draws the same kinds, but schedules them itself so that the healthy
+// training period has none and each machine runs on without a restart.
+var simFaultWeights = map[string][]struct {
+	kind string
+	w    float64
+}{
+	simulators.TypePump: {{telemetry.FaultBearingWear, .25}, {telemetry.FaultImbalance, .15},
+		{telemetry.FaultCavitation, .15}, {telemetry.FaultOverheating, .13}},
+	simulators.TypeMotor: {{telemetry.FaultBearingWear, .3}, {telemetry.FaultImbalance, .2},
+		{telemetry.FaultOverheating, .18}},
+	simulators.TypeCompressor: {{telemetry.FaultBearingWear, .25}, {telemetry.FaultLeakage, .18},
+		{telemetry.FaultOverheating, .15}, {telemetry.FaultImbalance, .1}},
+}
+
+var simSensorFaults = []string{telemetry.FaultSensorStuck, telemetry.FaultSensorDrift, telemetry.FaultSensorSpikes, telemetry.FaultDropout}
+
+// maxTimeToFailure is the simulator's longest drawn time to failure (bearing wear):
+// no fault starts later than this before the end, so every failure is inside the run.
+const maxTimeToFailure = 96 * time.Hour
+
+type simFlags struct {
+	perType, workers                            int
+	healthy, faulty, rate, out, context, hidden string
+	faultRate                                   float64
+	seed                                        uint64
+	grace                                       time.Duration
+	window, k, m, clear, holdoff, epochs        int
+	quantile, margin, smooth                    float64
+}
+
+func (f *simFlags) register(fs *flag.FlagSet, getenv func(string) string) {
+	fs.IntVar(&f.perType, "machines-per-type", 3, "simulated machines of each type (pump, motor, compressor)")
+	fs.StringVar(&f.healthy, "healthy", "7d", "healthy (training) period, e.g. 7d or 36h")
+	fs.StringVar(&f.faulty, "faulty", "60d", "period with random faults that is scored")
+	fs.StringVar(&f.rate, "rate", "1/60", "samples per second per machine, e.g. 1/60 (one a minute) or 1")
+	fs.Float64Var(&f.faultRate, "fault-rate", 0.1, "random faults per machine per simulated day in the faulty period")
+	fs.Uint64Var(&f.seed, "seed", 1, "simulation, fault schedule and training seed")
+	fs.StringVar(&f.out, "out", env(getenv, "FAULTLINE_EVAL_OUT", "eval-out"), "output directory: data, models, scores, results.json")
+	fs.StringVar(&f.context, "context", simContext, "operating-condition columns (each type keeps those it has; empty = leave-one-out)")
+	fs.DurationVar(&f.grace, "grace", 2*time.Hour, "an alert this long after a repaired fault's last record still counts for it (as the demo)")
+	fs.IntVar(&f.workers, "workers", 2, "models trained / machines scored in parallel")
+	fs.IntVar(&f.window, "window", 0, "window length in rows (default: trainer's)")
+	fs.Float64Var(&f.quantile, "quantile", 0, "calibration quantile (default: trainer's)")
+	fs.Float64Var(&f.margin, "margin", 0, "warn level = quantile x margin (default: trainer's)")
+	fs.Float64Var(&f.smooth, "smoothing", 0, "EWMA factor of the score (default: trainer's)")
+	fs.IntVar(&f.k, "k", 0, "alert when k of the last m windows are bad (default: trainer's)")
+	fs.IntVar(&f.m, "m", 0, "see -k")
+	fs.IntVar(&f.clear, "clear", 0, "calm windows to clear an alert (default: trainer's)")
+	fs.IntVar(&f.holdoff, "holdoff", 0, "windows after a raise before another raise (default: trainer's, off)")
+	fs.IntVar(&f.epochs, "epochs", 0, "maximum epochs (default: trainer's)")
+	fs.StringVar(&f.hidden, "hidden", "", "hidden layer sizes (default: trainer's)")
+}
+
+// SimResult is results.json of the sim family.
+type SimResult struct {
+	Flags              map[string]string  `json:"flags"`
+	Machines           int                `json:"machines"`
+	Failures           int                `json:"failures"`
+	AlertedBefore      int                `json:"alerted_before_failure"`
+	AlertedPct         float64            `json:"alerted_before_failure_pct"`
+	MedianLeadS        float64            `json:"median_lead_s"`
+	MedianLeadFraction float64            `json:"median_lead_fraction"`
+	Other              int                `json:"other_faults"`
+	OtherAlerted       int                `json:"other_faults_alerted"`
+	Alerts             int                `json:"alerts_raised"`
+	FalseAlerts        int                `json:"false_alerts"`
+	HealthyDays        float64            `json:"healthy_machine_days"` // demo.Summarize: run time minus fault time
+	DownDays           float64            `json:"down_machine_days"`    // failed, awaiting maintenance: no telemetry
+	FalsePer30         float64            `json:"false_alerts_per_30_machine_days"`
+	Targets            map[string]bool    `json:"targets_met"`
+	Kinds              map[string]SimKind `json:"per_kind"`
+	Episodes           []SimEpisode       `json:"episodes"`
+	False              []SimFalse         `json:"false_alert_list"`
+	Warn               map[string]float64 `json:"warn_levels"`
+	Seconds            map[string]float64 `json:"seconds"`
+}
+
+// SimKind counts one fault kind's episodes and detections.
+type SimKind struct {
+	Injected int `json:"injected"`
+	Alerted  int `json:"alerted"`
+}
+
+// SimEpisode is one injected fault and its first alert.
+type SimEpisode struct {
+	Machine   string     `json:"machine"`
+	Kind      string     `json:"kind"`
+	Sensor    string     `json:"sensor,omitempty"`
+	Onset     time.Time  `json:"onset"`
+	FailureAt *time.Time `json:"failure_at,omitempty"`
+	FirstHit  *time.Time `json:"first_alert,omitempty"`
+	LeadFrac  float64    `json:"lead_fraction,omitempty"`
+}
+
+// SimFalse is one false alert; SinceRestart is the time since the machine came back
+// from maintenance after a failure (-1 when it never failed before the alert).
+type SimFalse struct {
+	Machine      string    `json:"machine"`
+	TS           time.Time `json:"ts"`
+	SinceRestart float64   `json:"since_restart_s"`
+}
+
+type simPlan struct {
+	f                simFlags
+	healthy, faulty  time.Duration
+	rate             float64
+	start            time.Time
+	dataDir, outDir  string
+	machines         []simulators.MachineInfo
+	healthyTruthPath string
+	truthPath        string
+}
+
+func runSim(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, log zerolog.Logger) error {
+	var f simFlags
+	fs := flag.NewFlagSet("eval sim", flag.ContinueOnError)
+	f.register(fs, getenv)
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	p, err := f.plan()
+	if err != nil {
+		return err
+	}
+	secs := map[string]float64{}
+	t0 := time.Now()
+	if err := p.simulate(ctx); err != nil {
+		return err
+	}
+	secs["simulate"] = time.Since(t0).Seconds()
+	log.Info().Int("machines", len(p.machines)).Float64("seconds", secs["simulate"]).Msg("simulated")
+	t0 = time.Now()
+	models, warn, err := p.train(ctx, log)
+	if err != nil {
+		return err
+	}
+	secs["train"] = time.Since(t0).Seconds()
+	t0 = time.Now()
+	alerts, err := p.score(ctx, models)
+	if err != nil {
+		return err
+	}
+	secs["score"] = time.Since(t0).Seconds()
+	res, err := p.summarize(alerts, stdout)
+	if err != nil {
+		return err
+	}
+	res.Flags, res.Warn, res.Seconds = flagMap(fs), warn, secs
+	printSim(stdout, res)
+	return writeJSON(p.outDir, "results.json", res)
+}
+
+func (f simFlags) plan() (*simPlan, error) {
+	p := &simPlan{f: f, outDir: f.out, dataDir: filepath.Join(f.out, "data")}
+	var err error
+	if p.healthy, err = parseSpan(f.healthy); err != nil {
+		return nil, fmt.Errorf("%w: --healthy: %v", ErrUsage, err)
+	}
+	if p.faulty, err = parseSpan(f.faulty); err != nil {
+		return nil, fmt.Errorf("%w: --faulty: %v", ErrUsage, err)
+	}
+	if p.rate, err = parseRate(f.rate); err != nil {
+		return nil, fmt.Errorf("%w: --rate: %v", ErrUsage, err)
+	}
+	switch {
+	case f.perType < 1:
+		return nil, fmt.Errorf("%w: --machines-per-type %d: want at least 1", ErrUsage, f.perType)
+	case p.faulty <= maxTimeToFailure:
+		return nil, fmt.Errorf("%w: --faulty %s: want more than %s (the longest time to failure)", ErrUsage, f.faulty, maxTimeToFailure)
+	case f.faultRate <= 0:
+		return nil, fmt.Errorf("%w: --fault-rate %v: want > 0", ErrUsage, f.faultRate)
+	}
+	// A fixed, whole-day start keeps runs byte-identical for a seed.
+	p.start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p.healthyTruthPath = filepath.Join(p.dataDir, "truth-healthy.jsonl")
+	p.truthPath = filepath.Join(p.dataDir, "truth.jsonl")
+	return p, nil
+}
+
+// parseSpan accepts Go durations and whole or fractional days ("7d", "1.5d").
+func parseSpan(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		v, err := strconv.ParseFloat(d, 64)
+		if err != nil || v <= 0 {
+			return 0, fmt.Errorf("%q is not a positive number of days like 7d", s)
+		}
+		return time.Duration(v * 24 * float64(time.Hour)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a positive duration like 7d or 36h", s)
+	}
+	return d, nil
+}
+
+// parseRate accepts "1/60" or a decimal number of samples per second.
+func parseRate(s string) (float64, error) {
+	num, den, frac := strings.Cut(s, "/")
+	v, err := strconv.ParseFloat(num, 64)
+	if err == nil && frac {
+		var d float64
+		if d, err = strconv.ParseFloat(den, 64); err == nil && d > 0 {
+			v /= d
+		} else if err == nil {
+			err = errors.New("zero denominator")
+		}
+	}
+	if err != nil || !(v > 0) || v > 1000 {
+		return 0, fmt.Errorf("%q is not a rate like 1/60 or 1 (samples per second, up to 1000)", s)
+	}
+	return v, nil
+}
+
+// randomSchedule draws a Poisson process of perDay faults per machine-day with onsets
+// in [from, to), kinds by the simulator's weights; durations are left to the simulator.
+func randomSchedule(ms []simulators.MachineInfo, from, to time.Duration, perDay float64, seed uint64) []simulators.ScheduledFault {
+	var out []simulators.ScheduledFault
+	for i, m := range ms {
+		rng := rand.New(rand.NewPCG(seed, 1<<32+uint64(i)))
+		at := from
+		for {
+			at += time.Duration(rng.ExpFloat64() / perDay * 24 * float64(time.Hour)).Round(time.Second)
+			if at >= to {
+				break
+			}
+			out = append(out, simulators.ScheduledFault{Machine: m.Machine.Machine, Kind: drawKind(rng, m.Type), At: at})
+		}
+	}
+	return out
+}
+
+func drawKind(rng *rand.Rand, typ string) string {
+	ws := simFaultWeights[typ]
+	total := 0.08 * float64(len(simSensorFaults))
+	for _, w := range ws {
+		total += w.w
+	}
+	u := rng.Float64() * total
+	for _, w := range ws {
+		if u < w.w {
+			return w.kind
+		}
+		u -= w.w
+	}
+	return simSensorFaults[min(int(u/0.08), len(simSensorFaults)-1)]
+}
+
+// simulate runs one plant: the healthy period into data/healthy, then, continuing the
+// same machines, the faulty period into data/faulty with its truth.
+func (p *simPlan) simulate(ctx context.Context) error {
+	cfg := simulators.DefaultConfig()
+	cfg.Machines, cfg.Rate, cfg.Start, cfg.Seed, cfg.FaultRate = 3*p.f.perType, p.rate, p.start, p.f.seed, 0
+	probe, err := simulators.NewPlant(cfg)
+	if err != nil {
+		return err
+	}
+	cfg.Schedule = randomSchedule(probe.Machines(), p.healthy, p.healthy+p.faulty-maxTimeToFailure, p.f.faultRate, p.f.seed)
+	plant, err := simulators.NewPlant(cfg)
+	if err != nil {
+		return fmt.Errorf("fault schedule: %w", err)
+	}
+	p.machines = plant.Machines()
+	for _, ph := range []struct {
+		dir, truth string
+		d          time.Duration
+	}{{"healthy", p.healthyTruthPath, p.healthy}, {"faulty", p.truthPath, p.faulty}} {
+		if err := p.runPhase(ctx, plant, filepath.Join(p.dataDir, ph.dir), ph.truth, ph.d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *simPlan) runPhase(ctx context.Context, plant *simulators.Plant, dir, truth string, d time.Duration) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	tf, err := os.Create(truth)
+	if err != nil {
+		return fmt.Errorf("create truth file: %w", err)
+	}
+	err = plant.Run(ctx, nil, simulators.RunOptions{CSVDir: dir, Truth: tf, Duration: d})
+	if cerr := tf.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("simulate into %s: %w", dir, err)
+	}
+	return nil
+}
+
+// readSim reads one simulated machine CSV with the reader every program shares.
+func readSim(path string) (*dataset.Table, error) {
+	return dataset.ReadFile(path, dataset.Options{TimeColumn: "ts", Sep: ','})
+}
+
+// train fits one anomaly model per type on its machines' healthy CSVs, as
+// `train --all --group-by type --context ...` does from InfluxDB, and saves it.
+func (p *simPlan) train(ctx context.Context, log zerolog.Logger) (map[string]string, map[string]float64, error) {
+	hidden, err := intList(p.f.hidden)
+	if err != nil {
+		return nil, nil, err
+	}
+	types := simulators.Types()
+	paths, warn := map[string]string{}, map[string]float64{}
+	var mu sync.Mutex
+	err = parallel(ctx, len(types), p.f.workers, func(i int) error {
+		typ := types[i]
+		var d trainer.Data
+		for _, m := range p.machines {
+			if m.Type != typ {
+				continue
+			}
+			tab, err := readSim(filepath.Join(p.dataDir, "healthy", m.Machine.Machine+".csv"))
+			if err != nil {
+				return err
+			}
+			d.Columns = tab.Sensors
+			d.Series = append(d.Series, trainer.Series{Asset: m.Machine.Machine, T: tab.T, Rows: tab.Rows})
+		}
+		o := trainer.Options{Task: artifact.TaskAnomaly, Name: "eval-sim-" + typ, Match: typ + "-*", Window: p.f.window,
+			Quantile: p.f.quantile, Margin: p.f.margin, Smoothing: p.f.smooth, K: p.f.k, M: p.f.m, Clear: p.f.clear,
+			Holdoff: p.f.holdoff, Epochs: p.f.epochs, Hidden: hidden, Seed: p.f.seed, Version: "eval-sim"}
+		for _, c := range splitList(p.f.context) {
+			if slices.Contains(d.Columns, c) {
+				o.Context = append(o.Context, c)
+			}
+		}
+		m, _, err := trainer.Fit(ctx, d, o)
+		if err != nil {
+			return fmt.Errorf("train the %s model: %w", typ, err)
+		}
+		path := filepath.Join(p.outDir, "models", typ+".model")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := m.Save(path); err != nil {
+			return fmt.Errorf("save the %s model: %w", typ, err)
+		}
+		log.Info().Str("type", typ).Strs("context", o.Context).Float64("warn", m.Alert.Warn).Msg("model trained")
+		mu.Lock()
+		paths[typ], warn[typ] = path, m.Alert.Warn
+		mu.Unlock()
+		return nil
+	})
+	return paths, warn, err
+}
+
+// score runs each machine's faulty CSV through infer.ScoreTable (what `infer score`
+// runs), writes scores/{machine}.csv and turns the alert column's 0 -> 1 steps into
+// raised alerts.
+func (p *simPlan) score(ctx context.Context, models map[string]string) ([]telemetry.Alert, error) {
+	out := make([][]telemetry.Alert, len(p.machines))
+	err := parallel(ctx, len(p.machines), p.f.workers, func(i int) error {
+		m := p.machines[i]
+		mdl, err := infer.LoadModel(models[m.Type])
+		if err != nil {
+			return err
+		}
+		tab, err := readSim(filepath.Join(p.dataDir, "faulty", m.Machine.Machine+".csv"))
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		if _, err := infer.ScoreTable(mdl.Scorer, tab, false, &buf); err != nil {
+			return fmt.Errorf("score %s: %w", m.Machine.Machine, err)
+		}
+		path := filepath.Join(p.outDir, "scores", m.Machine.Machine+".csv")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("write scores: %w", err)
+		}
+		out[i], err = raisedAlerts(&buf, m.Machine)
+		return err
+	})
+	var all []telemetry.Alert
+	for _, a := range out {
+		all = append(all, a...)
+	}
+	return all, err
+}
+
+// raisedAlerts reads `infer score` output (ts,score,threshold,alert) and returns one
+// raised alert per row where the alert column goes from 0 to 1.
+func raisedAlerts(r io.Reader, m telemetry.Machine) ([]telemetry.Alert, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	var out []telemetry.Alert
+	prev := false
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if n == 1 {
+			if !strings.HasPrefix(line, "ts,") || !strings.HasSuffix(line, ",alert") {
+				return nil, fmt.Errorf("scores header %q: want ts,...,alert (infer score output without an asset column)", line)
+			}
+			continue
+		}
+		ts, _, _ := strings.Cut(line, ",")
+		active := strings.HasSuffix(line, ",1")
+		if active && !prev {
+			t, err := time.Parse(time.RFC3339Nano, ts)
+			if err != nil {
+				return nil, fmt.Errorf("scores line %d: time %q: %w", n, ts, err)
+			}
+			out = append(out, telemetry.Alert{Site: m.Site, Line: m.Line, Machine: m.Machine, State: telemetry.StateRaised, TS: t})
+		}
+		prev = active
+	}
+	return out, sc.Err()
+}
+
+// parallel runs fn(0..n-1) on up to workers goroutines and returns the first error.
+func parallel(ctx context.Context, n, workers int, fn func(i int) error) error {
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(max(1, workers), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = fn(i)
+			}
+		}()
+	}
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(append(errs, ctx.Err())...)
+}
+
+// summarize matches alerts with the truth through demo.Summarize (the demo's own
+// scoring), prints its per-fault table and adds the per-kind and false-alert detail.
+func (p *simPlan) summarize(alerts []telemetry.Alert, w io.Writer) (*SimResult, error) {
+	truth, err := demo.ReadTruthFile(p.truthPath)
+	if err != nil {
+		return nil, err
+	}
+	from := p.start.Add(p.healthy)
+	s := demo.Summarize(truth, alerts, from, from.Add(p.faulty), p.f.grace)
+	s.Print(w)
+	res := &SimResult{Machines: len(p.machines), Failures: s.Failures, AlertedBefore: s.Detected, Other: s.Other,
+		OtherAlerted: s.OtherDetected, Alerts: s.Alerts, FalseAlerts: s.FalseAlerts, HealthyDays: s.HealthyDays,
+		Kinds: map[string]SimKind{}}
+	if s.Failures > 0 {
+		res.AlertedPct = 100 * float64(s.Detected) / float64(s.Failures)
+	}
+	if len(s.LeadTimes) > 0 {
+		res.MedianLeadS = medianOf(durSeconds(s.LeadTimes))
+		res.MedianLeadFraction = medianOf(s.LeadFractions)
+	}
+	for _, e := range s.Episodes {
+		res.Episodes = append(res.Episodes, episodeOf(e))
+		k := res.Kinds[e.Kind]
+		k.Injected++
+		if e.Detected {
+			k.Alerted++
+		}
+		res.Kinds[e.Kind] = k
+	}
+	restarts := restartTimes(truth)
+	res.DownDays = downDays(truth, from.Add(p.faulty))
+	res.False = falseAlerts(s.Episodes, alerts, restarts, p.f.grace)
+	if days := res.HealthyDays - res.DownDays; days > 0 {
+		res.FalsePer30 = float64(s.FalseAlerts) / days * 30
+	}
+	res.Targets = map[string]bool{
+		"alerted_before_failure>=95%":  res.AlertedPct >= 95,
+		"median_lead_fraction>=0.2":    res.MedianLeadFraction >= 0.2,
+		"false_per_30_machine_days<=1": res.FalsePer30 <= 1,
+	}
+	return res, nil
+}
+
+func episodeOf(e *demo.Episode) SimEpisode {
+	out := SimEpisode{Machine: e.Machine, Kind: e.Kind, Sensor: e.Sensor, Onset: e.Onset}
+	if e.LifeEnding() {
+		fa := e.FailureAt
+		out.FailureAt = &fa
+	}
+	if e.Detected {
+		hit := e.FirstHit
+		out.FirstHit = &hit
+		if e.LifeEnding() && e.FailureAt.After(e.Onset) {
+			out.LeadFrac = float64(e.FailureAt.Sub(hit)) / float64(e.FailureAt.Sub(e.Onset))
+		}
+	}
+	return out
+}
+
+// restartTimes lists, per machine, the maintenance events that end a failure's downtime.
+func restartTimes(truth []telemetry.Truth) map[string][]time.Time {
+	out := map[string][]time.Time{}
+	failed := map[string]bool{}
+	for _, t := range truth {
+		switch t.Event {
+		case simulators.EventFailure:
+			failed[t.Machine] = true
+		case simulators.EventMaintenance:
+			if failed[t.Machine] {
+				out[t.Machine] = append(out[t.Machine], t.TS)
+				failed[t.Machine] = false
+			}
+		}
+	}
+	return out
+}
+
+// downDays is the machine-days between failures and their maintenance (or the end):
+// demo.Summarize counts that silence as healthy time, though nothing can alert then.
+func downDays(truth []telemetry.Truth, end time.Time) float64 {
+	var total time.Duration
+	down := map[string]time.Time{}
+	for _, t := range truth {
+		switch {
+		case t.Event == simulators.EventFailure:
+			down[t.Machine] = t.TS
+		case t.Event == simulators.EventMaintenance && !down[t.Machine].IsZero():
+			total += t.TS.Sub(down[t.Machine])
+			delete(down, t.Machine)
+		}
+	}
+	for _, at := range down {
+		total += end.Sub(at)
+	}
+	return total.Hours() / 24
+}
+
+// falseAlerts repeats demo.Summarize's matching rule (an alert inside an episode, a
+// life-ending one up to its failure, the others up to their last record + grace) to
+// list the alerts it counted as false, with the time since the machine's last restart.
+func falseAlerts(eps []*demo.Episode, alerts []telemetry.Alert, restarts map[string][]time.Time, grace time.Duration) []SimFalse {
+	var out []SimFalse
+	for _, a := range alerts {
+		hit := slices.ContainsFunc(eps, func(e *demo.Episode) bool {
+			end := e.LastSeen.Add(grace)
+			if e.LifeEnding() {
+				end = e.FailureAt
+			}
+			return e.Machine == a.Machine && !a.TS.Before(e.Onset) && !a.TS.After(end)
+		})
+		if hit {
+			continue
+		}
+		since := -1.0
+		for _, r := range restarts[a.Machine] {
+			if !r.After(a.TS) {
+				since = a.TS.Sub(r).Seconds()
+			}
+		}
+		out = append(out, SimFalse{Machine: a.Machine, TS: a.TS, SinceRestart: since})
+	}
+	return out
+}
+
+func durSeconds(d []time.Duration) []float64 {
+	out := make([]float64, len(d))
+	for i, v := range d {
+		out[i] = v.Seconds()
+	}
+	return out
+}
+
+// medianOf is the upper median, as demo.Summary.Print reports it.
+func medianOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func flagMap(fs *flag.FlagSet) map[string]string {
+	out := map[string]string{}
+	fs.VisitAll(func(f *flag.Flag) { out[f.Name] = f.Value.String() })
+	return out
+}
+
+func printSim(w io.Writer, r *SimResult) {
+	kinds := make([]string, 0, len(r.Kinds))
+	for k := range r.Kinds {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	fmt.Fprintf(w, "\n%-16s %8s %8s\n", "fault kind", "injected", "alerted")
+	for _, k := range kinds {
+		fmt.Fprintf(w, "%-16s %8d %8d\n", k, r.Kinds[k].Injected, r.Kinds[k].Alerted)
+	}
+	afterRestart := 0
+	for _, f := range r.False {
+		if f.SinceRestart >= 0 && f.SinceRestart < 6*3600 {
+			afterRestart++
+		}
+	}
+	fmt.Fprintf(w, "false alerts within 6 h of a restart after maintenance: %d of %d\n", afterRestart, len(r.False))
+	fmt.Fprintf(w, "healthy machine-days %.1f (of which %.1f down after a failure; the rate uses the other %.1f)\n",
+		r.HealthyDays, r.DownDays, r.HealthyDays-r.DownDays)
+	fmt.Fprintf(w, "failures=%d alerted_before_failure_pct=%.1f median_lead_h=%.1f median_lead_fraction=%.2f other_faults=%d other_alerted=%d false_alerts=%d false_per_30_machine_days=%.2f targets_met=%v\n",
+		r.Failures, r.AlertedPct, r.MedianLeadS/3600, r.MedianLeadFraction, r.Other, r.OtherAlerted, r.FalseAlerts, r.FalsePer30, allMet(r.Targets))
+}
+
+func allMet(t map[string]bool) bool {
+	for _, ok := range t {
+		if !ok {
+			return false
+		}
+	}
+	return len(t) > 0
+}

@@ -1,0 +1,169 @@
+package trainer
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/faultline/faultline/internal/artifact"
+	"github.com/faultline/faultline/internal/scoring"
+)
+
+// The whole-history EWMA inputs (after the age input) must be the same numbers in
+// training (batch windows) and in live scoring: feeding the batch vector of each
+// window to the networks gives exactly the RUL the stream reports at that row.
+func TestHistoryEWMABatchEqualsStream(t *testing.T) {
+	d := runToFailure(12, 7)
+	o := Options{Task: artifact.TaskRUL, Seed: 3, Ensemble: 2, Epochs: 5, Window: 8, AgeFeature: true, HistoryEWMA: []float64{0.2, 0.05}}
+	m, _, err := Fit(context.Background(), d, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := m.Spec.NumFeatures() + 1 + 2*len(m.Spec.Sensors); m.Input.Dim() != want || len(m.HistoryEWMA) != 2 {
+		t.Fatalf("input dim %d, want %d (history %v)", m.Input.Dim(), want, m.HistoryEWMA)
+	}
+	nets, err := m.Networks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scoring.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &prepared{sIdx: []int{0, 1}, sensors: m.Spec.Sensors}
+	s := d.Series[5]
+	o.defaults()
+	mat, err := rulWindows(m.Spec, o, p.rowsFor(s), s.T, &Report{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := sc.NewStream()
+	k := 0
+	for i, row := range s.Rows {
+		r, ok, err := st.Push(TimeOf(s.T[i]), row)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			continue
+		}
+		x := mat.X[k]
+		if got := x[m.Spec.NumFeatures()]; got != float64(i+1) {
+			t.Fatalf("row %d: batch age %v, want %d", i, got, i+1)
+		}
+		if want := math.Min(125, s.T[len(s.T)-1]-s.T[i]); mat.Y[k][0] != want {
+			t.Fatalf("row %d: target %v, want %v", i, mat.Y[k][0], want)
+		}
+		scaled := make([]float64, len(x))
+		_ = m.Input.Transform(x, scaled)
+		x32 := make([]float32, len(x))
+		for j, v := range scaled {
+			x32[j] = float32(v)
+		}
+		var sum float64
+		for _, n := range nets {
+			sum += float64(n.NewPredictor().Predict(x32, make([]float32, 1))[0])
+		}
+		want := math.Max(0, m.TargetCenter[0]+m.TargetScale[0]*sum/float64(len(nets)))
+		if r.RUL != want {
+			t.Fatalf("row %d: stream RUL %v, batch %v", i, r.RUL, want)
+		}
+		k++
+	}
+	if k != len(mat.X) {
+		t.Fatalf("stream scored %d windows, batch made %d", k, len(mat.X))
+	}
+	// Reset forgets the history: a reset stream scores like a fresh one.
+	st.Reset()
+	st2, _ := sc.NewStream()
+	for i, row := range s.Rows[:20] {
+		r1, ok1, _ := st.Push(TimeOf(s.T[i]), row)
+		a := 0.0
+		if ok1 {
+			a = r1.RUL
+		}
+		r2, ok2, _ := st2.Push(TimeOf(s.T[i]), row)
+		if ok1 != ok2 || (ok2 && a != r2.RUL) {
+			t.Fatalf("row %d: after Reset %v/%v, fresh %v/%v", i, a, ok1, r2, ok2)
+		}
+	}
+}
+
+func TestHistoryEWMARefusedForAnomalyModels(t *testing.T) {
+	m, _, err := Fit(context.Background(), runToFailure(3, 1), Options{Window: 8, Epochs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.HistoryEWMA = []float64{0.1}
+	if err := m.Validate(); err == nil {
+		t.Fatal("history_ewma accepted on an anomaly model")
+	}
+}
+
+// Windows below the threshold appear twice; the others once.
+func TestBoostLowRUL(t *testing.T) {
+	m := matrix{X: [][]float64{{1}, {2}, {3}}, Y: [][]float64{{100}, {40}, {10}}, T: []float64{1, 2, 3}}
+	b := boostLowRUL(m, 50)
+	if len(b.X) != 5 || b.Y[3][0] != 40 || b.Y[4][0] != 10 || len(m.X) != 3 {
+		t.Fatalf("boosted %v from %v", b.Y, m.Y)
+	}
+	if got := boostLowRUL(m, 0); len(got.X) != 3 {
+		t.Fatalf("threshold 0 changed the windows: %d", len(got.X))
+	}
+}
+
+// A model with members predicts the mean of its own RUL and that of each member
+// whose (longer) window is complete; before that, its own alone.
+func TestMembersAveraged(t *testing.T) {
+	d := runToFailure(10, 9)
+	m, _, err := Fit(context.Background(), d, Options{Task: artifact.TaskRUL, Seed: 1, Ensemble: 1, Epochs: 3, Window: 6, MemberWindows: []int{12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Members) != 1 || m.Members[0].Spec.Window != 12 {
+		t.Fatalf("members %d", len(m.Members))
+	}
+	solo := *m
+	solo.Members = nil
+	stream := func(mm *artifact.Model) (*scoring.Stream, error) {
+		sc, err := scoring.New(mm)
+		if err != nil {
+			return nil, err
+		}
+		return sc.NewStream()
+	}
+	all, err := stream(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, _ := stream(&solo)
+	mem, _ := stream(m.Members[0])
+	s := d.Series[2]
+	for i, row := range s.Rows {
+		ts := TimeOf(s.T[i])
+		ra, oka, err := all.Push(ts, row)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ro, oko, _ := own.Push(ts, row)
+		rm, okm, _ := mem.Push(ts, row)
+		if oka != oko {
+			t.Fatalf("row %d: combined ready %v, own %v", i, oka, oko)
+		}
+		if !oka {
+			continue
+		}
+		want := ro.RUL
+		if okm {
+			want = (ro.RUL + rm.RUL) / 2
+		}
+		if okm != (i >= 11) || ra.RUL != want {
+			t.Fatalf("row %d: combined %v, want %v (member ready %v)", i, ra.RUL, want, okm)
+		}
+	}
+	// A member on other sensors is refused.
+	m.Members[0].Spec.Sensors = []string{"noise", "wear"}
+	if err := m.Validate(); err == nil {
+		t.Fatal("member with other sensors accepted")
+	}
+}

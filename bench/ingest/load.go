@@ -27,6 +27,7 @@ type result struct {
 	elapsed           time.Duration // first publish to all stored
 	lat               []time.Duration
 	rssMB             float64
+	cpuSeconds        float64 // ingest's user+system CPU over the run
 }
 
 func (r result) line() string {
@@ -38,8 +39,13 @@ func (r result) line() string {
 		return float64(r.lat[int(p*float64(len(r.lat)-1))].Microseconds()) / 1000
 	}
 	vps := float64(r.stored*int64(r.sensors)) / r.elapsed.Seconds()
-	return fmt.Sprintf("published=%d stored=%d lost=%d values_per_s=%.0f p50_latency_ms=%.1f p99_latency_ms=%.1f rss_mb=%.1f",
-		r.published*int64(r.sensors), r.stored*int64(r.sensors), (r.published-r.stored)*int64(r.sensors), vps, q(0.5), q(0.99), r.rssMB)
+	cpuPerValue := 0.0
+	if r.stored > 0 {
+		cpuPerValue = r.cpuSeconds * 1e6 / float64(r.stored*int64(r.sensors))
+	}
+	return fmt.Sprintf("published=%d stored=%d lost=%d values_per_s=%.0f p50_latency_ms=%.1f p99_latency_ms=%.1f rss_mb=%.1f ingest_cpu_s=%.2f ingest_cpu_us_per_value=%.2f",
+		r.published*int64(r.sensors), r.stored*int64(r.sensors), (r.published-r.stored)*int64(r.sensors), vps, q(0.5), q(0.99), r.rssMB,
+		r.cpuSeconds, cpuPerValue)
 }
 
 // load publishes telemetry for machines from several QoS 1 connections.

@@ -9,7 +9,9 @@
 //
 // The last line is machine-readable:
 //
-//	published=N stored=N lost=N values_per_s=X p50_latency_ms=X p99_latency_ms=X rss_mb=X
+//	published=N stored=N lost=N values_per_s=X p50_latency_ms=X p99_latency_ms=X rss_mb=X ingest_cpu_s=X ingest_cpu_us_per_value=X
+//
+// -cpuprofile FILE takes a CPU profile of ingest over the publishing phase.
 package main
 
 import (
@@ -20,6 +22,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,6 +42,8 @@ type options struct {
 	keep        bool
 	rate        float64
 	brokerExtra string
+	cpuProfile  string
+	ingestArgs  string
 }
 
 func main() {
@@ -54,6 +59,8 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (server logs, spool)")
 	flag.StringVar(&o.brokerExtra, "broker-extra", "", `lines appended to the generated mosquitto.conf, e.g. $'set_tcp_nodelay true\n' (default: Mosquitto's defaults)`)
 	flag.Float64Var(&o.rate, "rate", 0, "throughput scenario: messages/s overall (0 = as fast as the broker takes them)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of ingest (taken over the publishing phase via --pprof-addr) to this file")
+	flag.StringVar(&o.ingestArgs, "ingest-args", "", "extra space-separated flags for ingest, e.g. '--influx-gzip'")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -70,6 +77,8 @@ type rig struct {
 	store  *influxstore.Store
 	ingest *exec.Cmd
 	rss    *rssWatch
+	// pprofAddr is ingest's --pprof-addr when -cpuprofile is set.
+	pprofAddr string
 }
 
 func run(ctx context.Context, o options) error {
@@ -88,6 +97,7 @@ func run(ctx context.Context, o options) error {
 	}
 	defer r.close()
 	var res result
+	cpu0 := cpuSeconds(r.ingest.Process.Pid)
 	switch o.scenario {
 	case "throughput":
 		res, err = throughput(ctx, r, o)
@@ -100,6 +110,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	res.rssMB = r.rss.peakMB()
+	res.cpuSeconds = cpuSeconds(r.ingest.Process.Pid) - cpu0
 	fmt.Println(res.line())
 	return nil
 }
@@ -128,6 +139,14 @@ func setup(ctx context.Context, dir string, o options) (*rig, error) {
 		"--client-id", "bench-ingest", "--share-group", "bench", "--mqtt-connections", fmt.Sprint(o.connections),
 		"--writers", fmt.Sprint(o.writers), "--batch-bytes", fmt.Sprint(o.batchBytes), "--flush-interval", "100ms",
 		"--spool-dir", filepath.Join(dir, "spool"), "--http-addr", "", "--log-format", "json", "--log-level", "warn")
+	if o.cpuProfile != "" {
+		if r.pprofAddr, err = freeAddr(); err != nil {
+			r.close()
+			return nil, err
+		}
+		r.ingest.Args = append(r.ingest.Args, "--pprof-addr", r.pprofAddr)
+	}
+	r.ingest.Args = append(r.ingest.Args, strings.Fields(o.ingestArgs)...)
 	logf, err := os.Create(filepath.Join(dir, "ingest.log"))
 	if err != nil {
 		r.close()

@@ -24,9 +24,13 @@ func throughput(ctx context.Context, r *rig, o options) (result, error) {
 		return result{}, err
 	}
 	start := time.Now()
+	waitProfile := startCPUProfile(ctx, r, o.cpuProfile, o.duration)
 	pctx, cancel := context.WithTimeout(ctx, o.duration)
 	err = l.run(pctx, -1, o.rate)
 	cancel()
+	if perr := waitProfile(); perr != nil {
+		fmt.Fprintln(os.Stderr, perr)
+	}
 	if err != nil && ctx.Err() == nil && pctx.Err() == nil {
 		return result{}, err
 	}

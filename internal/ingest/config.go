@@ -36,9 +36,10 @@ type Config struct {
 	Limits          telemetry.Limits
 	ShutdownTimeout time.Duration // how long shutdown keeps shipping the spool to InfluxDB
 
-	HTTPAddr string
-	MQTT     mqttclient.Config
-	Influx   influxstore.Config
+	HTTPAddr  string
+	PprofAddr string // "" = off; serves net/http/pprof for profiling under load
+	MQTT      mqttclient.Config
+	Influx    influxstore.Config
 }
 
 // DefaultClientID is faultline-ingest-<hostname>: stable across restarts of one host,

@@ -86,24 +86,56 @@ func (d *decoder) admit(m telemetry.Machine) error {
 	return nil
 }
 
+// decodeState is one handler's own state (handlers of different connections run
+// concurrently): its fast payload decoder and the topics it already routed and admitted,
+// so a known machine costs one map lookup instead of a topic parse and a shared lock.
+type decodeState struct {
+	fd     telemetry.FastDecoder
+	routes map[string]routed
+}
+
+type routed struct {
+	sensor string
+	tags   [3]influxstore.Tag
+}
+
+// maxRoutes bounds a handler's topic cache; it starts over when full.
+const maxRoutes = 1 << 16
+
+func (st *decodeState) remember(topic string, r routed) {
+	if st.routes == nil || len(st.routes) >= maxRoutes {
+		st.routes = make(map[string]routed)
+	}
+	st.routes[topic] = r
+}
+
 // decode appends the message's points to dst as line protocol.
-func (d *decoder) decode(dst []byte, topic string, payload []byte, now time.Time) ([]byte, decoded) {
+func (d *decoder) decode(st *decodeState, dst []byte, topic string, payload []byte, now time.Time) ([]byte, decoded) {
 	var out decoded
-	m, sensor, err := d.route(topic)
-	if err != nil {
-		out.err = err
-		return dst, out
+	r, known := st.routes[topic]
+	var m telemetry.Machine
+	if !known {
+		var err error
+		if m, r.sensor, err = d.route(topic); err != nil {
+			out.err = err
+			return dst, out
+		}
+		r.tags = [3]influxstore.Tag{{Key: "line", Value: m.Line}, {Key: "machine", Value: m.Machine}, {Key: "site", Value: m.Site}}
 	}
 	var samples []telemetry.Sample
-	if sensor != "" {
+	var err error
+	if r.sensor != "" {
 		var s telemetry.Sample
-		s, err = telemetry.DecodeSensor(payload, sensor, d.limits, now)
+		s, err = telemetry.DecodeSensor(payload, r.sensor, d.limits, now)
 		samples = []telemetry.Sample{s}
 	} else {
-		samples, out.rejected, err = telemetry.DecodeTelemetry(payload, d.limits, now)
+		samples, out.rejected, err = st.fd.Decode(payload, d.limits, now)
 	}
-	if err == nil {
-		err = d.admit(m)
+	if err == nil && !known {
+		// Admitted machines stay admitted, so the guard runs once per topic and handler.
+		if err = d.admit(m); err == nil {
+			st.remember(topic, r)
+		}
 	}
 	if err != nil {
 		// A whole-message rejection names its first reason; the per-value list would
@@ -111,9 +143,8 @@ func (d *decoder) decode(dst []byte, topic string, payload []byte, now time.Time
 		out.err, out.rejected = err, nil
 		return dst, out
 	}
-	tags := [3]influxstore.Tag{{Key: "line", Value: m.Line}, {Key: "machine", Value: m.Machine}, {Key: "site", Value: m.Site}}
 	for _, s := range samples {
-		dst = influxstore.AppendLine(dst, influxstore.Measurement, tags[:], s.Values, s.Time)
+		dst = influxstore.AppendLine(dst, influxstore.Measurement, r.tags[:], s.Values, s.Time)
 		out.points++
 		out.values += len(s.Values)
 		out.maxTS = max(out.maxTS, s.Time.UnixNano())

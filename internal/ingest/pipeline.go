@@ -173,12 +173,13 @@ type handler struct {
 	s       *Service
 	broker  Broker
 	scratch []byte
+	st      decodeState // samples alias its decoder until the next message: lines are built first
 }
 
 func (h *handler) handle(m mqttclient.Message) {
 	s := h.s
 	s.c.messages.Add(1)
-	lines, d := s.dec.decode(h.scratch[:0], m.Topic(), m.Payload(), time.Now())
+	lines, d := s.dec.decode(&h.st, h.scratch[:0], m.Topic(), m.Payload(), time.Now())
 	if cap(lines) <= 1<<20 {
 		h.scratch = lines
 	}

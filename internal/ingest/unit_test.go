@@ -51,6 +51,7 @@ func TestDecodeLinesAndReasons(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxMachines = 1
 	d := newDecoder(cfg)
+	var st decodeState
 	now := time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)
 	cases := []struct {
 		topic, payload string
@@ -70,7 +71,7 @@ func TestDecodeLinesAndReasons(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.topic+" "+tc.payload, func(t *testing.T) {
-			lines, out := d.decode(nil, tc.topic, []byte(tc.payload), now)
+			lines, out := d.decode(&st, nil, tc.topic, []byte(tc.payload), now)
 			if string(lines) != tc.lines || telemetry.ReasonOf(out.err) != tc.reason || len(out.rejected) != tc.rejected {
 				t.Fatalf("decode = %q, err %v, rejected %v; want %q, reason %q, %d rejected", lines, out.err, out.rejected, tc.lines, tc.reason, tc.rejected)
 			}

@@ -159,8 +159,8 @@ func TestSimEndToEnd(t *testing.T) {
 	}
 	out := t.TempDir()
 	var stdout bytes.Buffer
-	args := []string{"sim", "--machines-per-type", "1", "--healthy", "2d", "--faulty", "6d", "--fault-rate", "0.5",
-		"--epochs", "3", "--seed", "3", "--out", out}
+	args := []string{"sim", "--machines-per-type", "1", "--healthy", "1d", "--faulty", "5d", "--fault-rate", "2",
+		"--epochs", "2", "--hidden", "8", "--seed", "3", "--out", out}
 	if err := Run(context.Background(), args, noEnv, &stdout, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestSimEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Machines != 3 || len(res.Episodes) == 0 || res.Flags["fault-rate"] != "0.5" {
+	if res.Machines != 3 || len(res.Episodes) == 0 || res.Flags["fault-rate"] != "2" {
 		t.Fatalf("results %+v", res)
 	}
 	failures, raises := 0, 0

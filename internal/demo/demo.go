@@ -6,19 +6,21 @@
 package demo
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/faultline/faultline/internal/influxstore"
 	"github.com/faultline/faultline/internal/mqttclient"
 	"github.com/faultline/faultline/internal/servers"
 	"github.com/faultline/faultline/internal/telemetry"
@@ -45,7 +47,7 @@ type Demo struct {
 	children []*child
 	stops    []func()
 
-	mu     sync.Mutex
+	mu     sync.Mutex // alerts, and every write to cfg.Out (alerts print from MQTT callbacks)
 	alerts []telemetry.Alert
 }
 
@@ -57,6 +59,8 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 func (d *Demo) say(format string, a ...any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	fmt.Fprintf(d.cfg.Out, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
 }
 
@@ -127,13 +131,17 @@ func (d *Demo) run(ctx context.Context) error {
 	machines := 3 * c.MachinesPerType
 	rate := fmt.Sprint(c.Rate)
 	d.say("phase 1: simulating %d machines for %s of healthy operation (from %s)", machines, c.Healthy, t0.Format(time.RFC3339))
-	if err := d.exec(ctx, "simulate", env, "--machines", fmt.Sprint(machines), "--rate", rate, "--speed", "0",
+	speed1 := backfillRate / (float64(machines) * c.Rate)
+	if err := d.exec(ctx, "simulate", env, "--machines", fmt.Sprint(machines), "--rate", rate, "--speed", fmt.Sprint(speed1),
 		"--duration", c.Healthy.String(), "--start", t0.Format(time.RFC3339), "--fault-rate", "0", "--seed", fmt.Sprint(c.Seed),
 		"--truth-out", filepath.Join(c.OutDir, "truth-healthy.jsonl"), "--client-id", "faultline-demo-sim1"); err != nil {
 		return err
 	}
-	want := int64(c.Healthy.Seconds()*c.Rate) * int64(machines)
-	if err := d.waitStored(ctx, influx.URL, t0, t1, want); err != nil {
+	published, err := publishedSamples(filepath.Join(c.OutDir, "logs", "simulate.log"))
+	if err != nil {
+		return err
+	}
+	if err := d.waitStored(ctx, ingestAddr, published); err != nil {
 		return err
 	}
 	d.say("training one model per machine type from InfluxDB (%s .. %s)", t0.Format("01-02 15:04"), t1.Format("01-02 15:04"))
@@ -182,14 +190,22 @@ func (d *Demo) run(ctx context.Context) error {
 		return err
 	}
 	d.mu.Lock()
-	alerts := append([]telemetry.Alert(nil), d.alerts...)
-	d.mu.Unlock()
-	s := Summarize(truth, alerts, t1, t1.Add(c.Faulty), 2*time.Hour)
+	defer d.mu.Unlock()
+	s := Summarize(truth, d.alerts, t1, t1.Add(c.Faulty), 2*time.Hour)
 	s.Print(c.Out)
 	fmt.Fprintf(c.Out, "\nmodels: %s\nreports: %s\nlogs: %s\ntruth: %s\n", models, filepath.Join(c.OutDir, "reports"),
 		filepath.Join(c.OutDir, "logs"), filepath.Join(c.OutDir, "truth.jsonl"))
 	return nil
 }
+
+// demoBrokerConf matches deploy/mosquitto/mosquitto.conf where it matters here: the
+// healthy period is published as a backfill burst, and Mosquitto's default queue of
+// 1,000 messages per subscriber would drop what ingest has not taken yet.
+const demoBrokerConf = "set_tcp_nodelay true\nmax_inflight_messages 100\nmax_queued_messages 100000\nmax_queued_bytes 0\n"
+
+// backfillRate bounds the healthy-period publish rate (messages per second), so the
+// burst stays well inside what ingest takes on a small machine.
+const backfillRate = 2000.0
 
 // contextColumns are the operating conditions of the simulated machine types; train
 // keeps those a type has.
@@ -197,7 +213,7 @@ const contextColumns = "speed_rpm,flow_m3h,load_pct,flow_m3min,ambient_temp_c"
 
 func (d *Demo) startBroker(ctx context.Context) (string, error) {
 	if _, err := servers.MosquittoBinary(); err == nil {
-		m, err := servers.StartMosquitto(ctx, filepath.Join(d.cfg.OutDir, "broker"), servers.MosquittoOptions{Extra: "set_tcp_nodelay true\n"})
+		m, err := servers.StartMosquitto(ctx, filepath.Join(d.cfg.OutDir, "broker"), servers.MosquittoOptions{Extra: demoBrokerConf})
 		if err != nil {
 			return "", err
 		}
@@ -214,39 +230,73 @@ func (d *Demo) startBroker(ctx context.Context) (string, error) {
 	return e.URL, nil
 }
 
-// waitStored waits until InfluxDB holds the healthy period, so training reads it all.
-func (d *Demo) waitStored(ctx context.Context, url string, from, to time.Time, want int64) error {
-	st, err := influxstore.New(influxstore.Config{URL: url, Bucket: "factory"})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	var last int64 = -1
-	stable := 0
+// waitStored waits until ingest has written every sample the simulator published
+// (its own metrics say so exactly: points written, nothing left in the spool), so
+// training reads the whole healthy period.
+func (d *Demo) waitStored(ctx context.Context, ingestAddr string, published int64) error {
+	deadline := time.Now().Add(5 * time.Minute)
 	for {
-		n, err := st.CountPoints(ctx, influxstore.SeriesQuery{Start: from, Stop: to.Add(time.Second)}, "ambient_temp_c")
-		if err == nil {
-			if n >= want {
-				d.say("InfluxDB holds %d samples of the healthy period", n)
-				return nil
-			}
-			if n == last {
-				stable++
-			} else {
-				stable = 0
-			}
-			if stable > 20 {
-				d.say("InfluxDB holds %d of %d samples (dropouts and stops account for the rest)", n, want)
-				return nil
-			}
-			last = n
+		m, err := scrape(ctx, ingestAddr)
+		if err == nil && m["faultline_ingest_points_written_total"] >= float64(published) && m["faultline_ingest_spool_pending_bytes"] == 0 {
+			d.say("InfluxDB holds all %d samples of the healthy period", published)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("ingest wrote %.0f of %d samples in 5 minutes; see %s", m["faultline_ingest_points_written_total"], published, filepath.Join(d.cfg.OutDir, "logs", "ingest.log"))
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// scrape reads a program's Prometheus metrics (unlabelled series only).
+func scrape(ctx context.Context, addr string) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok || strings.HasPrefix(name, "#") || strings.Contains(name, "{") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(val, 64); err == nil {
+			out[name] = v
+		}
+	}
+	return out, sc.Err()
+}
+
+// publishedSamples reads the sample count simulate logs when it stops.
+func publishedSamples(logPath string) (int64, error) {
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		return 0, err
+	}
+	var n int64 = -1
+	for _, line := range strings.Split(string(b), "\n") {
+		var rec struct {
+			Message string `json:"message"`
+			Samples *int64 `json:"samples"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Message == "stopped" && rec.Samples != nil {
+			n = *rec.Samples
+		}
+	}
+	if n < 0 {
+		return 0, fmt.Errorf("no sample count in %s", logPath)
+	}
+	return n, nil
 }
 
 // watchAlerts subscribes to every alert and prints one readable line each.
@@ -263,8 +313,8 @@ func (d *Demo) watchAlerts(ctx context.Context, url string) error {
 			return
 		}
 		d.mu.Lock()
+		defer d.mu.Unlock()
 		d.alerts = append(d.alerts, a)
-		d.mu.Unlock()
 		var top []string
 		for _, c := range a.Top {
 			top = append(top, fmt.Sprintf("%s %.0f%%", c.Sensor, 100*c.Share))

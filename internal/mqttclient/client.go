@@ -274,8 +274,13 @@ func (cl *Client) onConnect(c paho.Client) {
 		cl.subscribeNow(c, s)
 	}
 	if o := cl.cfg.Online; o != nil {
-		// Not waited for: the connect handler must return for the client to run.
-		c.Publish(o.Topic, o.QoS, true, o.Payload)
+		// QoS 0 on purpose: with a persistent session paho re-sends its stored QoS 1
+		// publishes right after connecting and flips their DUP flag while the writer
+		// may be sending them; a QoS 1 publish from this handler lands in that store
+		// and races (seen under -race). The marker is retained and re-sent on every
+		// connect, so QoS 0 loses nothing that matters. Not waited for: the connect
+		// handler must return for the client to run.
+		c.Publish(o.Topic, 0, true, o.Payload)
 	}
 	if cl.onConnectFn != nil {
 		cl.onConnectFn()

@@ -42,6 +42,9 @@ const MaxPayload = 256 << 20
 
 const magic = "FAULTLINE-MODEL"
 
+// CombineMax scores a window by its largest normalised residual.
+const CombineMax = "max"
+
 // Tasks.
 const (
 	TaskAnomaly = "anomaly"
@@ -76,6 +79,11 @@ type Model struct {
 	ResidualScale []float64 `json:"residual_scale,omitempty"`
 	// Smoothing is the EWMA factor applied to the anomaly score (1 = none).
 	Smoothing float64 `json:"smoothing,omitempty"`
+	// Combine says how per-target residuals become one score: "" (RMS over targets)
+	// or CombineMax (the largest absolute residual). RMS lets healthy sensors dilute
+	// a fault that shows on one sensor only (a machine with five targets needs one
+	// residual sqrt(5) times larger to reach the same score).
+	Combine string `json:"combine,omitempty"`
 	// RULCap is the cap of the training target (rul).
 	RULCap float64 `json:"rul_cap,omitempty"`
 	// Period is the nominal sampling period in seconds seen in training (0 = unknown).
@@ -143,7 +151,8 @@ type Likelihood struct {
 	Lag int `json:"lag,omitempty"`
 }
 
-// NumInputs is the networks' input width: the spec's features plus the age input.
+// NumInputs is the networks' input width: the spec's features plus the age input
+// and the whole-history EWMA inputs.
 func (m *Model) NumInputs() int {
 	n := m.Spec.NumFeatures() + len(m.HistoryEWMA)*len(m.Spec.Sensors)
 	if m.AgeFeature {
@@ -225,6 +234,9 @@ func (m *Model) Validate() error {
 				add("non-finite scale or center")
 			}
 		}
+	}
+	if m.Combine != "" && m.Combine != CombineMax {
+		add("combine %q: want \"\" (rms) or %q", m.Combine, CombineMax)
 	}
 	if !(m.Smoothing >= 0 && m.Smoothing <= 1) {
 		add("smoothing %v not in [0,1]", m.Smoothing)

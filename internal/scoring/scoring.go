@@ -26,6 +26,7 @@ type Scorer struct {
 	columns []string // spec sensors, then settings
 	meanIdx []int    // anomaly: feature index of each target's window mean
 	mask    [][]int  // leave-one-out: feature indexes of each target's own sensor
+
 	members []*Scorer // rul: artifact.Model.Members
 }
 
@@ -342,6 +343,12 @@ func (st *Stream) anomaly(r *Result) {
 		}
 	}
 	r.Raw = math.Sqrt(sum / float64(len(r.Residual)))
+	if m.Combine == artifact.CombineMax {
+		r.Raw = 0
+		for _, z := range r.Residual {
+			r.Raw = math.Max(r.Raw, math.Abs(z))
+		}
+	}
 	if st.lk != nil {
 		r.Score = st.lk.score(r.Raw)
 		if st.lv != nil {

@@ -180,9 +180,12 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 	if err != nil {
 		return nil, nil, err
 	}
+	if o.Combine != "" && o.Combine != "rms" && o.Combine != artifact.CombineMax {
+		return nil, nil, fmt.Errorf("combine %q: use max or rms", o.Combine)
+	}
 	want := o.Window
 	if want <= 0 {
-		want = 20
+		want = defaultAnomalyWindow(p.period)
 	}
 	spec := p.spec(&o, fitWindow(want, d))
 	if err := spec.Validate(); err != nil {
@@ -263,7 +266,7 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 		Name: o.Name, Version: o.Version, Created: time.Now().UTC(), Task: o.Task, Match: o.Match,
 		Spec: spec, Settings: p.settings, Regimes: p.regimes, Input: in,
 		Targets: targets, TargetCenter: tc, TargetScale: ts, Smoothing: o.Smoothing,
-		Period: p.period, Nets: nets, LeaveOneOut: loo, Context: o.Context,
+		Period: p.period, Nets: nets, LeaveOneOut: loo, Context: o.Context, Combine: combineOf(o, len(targets)),
 		AgeFeature: o.AgeFeature, Forecast: o.Forecast, Likelihood: o.Likelihood,
 		Level: o.Level,
 	}
@@ -306,6 +309,17 @@ func calibrateAnomaly(m *artifact.Model, d Data, p *prepared, o Options, rep *Re
 			ss += r[k] * r[k]
 		}
 		scale[k] = math.Max(math.Sqrt(ss/float64(max(1, len(res)))), 1e-6)
+		if m.Combine == artifact.CombineMax {
+			// The largest residual decides: scale each target by its own healthy tail
+			// (99th percentile of |residual|), so a target with heavy-tailed noise
+			// (vibration kurtosis, start-up transients) does not set the bar for a
+			// quiet one (a temperature) whose small steady departure is the fault.
+			abs := make([]float64, len(res))
+			for i, r := range res {
+				abs[i] = math.Abs(r[k])
+			}
+			scale[k] = math.Max(quantile(abs, 0.99), 1e-6)
+		}
 	}
 	m.ResidualScale = scale
 	// Pass 2: the scores as the daemon will see them.
@@ -478,4 +492,26 @@ func anomalyTarget(h int, meanIdx, cols []int, rows [][]float64) func([]float64,
 		}
 		return y
 	}
+}
+
+// defaultAnomalyWindow spans about an hour of samples (20 to 120): shorter windows see
+// the thermal lag of every load change as an anomaly (measured on the simulated plant,
+// docs/benchmarks.md), longer ones react late. Without a known period: 20 samples.
+func defaultAnomalyWindow(period float64) int {
+	if period <= 0 {
+		return 20
+	}
+	return min(120, max(20, int(math.Round(3600/period))))
+}
+
+// combineOf picks how residuals combine: the largest one by default when there are
+// several targets, so a fault visible on one sensor is not diluted by the healthy ones.
+func combineOf(o Options, targets int) string {
+	switch {
+	case o.Combine == "rms":
+		return ""
+	case o.Combine == artifact.CombineMax, targets > 1:
+		return artifact.CombineMax
+	}
+	return ""
 }

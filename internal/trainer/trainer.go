@@ -67,6 +67,9 @@ type Options struct {
 	Quantile  float64
 	Margin    float64
 	Smoothing float64 // EWMA of the score; default 0.3
+	// Combine: "max" (default with several targets: the largest normalised residual)
+	// or "rms" (root mean square over targets, the behaviour before max existed).
+	Combine string
 	K, M      int     // alert: k of m windows (default 3 of 5)
 	Clear     int     // alert: calm windows to clear (default 5)
 	Holdoff   int     // alert: windows after a raise before another raise (0 = off)

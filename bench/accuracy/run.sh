@@ -3,7 +3,7 @@
 # training and live scoring code). Run from the repository root after `make build`
 # (or `go build -o bin/eval ./cmd/eval`):
 #
-#   sh bench/accuracy/run.sh [rul-default|rul-tuned|rul-refit|nab-default|nab-tuned|nab-forecast|nab-level|all]
+#   sh bench/accuracy/run.sh [rul-default|rul-tuned|rul-refit|rul-history|nab-default|nab-tuned|nab-forecast|nab-level|all]
 #
 # Datasets are read from $FAULTLINE_DATASETS (default ../shared/datasets); nothing is
 # copied into the repository. Outputs (results.json, PNGs) go to bench-out/.
@@ -48,6 +48,16 @@ rul-refit | all)
 	R="--ignore $IG --age --lr 5e-4 --patience 40 --refit-all"
 	rul FD001 refit $R
 	rul FD003 refit $R
+	;;
+esac
+case $what in
+rul-history | all)
+	# Round 3: the refit configuration plus whole-history EWMA inputs (alphas 0.1 and
+	# 0.03) per sensor (see docs/benchmarks.md, round 3).
+	IG=sensor_1,sensor_5,sensor_6,sensor_10,sensor_16,sensor_18,sensor_19
+	R="--ignore $IG --age --lr 5e-4 --patience 40 --refit-all --history 0.1,0.03"
+	rul FD001 history $R
+	rul FD003 history $R
 	;;
 esac
 case $what in

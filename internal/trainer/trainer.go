@@ -70,9 +70,9 @@ type Options struct {
 	// Combine: "max" (default with several targets: the largest normalised residual)
 	// or "rms" (root mean square over targets, the behaviour before max existed).
 	Combine string
-	K, M      int     // alert: k of m windows (default 3 of 5)
-	Clear     int     // alert: calm windows to clear (default 5)
-	Holdoff   int     // alert: windows after a raise before another raise (0 = off)
+	K, M    int // alert: k of m windows (default 3 of 5)
+	Clear   int // alert: calm windows to clear (default 5)
+	Holdoff int // alert: windows after a raise before another raise (0 = off)
 
 	// RUL: cap of the target (default 125) and horizon under which an alert is
 	// raised (default 30); critical at half the horizon.

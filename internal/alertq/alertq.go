@@ -135,6 +135,10 @@ func (q *Queue) Append(it Item) error {
 		return ErrFull
 	}
 	if _, err := q.f.Write(b); err != nil {
+		// Cut a partial record off, so later appends do not sit behind a broken frame.
+		if terr := q.f.Truncate(q.size); terr == nil {
+			_, _ = q.f.Seek(q.size, io.SeekStart)
+		}
 		return fmt.Errorf("alertq: append to %s: %w", q.path, err)
 	}
 	if err := q.f.Sync(); err != nil {

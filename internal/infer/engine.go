@@ -191,9 +191,19 @@ func (e *Engine) score(m *machine, s *telemetry.Sample) {
 	if e.onScore != nil {
 		e.onScore(m.id, r, m.mdl)
 	}
+	// Transitions on rows filled in for a short gap come first, in order.
+	for _, ev := range r.Earlier {
+		rr := *r
+		rr.Event = ev
+		e.publish(m, &rr)
+	}
 	if r.Event.Transition == alerting.Nothing {
 		return
 	}
+	e.publish(m, r)
+}
+
+func (e *Engine) publish(m *machine, r *scoring.Result) {
 	a := BuildAlert(m.id, m.mdl.Artifact(), r)
 	e.met.Alerts.WithLabelValues(a.State).Inc()
 	e.emit(a)

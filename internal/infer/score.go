@@ -86,6 +86,9 @@ func ScoreTable(sc *scoring.Scorer, tbl *dataset.Table, withAsset bool, w io.Wri
 			if ready {
 				stats.Scored++
 				active = r.Active
+				for _, ev := range r.Earlier {
+					count(&stats, ev.Transition)
+				}
 				count(&stats, r.Event.Transition)
 			}
 			line = appendResult(line, r, ready, active, rul)

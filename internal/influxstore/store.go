@@ -141,9 +141,10 @@ func classify(err error) error {
 	if errors.As(err, &he) {
 		st := he.StatusCode
 		retry := st == 0 || st == http.StatusTooManyRequests || st >= 500
-		// 1.8 answers 404 "database not found" until CREATE DATABASE ran; an operator
-		// can fix that without losing data, so keep the points.
-		if st == http.StatusNotFound {
+		// 1.8 answers 404 "database not found" until CREATE DATABASE ran, and a rotated,
+		// expired or under-privileged token gives 401/403: an operator can fix each
+		// without losing data, so keep the points (callers hold them durably and retry).
+		if st == http.StatusNotFound || st == http.StatusUnauthorized || st == http.StatusForbidden {
 			retry = true
 		}
 		return &WriteError{Status: st, Retryable: retry, RetryAfter: time.Duration(he.RetryAfter) * time.Second, Err: err}

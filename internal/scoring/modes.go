@@ -176,5 +176,9 @@ func (st *Stream) levelScore(r *Result) {
 		}
 		v -= old
 	}
-	r.Score = math.Max(r.Score, math.Abs(st.lv.score(v)))
+	z := math.Abs(st.lv.score(v))
+	if w := st.s.M.Level.Weight; w > 0 {
+		z *= w
+	}
+	r.Score = math.Max(r.Score, z)
 }

@@ -92,7 +92,7 @@ func (s *Scorer) Columns() []string { return s.columns }
 // Result of one completed window.
 type Result struct {
 	Time      time.Time
-	Score     float64 // anomaly: smoothed RMS of normalised residuals; rul: predicted RUL
+	Score     float64 // anomaly: smoothed combined normalised residuals; rul: predicted RUL
 	Raw       float64 // anomaly: the unsmoothed score
 	RUL       float64 // rul task only
 	Threshold float64 // the alert's warn level
@@ -101,7 +101,10 @@ type Result struct {
 	Residual []float64
 	Shares   []float64
 	Event    alerting.Event
-	Active   alerting.Severity
+	// Earlier holds transitions, oldest first, that happened on rows inserted for a
+	// short gap just before this sample; they precede Event and must be published too.
+	Earlier []alerting.Event
+	Active  alerting.Severity
 }
 
 // Counters of a stream; callers export them as metrics.
@@ -117,31 +120,33 @@ type Counters struct {
 
 // Stream is one machine's scoring state. Not safe for concurrent use.
 type Stream struct {
-	s      *Scorer
-	ext    *features.Extractor
-	preds  []*model.Predictor[float32]
-	alert  *alerting.State
-	norm   []float64
-	feat   []float64
-	scaled []float64
-	x32    []float32
-	y32    []float32
-	ysum   []float64
-	nanRow []float64
-	res    Result
-	last   time.Time
-	smooth float64
-	warm   bool
-	rows   int64 // rows processed since the stream began or Reset: the age input
-	fc     *forecaster
-	lk     *likelihood
-	lv     *likelihood
-	lagV   []float64
-	lagAt  []int64
-	hist   *features.History // whole-history EWMA inputs (artifact.Model.HistoryEWMA)
-	histV  []float64
-	mem    *memberStreams // rul: one stream per artifact.Model.Members entry
-	C      Counters
+	s       *Scorer
+	carried []alerting.Event // scratch for transitions on gap-filled rows
+	ext     *features.Extractor
+	preds   []*model.Predictor[float32]
+	alert   *alerting.State
+	norm    []float64
+	feat    []float64
+	scaled  []float64
+	x32     []float32
+	y32     []float32
+	ysum    []float64
+	nanRow  []float64
+	res     Result
+	last    time.Time
+	smooth  float64
+	warm    bool
+	rows    int64 // rows processed since the stream began or Reset: the age input
+	fc      *forecaster
+	lk      *likelihood
+	lv      *likelihood
+	nv      *novelty
+	lagV    []float64
+	lagAt   []int64
+	hist    *features.History // whole-history EWMA inputs (artifact.Model.HistoryEWMA)
+	histV   []float64
+	mem     *memberStreams // rul: one stream per artifact.Model.Members entry
+	C       Counters
 }
 
 // NewStream starts a machine's state.
@@ -176,6 +181,9 @@ func (s *Scorer) NewStream() (*Stream, error) {
 	if s.M.Level != nil {
 		st.lv = newLikelihood(s.M.Level)
 	}
+	if s.M.Novelty != nil {
+		st.nv = newNovelty(s.M.Novelty)
+	}
 	if len(s.M.HistoryEWMA) > 0 {
 		if st.hist, err = features.NewHistory(s.M.HistoryEWMA, ns); err != nil {
 			return nil, err
@@ -202,6 +210,7 @@ func (st *Stream) Push(ts time.Time, row []float64) (*Result, bool, error) {
 		return nil, false, ErrOutOfOrder
 	}
 	st.C.Samples++
+	carried := st.carried[:0]
 	if p := st.s.M.Period; p > 0 && !st.last.IsZero() {
 		missing := int(math.Round(ts.Sub(st.last).Seconds()/p)) - 1
 		switch {
@@ -214,15 +223,35 @@ func (st *Stream) Push(ts time.Time, row []float64) (*Result, bool, error) {
 		case missing > 0:
 			for i := 0; i < missing; i++ {
 				st.C.FilledRows++
-				if _, _, err := st.push(ts, st.nanRow); err != nil {
+				r, ok, err := st.push(ts, st.nanRow)
+				if err != nil {
 					return nil, false, err
+				}
+				// A filled row can complete the window that raises or clears an
+				// alert; that transition must reach the caller with this sample.
+				if ok && r.Event.Transition != alerting.Nothing {
+					carried = append(carried, r.Event)
 				}
 			}
 		}
 	}
 	st.mem.push(ts, row)
 	st.last = ts
-	return st.push(ts, row)
+	st.carried = carried
+	st.res.Earlier = st.res.Earlier[:0]
+	r, ok, err := st.push(ts, row)
+	if err != nil || len(carried) == 0 {
+		return r, ok, err
+	}
+	if !ok {
+		r = &st.res
+		r.Event, r.Active = alerting.Event{}, st.alert.Active()
+	}
+	if r.Event.Transition == alerting.Nothing {
+		r.Event, carried = carried[len(carried)-1], carried[:len(carried)-1]
+	}
+	r.Earlier = append(r.Earlier, carried...)
+	return r, true, nil
 }
 
 func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
@@ -354,6 +383,9 @@ func (st *Stream) anomaly(r *Result) {
 		if st.lv != nil {
 			st.levelScore(r)
 		}
+		if st.nv != nil {
+			r.Score = st.nv.apply(r.Score, m.Alert.Warn)
+		}
 		return
 	}
 	a := m.Smoothing
@@ -390,6 +422,9 @@ func (st *Stream) Reset() {
 	if st.lv != nil {
 		st.lv.reset()
 		st.lagV, st.lagAt = nil, nil
+	}
+	if st.nv != nil {
+		st.nv.reset()
 	}
 	if st.hist != nil {
 		st.hist.Reset()

@@ -128,3 +128,40 @@ func BenchmarkPush8Sensors(b *testing.B) {
 		_, _, _ = st.Push(t0.Add(time.Duration(i)*time.Second), row)
 	}
 }
+
+// TestGapFilledWindowKeepsTransition: when a row inserted for a short gap completes
+// the window that raises the alert, the raise is returned with the real sample, not
+// lost (found in review: the alert became active and was never published).
+func TestGapFilledWindowKeepsTransition(t *testing.T) {
+	m := artifacttest.Anomaly([]string{"a"}, 4)
+	m.Spec.MaxMissingFrac = 1 // windows of filled rows count, as with a lenient spec
+	m.Alert.K, m.Alert.M = 1, 1
+	sc, err := scoring.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := sc.NewStream()
+	for i := 0; i < 4; i++ {
+		if _, _, err := st.Push(t0.Add(time.Duration(i)*time.Second), []float64{0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Window means: [0 0 0 2] = 0.5, calm. Then two missing seconds: the filled rows
+	// carry 2 forward, [0 0 2 2] = 1 reaches warn and raises; the real sample 20 makes
+	// [2 2 2 20] = 6.5, critical.
+	if _, _, err := st.Push(t0.Add(4*time.Second), []float64{2}); err != nil {
+		t.Fatal(err)
+	}
+	r, ok, err := st.Push(t0.Add(7*time.Second), []float64{20})
+	if err != nil || !ok {
+		t.Fatalf("ok=%v err=%v", ok, err)
+	}
+	if st.ActiveAlert() == alerting.None {
+		t.Fatal("no active alert after the filled windows")
+	}
+	// The raise on a filled row and the escalation on the real one both reach the
+	// caller, in order, with this sample.
+	if len(r.Earlier) != 1 || r.Earlier[0].Transition != alerting.Raised || r.Event.Transition != alerting.Updated {
+		t.Fatalf("earlier %v, event %v; want [raised] then updated", r.Earlier, r.Event.Transition)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -75,6 +76,7 @@ type Spool struct {
 	segs    []*segment // oldest first; the last one is written to
 	w       *os.File
 	wsize   int64 // bytes written to w, synced or not
+	failed  error // set when a partial write could not be undone: appends are refused
 	size    int64 // bytes of all segment files
 	wbuf    []byte
 	rseg    uint64 // segment the readers are in
@@ -238,6 +240,9 @@ func (s *Spool) Append(rec []byte) error {
 	if s.closed {
 		return ErrClosed
 	}
+	if s.failed != nil {
+		return s.failed
+	}
 	need := int64(HeaderSize + len(rec))
 	if s.size > 0 && s.size+need > s.opts.MaxBytes {
 		// Seal a fully synced write segment now, so readers can finish and free it;
@@ -254,6 +259,14 @@ func (s *Spool) Append(rec []byte) error {
 	s.wbuf = binary.LittleEndian.AppendUint32(s.wbuf, crc32.Checksum(rec, crcTable))
 	s.wbuf = append(s.wbuf, rec...)
 	if _, err := s.w.Write(s.wbuf); err != nil {
+		// A short write (ENOSPC, EIO) leaves part of a frame on disk; records appended
+		// after it would sit behind a broken frame and be lost. Cut it off, or refuse
+		// further appends if even that fails.
+		if terr := s.w.Truncate(s.wsize); terr != nil {
+			s.failed = fmt.Errorf("spool: cannot cut a partial write (%v) after: %w", terr, err)
+		} else if _, serr := s.w.Seek(s.wsize, io.SeekStart); serr != nil {
+			s.failed = fmt.Errorf("spool: cannot seek after a partial write (%v) after: %w", serr, err)
+		}
 		return fmt.Errorf("spool: write: %w (is the disk full?)", err)
 	}
 	s.wsize += need

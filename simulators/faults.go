@@ -12,7 +12,9 @@ import (
 )
 
 // Fault durations drawn when a schedule entry gives none, in seconds: the time to
-// failure of life-ending faults, or the time until a repair for the others.
+// failure of bearing wear, the time over which an overheating fault's cooling loss grows
+// to its maximum (the failure is a thermal trip, see thermalTrip), or the time until a
+// repair for the others.
 var durations = map[string][2]float64{
 	telemetry.FaultBearingWear: {24 * 3600, 96 * 3600},
 	telemetry.FaultOverheating: {3 * 3600, 12 * 3600},
@@ -22,6 +24,17 @@ var durations = map[string][2]float64{
 }
 
 const sensorFaultMin, sensorFaultMax = 15 * 60, 6 * 3600
+
+// An overheating fault that has not tripped the machine by onset + max(thermalCapMul x
+// its degradation time, thermalCapMin) is found at an inspection and repaired: a machine
+// kept at low load never gets hot enough to trip, and no fault runs forever. 4 x 12 h
+// (the longest drawn degradation time) is 48 h, inside the 96 h the evaluation leaves
+// after the last onset.
+const (
+	thermalCapMul  = 4
+	thermalCapMin  = 24 * 3600 // seconds: at least one full day shift at full cooling loss
+	maxCoolingLoss = 0.9
+)
 
 // lifeEnding reports whether a fault kind ends in failure.
 func lifeEnding(kind string) bool {
@@ -42,10 +55,13 @@ type activeFault struct {
 	kind       string
 	sensor     int // index into the type's sensors; -1 for machine faults
 	onset, end int64
-	severity   float64 // non-life-ending machine faults, 0.4..1
-	stuck      float64
-	stuckSet   bool
-	drift      float64 // sensor_drift: offset added per step
+	// ramp (overheating only) is the number of steps over which the cooling loss grows to
+	// its maximum; end is then the inspection that repairs the fault if it never tripped.
+	ramp     int64
+	severity float64 // non-life-ending machine faults, 0.4..1
+	stuck    float64
+	stuckSet bool
+	drift    float64 // sensor_drift: offset added per step
 }
 
 // bearingExp shapes bearing damage (e^{4x}-1)/(e^4-1): slow at first, exponential
@@ -56,12 +72,13 @@ var bearingExpDenom = math.Exp(4) - 1
 // faults; severity (reached within 10 minutes) for the others.
 func (f *activeFault) damage(k int64, dt float64) float64 {
 	switch f.kind {
-	case telemetry.FaultBearingWear, telemetry.FaultOverheating:
+	case telemetry.FaultBearingWear:
 		x := math.Min(1, math.Max(0, float64(k-f.onset)/float64(f.end-f.onset)))
-		if f.kind == telemetry.FaultBearingWear {
-			return (math.Exp(4*x) - 1) / bearingExpDenom
-		}
-		return math.Pow(x, 1.5)
+		return (math.Exp(4*x) - 1) / bearingExpDenom
+	case telemetry.FaultOverheating:
+		// Cooling degrades over the ramp, then stays at its worst until a trip or the
+		// inspection.
+		return math.Pow(math.Min(1, math.Max(0, float64(k-f.onset)/float64(f.ramp))), 1.5)
 	}
 	return f.severity * math.Min(1, float64(k-f.onset)*dt/600)
 }
@@ -80,7 +97,11 @@ func (m *machine) applyFaults(k int64, dt float64) float64 {
 		case telemetry.FaultBearingWear:
 			m.eff.bearing = d
 		case telemetry.FaultOverheating:
-			m.eff.cooling = 0.9 * d
+			m.eff.cooling = maxCoolingLoss * d
+			// Health is the thermal headroom left, capped by the cooling loss: it
+			// reaches 0 only at the trip.
+			health = math.Min(health, math.Min(1-0.5*d, m.thermalHeadroom()))
+			continue
 		case telemetry.FaultImbalance:
 			m.eff.imbalance = d
 		case telemetry.FaultCavitation:
@@ -149,6 +170,10 @@ func (m *machine) startFault(p *Plant, k int64, kind string, sensor int, dur flo
 		dur = lo + r.Float64()*(hi-lo)
 	}
 	f := activeFault{kind: kind, sensor: sensor, onset: k, end: k + max(1, p.steps(dur))}
+	if kind == telemetry.FaultOverheating {
+		f.ramp = f.end - k
+		f.end = k + max(thermalCapMul*f.ramp, p.steps(thermalCapMin))
+	}
 	switch {
 	case sensor < 0:
 		f.severity = 0.4 + 0.6*r.Float64()
@@ -197,7 +222,11 @@ func (m *machine) truthFaults(p *Plant) []telemetry.Fault {
 		if f.sensor >= 0 {
 			tf.Sensor = m.spec.sensors[f.sensor].Name
 		}
-		if lifeEnding(f.kind) {
+		switch {
+		case f.kind == telemetry.FaultOverheating && m.failedAt >= 0:
+			at := p.Time(m.failedAt) // known once the machine has tripped
+			tf.FailureAt = &at
+		case f.kind == telemetry.FaultBearingWear:
 			at := p.Time(f.end)
 			tf.FailureAt = &at
 		}
@@ -208,16 +237,20 @@ func (m *machine) truthFaults(p *Plant) []telemetry.Fault {
 
 // ScheduledFault is one entry of a fault schedule.
 type ScheduledFault struct {
-	Machine  string        // machine id, e.g. pump-0001
-	Kind     string        // a telemetry.Fault* kind
-	Sensor   string        // sensor faults: the sensor; "" picks one at random
-	At       time.Duration // onset, after the simulation start
-	Duration time.Duration // time to failure (life-ending) or to repair; 0 draws one
+	Machine string        // machine id, e.g. pump-0001
+	Kind    string        // a telemetry.Fault* kind
+	Sensor  string        // sensor faults: the sensor; "" picks one at random
+	At      time.Duration // onset, after the simulation start
+	// Duration is the time to failure (bearing wear), the time over which the cooling
+	// loss grows to its maximum (overheating: the failure is a thermal trip) or the time
+	// to repair (the others); 0 draws one.
+	Duration time.Duration
 }
 
 // ParseSchedule parses "pump-0001=bearing_wear@48h,motor-0002=overheating@30h+6h,
 // compressor-0001=sensor_drift:power_kw@2h". The optional +DUR is the time to failure
-// of a life-ending fault or the time until repair of the others.
+// of bearing wear, the cooling-degradation time of overheating, or the time until
+// repair of the others.
 func ParseSchedule(s string) ([]ScheduledFault, error) {
 	var out []ScheduledFault
 	for _, item := range strings.Split(s, ",") {

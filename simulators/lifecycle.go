@@ -36,6 +36,12 @@ func (p *Plant) stepMachine(m *machine, e *Emission, k int64, base float64, peri
 	}
 	health := m.applyFaults(k, p.dt)
 	m.spec.step(m, &p.env, m.vals)
+	if m.overheated() {
+		// The protection acts on this reading: the drive trips now, so this step is
+		// the failure time and the first missing sample.
+		m.fail(p, e, k)
+		return
+	}
 	m.measure(k)
 	e.Sample.Values = m.values
 	if periodic && len(e.Truth) == 0 {
@@ -53,17 +59,23 @@ func (m *machine) maintain(k int64) {
 	m.segEnd = k
 }
 
-// endFaults handles faults whose end is due: a life-ending fault fails the machine
-// (true is returned), another one is repaired.
+// fail ends the machine's life at step k: no telemetry from k until maintenance.
+func (m *machine) fail(p *Plant, e *Emission, k int64) {
+	m.failedAt, m.upAt = k, k+max(1, p.downtime)
+	e.Truth = append(e.Truth, m.truth(p, k, 0, EventFailure))
+}
+
+// endFaults handles faults whose end is due: bearing wear fails the machine (true is
+// returned); another fault, or an overheating fault that never tripped (its end is the
+// inspection), is repaired.
 func (m *machine) endFaults(p *Plant, e *Emission, k int64) bool {
 	for i := 0; i < len(m.faults); i++ {
 		f := m.faults[i]
 		if f.end > k {
 			continue
 		}
-		if lifeEnding(f.kind) {
-			m.failedAt, m.upAt = k, k+max(1, p.downtime)
-			e.Truth = append(e.Truth, m.truth(p, k, 0, EventFailure))
+		if f.kind == telemetry.FaultBearingWear {
+			m.fail(p, e, k)
 			return true
 		}
 		m.faults = append(m.faults[:i], m.faults[i+1:]...)
@@ -111,8 +123,9 @@ func (m *machine) measure(k int64) {
 	}
 }
 
-// truth builds one ground-truth record. RUL is the time to the active life-ending
-// fault's failure; 0 from the failure until maintenance.
+// truth builds one ground-truth record. RUL is the time to the active bearing wear's
+// failure; 0 from any failure until maintenance; absent while an overheating fault has
+// not tripped (its failure time is not known in advance).
 func (m *machine) truth(p *Plant, k int64, health float64, event string) telemetry.Truth {
 	t := telemetry.Truth{
 		TS: p.Time(k), Site: m.id.Site, Line: m.id.Line, Machine: m.id.Machine, Type: m.spec.name,
@@ -124,7 +137,7 @@ func (m *machine) truth(p *Plant, k int64, health float64, event string) telemet
 		return t
 	}
 	for _, f := range m.faults {
-		if lifeEnding(f.kind) {
+		if f.kind == telemetry.FaultBearingWear {
 			rul := float64(f.end-k) * p.dt
 			t.RULSeconds = &rul
 		}

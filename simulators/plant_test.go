@@ -150,13 +150,13 @@ func TestRegimesVisible(t *testing.T) {
 	}
 }
 
-// TestTruthMatchesData: RUL falls to 0 exactly at the failure, the failure time in the
-// truth is the first step without telemetry, nothing is published until maintenance,
-// and maintenance restores health 1 and telemetry at the same step.
+// TestTruthMatchesData: RUL of bearing wear falls to 0 exactly at the failure, the
+// failure time in the truth is the first step without telemetry, nothing is published
+// until maintenance, and maintenance restores health 1 and telemetry at the same step.
 func TestTruthMatchesData(t *testing.T) {
 	p := newPlant(t, func(c *Config) {
 		c.Machines, c.Types = 2, []string{TypeMotor}
-		c.Schedule = mustSchedule(t, "motor-0002=overheating@30m+2h")
+		c.Schedule = mustSchedule(t, "motor-0002=bearing_wear@30m+2h")
 		c.Downtime = time.Hour
 		c.TruthEvery = 10 * time.Minute
 	})

@@ -29,6 +29,7 @@ type Stats struct {
 type counters struct {
 	messages, rejected, acked, spooled, written, values atomic.Int64
 	writeErrors, dropped, spoolFull, deadLetters        atomic.Int64
+	spoolErrors                                         atomic.Int64
 	rejections                                          map[telemetry.Reason]*atomic.Int64
 	lagNanos                                            atomic.Int64
 	writeSeconds                                        prometheus.Histogram
@@ -80,6 +81,7 @@ func (c *counters) register(reg prometheus.Registerer, spoolBytes, pendingBytes 
 		counter("write_errors_total", "Failed InfluxDB writes (retried when retryable).", &c.writeErrors),
 		counter("points_dropped_total", "Points InfluxDB refused permanently.", &c.dropped),
 		counter("spool_full_total", "Group commits delayed because the spool was full.", &c.spoolFull),
+		counter("spool_errors_total", "Failed spool writes or fsyncs (the group is retried, never acknowledged before it is durable).", &c.spoolErrors),
 		counter("dead_letters_total", "Rejected messages republished to the dead-letter topic.", &c.deadLetters),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "faultline_ingest_spool_bytes", Help: "Bytes of spool segments on disk."}, spoolBytes),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "faultline_ingest_spool_pending_bytes", Help: "Spooled bytes not yet written to InfluxDB."}, pendingBytes),

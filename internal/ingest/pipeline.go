@@ -108,7 +108,10 @@ func (cm *committer) run(ctx context.Context, stop <-chan struct{}) {
 			cm.commit(ctx, stop)
 		case <-stop:
 			cm.p.close()
-			cm.commit(ctx, nil)
+			// The last group is committed if the spool takes it now; with the spool
+			// full it stays unacknowledged (the broker redelivers it), so shutdown
+			// never waits for InfluxDB.
+			cm.commit(ctx, stop)
 			return
 		}
 	}
@@ -121,9 +124,9 @@ func (cm *committer) commit(ctx context.Context, stop <-chan struct{}) {
 		return
 	}
 	if g.points > 0 {
-		if err := cm.persist(ctx, stop, g.rec); err != nil {
+		if err := cm.persistRetry(ctx, stop, g); err != nil {
 			// Not acknowledged: the broker redelivers these messages to our next session.
-			cm.log.Error().Err(err).Int("messages", len(g.acks)).Msg("group not made durable; leaving it unacknowledged for redelivery")
+			cm.log.Warn().Err(err).Int("messages", len(g.acks)).Msg("stopping with a group not made durable; it stays unacknowledged for redelivery")
 			cm.spare = group{rec: g.rec[:recordHeader], acks: g.acks[:0]}
 			return
 		}
@@ -141,6 +144,33 @@ func (cm *committer) commit(ctx context.Context, stop <-chan struct{}) {
 }
 
 var errStopped = errors.New("stopped while the spool was full")
+
+// persistRetry makes a group durable, retrying a failed write or fsync (a full disk, an
+// I/O error) with backoff until it works or the service stops. Dropping the group
+// instead would leave its messages unacknowledged on a live connection: the broker only
+// redelivers after a reconnect, and with its in-flight window full it would send
+// nothing more, a silent stall.
+func (cm *committer) persistRetry(ctx context.Context, stop <-chan struct{}, g group) error {
+	backoff := 100 * time.Millisecond
+	for {
+		err := cm.persist(ctx, stop, g.rec)
+		if err == nil || errors.Is(err, errStopped) {
+			return err
+		}
+		cm.c.spoolErrors.Add(1)
+		if e := cm.rlog.event(&cm.log, zerolog.ErrorLevel, "spool_error"); e != nil {
+			e.Err(err).Int("messages", len(g.acks)).Msg("spool write failed; retrying the same group (its messages stay unacknowledged)")
+		}
+		select {
+		case <-stop:
+			return errStopped
+		case <-ctx.Done():
+			return errStopped
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
 
 // persist appends and fsyncs one record, waiting while the spool is full.
 func (cm *committer) persist(ctx context.Context, stop <-chan struct{}, rec []byte) error {

@@ -123,6 +123,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return err
 		}
 		filter = f
+		// Scoring keeps state per machine: every sample of a machine must reach the same
+		// instance. Mosquitto shares per message (round robin), which would split each
+		// machine's stream; only a broker that shares by topic keeps it whole.
+		d.log.Warn().Str("group", d.cfg.ShareGroup).Msg("shared subscription: the broker must share by topic (EMQX shared_subscription_strategy = hash_topic); a per-message strategy (Mosquitto) splits each machine's samples across instances; to partition with Mosquitto give each instance its own --route set or --topic-root")
 	}
 	// Retained alert states first: an alert left open by a previous run is carried on
 	// and cleared when its machine calms down.

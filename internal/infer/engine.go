@@ -226,7 +226,12 @@ func (e *Engine) RestoreState(topic string, payload []byte) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if m, ok := e.machines[key]; ok {
-		e.restore(m, a)
+		// Only before the machine's first window: afterwards the stream knows better,
+		// and the message is likely the echo of our own retained publish (a "raised"
+		// flushed from the disk queue after the alert already cleared).
+		if m.st.C.Windows == 0 {
+			e.restore(m, a)
+		}
 		return
 	}
 	if len(e.restored) < e.max {
@@ -290,7 +295,7 @@ func (e *Engine) Reload(force bool) {
 		e.met.Reloads.WithLabelValues("ok").Inc()
 		a := m.Artifact()
 		e.log.Info().Str("model", p).Str("name", a.Name).Str("version", a.Version).Int("machines_reset", reset).
-			Int("active_alerts_reset", active).Msg("model reloaded; machines on it restart their windows and alert state")
+			Int("active_alerts_carried", active).Msg("model reloaded; machines on it restart their windows; open alerts are carried over and cleared under their own id")
 		e.mu.Unlock()
 	}
 }
@@ -301,8 +306,18 @@ func (e *Engine) Reload(force bool) {
 func (e *Engine) dropMachines(path string) (reset, active int) {
 	for topic, m := range e.machines {
 		if m.mdl.Path == path {
-			if m.active != alerting.None {
+			if sev := m.st.ActiveAlert(); sev != alerting.None {
 				active++
+				// Carried into the machine's new stream, like an alert across a
+				// restart, so it is cleared under its own id instead of left open.
+				sevName := telemetry.SeverityWarning
+				if sev == alerting.Critical {
+					sevName = telemetry.SeverityCritical
+				}
+				if len(e.restored) < e.max {
+					e.restored[topic] = telemetry.Alert{Kind: alertKind(m.mdl.Artifact()), State: telemetry.StateRaised,
+						Severity: sevName, StartedAt: m.st.AlertStartedAt()}
+				}
 			}
 			delete(e.machines, topic)
 			reset++

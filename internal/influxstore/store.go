@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -47,6 +48,9 @@ func (c Config) Validate() error {
 	}
 	if c.Bucket == "" {
 		return errors.New("influx: bucket is empty (set --influx-bucket)")
+	}
+	if u, err := url.Parse(c.URL); err == nil && u.User != nil {
+		return errors.New("influx: the URL carries credentials; they would end up in logs: give the token in FAULTLINE_INFLUX_TOKEN or --influx-token-file")
 	}
 	return nil
 }

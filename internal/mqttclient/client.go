@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -95,6 +96,9 @@ func (c Config) Validate() error {
 	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
 	default:
 		return fmt.Errorf("mqtt: URL scheme %q not supported; use tcp, ssl, ws or wss", scheme)
+	}
+	if u, err := url.Parse(c.URL); err == nil && u.User != nil {
+		return errors.New("mqtt: the URL carries credentials; they would end up in logs: give --mqtt-username and the password in FAULTLINE_MQTT_PASSWORD or --mqtt-password-file")
 	}
 	if !c.CleanSession && c.ClientID == "" {
 		return errors.New("mqtt: a persistent session (clean session off) needs a fixed client id")

@@ -405,6 +405,9 @@ func (st *Stream) RestoreAlert(sev alerting.Severity, startedAt time.Time) {
 	st.alert.Restore(sev, startedAt)
 }
 
+// AlertStartedAt is when the active alert started.
+func (st *Stream) AlertStartedAt() time.Time { return st.alert.StartedAt() }
+
 // ActiveAlert is the current alert severity (None when idle).
 func (st *Stream) ActiveAlert() alerting.Severity { return st.alert.Active() }
 

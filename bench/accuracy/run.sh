@@ -3,7 +3,7 @@
 # training and live scoring code). Run from the repository root after `make build`
 # (or `go build -o bin/eval ./cmd/eval`):
 #
-#   sh bench/accuracy/run.sh [rul-default|rul-tuned|rul-refit|rul-history|nab-default|nab-tuned|nab-forecast|nab-level|all]
+#   sh bench/accuracy/run.sh [rul-default|rul-tuned|rul-refit|rul-history|nab-default|nab-tuned|nab-forecast|nab-level|nab-novelty|all]
 #
 # Datasets are read from $FAULTLINE_DATASETS (default ../shared/datasets); nothing is
 # copied into the repository. Outputs (results.json, PNGs) go to bench-out/.
@@ -79,6 +79,15 @@ nab-level | all)
 	for s in 1 2 3 4 5; do
 		nab level-s$s --seed $s --plots=false --forecast 1 --window 10 --ensemble 5 --likelihood 20,4000,300 \
 			--level 30,4000,300 --level-lag 168h --z 3.5 --clear 50
+	done
+	;;
+# Round 4: residual and level likelihoods against the whole history (30000 rows), the
+# level with its own warn z (3.25), the novelty bar (500,50,0.7), clear 100, seeds 1-5
+# (docs/benchmarks.md, "Round 4: NAB").
+nab-novelty | all)
+	for s in 1 2 3 4 5; do
+		nab novelty-s$s --seed $s --plots=false --forecast 1 --window 10 --ensemble 5 --likelihood 20,30000,300 \
+			--level 30,30000,300 --level-lag 168h --z 3.5 --level-z 3.25 --novelty 500,50,0.7 --clear 100
 	done
 	;;
 esac

@@ -132,6 +132,9 @@ type Model struct {
 	// two-sided; the anomaly score is the larger of the two. A forecaster follows a
 	// level shift within a few rows; the level score does not.
 	Level *Likelihood `json:"level,omitempty"`
+	// Novelty, with Likelihood, raises the bar for scores no higher than what the
+	// stream already showed recently (see Novelty).
+	Novelty *Novelty `json:"novelty,omitempty"`
 
 	Alert alerting.Config `json:"alert"`
 
@@ -149,6 +152,20 @@ type Likelihood struct {
 	// Lag (level score only), when > 0, scores the change of the level against Lag
 	// rows earlier (the same time yesterday or last week) instead of the level.
 	Lag int `json:"lag,omitempty"`
+	// Weight (level score only), when > 0, multiplies the level score's |z| before it
+	// meets the residual score, so the level has its own threshold: warn / Weight.
+	// 0 means 1.
+	Weight float64 `json:"weight,omitempty"`
+}
+
+// Novelty scales the anomaly score by warn / max(warn, Ratio x M), where M is the
+// highest score of the Window rows that ended Gap rows ago: an excursion only raises
+// an alert when it beats, by Ratio, the largest one of the recent past (the current
+// excursion's own rows are inside the Gap, so it does not compete with itself).
+type Novelty struct {
+	Window int     `json:"window"`
+	Gap    int     `json:"gap"`
+	Ratio  float64 `json:"ratio"`
 }
 
 // NumInputs is the networks' input width: the spec's features plus the age input
@@ -308,11 +325,14 @@ func (m *Model) validateModes(add func(string, ...any)) {
 			add("likelihood min_std %v must be finite and > 0", l.MinStd)
 		}
 	}
+	if v := m.Novelty; v != nil && (m.Likelihood == nil || v.Window < 1 || v.Gap < 0 || v.Window > 1<<20 || v.Gap > 1<<20 || !(v.Ratio > 0) || math.IsInf(v.Ratio, 0)) {
+		add("novelty window %d, gap %d, ratio %v: needs the likelihood score, 1 <= window <= 2^20, 0 <= gap <= 2^20, ratio > 0", v.Window, v.Gap, v.Ratio)
+	}
 	if l := m.Level; l != nil {
 		if m.Likelihood == nil {
 			add("level score needs the likelihood score")
 		}
-		if l.Short < 1 || l.Long < 2 || l.Short > l.Long || l.Long > 1<<20 || l.MinHistory < 0 || !(l.MinStd > 0) || math.IsInf(l.MinStd, 0) || l.Lag < 0 || l.Lag > 1<<20 {
+		if l.Short < 1 || l.Long < 2 || l.Short > l.Long || l.Long > 1<<20 || l.MinHistory < 0 || !(l.MinStd > 0) || math.IsInf(l.MinStd, 0) || l.Lag < 0 || l.Lag > 1<<20 || !(l.Weight >= 0) || math.IsInf(l.Weight, 0) {
 			add("level windows short %d, long %d, min_history %d, min_std %v: want 1 <= short <= long <= 2^20, long >= 2, min_std > 0", l.Short, l.Long, l.MinHistory, l.MinStd)
 		}
 	}

@@ -27,11 +27,12 @@ type nabFlags struct {
 	dir, files, out, profile, hidden      string
 	feats, likelihood, level              string
 	trainFrac, quantile, margin, smooth   float64
-	z, minStd                             float64
+	z, minStd, levelZ                     float64
 	window, k, m, clear, epochs, ensemble int
 	forecast, holdoff                     int
 	seed                                  uint64
 	levelLag                              time.Duration
+	novelty                               string
 	plots                                 bool
 }
 
@@ -60,6 +61,8 @@ func (f *nabFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&f.likelihood, "likelihood", "", "likelihood score: short,long[,min_history] windows in rows, e.g. 10,2000,300 (empty = EWMA score)")
 	fs.StringVar(&f.level, "level", "", "with --likelihood: add a two-sided level score short,long[,min_history] on the window mean; score = max of the two")
 	fs.DurationVar(&f.levelLag, "level-lag", 0, "with --level: score the change of level since this long ago (e.g. 24h, 168h) instead of the level")
+	fs.StringVar(&f.novelty, "novelty", "", "with --likelihood: window,gap,ratio in rows: raise only above ratio x the highest score of the window ending gap rows ago (empty = off)")
+	fs.Float64Var(&f.levelZ, "level-z", 0, "with --level: the level score's own warn z (0 = --z)")
 	fs.Float64Var(&f.z, "z", 0, "with --likelihood: warn at this standard score (default: trainer's, 4)")
 	fs.Float64Var(&f.minStd, "min-std", 0.05, "with --likelihood: floor of the long-term spread")
 }
@@ -269,11 +272,22 @@ func (f *nabFlags) train(ctx context.Context, tab *dataset.Table, nTrain int) (*
 		if f.levelLag > 0 {
 			l.Lag = lagRows(f.levelLag, tab.T[:nTrain])
 		}
+		if f.levelZ > 0 {
+			l.Weight = o.LikelihoodZ / f.levelZ
+			if o.LikelihoodZ <= 0 {
+				l.Weight = 4 / f.levelZ // trainer's default z
+			}
+		}
 		o.Level = l
 	}
 	m, _, err := trainer.Fit(ctx, d, o)
 	if err != nil {
 		return nil, fmt.Errorf("train on the first %d rows: %w", nTrain, err)
+	}
+	if f.novelty != "" {
+		if m.Novelty, err = parseNovelty(f.novelty); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }
@@ -334,4 +348,19 @@ func lagRows(d time.Duration, t []float64) int {
 		return 1
 	}
 	return max(1, int(math.Round(d.Seconds()/step)))
+}
+
+// parseNovelty reads --novelty window,gap,ratio.
+func parseNovelty(s string) (*artifact.Novelty, error) {
+	p := splitList(s)
+	var v artifact.Novelty
+	if len(p) == 3 {
+		_, e1 := fmt.Sscan(p[0], &v.Window)
+		_, e2 := fmt.Sscan(p[1], &v.Gap)
+		_, e3 := fmt.Sscan(p[2], &v.Ratio)
+		if e1 == nil && e2 == nil && e3 == nil && v.Window > 0 && v.Gap >= 0 && v.Ratio > 0 {
+			return &v, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: --novelty %q: want window,gap,ratio like 2000,100,1", ErrUsage, s)
 }

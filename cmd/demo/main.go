@@ -42,7 +42,7 @@ func run(ctx context.Context, args []string, getenv cli.Getenv, stdout, stderr i
 	cli.String(fs, &c.OutDir, "out", "FAULTLINE_DEMO_OUT", "demo-out", "directory for models, reports, logs and server data", getenv)
 	cli.Int(fs, &c.MachinesPerType, "machines-per-type", "FAULTLINE_DEMO_MACHINES_PER_TYPE", 2, "machines of each type (pump, motor, compressor)", getenv, &errs)
 	cli.Float(fs, &c.Rate, "rate", "FAULTLINE_DEMO_RATE", 1.0/60, "samples per simulated second per machine", getenv, &errs)
-	cli.Duration(fs, &c.Healthy, "healthy", "FAULTLINE_DEMO_HEALTHY", 72*time.Hour, "simulated healthy period to train on", getenv, &errs)
+	cli.Duration(fs, &c.Healthy, "healthy", "FAULTLINE_DEMO_HEALTHY", 168*time.Hour, "simulated healthy period to train on (its last quarter calibrates the alert levels: keep it over a few days, so that covers whole days)", getenv, &errs)
 	cli.Duration(fs, &c.Faulty, "faulty", "FAULTLINE_DEMO_FAULTY", 96*time.Hour, "simulated period with scheduled faults", getenv, &errs)
 	cli.Float(fs, &c.Speed, "speed", "FAULTLINE_DEMO_SPEED", 7200, "simulated seconds per wall second in the faulty period", getenv, &errs)
 	cli.Int(fs, &c.Seed, "seed", "FAULTLINE_DEMO_SEED", 1, "random seed", getenv, &errs)
@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, getenv cli.Getenv, stdout, stderr i
 	}
 	switch {
 	case short:
-		c.MachinesPerType, c.Healthy, c.Faulty, c.Speed = 1, 48*time.Hour, 72*time.Hour, 8640
+		c.MachinesPerType, c.Healthy, c.Faulty, c.Speed = 1, 96*time.Hour, 72*time.Hour, 8640
 	case long:
 		c.MachinesPerType, c.Faulty = 3, 168*time.Hour
 	}

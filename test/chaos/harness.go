@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/faultline/faultline/internal/servers"
@@ -38,6 +40,28 @@ func ModuleRoot() (string, error) {
 }
 
 // BuildPrograms builds ./cmd/<name> for each name into dir, from the module root, so
+// RunWithPrograms is a TestMain body for packages whose tests run the real programs:
+// it builds the named programs into a temporary directory, stores it in *dir, runs the
+// tests and removes the directory. In -short mode nothing is built.
+func RunWithPrograms(m *testing.M, dir *string, names ...string) int {
+	flag.Parse()
+	if testing.Short() {
+		return m.Run()
+	}
+	d, err := os.MkdirTemp("", "faultline-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(d)
+	if err := BuildPrograms(d, names...); err != nil {
+		fmt.Fprintln(os.Stderr, "build:", err)
+		return 1
+	}
+	*dir = d
+	return m.Run()
+}
+
 // the suite runs the code under test rather than whatever sits in bin/.
 func BuildPrograms(dir string, names ...string) error {
 	root, err := ModuleRoot()

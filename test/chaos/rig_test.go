@@ -2,8 +2,6 @@ package chaos
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -24,26 +22,7 @@ import (
 // binDir holds the programs TestMain built from this module.
 var binDir string
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
-	}
-	dir, err := os.MkdirTemp("", "faultline-chaos-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if err := BuildPrograms(dir, "ingest", "infer"); err != nil {
-		fmt.Fprintln(os.Stderr, "build:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(RunWithPrograms(m, &binDir, "ingest", "infer")) }
 
 // longMode is `make chaos`: the full-size run.
 func longMode() bool { return os.Getenv("FAULTLINE_CHAOS") == "long" }

@@ -4,13 +4,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/faultline/faultline/internal/cli"
@@ -18,16 +13,7 @@ import (
 	"github.com/faultline/faultline/internal/ops"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "ingest:", err)
-		}
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("ingest", run) }
 
 func run(ctx context.Context, args []string, getenv cli.Getenv, _ io.Writer, stderr io.Writer) error {
 	cfg, com, err := ingest.ParseFlags(args, getenv, stderr)

@@ -49,7 +49,8 @@ servers: $(BIN)/influxd mosquitto
 # subprocesses (built without -race) from a harness whose QoS 1 publishers reconnect
 # across broker restarts: there paho.mqtt.golang v1.5.1 itself races (resume() sets the
 # DUP flag of a stored publish while its writer goroutine sends it), a report about the
-# library rather than about Faultline. They run without the race detector.
+# library rather than about Faultline (open upstream: eclipse-paho/paho.mqtt.golang#703).
+# They run without the race detector.
 test: servers test-tools
 	FAULTLINE_REQUIRE_SERVERS=1 $(GO) test -race -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/')
 	FAULTLINE_REQUIRE_SERVERS=1 $(GO) test -timeout $(TEST_TIMEOUT) ./test/...

@@ -54,6 +54,9 @@ func New(cfg Config, log zerolog.Logger, reg *prometheus.Registry) (*Daemon, err
 	if cfg.MQTT.ClientID == "" {
 		cfg.MQTT.ClientID = "faultline-infer-" + cfg.Instance
 	}
+	// Every telemetry message costs a PUBACK; coalescing those writes (and buffering
+	// reads) saves most of the connection's system calls, as in ingest.
+	cfg.MQTT.BatchIO = true
 	cl, err := mqttclient.New(cfg.MQTT, log)
 	if err != nil {
 		return nil, err

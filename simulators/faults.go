@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -191,24 +192,38 @@ func (m *machine) startFault(p *Plant, k int64, kind string, sensor int, dur flo
 
 // randomFault draws a kind (and a sensor for sensor faults) from the type's weights.
 func (m *machine) randomFault() (kind string, sensor int) {
-	total := 0.0
-	for _, w := range m.spec.faults {
-		total += w.weight
-	}
-	u := m.rng.Float64() * total
-	kind = m.spec.faults[len(m.spec.faults)-1].kind
-	for _, w := range m.spec.faults {
-		if u < w.weight {
-			kind = w.kind
-			break
-		}
-		u -= w.weight
-	}
+	kind = drawKind(m.spec, m.rng)
 	sensor = -1
 	if isSensorFault(kind) {
 		sensor = m.rng.IntN(len(m.spec.sensors))
 	}
 	return kind, sensor
+}
+
+// DrawFaultKind draws a fault kind with the weights the simulator uses for random
+// faults of machine type typ ("" for an unknown type). Tools that schedule faults
+// themselves (the plant benchmark) use it to keep the simulator's mix.
+func DrawFaultKind(typ string, rng *rand.Rand) string {
+	spec, ok := specs[typ]
+	if !ok {
+		return ""
+	}
+	return drawKind(spec, rng)
+}
+
+func drawKind(spec *typeSpec, rng *rand.Rand) string {
+	total := 0.0
+	for _, w := range spec.faults {
+		total += w.weight
+	}
+	u := rng.Float64() * total
+	for _, w := range spec.faults {
+		if u < w.weight {
+			return w.kind
+		}
+		u -= w.weight
+	}
+	return spec.faults[len(spec.faults)-1].kind
 }
 
 // truthFaults describes the active faults for a Truth record.

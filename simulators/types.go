@@ -151,3 +151,10 @@ func sensorIndex(spec *typeSpec, name string) int {
 	}
 	return -1
 }
+
+// ContextColumns are the sensors of the simulated types that report operating
+// conditions (speed, load, flow demand, ambient) rather than machine health: the
+// `--context` columns of a normal-behaviour model. Each type has some of them.
+func ContextColumns() []string {
+	return []string{"speed_rpm", "flow_m3h", "load_pct", "flow_m3min", "ambient_temp_c"}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/faultline/faultline/internal/mqttclient"
 	"github.com/faultline/faultline/internal/servers"
 	"github.com/faultline/faultline/internal/telemetry"
+	"github.com/faultline/faultline/simulators"
 )
 
 // Config of a demo run.
@@ -148,7 +149,7 @@ func (d *Demo) run(ctx context.Context) error {
 	models := filepath.Join(c.OutDir, "models")
 	if err := d.exec(ctx, "train", env, "--source", "influx", "--all", "--group-by", "type",
 		"--start", t0.Format(time.RFC3339), "--stop", t1.Format(time.RFC3339), "--out-dir", models,
-		"--report", filepath.Join(c.OutDir, "reports"), "--context", contextColumns, "--seed", fmt.Sprint(c.Seed)); err != nil {
+		"--report", filepath.Join(c.OutDir, "reports"), "--context", strings.Join(simulators.ContextColumns(), ","), "--seed", fmt.Sprint(c.Seed)); err != nil {
 		return err
 	}
 	for _, t := range []string{"pump", "motor", "compressor"} {
@@ -206,10 +207,6 @@ const demoBrokerConf = "set_tcp_nodelay true\nmax_inflight_messages 100\nmax_que
 // backfillRate bounds the healthy-period publish rate (messages per second), so the
 // burst stays well inside what ingest takes on a small machine.
 const backfillRate = 2000.0
-
-// contextColumns are the operating conditions of the simulated machine types; train
-// keeps those a type has.
-const contextColumns = "speed_rpm,flow_m3h,load_pct,flow_m3min,ambient_temp_c"
 
 func (d *Demo) startBroker(ctx context.Context) (string, error) {
 	if _, err := servers.MosquittoBinary(); err == nil {

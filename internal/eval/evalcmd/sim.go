@@ -27,27 +27,6 @@ import (
 	"github.com/faultline/faultline/simulators"
 )
 
-// simContext is the demo's list of operating-condition columns (internal/demo
-// contextColumns); each type's model keeps those it has, as `train --all` does.
-const simContext = "speed_rpm,flow_m3h,load_pct,flow_m3min,ambient_temp_c"
-
-// simFaultWeights is the simulator's random-fault mix per type (simulators/types.go):
-// the benchmark draws the same kinds, but schedules them itself so that the healthy
-// training period has none and each machine runs on without a restart.
-var simFaultWeights = map[string][]struct {
-	kind string
-	w    float64
-}{
-	simulators.TypePump: {{telemetry.FaultBearingWear, .25}, {telemetry.FaultImbalance, .15},
-		{telemetry.FaultCavitation, .15}, {telemetry.FaultOverheating, .13}},
-	simulators.TypeMotor: {{telemetry.FaultBearingWear, .3}, {telemetry.FaultImbalance, .2},
-		{telemetry.FaultOverheating, .18}},
-	simulators.TypeCompressor: {{telemetry.FaultBearingWear, .25}, {telemetry.FaultLeakage, .18},
-		{telemetry.FaultOverheating, .15}, {telemetry.FaultImbalance, .1}},
-}
-
-var simSensorFaults = []string{telemetry.FaultSensorStuck, telemetry.FaultSensorDrift, telemetry.FaultSensorSpikes, telemetry.FaultDropout}
-
 // maxTimeToFailure is the simulator's longest drawn time to failure (bearing wear):
 // no fault starts later than this before the end, so every failure is inside the run.
 const maxTimeToFailure = 96 * time.Hour
@@ -70,7 +49,7 @@ func (f *simFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.Float64Var(&f.faultRate, "fault-rate", 0.1, "random faults per machine per simulated day in the faulty period")
 	fs.Uint64Var(&f.seed, "seed", 1, "simulation, fault schedule and training seed")
 	fs.StringVar(&f.out, "out", env(getenv, "FAULTLINE_EVAL_OUT", "eval-out"), "output directory: data, models, scores, results.json")
-	fs.StringVar(&f.context, "context", simContext, "operating-condition columns (each type keeps those it has; empty = leave-one-out)")
+	fs.StringVar(&f.context, "context", strings.Join(simulators.ContextColumns(), ","), "operating-condition columns (each type keeps those it has; empty = leave-one-out)")
 	fs.DurationVar(&f.grace, "grace", 2*time.Hour, "an alert this long after a repaired fault's last record still counts for it (as the demo)")
 	fs.IntVar(&f.workers, "workers", 2, "models trained / machines scored in parallel")
 	fs.IntVar(&f.window, "window", 0, "window length in rows (default: trainer's)")
@@ -257,26 +236,10 @@ func randomSchedule(ms []simulators.MachineInfo, from, to time.Duration, perDay 
 			if at >= to {
 				break
 			}
-			out = append(out, simulators.ScheduledFault{Machine: m.Machine.Machine, Kind: drawKind(rng, m.Type), At: at})
+			out = append(out, simulators.ScheduledFault{Machine: m.Machine.Machine, Kind: simulators.DrawFaultKind(m.Type, rng), At: at})
 		}
 	}
 	return out
-}
-
-func drawKind(rng *rand.Rand, typ string) string {
-	ws := simFaultWeights[typ]
-	total := 0.08 * float64(len(simSensorFaults))
-	for _, w := range ws {
-		total += w.w
-	}
-	u := rng.Float64() * total
-	for _, w := range ws {
-		if u < w.w {
-			return w.kind
-		}
-		u -= w.w
-	}
-	return simSensorFaults[min(int(u/0.08), len(simSensorFaults)-1)]
 }
 
 // simulate runs one plant: the healthy period into data/healthy, then, continuing the

@@ -65,6 +65,7 @@ func newLoad(ctx context.Context, url string, o options) (*load, error) {
 	for i := range o.publishers {
 		cfg := mqttclient.DefaultConfig()
 		cfg.URL, cfg.ClientID = url, fmt.Sprintf("bench-pub-%d", i)
+		cfg.BatchIO = true
 		c, err := mqttclient.New(cfg, zerolog.Nop())
 		if err != nil {
 			return nil, err

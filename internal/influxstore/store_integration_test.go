@@ -2,7 +2,9 @@ package influxstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -102,5 +104,29 @@ func TestWriteBadLineNotRetryableIntegration(t *testing.T) {
 	err := st.WriteLines(ctx, []byte("telemetry,machine=m x=\"str\" 1\ntelemetry,machine=m x=1 2\n"))
 	if err == nil || influxstore.IsRetryable(err) {
 		t.Fatalf("field type conflict: err=%v, want a non-retryable error", err)
+	}
+}
+
+// A database that does not exist yet (1.8 answers 404) keeps the data: the operator can
+// create it, and the write then succeeds with the same bytes.
+func TestWriteMissingDatabaseIsRetryableIntegration(t *testing.T) {
+	in := testenv.Influx(t)
+	ctx := context.Background()
+	st, _ := influxstore.New(influxstore.Config{URL: in.URL, Bucket: "not_yet"})
+	line := []byte("telemetry,machine=m x=1 1000000000000000000\n")
+	err := st.WriteLines(ctx, line)
+	var we *influxstore.WriteError
+	if !errors.As(err, &we) || we.Status != http.StatusNotFound || !we.Retryable {
+		t.Fatalf("write to a missing database: err=%v, want a retryable HTTP 404 WriteError", err)
+	}
+	if err := st.EnsureBucket(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.WriteLines(ctx, line); err != nil {
+		t.Fatalf("write after creating the database: %v", err)
+	}
+	n, err := st.CountPoints(ctx, influxstore.SeriesQuery{Start: time.Unix(0, 0), Stop: time.Unix(2e9, 0)}, "x")
+	if err != nil || n != 1 {
+		t.Fatalf("points stored = %d, %v; want 1", n, err)
 	}
 }

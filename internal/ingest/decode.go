@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/faultline/faultline/internal/influxstore"
@@ -26,7 +27,7 @@ type decoded struct {
 }
 
 // decoder turns messages into line protocol. It is safe for concurrent use (one
-// handler per MQTT connection); the cardinality set is the only shared state.
+// handler per MQTT connection); the cardinality set and the route cache are shared.
 type decoder struct {
 	topics telemetry.Topics
 	tpl    *Template
@@ -35,6 +36,8 @@ type decoder struct {
 	mu          sync.Mutex
 	machines    map[telemetry.Machine]struct{}
 	maxMachines int
+
+	routes routeCache
 }
 
 func newDecoder(c Config) *decoder {
@@ -87,11 +90,9 @@ func (d *decoder) admit(m telemetry.Machine) error {
 }
 
 // decodeState is one handler's own state (handlers of different connections run
-// concurrently): its fast payload decoder and the topics it already routed and admitted,
-// so a known machine costs one map lookup instead of a topic parse and a shared lock.
+// concurrently): its fast payload decoder.
 type decodeState struct {
-	fd     telemetry.FastDecoder
-	routes map[string]routed
+	fd telemetry.FastDecoder
 }
 
 type routed struct {
@@ -99,20 +100,40 @@ type routed struct {
 	tags   [3]influxstore.Tag
 }
 
-// maxRoutes bounds a handler's topic cache; it starts over when full.
+// routeCache remembers topics already routed and admitted, so a known machine costs one
+// lock-free lookup instead of a topic parse and the guard's lock. It is shared by all
+// handlers: a copy per connection cost 16 copies of every topic at 16 connections, a
+// few MB of ingest's 50 MB budget (docs/ingest.md).
+type routeCache struct {
+	m sync.Map // topic string -> routed; written once per topic, then only read
+	n atomic.Int64
+}
+
+// maxRoutes bounds the topic cache; it starts over when full.
 const maxRoutes = 1 << 16
 
-func (st *decodeState) remember(topic string, r routed) {
-	if st.routes == nil || len(st.routes) >= maxRoutes {
-		st.routes = make(map[string]routed)
+func (c *routeCache) get(topic string) (routed, bool) {
+	v, ok := c.m.Load(topic)
+	if !ok {
+		return routed{}, false
 	}
-	st.routes[topic] = r
+	return v.(routed), true
+}
+
+func (c *routeCache) remember(topic string, r routed) {
+	if c.n.Load() >= maxRoutes {
+		c.m.Clear()
+		c.n.Store(0)
+	}
+	if _, loaded := c.m.LoadOrStore(topic, r); !loaded {
+		c.n.Add(1)
+	}
 }
 
 // decode appends the message's points to dst as line protocol.
 func (d *decoder) decode(st *decodeState, dst []byte, topic string, payload []byte, now time.Time) ([]byte, decoded) {
 	var out decoded
-	r, known := st.routes[topic]
+	r, known := d.routes.get(topic)
 	var m telemetry.Machine
 	if !known {
 		var err error
@@ -132,9 +153,9 @@ func (d *decoder) decode(st *decodeState, dst []byte, topic string, payload []by
 		samples, out.rejected, err = st.fd.Decode(payload, d.limits, now)
 	}
 	if err == nil && !known {
-		// Admitted machines stay admitted, so the guard runs once per topic and handler.
+		// Admitted machines stay admitted, so the guard runs once per topic.
 		if err = d.admit(m); err == nil {
-			st.remember(topic, r)
+			d.routes.remember(topic, r)
 		}
 	}
 	if err != nil {

@@ -56,8 +56,9 @@ func (sh *shipper) ensureBucket(ctx context.Context) {
 
 func (sh *shipper) loop(ctx context.Context) {
 	var body []byte
+	rbuf := make([]byte, sh.batch)
 	for {
-		b, err := sh.sp.Next(ctx, sh.batch, sh.interval)
+		b, err := sh.sp.NextBuf(ctx, rbuf, sh.batch, sh.interval)
 		if err != nil {
 			if errors.Is(err, spool.ErrCorrupt) {
 				sh.log.Error().Err(err).Msg("spool corruption: the rest of a segment is lost (disk fault?)")

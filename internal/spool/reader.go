@@ -25,6 +25,12 @@ type Batch struct {
 // more (batching by size and time), and it blocks while nothing is available. Every
 // batch must be given back with Release once its records are safe elsewhere.
 func (s *Spool) Next(ctx context.Context, maxBytes int, wait time.Duration) (*Batch, error) {
+	return s.NextBuf(ctx, nil, maxBytes, wait)
+}
+
+// NextBuf is Next reading into buf when it is large enough, so a reader that keeps one
+// buffer of maxBytes makes no garbage per batch; the records then alias buf.
+func (s *Spool) NextBuf(ctx context.Context, buf []byte, maxBytes int, wait time.Duration) (*Batch, error) {
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
 	var timer *time.Timer
@@ -51,7 +57,7 @@ func (s *Spool) Next(ctx context.Context, maxBytes int, wait time.Duration) (*Ba
 			seg.outstanding++
 			id, off := seg.id, s.roff
 			s.mu.Unlock()
-			return s.read(id, off, avail, maxBytes)
+			return s.read(buf, id, off, avail, maxBytes)
 		}
 		s.mu.Unlock()
 		if avail > 0 && timer == nil {
@@ -70,15 +76,15 @@ func (s *Spool) Next(ctx context.Context, maxBytes int, wait time.Duration) (*Ba
 
 // read reads records from segment id at off. Only readers (under rmu) move roff, so it
 // is safe to do the I/O without holding mu and keep the writer unblocked.
-func (s *Spool) read(id uint64, off, avail int64, maxBytes int) (*Batch, error) {
+func (s *Spool) read(scratch []byte, id uint64, off, avail int64, maxBytes int) (*Batch, error) {
 	n := min(avail, int64(maxBytes))
 	if n < HeaderSize {
 		n = min(avail, HeaderSize)
 	}
-	buf, err := s.pread(id, off, n)
+	buf, err := s.pread(scratch, id, off, n)
 	if err == nil && len(buf) >= HeaderSize {
 		if l := int64(binary.LittleEndian.Uint32(buf)) + HeaderSize; l > n && l <= avail {
-			buf, err = s.pread(id, off, l) // one record larger than maxBytes
+			buf, err = s.pread(scratch, id, off, l) // one record larger than maxBytes
 		}
 	}
 	b := &Batch{Segment: id}
@@ -111,7 +117,7 @@ func (s *Spool) read(id uint64, off, avail int64, maxBytes int) (*Batch, error) 
 	return b, nil
 }
 
-func (s *Spool) pread(id uint64, off, n int64) ([]byte, error) {
+func (s *Spool) pread(scratch []byte, id uint64, off, n int64) ([]byte, error) {
 	if s.rfile == nil || s.rfileID != id {
 		if s.rfile != nil {
 			s.rfile.Close()
@@ -123,7 +129,11 @@ func (s *Spool) pread(id uint64, off, n int64) ([]byte, error) {
 		}
 		s.rfile, s.rfileID = f, id
 	}
-	buf := make([]byte, n)
+	buf := scratch[:0]
+	if int64(cap(buf)) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
 	if _, err := s.rfile.ReadAt(buf, off); err != nil {
 		return nil, fmt.Errorf("spool: read segment %d: %w", id, err)
 	}

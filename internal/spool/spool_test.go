@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+	"unsafe"
 
 	"go.uber.org/goleak"
 )
@@ -261,5 +262,57 @@ func BenchmarkAppendSync(b *testing.B) {
 				s.Release(bt)
 			}
 		}
+	}
+}
+
+// NextBuf reads into the caller's buffer when it fits (no garbage per batch) and into a
+// fresh one when a single record is larger; the records are the same either way.
+func TestNextBufReusesTheBuffer(t *testing.T) {
+	s, _ := open(t, t.TempDir(), Options{MaxBytes: 1 << 20, SegmentBytes: 1 << 16})
+	defer s.Close()
+	appendN(t, s, 0, 50)
+	big := make([]byte, 300)
+	for i := range big {
+		big[i] = 'x'
+	}
+	if err := s.Append(big); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 200)
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	inBuf := func(r []byte) bool {
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(r)))
+		return p >= lo && p < lo+uintptr(len(buf))
+	}
+	var got []string
+	sawBig := false
+	for s.Pending() > 0 {
+		b, err := s.NextBuf(context.Background(), buf, len(buf), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range b.Records {
+			if len(r) == len(big) {
+				sawBig = true
+				if inBuf(r) {
+					t.Fatal("a record larger than the buffer was read into it")
+				}
+				continue
+			}
+			if !inBuf(r) {
+				t.Fatalf("record %q was not read into the caller's buffer", r)
+			}
+			got = append(got, string(r))
+		}
+		if err := s.Release(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantSeq(t, got, 0, 50)
+	if !sawBig {
+		t.Fatal("the 300-byte record was not returned")
 	}
 }

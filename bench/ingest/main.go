@@ -53,7 +53,7 @@ func main() {
 	flag.IntVar(&o.sensors, "sensors", 8, "sensors per machine (values per message)")
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "publishing time of the throughput scenario")
 	flag.IntVar(&o.publishers, "publishers", 4, "publisher connections")
-	flag.IntVar(&o.connections, "connections", 8, "ingest --mqtt-connections (shared subscription)")
+	flag.IntVar(&o.connections, "connections", 16, "ingest --mqtt-connections (shared subscription)")
 	flag.IntVar(&o.writers, "writers", 2, "ingest --writers")
 	flag.IntVar(&o.batchBytes, "batch-bytes", 2<<20, "ingest --batch-bytes")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (server logs, spool)")

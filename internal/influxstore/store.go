@@ -64,7 +64,7 @@ type Store struct {
 	client influxdb2.Client
 	// writeURL is /api/v2/write with org, bucket and precision=ns.
 	writeURL string
-	query  api.QueryAPI
+	query    api.QueryAPI
 
 	httpc   *http.Client
 	mu      sync.Mutex

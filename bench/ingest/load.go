@@ -28,6 +28,8 @@ type result struct {
 	lat               []time.Duration
 	rssMB             float64
 	cpuSeconds        float64 // ingest's user+system CPU over the run
+	// The other processes' CPU over the run; loadCPU is this program (publishers, probe).
+	brokerCPU, influxCPU, loadCPU float64
 }
 
 func (r result) line() string {
@@ -43,7 +45,8 @@ func (r result) line() string {
 	if r.stored > 0 {
 		cpuPerValue = r.cpuSeconds * 1e6 / float64(r.stored*int64(r.sensors))
 	}
-	return fmt.Sprintf("published=%d stored=%d lost=%d values_per_s=%.0f p50_latency_ms=%.1f p99_latency_ms=%.1f rss_mb=%.1f ingest_cpu_s=%.2f ingest_cpu_us_per_value=%.2f",
+	return fmt.Sprintf("cpu_s ingest=%.2f mosquitto=%.2f influxd=%.2f publishers=%.2f elapsed_s=%.1f\n",
+		r.cpuSeconds, r.brokerCPU, r.influxCPU, r.loadCPU, r.elapsed.Seconds()) + fmt.Sprintf("published=%d stored=%d lost=%d values_per_s=%.0f p50_latency_ms=%.1f p99_latency_ms=%.1f rss_mb=%.1f ingest_cpu_s=%.2f ingest_cpu_us_per_value=%.2f",
 		r.published*int64(r.sensors), r.stored*int64(r.sensors), (r.published-r.stored)*int64(r.sensors), vps, q(0.5), q(0.99), r.rssMB,
 		r.cpuSeconds, cpuPerValue)
 }

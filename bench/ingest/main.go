@@ -11,6 +11,9 @@
 //
 //	published=N stored=N lost=N values_per_s=X p50_latency_ms=X p99_latency_ms=X rss_mb=X ingest_cpu_s=X ingest_cpu_us_per_value=X
 //
+// preceded by a line with the CPU seconds of each process over the run (publishers are
+// this program).
+//
 // -cpuprofile FILE takes a CPU profile of ingest over the publishing phase.
 package main
 
@@ -55,7 +58,7 @@ func main() {
 	flag.IntVar(&o.publishers, "publishers", 4, "publisher connections")
 	flag.IntVar(&o.connections, "connections", 16, "ingest --mqtt-connections (shared subscription)")
 	flag.IntVar(&o.writers, "writers", 2, "ingest --writers")
-	flag.IntVar(&o.batchBytes, "batch-bytes", 2<<20, "ingest --batch-bytes")
+	flag.IntVar(&o.batchBytes, "batch-bytes", 1<<20, "ingest --batch-bytes")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (server logs, spool)")
 	flag.StringVar(&o.brokerExtra, "broker-extra", "", `lines appended to the generated mosquitto.conf, e.g. $'set_tcp_nodelay true\n' (default: Mosquitto's defaults)`)
 	flag.Float64Var(&o.rate, "rate", 0, "throughput scenario: messages/s overall (0 = as fast as the broker takes them)")
@@ -98,6 +101,7 @@ func run(ctx context.Context, o options) error {
 	defer r.close()
 	var res result
 	cpu0 := cpuSeconds(r.ingest.Process.Pid)
+	broker0, influx0, self0 := cpuSeconds(r.broker.PID()), cpuSeconds(r.influx.PID()), cpuSeconds(os.Getpid())
 	switch o.scenario {
 	case "throughput":
 		res, err = throughput(ctx, r, o)
@@ -111,6 +115,11 @@ func run(ctx context.Context, o options) error {
 	}
 	res.rssMB = r.rss.peakMB()
 	res.cpuSeconds = cpuSeconds(r.ingest.Process.Pid) - cpu0
+	// Where the machine's cores went: all four processes share them, so a cheaper
+	// publisher or broker leaves more for ingest and InfluxDB.
+	res.brokerCPU = cpuSeconds(r.broker.PID()) - broker0
+	res.influxCPU = cpuSeconds(r.influx.PID()) - influx0
+	res.loadCPU = cpuSeconds(os.Getpid()) - self0
 	fmt.Println(res.line())
 	return nil
 }

@@ -109,6 +109,7 @@ func registerModel(fs *flag.FlagSet, c *config, raw *rawFlags, getenv cli.Getenv
 	cli.Float(fs, &o.Quantile, "quantile", "FAULTLINE_TRAIN_QUANTILE", 0, "anomaly: validation-score quantile for the warn level (default 0.999)", getenv, errs)
 	cli.Float(fs, &o.Margin, "margin", "FAULTLINE_TRAIN_MARGIN", 0, "anomaly: warn = quantile x margin (default 1.5)", getenv, errs)
 	cli.String(fs, &o.Combine, "combine", "FAULTLINE_TRAIN_COMBINE", "", "anomaly: how residuals become a score: max (default with several sensors) or rms", getenv)
+	cli.String(fs, &o.TargetFeature, "target-feature", "FAULTLINE_TRAIN_TARGET_FEATURE", o.TargetFeature, "anomaly: the window feature each network predicts: mean, ewma or last (ewma and last react within minutes to a fast fault)", getenv)
 }
 
 // finish parses the composite flags and checks their combination; it returns every

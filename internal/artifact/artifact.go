@@ -25,6 +25,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,6 +75,12 @@ type Model struct {
 	// TargetCenter/TargetScale map network outputs back to units: y = center + scale*out.
 	TargetCenter []float64 `json:"target_center"`
 	TargetScale  []float64 `json:"target_scale"`
+	// TargetFeature (anomaly) is the window feature each network predicts and the
+	// residual compares: "" or "mean" (the window mean), or "ewma" / "last", which follow
+	// the sensor within a few rows while the inputs still summarise the whole window's
+	// operating history. A fast fault (a machine that overheats within the hour after
+	// its load rises) has left the window mean behind by the time it trips.
+	TargetFeature string `json:"target_feature,omitempty"`
 	// ResidualScale is each target's typical residual on normal validation data
 	// (anomaly); residuals are divided by it before they are combined.
 	ResidualScale []float64 `json:"residual_scale,omitempty"`
@@ -135,6 +142,9 @@ type Model struct {
 	// Novelty, with Likelihood, raises the bar for scores no higher than what the
 	// stream already showed recently (see Novelty).
 	Novelty *Novelty `json:"novelty,omitempty"`
+	// Envelope (anomaly) is each target's healthy operating range: a latest value
+	// outside it is abnormal whatever the operating conditions say (see Envelope).
+	Envelope *Envelope `json:"envelope,omitempty"`
 
 	Alert alerting.Config `json:"alert"`
 
@@ -156,6 +166,19 @@ type Likelihood struct {
 	// meets the residual score, so the level has its own threshold: warn / Weight.
 	// 0 means 1.
 	Weight float64 `json:"weight,omitempty"`
+}
+
+// Envelope is the range of each target's latest value over the healthy training
+// data. A value beyond it by Allowance x (Max - Min) scores the warn level, and
+// proportionally more beyond: the limit alarm an engineer would set by hand, learned.
+// It catches what a normal-behaviour model is slow to: a machine that overheats within
+// the hour after its load rises has left its window means behind, but not its last
+// reading (docs/benchmarks.md, simulated plant). The score is
+// max(score, warn x excess / (Allowance x (Max - Min))), after smoothing.
+type Envelope struct {
+	Min       []float64 `json:"min"`
+	Max       []float64 `json:"max"`
+	Allowance float64   `json:"allowance"`
 }
 
 // Novelty scales the anomaly score by warn / max(warn, Ratio x M), where M is the
@@ -236,6 +259,12 @@ func (m *Model) Validate() error {
 		add("context sensors need leave_one_out networks")
 	}
 	if m.Task == TaskAnomaly {
+		if f := m.TargetFeature; f != "" && !slices.Contains(m.Spec.Features, f) {
+			add("target_feature %q is not a spec feature (have %v)", f, m.Spec.Features)
+		}
+		if m.TargetFeature != "" && m.Forecast > 0 {
+			add("target_feature %q and forecast %d exclude each other: a forecaster predicts the coming rows' mean", m.TargetFeature, m.Forecast)
+		}
 		if len(m.ResidualScale) != nt {
 			add("residual_scale has %d values, want %d", len(m.ResidualScale), nt)
 		}
@@ -279,6 +308,22 @@ func (m *Model) Validate() error {
 	}
 	if err := m.Alert.Validate(); err != nil {
 		add("alert config: %w", err)
+	}
+	if e := m.Envelope; e != nil {
+		if m.Task != TaskAnomaly || len(e.Min) != nt || len(e.Max) != nt {
+			add("envelope: anomaly only, with min and max for each of the %d targets (have %d, %d)", nt, len(e.Min), len(e.Max))
+		}
+		if !slices.Contains(m.Spec.Features, features.FeatLast) {
+			add("envelope needs the %q feature in the spec", features.FeatLast)
+		}
+		if !(e.Allowance > 0) || math.IsInf(e.Allowance, 0) {
+			add("envelope allowance %v: want > 0", e.Allowance)
+		}
+		for k := range min(len(e.Min), len(e.Max)) {
+			if !(e.Max[k] >= e.Min[k]) || math.IsInf(e.Min[k], 0) || math.IsInf(e.Max[k], 0) {
+				add("envelope of target %d: [%v, %v] is not a finite range", k, e.Min[k], e.Max[k])
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
@@ -336,6 +381,15 @@ func (m *Model) validateModes(add func(string, ...any)) {
 			add("level windows short %d, long %d, min_history %d, min_std %v: want 1 <= short <= long <= 2^20, long >= 2, min_std > 0", l.Short, l.Long, l.MinHistory, l.MinStd)
 		}
 	}
+}
+
+// ResidualFeature is the window feature an anomaly model's residual compares
+// (TargetFeature, default the mean).
+func (m *Model) ResidualFeature() string {
+	if m.TargetFeature == "" {
+		return features.FeatMean
+	}
+	return m.TargetFeature
 }
 
 func indexOf(s []string, v string) int {

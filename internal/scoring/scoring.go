@@ -24,7 +24,9 @@ type Scorer struct {
 	M       *artifact.Model
 	nets    []*model.MLP[float32]
 	columns []string // spec sensors, then settings
-	meanIdx []int    // anomaly: feature index of each target's window mean
+	meanIdx []int    // anomaly: feature index of each target's window mean (the level score)
+	resIdx  []int    // anomaly: feature index each target's residual compares (TargetFeature)
+	lastIdx []int    // anomaly with Envelope: feature index of each target's latest value
 	mask    [][]int  // leave-one-out: feature indexes of each target's own sensor
 
 	members []*Scorer // rul: artifact.Model.Members
@@ -52,6 +54,17 @@ func New(m *artifact.Model) (*Scorer, error) {
 				return nil, fmt.Errorf("model: anomaly target %q needs the %q feature in the spec", t, features.FeatMean)
 			}
 			s.meanIdx = append(s.meanIdx, k)
+			f := m.ResidualFeature()
+			if k = indexOf(names, t+"."+f); k < 0 {
+				return nil, fmt.Errorf("model: anomaly target %q needs the %q feature in the spec", t, f)
+			}
+			s.resIdx = append(s.resIdx, k)
+			if m.Envelope != nil {
+				if k = indexOf(names, t+"."+features.FeatLast); k < 0 {
+					return nil, fmt.Errorf("model: the envelope of target %q needs the %q feature in the spec", t, features.FeatLast)
+				}
+				s.lastIdx = append(s.lastIdx, k)
+			}
 			s.mask = append(s.mask, maskFor(m, t, names))
 		}
 	}
@@ -353,9 +366,42 @@ func (st *Stream) predict() {
 }
 
 func (st *Stream) anomaly(r *Result) {
+	st.anomalyScore(r)
+	if st.s.M.Envelope != nil {
+		st.envelope(r)
+	}
+}
+
+// envelope raises the score to warn x excess / allowance when a target's latest value
+// is outside its healthy range, and then blames that target alone: a limit was crossed.
+func (st *Stream) envelope(r *Result) {
+	e, warn := st.s.M.Envelope, st.s.M.Alert.Warn
+	top, topK := r.Score, -1
+	for k, idx := range st.s.lastIdx {
+		x := st.feat[idx]
+		excess := math.Max(x-e.Max[k], e.Min[k]-x)
+		if !(excess > 0) { // also NaN
+			continue
+		}
+		allow := e.Allowance * math.Max(e.Max[k]-e.Min[k], 1e-9)
+		if v := warn * excess / allow; v > top {
+			top, topK = v, k
+		}
+	}
+	if topK < 0 {
+		return
+	}
+	r.Score = top
+	for k := range r.Shares {
+		r.Shares[k] = 0
+	}
+	r.Shares[topK] = 1
+}
+
+func (st *Stream) anomalyScore(r *Result) {
 	m := st.s.M
 	var sum float64
-	for k, idx := range st.s.meanIdx {
+	for k, idx := range st.s.resIdx {
 		actual, expect := st.feat[idx], st.ysum[k]
 		if st.fc != nil {
 			actual, expect = st.fc.actual[k], st.fc.expects[k]

@@ -208,7 +208,7 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 			return nil, nil, fmt.Errorf("%w: every sensor is a context column; nothing left to watch", ErrData)
 		}
 	}
-	meanIdx := meanIndexes(spec, targets)
+	resIdx := featureIndexes(spec, targets, residualFeature(o.TargetFeature))
 	var tr, va matrix
 	for _, s := range d.Series {
 		a, b := split(s, o.ValFrac)
@@ -220,7 +220,7 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 				continue
 			}
 			rows := p.rowsFor(part.s)
-			m, err := windows(spec, o.AgeFeature, rows, part.s.T, anomalyTarget(o.Forecast, meanIdx, targetCols(spec, targets), rows), rep)
+			m, err := windows(spec, o.AgeFeature, rows, part.s.T, anomalyTarget(o.Forecast, resIdx, targetCols(spec, targets), rows), rep)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -268,7 +268,10 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 		Targets: targets, TargetCenter: tc, TargetScale: ts, Smoothing: o.Smoothing,
 		Period: p.period, Nets: nets, LeaveOneOut: loo, Context: o.Context, Combine: combineOf(o, len(targets)),
 		AgeFeature: o.AgeFeature, Forecast: o.Forecast, Likelihood: o.Likelihood,
-		Level: o.Level,
+		Level: o.Level, TargetFeature: o.TargetFeature,
+	}
+	if o.Envelope > 0 {
+		m.Envelope = envelopeOf(spec, targets, o.Envelope, tr.X, va.X)
 	}
 	if err := calibrateAnomaly(m, d, p, o, rep); err != nil {
 		return nil, nil, err
@@ -279,12 +282,39 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 	return m, rep, m.Validate()
 }
 
-func meanIndexes(spec features.Spec, targets []string) []int {
+// envelopeOf is each target's range of latest values over every healthy window, training
+// and validation alike, so replaying the validation part (calibration) never touches it.
+func envelopeOf(spec features.Spec, targets []string, allowance float64, parts ...[][]float64) *artifact.Envelope {
+	idx := featureIndexes(spec, targets, features.FeatLast)
+	e := &artifact.Envelope{Allowance: allowance, Min: make([]float64, len(targets)), Max: make([]float64, len(targets))}
+	for k, i := range idx {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, rows := range parts {
+			for _, x := range rows {
+				if v := x[i]; !math.IsNaN(v) {
+					lo, hi = math.Min(lo, v), math.Max(hi, v)
+				}
+			}
+		}
+		e.Min[k], e.Max[k] = lo, hi
+	}
+	return e
+}
+
+// residualFeature is the window feature an anomaly network predicts (Options.TargetFeature).
+func residualFeature(f string) string {
+	if f == "" {
+		return features.FeatMean
+	}
+	return f
+}
+
+func featureIndexes(spec features.Spec, targets []string, feat string) []int {
 	names := spec.FeatureNames()
 	idx := make([]int, len(targets))
 	for i, s := range targets {
 		for k, n := range names {
-			if n == s+"."+features.FeatMean {
+			if n == s+"."+feat {
 				idx[i] = k
 			}
 		}
@@ -472,9 +502,9 @@ func targetCols(spec features.Spec, targets []string) []int {
 // window mean (reconstruction), or with a forecast horizon h the mean of its next h
 // rows, the value scoring.Stream compares with h rows later (nil when those rows run
 // past the data or hold a missing value).
-func anomalyTarget(h int, meanIdx, cols []int, rows [][]float64) func([]float64, int) []float64 {
+func anomalyTarget(h int, resIdx, cols []int, rows [][]float64) func([]float64, int) []float64 {
 	if h <= 0 {
-		return func(feat []float64, _ int) []float64 { return pick(feat, meanIdx) }
+		return func(feat []float64, _ int) []float64 { return pick(feat, resIdx) }
 	}
 	return func(_ []float64, end int) []float64 {
 		if end+h >= len(rows) {

@@ -85,6 +85,12 @@ type Options struct {
 	// Forecast > 0 trains an anomaly forecaster of the mean of the next Forecast rows
 	// (artifact.Model.Forecast) instead of the window-mean reconstruction.
 	Forecast int
+	// TargetFeature (anomaly) is the window feature the networks predict: "" (the
+	// mean), "ewma" or "last" (artifact.Model.TargetFeature).
+	TargetFeature string
+	// Envelope > 0 (anomaly) learns each target's healthy range and scores a latest
+	// value beyond it by Envelope x the range at the warn level (artifact.Envelope).
+	Envelope float64
 	// Likelihood selects the likelihood score (artifact.Likelihood); the warn level is
 	// then the standard score LikelihoodZ (default 4), not a calibrated quantile.
 	Likelihood  *artifact.Likelihood
@@ -332,6 +338,12 @@ func (p *prepared) spec(o *Options, window int) features.Spec {
 	}
 	if !slices.Contains(sp.Features, features.FeatMean) {
 		sp.Features = append([]string{features.FeatMean}, sp.Features...)
+	}
+	if f := o.TargetFeature; f != "" && !slices.Contains(sp.Features, f) {
+		sp.Features = append(sp.Features, f)
+	}
+	if o.Envelope > 0 && !slices.Contains(sp.Features, features.FeatLast) {
+		sp.Features = append(sp.Features, features.FeatLast)
 	}
 	sp.Stride = o.Stride
 	sp.MaxFill = o.MaxFill

@@ -42,3 +42,41 @@ func TestModesValidate(t *testing.T) {
 		}
 	}
 }
+
+// The envelope and the target feature round-trip, and broken ones are refused with a
+// message naming them.
+func TestEnvelopeAndTargetFeatureValidate(t *testing.T) {
+	valid := func() *artifact.Model {
+		m := artifacttest.Anomaly([]string{"v"}, 4)
+		m.TargetFeature = "ewma"
+		m.Envelope = &artifact.Envelope{Min: []float64{1}, Max: []float64{5}, Allowance: 0.1}
+		return m
+	}
+	m := valid()
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := artifact.Decode(strings.NewReader(string(encode(t, m))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TargetFeature != "ewma" || got.Envelope.Max[0] != 5 || got.Envelope.Allowance != 0.1 || got.ResidualFeature() != "ewma" {
+		t.Fatalf("decoded target feature %q envelope %+v", got.TargetFeature, got.Envelope)
+	}
+	for _, tc := range []struct {
+		name, want string
+		edit       func(*artifact.Model)
+	}{
+		{"unknown feature", `target_feature "median"`, func(m *artifact.Model) { m.TargetFeature = "median" }},
+		{"with forecast", "exclude each other", func(m *artifact.Model) { m.Forecast = 2 }},
+		{"no allowance", "allowance", func(m *artifact.Model) { m.Envelope.Allowance = 0 }},
+		{"inverted", "not a finite range", func(m *artifact.Model) { m.Envelope.Min[0] = 9 }},
+		{"wrong length", "min and max for each", func(m *artifact.Model) { m.Envelope.Max = nil }},
+	} {
+		c := valid()
+		tc.edit(c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/faultline/faultline/internal/alerting"
@@ -138,3 +139,56 @@ func TestBadData(t *testing.T) {
 }
 
 var timeOf = trainer.TimeOf
+
+// The envelope is the range of each target's latest values over the healthy windows,
+// and a reading beyond it by one allowance raises an alert within k-of-m rows, naming
+// the sensor: the learned limit alarm.
+func TestEnvelopeLearnedAndRaises(t *testing.T) {
+	healthy := synth(3000, 1, 0, 0)
+	d := trainer.Data{Columns: []string{"load", "current", "temp"}, Series: []trainer.Series{healthy}}
+	m, _, err := trainer.Fit(context.Background(), d, trainer.Options{Seed: 3, Epochs: 40, Context: []string{"load"}, Envelope: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Envelope == nil || m.Envelope.Allowance != 0.1 {
+		t.Fatalf("envelope %+v, want one with allowance 0.1", m.Envelope)
+	}
+	k := slices.Index(m.Targets, "temp")
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, r := range healthy.Rows {
+		lo, hi = math.Min(lo, r[2]), math.Max(hi, r[2])
+	}
+	// Windows start once full, so the envelope sits inside the data's range, close to it.
+	if e := m.Envelope; e.Min[k] < lo || e.Max[k] > hi || e.Max[k]-e.Min[k] < 0.9*(hi-lo) {
+		t.Fatalf("temp envelope [%v, %v], data range [%v, %v]", e.Min[k], e.Max[k], lo, hi)
+	}
+	sc, err := scoring.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Healthy rows, then the temperature jumps two allowances above the envelope.
+	const at = 1500
+	s := synth(2000, 9, 0, 0)
+	jump := m.Envelope.Max[k] + 2*m.Envelope.Allowance*(m.Envelope.Max[k]-m.Envelope.Min[k])
+	st, _ := sc.NewStream()
+	for i, row := range s.Rows {
+		if i >= at {
+			row = []float64{row[0], row[1], jump}
+		}
+		r, ok, err := st.Push(timeOf(s.T[i]), row)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok || r.Event.Transition != alerting.Raised {
+			continue
+		}
+		if i < at {
+			t.Fatalf("raised at healthy row %d", i)
+		}
+		if i > at+m.Alert.M || r.Shares[k] != 1 || math.Abs(r.Score-2*m.Alert.Warn) > 1e-9 {
+			t.Fatalf("raised at row %d (jump at %d, m %d) score %v shares %v; want within m rows, score 2 x warn %v, temp blamed", i, at, m.Alert.M, r.Score, r.Shares, m.Alert.Warn)
+		}
+		return
+	}
+	t.Fatal("no alert after the temperature left its envelope")
+}

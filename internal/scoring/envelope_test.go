@@ -1,0 +1,41 @@
+package scoring
+
+import (
+	"math"
+	"testing"
+
+	"github.com/faultline/faultline/internal/alerting"
+	"github.com/faultline/faultline/internal/artifact"
+)
+
+// Hand-computed: ranges [10, 20] and [0, 100], allowance 0.1, warn 3. A latest value
+// 1 above the first range is one allowance (1) out: score = warn x 1 = 3. A value 20
+// below the second range is two allowances (10 each) out: 6, and it takes the blame.
+func TestEnvelopeArithmetic(t *testing.T) {
+	m := &artifact.Model{
+		Targets:  []string{"a", "b"},
+		Envelope: &artifact.Envelope{Min: []float64{10, 0}, Max: []float64{20, 100}, Allowance: 0.1},
+		Alert:    alerting.Config{Levels: alerting.Levels{Warn: 3}},
+	}
+	st := &Stream{s: &Scorer{M: m, lastIdx: []int{0, 1}}, feat: make([]float64, 2)}
+	for _, tc := range []struct {
+		name        string
+		a, b, score float64
+		wantScore   float64
+		wantShares  []float64
+	}{
+		{"inside: untouched", 15, 50, 0.5, 0.5, []float64{0.2, 0.8}},
+		{"on the edge: untouched", 20, 0, 0.5, 0.5, []float64{0.2, 0.8}},
+		{"a one allowance above", 21, 50, 0.5, 3, []float64{1, 0}},
+		{"b two allowances below wins", 21, -20, 0.5, 6, []float64{0, 1}},
+		{"score already higher: untouched", 21, 50, 7, 7, []float64{0.2, 0.8}},
+		{"NaN latest value: ignored", math.NaN(), 50, 0.5, 0.5, []float64{0.2, 0.8}},
+	} {
+		st.feat[0], st.feat[1] = tc.a, tc.b
+		r := &Result{Score: tc.score, Shares: []float64{0.2, 0.8}}
+		st.envelope(r)
+		if math.Abs(r.Score-tc.wantScore) > 1e-12 || r.Shares[0] != tc.wantShares[0] || r.Shares[1] != tc.wantShares[1] {
+			t.Errorf("%s: score %v shares %v, want %v %v", tc.name, r.Score, r.Shares, tc.wantScore, tc.wantShares)
+		}
+	}
+}

@@ -97,6 +97,9 @@ func residualPlot(path string, rep *trainer.Report) error {
 	if rep.Task != artifact.TaskRUL {
 		top := histTop(vals)
 		for _, lv := range levels(rep) {
+			if !(math.Abs(lv.v) < 1e9) {
+				continue // a level far off the histogram would stretch the axis past plotting
+			}
 			for _, sign := range []float64{-1, 1} {
 				name := lv.name
 				if sign < 0 {

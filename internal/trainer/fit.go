@@ -270,11 +270,13 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 		AgeFeature: o.AgeFeature, Forecast: o.Forecast, Likelihood: o.Likelihood,
 		Level: o.Level, TargetFeature: o.TargetFeature,
 	}
-	if o.Envelope > 0 {
-		m.Envelope = envelopeOf(spec, targets, o.Envelope, tr.X, va.X)
-	}
 	if err := calibrateAnomaly(m, d, p, o, rep); err != nil {
 		return nil, nil, err
+	}
+	// After calibration: the warn level is the residual score's own, and the envelope
+	// (which scores relative to it) is a separate limit alarm on top.
+	if o.Envelope > 0 && o.Task == artifact.TaskAnomaly {
+		m.Envelope = envelopeOf(spec, targets, o.Envelope, tr.X, va.X)
 	}
 	rep.Duration = time.Since(start)
 	rep.Seconds = rep.Duration.Seconds()

@@ -90,6 +90,8 @@ type Options struct {
 	TargetFeature string
 	// Envelope > 0 (anomaly) learns each target's healthy range and scores a latest
 	// value beyond it by Envelope x the range at the warn level (artifact.Envelope).
+	// 0 means the default, DefaultEnvelope for the residual score and off with
+	// Likelihood (whose streams drift by design); < 0 turns it off.
 	Envelope float64
 	// Likelihood selects the likelihood score (artifact.Likelihood); the warn level is
 	// then the standard score LikelihoodZ (default 4), not a calibrated quantile.
@@ -194,6 +196,9 @@ func (o *Options) defaults() {
 	if o.LikelihoodZ <= 0 {
 		o.LikelihoodZ = 4
 	}
+	if o.Envelope == 0 && o.Task == artifact.TaskAnomaly && o.Likelihood == nil {
+		o.Envelope = DefaultEnvelope
+	}
 	if o.Name == "" {
 		o.Name = "faultline-" + o.Task
 	}
@@ -201,6 +206,12 @@ func (o *Options) defaults() {
 		o.Version = time.Now().UTC().Format("20060102T150405Z")
 	}
 }
+
+// DefaultEnvelope is the anomaly envelope's allowance: a latest value a tenth of its
+// healthy range beyond that range scores the warn level. On the simulated plant it
+// took failures alerted before failure from 84 % to 100 % (seed 1) without adding a
+// false alert (docs/benchmarks.md).
+const DefaultEnvelope = 0.1
 
 // ErrData is wrapped by every problem with the input data (as opposed to a bug).
 var ErrData = errors.New("training data")

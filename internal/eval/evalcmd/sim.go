@@ -63,7 +63,7 @@ func (f *simFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.IntVar(&f.holdoff, "holdoff", 0, "windows after a raise before another raise (default: trainer's, off)")
 	fs.IntVar(&f.epochs, "epochs", 0, "maximum epochs (default: trainer's)")
 	fs.StringVar(&f.hidden, "hidden", "", "hidden layer sizes (default: trainer's)")
-	fs.Float64Var(&f.envelope, "envelope", 0, "healthy-range allowance (share of the range) at which a latest value scores the warn level; 0 = off (default: trainer's)")
+	fs.Float64Var(&f.envelope, "envelope", 0, "healthy-range allowance (share of the range) at which a latest value scores the warn level; 0 = trainer's default, negative = off")
 	fs.StringVar(&f.target, "target-feature", "", "window feature the networks predict: mean, ewma or last (default: trainer's)")
 }
 

@@ -12,6 +12,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/faultline/faultline/internal/artifact"
@@ -385,8 +387,17 @@ func lossOf(name string) (model.Loss, error) {
 		return model.Loss{Kind: model.Huber, Delta: 1}, nil
 	case "mae":
 		return model.Loss{Kind: model.MAE}, nil
+	case "asym":
+		return model.Loss{Kind: model.AsymMSE, Late: 2}, nil
 	}
-	return model.Loss{}, fmt.Errorf("loss %q: use mse, huber or mae", name)
+	if w, ok := strings.CutPrefix(name, "asym:"); ok {
+		late, err := strconv.ParseFloat(w, 64)
+		if err != nil || !(late >= 1) || math.IsInf(late, 1) {
+			return model.Loss{}, fmt.Errorf("loss %q: the late weight W in asym:W must be a finite number >= 1 (e.g. asym:1.5)", name)
+		}
+		return model.Loss{Kind: model.AsymMSE, Late: late}, nil
+	}
+	return model.Loss{}, fmt.Errorf("loss %q: use mse, huber, mae, asym (late weight 2) or asym:W (late weight W >= 1)", name)
 }
 
 func quantile(v []float64, q float64) float64 {

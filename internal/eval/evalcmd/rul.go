@@ -46,7 +46,7 @@ func (f *rulFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&f.ignore, "ignore", "", "columns to drop before training, comma separated")
 	fs.StringVar(&f.hidden, "hidden", "", "hidden layer sizes, e.g. 64,32 (default: trainer's)")
 	fs.StringVar(&f.features, "features", "", "window features (default: trainer's)")
-	fs.StringVar(&f.loss, "loss", "", "mse, huber or mae (default mse)")
+	fs.StringVar(&f.loss, "loss", "", "mse, huber, mae, asym (squared error, late predictions weighted 2) or asym:W (late weight W >= 1) (default mse)")
 	fs.Float64Var(&f.l2, "l2", 0, "L2 weight decay")
 	fs.Float64Var(&f.lr, "lr", 0, "Adam learning rate (default 2e-3)")
 	fs.IntVar(&f.window, "window", 0, "window length in rows (default 30)")

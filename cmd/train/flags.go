@@ -107,7 +107,7 @@ func registerModel(fs *flag.FlagSet, c *config, raw *rawFlags, getenv cli.Getenv
 	cli.Float(fs, &o.LR, "lr", "FAULTLINE_TRAIN_LR", 0, "learning rate (default 2e-3)", getenv, errs)
 	cli.Float(fs, &o.ValFrac, "val-frac", "FAULTLINE_TRAIN_VAL_FRAC", 0, "held-out share (default 0.25)", getenv, errs)
 	cli.Float(fs, &o.Quantile, "quantile", "FAULTLINE_TRAIN_QUANTILE", 0, "anomaly: validation-score quantile for the warn level (default 0.999)", getenv, errs)
-	cli.Float(fs, &o.Margin, "margin", "FAULTLINE_TRAIN_MARGIN", 0, "anomaly: warn = quantile x margin (default 1.5)", getenv, errs)
+	cli.Float(fs, &o.Margin, "margin", "FAULTLINE_TRAIN_MARGIN", 0, "anomaly: warn = quantile x margin (default 2)", getenv, errs)
 	cli.String(fs, &o.Combine, "combine", "FAULTLINE_TRAIN_COMBINE", "", "anomaly: how residuals become a score: max (default with several sensors) or rms", getenv)
 	cli.Float(fs, &o.Envelope, "envelope", "FAULTLINE_TRAIN_ENVELOPE", trainer.DefaultEnvelope, "anomaly: a latest value this share of its healthy range beyond that range scores the warn level (a learned limit alarm); 0 = off", getenv, errs)
 	cli.String(fs, &o.TargetFeature, "target-feature", "FAULTLINE_TRAIN_TARGET_FEATURE", o.TargetFeature, "anomaly: the window feature each network predicts: mean, ewma or last (ewma and last react within minutes to a fast fault)", getenv)

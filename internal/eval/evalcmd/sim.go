@@ -38,7 +38,7 @@ type simFlags struct {
 	seed                                        uint64
 	grace                                       time.Duration
 	window, k, m, clear, holdoff, epochs        int
-	quantile, margin, smooth, envelope          float64
+	quantile, margin, smooth, envelope, valFrac float64
 	target                                      string
 }
 
@@ -63,6 +63,7 @@ func (f *simFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.IntVar(&f.holdoff, "holdoff", 0, "windows after a raise before another raise (default: trainer's, off)")
 	fs.IntVar(&f.epochs, "epochs", 0, "maximum epochs (default: trainer's)")
 	fs.StringVar(&f.hidden, "hidden", "", "hidden layer sizes (default: trainer's)")
+	fs.Float64Var(&f.valFrac, "val-frac", 0, "share of each healthy history held out to calibrate the warn level (default: trainer's)")
 	fs.Float64Var(&f.envelope, "envelope", 0, "healthy-range allowance (share of the range) at which a latest value scores the warn level; 0 = trainer's default, negative = off")
 	fs.StringVar(&f.target, "target-feature", "", "window feature the networks predict: mean, ewma or last (default: trainer's)")
 }
@@ -322,7 +323,7 @@ func (p *simPlan) train(ctx context.Context, log zerolog.Logger) (map[string]str
 			d.Series = append(d.Series, trainer.Series{Asset: m.Machine.Machine, T: tab.T, Rows: tab.Rows})
 		}
 		o := trainer.Options{Task: artifact.TaskAnomaly, Name: "eval-sim-" + typ, Match: typ + "-*", Window: p.f.window,
-			Quantile: p.f.quantile, Margin: p.f.margin, Smoothing: p.f.smooth, K: p.f.k, M: p.f.m, Clear: p.f.clear, TargetFeature: p.f.target, Envelope: p.f.envelope,
+			Quantile: p.f.quantile, Margin: p.f.margin, Smoothing: p.f.smooth, K: p.f.k, M: p.f.m, Clear: p.f.clear, TargetFeature: p.f.target, Envelope: p.f.envelope, ValFrac: p.f.valFrac,
 			Holdoff: p.f.holdoff, Epochs: p.f.epochs, Hidden: hidden, Seed: p.f.seed, Version: "eval-sim"}
 		for _, c := range splitList(p.f.context) {
 			if slices.Contains(d.Columns, c) {

@@ -19,6 +19,11 @@
 //	MSE   L = 1/(NO) Σ r²                          dL/dy = 2r/(NO)
 //	MAE   L = 1/(NO) Σ |r|                         dL/dy = sign(r)/(NO)
 //	Huber L = 1/(NO) Σ ½r² if |r|≤δ, δ(|r|-½δ)     dL/dy = r or δ·sign(r), /(NO)
+//	Asym  L = 1/(NO) Σ w·r², w = Late if r > 0, else 1   dL/dy = 2w·r/(NO)
+//
+// The asymmetric squared error makes over-predictions cost Late times more: a
+// remaining-useful-life model that predicts too late is worse than one that predicts
+// too early, and the PHM08 score punishes it exponentially.
 //
 // plus (λ/2)·Σ W² over weights only (biases are not regularised). With
 // g_l = dL/dh_l, backprop computes δ_l = g_l ⊙ f'_l, where f' is written in

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/internal/alerting"
+	"github.com/faultline/faultline/internal/artifact"
 	"github.com/faultline/faultline/internal/artifact/artifacttest"
 	"github.com/faultline/faultline/internal/scoring"
 )
@@ -163,5 +164,26 @@ func TestGapFilledWindowKeepsTransition(t *testing.T) {
 	// caller, in order, with this sample.
 	if len(r.Earlier) != 1 || r.Earlier[0].Transition != alerting.Raised || r.Event.Transition != alerting.Updated {
 		t.Fatalf("earlier %v, event %v; want [raised] then updated", r.Earlier, r.Event.Transition)
+	}
+}
+
+// BenchmarkPush8SensorsEnvelope is BenchmarkPush8Sensors with the envelope on: the
+// limit check is one comparison per target and must stay allocation-free.
+func BenchmarkPush8SensorsEnvelope(b *testing.B) {
+	names := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+	m := artifacttest.Anomaly(names, 16)
+	m.Envelope = &artifact.Envelope{Min: make([]float64, len(m.Targets)), Max: make([]float64, len(m.Targets)), Allowance: 0.05}
+	for k := range m.Targets {
+		m.Envelope.Max[k] = 4 // half the sensors are out of range: the blaming path runs too
+	}
+	sc, err := scoring.New(m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, _ := sc.NewStream()
+	row := []float64{1, 2, 3, 4, 5, 6, 7, 8}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		_, _, _ = st.Push(t0.Add(time.Duration(i)*time.Second), row)
 	}
 }

@@ -109,7 +109,7 @@ func registerModel(fs *flag.FlagSet, c *config, raw *rawFlags, getenv cli.Getenv
 	cli.Float(fs, &o.Quantile, "quantile", "FAULTLINE_TRAIN_QUANTILE", 0, "anomaly: validation-score quantile for the warn level (default 0.999)", getenv, errs)
 	cli.Float(fs, &o.Margin, "margin", "FAULTLINE_TRAIN_MARGIN", 0, "anomaly: warn = quantile x margin (default 2)", getenv, errs)
 	cli.String(fs, &o.Combine, "combine", "FAULTLINE_TRAIN_COMBINE", "", "anomaly: how residuals become a score: max (default with several sensors) or rms", getenv)
-	cli.Float(fs, &o.Envelope, "envelope", "FAULTLINE_TRAIN_ENVELOPE", trainer.DefaultEnvelope, "anomaly: a latest value this share of its healthy range beyond that range scores the warn level (a learned limit alarm); 0 = off", getenv, errs)
+	cli.Float(fs, &o.Envelope, "envelope", "FAULTLINE_TRAIN_ENVELOPE", trainer.DefaultEnvelope, "anomaly: a latest value this share of its healthy range beyond that range scores the warn level (a learned limit alarm); 0 or less = off", getenv, errs)
 	cli.String(fs, &o.TargetFeature, "target-feature", "FAULTLINE_TRAIN_TARGET_FEATURE", o.TargetFeature, "anomaly: the window feature each network predicts: mean, ewma or last (ewma and last react within minutes to a fast fault)", getenv)
 }
 
@@ -132,10 +132,8 @@ func (c *config) finish(raw rawFlags, now time.Time) []error {
 		add(fmt.Errorf("--seed %d: use a non-negative integer", raw.seed))
 	}
 	c.opts.Seed = uint64(max(0, raw.seed))
-	if c.opts.Envelope == 0 {
+	if c.opts.Envelope <= 0 {
 		c.opts.Envelope = -1 // the flag's 0 is "off"; the trainer's 0 is "default"
-	} else if c.opts.Envelope < 0 {
-		add(fmt.Errorf("--envelope %v: use a share of the range, e.g. 0.1, or 0 for off", c.opts.Envelope))
 	}
 	switch c.opts.Task {
 	case artifact.TaskAnomaly, artifact.TaskRUL:

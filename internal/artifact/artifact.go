@@ -35,8 +35,23 @@ import (
 	"github.com/faultline/faultline/internal/model"
 )
 
-// Format is the file format version this build writes. Readers accept 1..Format.
-const Format = 1
+// Format is the newest file format version this build writes; readers accept
+// 1..Format. A model is written with the oldest version that can score it right
+// (Model.FormatVersion): a reader that silently ignored a field that changes the score
+// would score wrong without a word, so such fields raise the version and older
+// daemons refuse the file instead.
+//
+//	1: everything up to the likelihood, level, novelty, history and members fields
+//	2: target_feature and envelope
+const Format = 2
+
+// FormatVersion is the file format version Encode writes for m.
+func (m *Model) FormatVersion() int {
+	if m.TargetFeature != "" || m.Envelope != nil {
+		return 2
+	}
+	return 1
+}
 
 // MaxPayload bounds a model file (networks for edge gateways are small).
 const MaxPayload = 256 << 20
@@ -174,7 +189,9 @@ type Likelihood struct {
 // It catches what a normal-behaviour model is slow to: a machine that overheats within
 // the hour after its load rises has left its window means behind, but not its last
 // reading (docs/benchmarks.md, simulated plant). The score is
-// max(score, warn x excess / (Allowance x (Max - Min))), after smoothing.
+// max(score, warn x excess / (Allowance x W)), after smoothing, with W the range
+// Max - Min but at least the target's ResidualScale (a sensor that barely moved in
+// healthy operation must not turn every departure into a critical alert).
 type Envelope struct {
 	Min       []float64 `json:"min"`
 	Max       []float64 `json:"max"`
@@ -408,7 +425,7 @@ func (m *Model) Encode(w io.Writer) error {
 		return fmt.Errorf("encode model: %w", err)
 	}
 	sum := sha256.Sum256(payload)
-	if _, err := fmt.Fprintf(w, "%s %d %d sha256:%s\n", magic, Format, len(payload), hex.EncodeToString(sum[:])); err != nil {
+	if _, err := fmt.Fprintf(w, "%s %d %d sha256:%s\n", magic, m.FormatVersion(), len(payload), hex.EncodeToString(sum[:])); err != nil {
 		return err
 	}
 	_, err = w.Write(payload)

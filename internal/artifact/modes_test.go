@@ -80,3 +80,29 @@ func TestEnvelopeAndTargetFeatureValidate(t *testing.T) {
 		}
 	}
 }
+
+// A model with an envelope or a target feature is written as format 2, which a
+// format-1 reader refuses (it would drop the fields and score wrong); a model without
+// them stays format 1, byte for byte what older daemons read.
+func TestFormatVersionFollowsFields(t *testing.T) {
+	plain := artifacttest.Anomaly([]string{"v"}, 4)
+	if b := encode(t, plain); !strings.HasPrefix(string(b), "FAULTLINE-MODEL 1 ") {
+		t.Fatalf("plain model header %q, want format 1", strings.SplitN(string(b), "\n", 2)[0])
+	}
+	for name, edit := range map[string]func(*artifact.Model){
+		"envelope": func(m *artifact.Model) {
+			m.Envelope = &artifact.Envelope{Min: []float64{1}, Max: []float64{5}, Allowance: 0.05}
+		},
+		"target feature": func(m *artifact.Model) { m.TargetFeature = "ewma" },
+	} {
+		m := artifacttest.Anomaly([]string{"v"}, 4)
+		edit(m)
+		b := encode(t, m)
+		if !strings.HasPrefix(string(b), "FAULTLINE-MODEL 2 ") {
+			t.Fatalf("%s: header %q, want format 2", name, strings.SplitN(string(b), "\n", 2)[0])
+		}
+		if _, err := artifact.Decode(strings.NewReader(string(b))); err != nil {
+			t.Fatalf("%s: this build must read its own format 2: %v", name, err)
+		}
+	}
+}

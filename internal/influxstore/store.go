@@ -132,7 +132,9 @@ func IsRetryable(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded)
 }
 
-// WriteLines writes newline-separated line protocol (nanosecond timestamps). The body
+// WriteLines writes newline-separated line protocol (nanosecond timestamps). When it
+// returns an error, the transport may still read lines for a moment: do not overwrite
+// them (retrying with the same bytes is fine). The body
 // goes to the server as it is, without the copy into a string that the client's write
 // API makes: at hundreds of thousands of values a second those copies were most of
 // ingest's garbage (docs/ingest.md). Requests still go through the client's HTTP
@@ -148,7 +150,6 @@ func (s *Store) WriteLines(ctx context.Context, lines []byte) error {
 		if gz, err = compress(lines); err != nil {
 			return &WriteError{Err: fmt.Errorf("gzip the batch: %w", err)}
 		}
-		defer gzipPool.Put(gz)
 		body = bytes.NewReader(gz.buf.Bytes())
 	}
 	perr := s.client.HTTPService().DoPostRequest(ctx, s.writeURL, body, func(req *http.Request) {
@@ -161,8 +162,14 @@ func (s *Store) WriteLines(ctx context.Context, lines []byte) error {
 		return resp.Body.Close()
 	})
 	if perr == nil { // a typed nil *Error must not become a non-nil error
+		if gz != nil {
+			gzipPool.Put(gz)
+		}
 		return nil
 	}
+	// After a failure the transport may still be reading the body (an early error
+	// answer, a timeout): the gzip buffer is left to the garbage collector rather than
+	// reused, and callers must not overwrite lines either (see ingest's shipper).
 	return classify(perr)
 }
 

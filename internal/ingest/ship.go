@@ -77,7 +77,12 @@ func (sh *shipper) loop(ctx context.Context) {
 			body = append(body, lines...)
 			maxTS, points, values = max(maxTS, ts), points+p, values+v
 		}
-		if sh.write(ctx, body, points) {
+		done, failed := sh.write(ctx, body, points)
+		if failed {
+			// A failed request's transport may still be reading body: start a new one.
+			body = nil
+		}
+		if done {
 			if err := sh.sp.Release(b); err != nil {
 				sh.log.Error().Err(err).Msg("spool release")
 			}
@@ -91,19 +96,21 @@ func (sh *shipper) loop(ctx context.Context) {
 	}
 }
 
-// write retries retryable failures until ctx ends; it returns true when the batch is
-// done with (written, or refused for good and counted as dropped).
-func (sh *shipper) write(ctx context.Context, body []byte, points int) bool {
+// write retries retryable failures until ctx ends; done is true when the batch is done
+// with (written, or refused for good and counted as dropped), failed when any attempt
+// failed.
+func (sh *shipper) write(ctx context.Context, body []byte, points int) (done, failed bool) {
 	for delay := 100 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
 		start := time.Now()
 		err := sh.w.WriteLines(ctx, body)
 		if err == nil {
 			sh.c.writeSeconds.Observe(time.Since(start).Seconds())
 			sh.healthy.Store(true)
-			return true
+			return true, failed
 		}
+		failed = true
 		if ctx.Err() != nil {
-			return false // shutting down: the batch stays in the spool for the next run
+			return false, failed // shutting down: the batch stays in the spool for the next run
 		}
 		sh.c.writeErrors.Add(1)
 		if !influxstore.IsRetryable(err) {
@@ -111,7 +118,7 @@ func (sh *shipper) write(ctx context.Context, body []byte, points int) bool {
 			// forever would block everything behind them.
 			sh.c.dropped.Add(int64(points))
 			sh.log.Error().Err(err).Int("points", points).Msg("InfluxDB refused a batch permanently; dropped (see faultline_ingest_points_dropped_total)")
-			return true
+			return true, failed
 		}
 		sh.healthy.Store(false)
 		var we *influxstore.WriteError
@@ -123,7 +130,7 @@ func (sh *shipper) write(ctx context.Context, body []byte, points int) bool {
 		}
 		select {
 		case <-ctx.Done():
-			return false
+			return false, failed
 		case <-time.After(delay):
 		}
 	}

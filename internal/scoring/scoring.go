@@ -110,7 +110,9 @@ type Result struct {
 	RUL       float64 // rul task only
 	Threshold float64 // the alert's warn level
 	// Residual holds each target's normalised residual (anomaly); Shares their share
-	// of the squared total, the explanation an alert carries.
+	// of the squared total, the explanation an alert carries. When the envelope set the
+	// score (a latest value outside its healthy range, artifact.Envelope), Shares blame
+	// that target alone and Score may exceed Raw; Residual stays the residuals.
 	Residual []float64
 	Shares   []float64
 	Event    alerting.Event
@@ -383,7 +385,9 @@ func (st *Stream) envelope(r *Result) {
 		if !(excess > 0) { // also NaN
 			continue
 		}
-		allow := e.Allowance * math.Max(e.Max[k]-e.Min[k], 1e-9)
+		// A sensor that barely moved in healthy operation would otherwise make any
+		// departure an instant critical alert: its typical residual is the least width.
+		allow := e.Allowance * math.Max(e.Max[k]-e.Min[k], math.Max(st.s.M.ResidualScale[k], 1e-9))
 		if v := warn * excess / allow; v > top {
 			top, topK = v, k
 		}

@@ -18,6 +18,13 @@ import (
 // Fit trains a model for o.Task.
 func Fit(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, error) {
 	o.defaults()
+	// Settings that would only fail after every network is trained fail now.
+	if math.IsNaN(o.Envelope) || math.IsInf(o.Envelope, 0) {
+		return nil, nil, fmt.Errorf("envelope %v: use a share of the range such as 0.05, or a negative value for off", o.Envelope)
+	}
+	if o.TargetFeature != "" && o.Forecast > 0 {
+		return nil, nil, fmt.Errorf("target feature %q and forecast %d exclude each other: a forecaster predicts the coming rows' mean", o.TargetFeature, o.Forecast)
+	}
 	switch o.Task {
 	case artifact.TaskAnomaly:
 		return fitAnomaly(ctx, d, o)
@@ -191,6 +198,9 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 	if err := spec.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("feature spec: %w", err)
 	}
+	if f := residualFeature(o.TargetFeature); !slices.Contains(spec.Features, f) {
+		return nil, nil, fmt.Errorf("target feature %q is not a window feature of this model (have %v)", f, spec.Features)
+	}
 	targets := p.sensors
 	if len(o.Context) > 0 {
 		targets = nil
@@ -275,7 +285,7 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 	}
 	// After calibration: the warn level is the residual score's own, and the envelope
 	// (which scores relative to it) is a separate limit alarm on top.
-	if o.Envelope > 0 && o.Task == artifact.TaskAnomaly {
+	if o.Envelope > 0 && o.Task == artifact.TaskAnomaly && slices.Contains(spec.Features, features.FeatLast) {
 		m.Envelope = envelopeOf(spec, targets, o.Envelope, tr.X, va.X)
 	}
 	rep.Duration = time.Since(start)

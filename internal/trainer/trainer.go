@@ -93,7 +93,9 @@ type Options struct {
 	// Envelope > 0 (anomaly) learns each target's healthy range and scores a latest
 	// value beyond it by Envelope x the range at the warn level (artifact.Envelope).
 	// 0 means the default, DefaultEnvelope for the residual score and off with
-	// Likelihood (whose streams drift by design); < 0 turns it off.
+	// Likelihood (whose streams drift by design); < 0 turns it off. It needs the
+	// "last" window feature (in the default spec); with custom Features that lack it
+	// the envelope is left out rather than changing the networks' inputs.
 	Envelope float64
 	// Likelihood selects the likelihood score (artifact.Likelihood); the warn level is
 	// then the standard score LikelihoodZ (default 4), not a calibrated quantile.
@@ -177,8 +179,15 @@ func (o *Options) defaults() {
 	if o.Quantile <= 0 || o.Quantile >= 1 {
 		o.Quantile = 0.999
 	}
+	if o.Envelope == 0 && o.Task == artifact.TaskAnomaly && o.Likelihood == nil {
+		o.Envelope = DefaultEnvelope
+	}
 	if o.Margin <= 0 {
-		o.Margin = 2
+		// The higher margin is only safe with the envelope catching fast faults.
+		o.Margin = 1.5
+		if o.Envelope > 0 {
+			o.Margin = 2
+		}
 	}
 	if o.Smoothing <= 0 || o.Smoothing > 1 {
 		o.Smoothing = 0.3
@@ -197,9 +206,6 @@ func (o *Options) defaults() {
 	}
 	if o.LikelihoodZ <= 0 {
 		o.LikelihoodZ = 4
-	}
-	if o.Envelope == 0 && o.Task == artifact.TaskAnomaly && o.Likelihood == nil {
-		o.Envelope = DefaultEnvelope
 	}
 	if o.Name == "" {
 		o.Name = "faultline-" + o.Task
@@ -356,9 +362,7 @@ func (p *prepared) spec(o *Options, window int) features.Spec {
 	if f := o.TargetFeature; f != "" && !slices.Contains(sp.Features, f) {
 		sp.Features = append(sp.Features, f)
 	}
-	if o.Envelope > 0 && !slices.Contains(sp.Features, features.FeatLast) {
-		sp.Features = append(sp.Features, features.FeatLast)
-	}
+
 	sp.Stride = o.Stride
 	sp.MaxFill = o.MaxFill
 	return sp

@@ -64,7 +64,7 @@ func (f *simFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.IntVar(&f.epochs, "epochs", 0, "maximum epochs (default: trainer's)")
 	fs.StringVar(&f.hidden, "hidden", "", "hidden layer sizes (default: trainer's)")
 	fs.Float64Var(&f.valFrac, "val-frac", 0, "share of each healthy history held out to calibrate the warn level (default: trainer's)")
-	fs.Float64Var(&f.envelope, "envelope", 0, "healthy-range allowance (share of the range) at which a latest value scores the warn level; 0 = trainer's default, negative = off")
+	fs.Float64Var(&f.envelope, "envelope", trainer.DefaultEnvelope, "healthy-range allowance (share of the range) at which a latest value scores the warn level; 0 or less = off (as train --envelope)")
 	fs.StringVar(&f.target, "target-feature", "", "window feature the networks predict: mean, ewma or last (default: trainer's)")
 }
 
@@ -323,7 +323,7 @@ func (p *simPlan) train(ctx context.Context, log zerolog.Logger) (map[string]str
 			d.Series = append(d.Series, trainer.Series{Asset: m.Machine.Machine, T: tab.T, Rows: tab.Rows})
 		}
 		o := trainer.Options{Task: artifact.TaskAnomaly, Name: "eval-sim-" + typ, Match: typ + "-*", Window: p.f.window,
-			Quantile: p.f.quantile, Margin: p.f.margin, Smoothing: p.f.smooth, K: p.f.k, M: p.f.m, Clear: p.f.clear, TargetFeature: p.f.target, Envelope: p.f.envelope, ValFrac: p.f.valFrac,
+			Quantile: p.f.quantile, Margin: p.f.margin, Smoothing: p.f.smooth, K: p.f.k, M: p.f.m, Clear: p.f.clear, TargetFeature: p.f.target, Envelope: offIfNotPositive(p.f.envelope), ValFrac: p.f.valFrac,
 			Holdoff: p.f.holdoff, Epochs: p.f.epochs, Hidden: hidden, Seed: p.f.seed, Version: "eval-sim"}
 		for _, c := range splitList(p.f.context) {
 			if slices.Contains(d.Columns, c) {
@@ -435,4 +435,13 @@ func parallel(ctx context.Context, n, workers int, fn func(i int) error) error {
 	close(next)
 	wg.Wait()
 	return errors.Join(append(errs, ctx.Err())...)
+}
+
+// offIfNotPositive maps a flag's "0 or less = off" to the trainer's "< 0 = off" (its 0
+// means "default").
+func offIfNotPositive(v float64) float64 {
+	if v <= 0 {
+		return -1
+	}
+	return v
 }

@@ -3,7 +3,7 @@
 # training and live scoring code). Run from the repository root after `make build`
 # (or `go build -o bin/eval ./cmd/eval`):
 #
-#   sh bench/accuracy/run.sh [rul-default|rul-tuned|rul-refit|rul-history|nab-default|nab-tuned|nab-forecast|nab-level|nab-novelty|all]
+#   sh bench/accuracy/run.sh [rul-default|rul-tuned|rul-refit|rul-history|rul-round5|nab-default|nab-tuned|nab-forecast|nab-level|nab-novelty|sim-seeds|all]
 #
 # Datasets are read from $FAULTLINE_DATASETS (default ../shared/datasets); nothing is
 # copied into the repository. Outputs (results.json, PNGs) go to bench-out/.
@@ -58,6 +58,26 @@ rul-history | all)
 	R="--ignore $IG --age --lr 5e-4 --patience 40 --refit-all --history 0.1,0.03"
 	rul FD001 history $R
 	rul FD003 history $R
+	;;
+esac
+case $what in
+rul-round5 | all)
+	# Round 5: ten networks; FD003 with the asymmetric loss (docs/benchmarks.md, round 5).
+	IG=sensor_1,sensor_5,sensor_6,sensor_10,sensor_16,sensor_18,sensor_19
+	R="--ignore $IG --age --lr 5e-4 --patience 40 --refit-all --history 0.1,0.03 --ensemble 10"
+	for s in 1 2 3; do
+		rul FD001 e10-s$s $R --seed $s
+		rul FD003 e10-asym4-s$s $R --loss asym:4 --seed $s
+	done
+	;;
+esac
+case $what in
+sim-seeds | all)
+	# Simulated plant with the trainer's defaults, seeds 1-3 (round 4).
+	for s in 1 2 3; do
+		echo "== simulated plant, seed $s"
+		$EVAL sim --machines-per-type 3 --healthy 7d --faulty 60d --rate 1/60 --seed $s --out "$OUT/sim-s$s"
+	done
 	;;
 esac
 case $what in

@@ -101,6 +101,8 @@ nab-level | all)
 			--level 30,4000,300 --level-lag 168h --z 3.5 --clear 50
 	done
 	;;
+esac
+case $what in
 # Round 4: residual and level likelihoods against the whole history (30000 rows), the
 # level with its own warn z (3.25), the novelty bar (500,50,0.7), clear 100, seeds 1-5
 # (docs/benchmarks.md, "Round 4: NAB").

@@ -12,17 +12,28 @@ import (
 	"github.com/faultline/faultline/internal/mqttclient"
 )
 
+// startLoad connects the publishers and starts the latency probe, the common start of
+// every scenario; the caller closes the load and stops the probe.
+func startLoad(ctx context.Context, r *rig, o options) (*load, func() []time.Duration, error) {
+	l, err := newLoad(ctx, r.broker.URL, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	stopProbe, err := startProbe(ctx, r)
+	if err != nil {
+		l.close()
+		return nil, nil, err
+	}
+	return l, stopProbe, nil
+}
+
 // throughput publishes as fast as the broker takes it for o.duration while probing latency.
 func throughput(ctx context.Context, r *rig, o options) (result, error) {
-	l, err := newLoad(ctx, r.broker.URL, o)
+	l, stopProbe, err := startLoad(ctx, r, o)
 	if err != nil {
 		return result{}, err
 	}
 	defer l.close()
-	stopProbe, err := startProbe(ctx, r)
-	if err != nil {
-		return result{}, err
-	}
 	start := time.Now()
 	waitProfile := startCPUProfile(ctx, r, o.cpuProfile, o.duration)
 	pctx, cancel := context.WithTimeout(ctx, o.duration)
@@ -44,15 +55,11 @@ func throughput(ctx context.Context, r *rig, o options) (result, error) {
 // burst: 20,000 messages as fast as possible, then 5,000 msg/s for 12 s with InfluxDB
 // frozen for 6 s in the middle; Mosquitto keeps its default limits.
 func burst(ctx context.Context, r *rig, o options) (result, error) {
-	l, err := newLoad(ctx, r.broker.URL, o)
+	l, stopProbe, err := startLoad(ctx, r, o)
 	if err != nil {
 		return result{}, err
 	}
 	defer l.close()
-	stopProbe, err := startProbe(ctx, r)
-	if err != nil {
-		return result{}, err
-	}
 	start := time.Now()
 	if err := l.run(ctx, 20000, 0); err != nil {
 		return result{}, err

@@ -402,11 +402,15 @@ func (m *Model) validateModes(add func(string, ...any)) {
 
 // ResidualFeature is the window feature an anomaly model's residual compares
 // (TargetFeature, default the mean).
-func (m *Model) ResidualFeature() string {
-	if m.TargetFeature == "" {
+func (m *Model) ResidualFeature() string { return ResidualFeature(m.TargetFeature) }
+
+// ResidualFeature maps a TargetFeature setting to the window feature it names: ""
+// is the mean.
+func ResidualFeature(targetFeature string) string {
+	if targetFeature == "" {
 		return features.FeatMean
 	}
-	return m.TargetFeature
+	return targetFeature
 }
 
 func indexOf(s []string, v string) int {

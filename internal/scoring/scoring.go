@@ -48,24 +48,24 @@ func New(m *artifact.Model) (*Scorer, error) {
 	s.columns = append(append([]string(nil), m.Spec.Sensors...), m.Settings...)
 	if m.Task == artifact.TaskAnomaly {
 		names := m.Spec.FeatureNames()
+		var err error
+		need := func(dst *[]int, t, f string) {
+			k := indexOf(names, t+"."+f)
+			if k < 0 && err == nil {
+				err = fmt.Errorf("model: anomaly target %q needs the %q feature in the spec", t, f)
+			}
+			*dst = append(*dst, k)
+		}
 		for _, t := range m.Targets {
-			k := indexOf(names, t+"."+features.FeatMean)
-			if k < 0 {
-				return nil, fmt.Errorf("model: anomaly target %q needs the %q feature in the spec", t, features.FeatMean)
-			}
-			s.meanIdx = append(s.meanIdx, k)
-			f := m.ResidualFeature()
-			if k = indexOf(names, t+"."+f); k < 0 {
-				return nil, fmt.Errorf("model: anomaly target %q needs the %q feature in the spec", t, f)
-			}
-			s.resIdx = append(s.resIdx, k)
+			need(&s.meanIdx, t, features.FeatMean)
+			need(&s.resIdx, t, m.ResidualFeature())
 			if m.Envelope != nil {
-				if k = indexOf(names, t+"."+features.FeatLast); k < 0 {
-					return nil, fmt.Errorf("model: the envelope of target %q needs the %q feature in the spec", t, features.FeatLast)
-				}
-				s.lastIdx = append(s.lastIdx, k)
+				need(&s.lastIdx, t, features.FeatLast)
 			}
 			s.mask = append(s.mask, maskFor(m, t, names))
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	return s, nil

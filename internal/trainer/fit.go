@@ -198,7 +198,7 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 	if err := spec.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("feature spec: %w", err)
 	}
-	if f := residualFeature(o.TargetFeature); !slices.Contains(spec.Features, f) {
+	if f := artifact.ResidualFeature(o.TargetFeature); !slices.Contains(spec.Features, f) {
 		return nil, nil, fmt.Errorf("target feature %q is not a window feature of this model (have %v)", f, spec.Features)
 	}
 	targets := p.sensors
@@ -218,7 +218,7 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 			return nil, nil, fmt.Errorf("%w: every sensor is a context column; nothing left to watch", ErrData)
 		}
 	}
-	resIdx := featureIndexes(spec, targets, residualFeature(o.TargetFeature))
+	resIdx := featureIndexes(spec, targets, artifact.ResidualFeature(o.TargetFeature))
 	var tr, va matrix
 	for _, s := range d.Series {
 		a, b := split(s, o.ValFrac)
@@ -311,14 +311,6 @@ func envelopeOf(spec features.Spec, targets []string, allowance float64, parts .
 		e.Min[k], e.Max[k] = lo, hi
 	}
 	return e
-}
-
-// residualFeature is the window feature an anomaly network predicts (Options.TargetFeature).
-func residualFeature(f string) string {
-	if f == "" {
-		return features.FeatMean
-	}
-	return f
 }
 
 func featureIndexes(spec features.Spec, targets []string, feat string) []int {

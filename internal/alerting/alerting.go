@@ -99,9 +99,25 @@ func (t Transition) String() string {
 	return [...]string{"nothing", "raised", "updated", "cleared"}[t]
 }
 
+// Reason says why an Updated event was sent.
+type Reason uint8
+
+// Reasons for Updated.
+const (
+	NoReason  Reason = iota
+	Escalated        // warning became critical
+	Reminder         // Config.Reminder elapsed
+	NewCause         // the caller found a different cause (Cause)
+)
+
+func (r Reason) String() string {
+	return [...]string{"", "escalated", "reminder", "new_cause"}[r]
+}
+
 // Event is a state change to publish.
 type Event struct {
 	Transition Transition
+	Reason     Reason   // Updated only
 	Severity   Severity // severity after the change (the last one for Cleared)
 	StartedAt  time.Time
 	At         time.Time
@@ -221,13 +237,32 @@ func (s *State) Observe(at time.Time, score float64) Event {
 	s.calm = 0
 	if s.severity == Warning && s.critStreak >= s.cfg.K {
 		s.severity, s.lastSent = Critical, at
-		return s.event(Updated, at, score)
+		return s.updated(Escalated, at, score)
 	}
 	if s.cfg.Reminder > 0 && at.Sub(s.lastSent) >= s.cfg.Reminder {
 		s.lastSent = at
-		return s.event(Updated, at, score)
+		return s.updated(Reminder, at, score)
 	}
 	return Event{}
+}
+
+// Cause turns ev, the event Observe just returned, into an Updated event with reason
+// NewCause when the caller has found that a different cause now drives the active
+// alert (for example another sensor took the blame). A raise, clear or escalation
+// already goes out and is returned unchanged, as is anything while no alert is active.
+// A second fault on a machine that is already in alarm would otherwise go unreported.
+func (s *State) Cause(ev Event, at time.Time, score float64) Event {
+	if s.severity == None || (ev.Transition != Nothing && ev.Reason != Reminder) {
+		return ev
+	}
+	s.lastSent = at
+	return s.updated(NewCause, at, score)
+}
+
+func (s *State) updated(r Reason, at time.Time, score float64) Event {
+	ev := s.event(Updated, at, score)
+	ev.Reason = r
+	return ev
 }
 
 func (s *State) event(t Transition, at time.Time, score float64) Event {

@@ -110,3 +110,32 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// Cause turns a quiet window of an active alert into "updated, new cause"; it leaves
+// raises, escalations and clears as they are and does nothing while idle.
+func TestCause(t *testing.T) {
+	s, _ := New(Config{Levels: Levels{Warn: 1, Critical: 5, Clear: 0.5, Above: true}, K: 1, M: 1, ClearAfter: 1})
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }
+	if ev := s.Cause(s.Observe(at(0), 0), at(0), 0); ev.Transition != Nothing {
+		t.Fatalf("idle: %+v", ev)
+	}
+	raised := s.Observe(at(1), 2)
+	if ev := s.Cause(raised, at(1), 2); ev != raised {
+		t.Fatalf("a raise must stay a raise: %+v", ev)
+	}
+	ev := s.Cause(s.Observe(at(2), 2), at(2), 2)
+	want := Event{Transition: Updated, Reason: NewCause, Severity: Warning, StartedAt: at(1), At: at(2), Score: 2, Seq: 1}
+	if ev != want {
+		t.Fatalf("new cause %+v, want %+v", ev, want)
+	}
+	esc := s.Observe(at(3), 6)
+	if esc.Reason != Escalated || s.Cause(esc, at(3), 6) != esc {
+		t.Fatalf("escalation %+v", esc)
+	}
+	if ev := s.Cause(s.Observe(at(4), 0), at(4), 0); ev.Transition != Cleared {
+		t.Fatalf("clear %+v", ev)
+	}
+	if NewCause.String() != "new_cause" || Escalated.String() != "escalated" || Reminder.String() != "reminder" {
+		t.Fatal("reason names are part of the alert contract")
+	}
+}

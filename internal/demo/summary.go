@@ -71,9 +71,10 @@ func ReadTruthFile(path string) ([]telemetry.Truth, error) {
 	return ReadTruth(f)
 }
 
-// Summarize matches raised alerts to fault episodes. An alert raised between a fault's
-// onset and its failure (or, for faults that do not end the machine's life, while it is
-// active) detects it; any other raised alert is false. grace extends episodes for alerts
+// Summarize matches alerts that announce a problem (raised, or updated with a new
+// cause: Alert.Announces) to fault episodes. Such an alert between a fault's onset and
+// its failure (or, for faults that do not end the machine's life, while it is active)
+// detects it; any other is false. grace extends episodes for alerts
 // that outlive the fault's last truth record.
 func Summarize(truth []telemetry.Truth, alerts []telemetry.Alert, from, to time.Time, grace time.Duration) Summary {
 	eps := map[string]*Episode{}
@@ -107,7 +108,7 @@ func Summarize(truth []telemetry.Truth, alerts []telemetry.Alert, from, to time.
 		return a.Onset.Before(b.Onset)
 	})
 	for _, a := range alerts {
-		if a.State != telemetry.StateRaised {
+		if !a.Announces() {
 			continue
 		}
 		s.Alerts++
@@ -143,6 +144,13 @@ func Summarize(truth []telemetry.Truth, alerts []telemetry.Alert, from, to time.
 }
 
 func match(eps []*Episode, a telemetry.Alert, grace time.Duration) *Episode {
+	top := ""
+	if len(a.Top) > 0 {
+		top = a.Top[0].Sensor
+	}
+	// Faults can overlap on one machine. An alert goes to a fault not yet detected,
+	// the one on its top sensor first; only when all are detected, to the earliest.
+	var first, fresh *Episode
 	for _, e := range eps {
 		if e.Machine != a.Machine || a.TS.Before(e.Onset) {
 			continue
@@ -154,15 +162,18 @@ func match(eps []*Episode, a telemetry.Alert, grace time.Duration) *Episode {
 		if a.TS.After(end) {
 			continue
 		}
-		if !e.Detected {
-			e.Detected, e.FirstHit = true, a.TS
-			if len(a.Top) > 0 {
-				e.Top = a.Top[0].Sensor
-			}
+		if first == nil {
+			first = e
 		}
-		return e
+		if !e.Detected && (fresh == nil || e.Sensor == top && fresh.Sensor != top) {
+			fresh = e
+		}
 	}
-	return nil
+	if fresh == nil {
+		return first
+	}
+	fresh.Detected, fresh.FirstHit, fresh.Top = true, a.TS, top
+	return fresh
 }
 
 // Print writes the summary table.

@@ -48,3 +48,36 @@ func TestSummarize(t *testing.T) {
 		}
 	}
 }
+
+// Two faults overlap on one machine: the pump is in alarm for imbalance when it starts
+// to overheat. The raise detects the imbalance; the update that names a new cause is
+// the first alert about the overheating and detects it. A reminder detects nothing.
+func TestSummarizeOverlappingFaults(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Hour) }
+	fail1, fail2 := h(30), h(20)
+	imb := telemetry.Fault{Kind: telemetry.FaultImbalance, Onset: h(2), FailureAt: &fail1}
+	hot := telemetry.Fault{Kind: telemetry.FaultOverheating, Onset: h(10), FailureAt: &fail2}
+	truth := []telemetry.Truth{
+		{TS: h(2), Machine: "pump-0001", Faults: []telemetry.Fault{imb}},
+		{TS: h(10), Machine: "pump-0001", Faults: []telemetry.Fault{imb, hot}},
+		{TS: h(19), Machine: "pump-0001", Faults: []telemetry.Fault{imb, hot}},
+	}
+	raised := telemetry.Alert{Machine: "pump-0001", State: telemetry.StateRaised, TS: h(5)}
+	reminder := telemetry.Alert{Machine: "pump-0001", State: telemetry.StateUpdated, Reason: telemetry.ReasonReminder, TS: h(11)}
+	newCause := telemetry.Alert{Machine: "pump-0001", State: telemetry.StateUpdated, Reason: telemetry.ReasonNewCause, TS: h(15),
+		Top: []telemetry.Contribution{{Sensor: "temp", Share: 1}}}
+	s := Summarize(truth, []telemetry.Alert{raised, reminder}, t0, h(24), time.Hour)
+	if s.Failures != 2 || s.Detected != 1 || s.Alerts != 1 {
+		t.Fatalf("without the new cause: %+v", s)
+	}
+	s = Summarize(truth, []telemetry.Alert{raised, reminder, newCause}, t0, h(24), time.Hour)
+	if s.Failures != 2 || s.Detected != 2 || s.Alerts != 2 || s.FalseAlerts != 0 {
+		t.Fatalf("with the new cause: %+v", s)
+	}
+	for _, e := range s.Episodes {
+		if e.Kind == telemetry.FaultOverheating && (!e.FirstHit.Equal(h(15)) || e.Top != "temp") {
+			t.Fatalf("overheating episode %+v", e)
+		}
+	}
+}

@@ -34,7 +34,7 @@ func BuildAlert(m telemetry.Machine, a *artifact.Model, r *scoring.Result) telem
 	ev := r.Event
 	al := telemetry.Alert{
 		ID: AlertID(m, kind, ev), Site: m.Site, Line: m.Line, Machine: m.Machine,
-		Kind: kind, State: stateName(ev.Transition), Severity: ev.Severity.String(),
+		Kind: kind, State: stateName(ev.Transition), Reason: ev.Reason.String(), Severity: ev.Severity.String(),
 		Score: r.Score, Threshold: r.Threshold, StartedAt: ev.StartedAt.UTC(), TS: r.Time.UTC(),
 		Model: a.Name, ModelVersion: a.Version,
 	}
@@ -92,7 +92,12 @@ func Message(a telemetry.Alert) string {
 	} else {
 		b.WriteString(a.Severity)
 		if a.State == telemetry.StateUpdated {
-			b.WriteString(" (updated)")
+			b.WriteString(" (updated")
+			if a.Reason == alerting.NewCause.String() && len(a.Top) > 0 {
+				b.WriteString(": new cause ")
+				b.WriteString(a.Top[0].Sensor)
+			}
+			b.WriteByte(')')
 		}
 	}
 	if a.RUL != nil {

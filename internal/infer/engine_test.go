@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faultline/faultline/internal/alerting"
+	"github.com/faultline/faultline/internal/artifact/artifacttest"
+	"github.com/faultline/faultline/internal/scoring"
 	"github.com/faultline/faultline/internal/telemetry"
 )
 
@@ -168,5 +171,25 @@ func TestMessageAndTop(t *testing.T) {
 	line := FormatAlertLine([]byte(`{"machine":"m1","site":"s","line":"l","state":"cleared","score":0.2,"threshold":1,"ts":"2026-01-01T00:00:10Z"}`), false)
 	if want := "2026-01-01T00:00:10Z  s/l/m1  cleared  -         score 0.20 / 1.00"; line != want {
 		t.Errorf("watch line\n got %q\nwant %q", line, want)
+	}
+}
+
+// An alert whose cause changed carries reason new_cause, names the new sensor in its
+// message and counts as announcing a problem (a second fault), as a raise does.
+func TestNewCauseAlert(t *testing.T) {
+	m := artifacttest.Anomaly([]string{"vib", "temp"}, 2)
+	at := time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC)
+	r := &scoring.Result{Time: at, Score: 1.5, Threshold: 1, Shares: []float64{0.2, 0.8}, Cause: 1,
+		Event: alerting.Event{Transition: alerting.Updated, Reason: alerting.NewCause, Severity: alerting.Warning, StartedAt: at.Add(-time.Hour), At: at, Score: 1.5, Seq: 1}}
+	a := BuildAlert(telemetry.Machine{Site: "s", Line: "l", Machine: "pump-0001"}, m, r)
+	if a.State != telemetry.StateUpdated || a.Reason != telemetry.ReasonNewCause || !a.Announces() {
+		t.Fatalf("alert %+v", a)
+	}
+	if want := "pump-0001: anomaly warning (updated: new cause temp), score 1.50 (threshold 1.00); top sensors: temp 80%, vib 20%"; a.Message != want {
+		t.Errorf("message\n got %q\nwant %q", a.Message, want)
+	}
+	r.Event.Reason = alerting.Escalated
+	if a := BuildAlert(telemetry.Machine{Machine: "pump-0001"}, m, r); a.Reason != telemetry.ReasonEscalated || a.Announces() {
+		t.Fatalf("escalation %+v", a)
 	}
 }

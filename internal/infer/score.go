@@ -29,11 +29,14 @@ type ScoreStats struct {
 
 // Score runs the live path over a CSV and writes one output row per input row:
 //
-//	ts[,asset],score,threshold,alert[,rul]
+//	ts[,asset],score,threshold,alert,rul      (RUL models)
+//	ts[,asset],score,threshold,alert,cause    (anomaly models)
 //
 // Each asset gets a fresh stream, as a machine does in the daemon. score and threshold
 // are empty until the first full window (and on rows scoring skipped, e.g. out of
-// order); alert is 1 while the alert state machine has an active alert. A numeric time
+// order); alert is 1 while the alert state machine has an active alert; cause names
+// the sensor the active alert blames (scoring.Result.Cause; a change while alert stays
+// 1 is the daemon's "updated, new cause" alert). A numeric time
 // column (cycles) is taken as seconds for the stream; ts is written back as read
 // (numbers in shortest form, timestamps as RFC 3339 UTC to the microsecond).
 func Score(o ScoreOptions, csvPath string, w io.Writer) (ScoreStats, error) {
@@ -57,6 +60,7 @@ func ScoreTable(sc *scoring.Scorer, tbl *dataset.Table, withAsset bool, w io.Wri
 	rul := sc.M.Task == artifact.TaskRUL
 	bw := bufio.NewWriterSize(w, 1<<16)
 	bw.WriteString(header(withAsset, rul))
+	targets := sc.M.Targets
 	var stats ScoreStats
 	row := make([]float64, len(idx))
 	line := make([]byte, 0, 256)
@@ -66,7 +70,7 @@ func ScoreTable(sc *scoring.Scorer, tbl *dataset.Table, withAsset bool, w io.Wri
 			return stats, err
 		}
 		stats.Assets++
-		active := alerting.None
+		active, cause := alerting.None, -1
 		for i := g.Start; i < g.End; i++ {
 			src := tbl.Rows[i]
 			for k, j := range idx {
@@ -85,13 +89,17 @@ func ScoreTable(sc *scoring.Scorer, tbl *dataset.Table, withAsset bool, w io.Wri
 			}
 			if ready {
 				stats.Scored++
-				active = r.Active
+				active, cause = r.Active, r.Cause
 				for _, ev := range r.Earlier {
 					count(&stats, ev.Transition)
 				}
 				count(&stats, r.Event.Transition)
 			}
-			line = appendResult(line, r, ready, active, rul)
+			blamed := ""
+			if active != alerting.None && cause >= 0 && cause < len(targets) {
+				blamed = targets[cause]
+			}
+			line = appendResult(line, r, ready, active, rul, blamed)
 			if _, err := bw.Write(line); err != nil {
 				return stats, fmt.Errorf("write scores: %w", err)
 			}
@@ -120,9 +128,9 @@ func header(asset, rul bool) string {
 	}
 	h += ",score,threshold,alert"
 	if rul {
-		h += ",rul"
+		return h + ",rul\n"
 	}
-	return h + "\n"
+	return h + ",cause\n"
 }
 
 // columnIndex maps each model column to its CSV column. A model column missing from
@@ -164,7 +172,7 @@ func appendTS(dst []byte, tbl *dataset.Table, i int) []byte {
 // same on amd64, arm64 and armv7 (TestArm64ScoreMatchesAmd64).
 const ScoreDigits = 6
 
-func appendResult(dst []byte, r *scoring.Result, ready bool, active alerting.Severity, rul bool) []byte {
+func appendResult(dst []byte, r *scoring.Result, ready bool, active alerting.Severity, rul bool, cause string) []byte {
 	if ready {
 		dst = append(dst, ',')
 		dst = strconv.AppendFloat(dst, r.Score, 'g', ScoreDigits, 64)
@@ -178,11 +186,13 @@ func appendResult(dst []byte, r *scoring.Result, ready bool, active alerting.Sev
 	} else {
 		dst = append(dst, ",0"...)
 	}
+	dst = append(dst, ',')
 	if rul {
-		dst = append(dst, ',')
 		if ready {
 			dst = strconv.AppendFloat(dst, r.RUL, 'g', ScoreDigits, 64)
 		}
+	} else {
+		dst = append(dst, cause...)
 	}
 	return append(dst, '\n')
 }

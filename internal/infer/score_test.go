@@ -3,6 +3,7 @@ package infer
 import (
 	"bytes"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,11 +17,15 @@ import (
 func alertTransitions(t testing.TB, out string) []string {
 	t.Helper()
 	lines := strings.Split(strings.TrimSpace(out), "\n")
+	col := slices.Index(strings.Split(lines[0], ","), "alert")
+	if col < 0 {
+		t.Fatalf("no alert column in %q", lines[0])
+	}
 	var res []string
 	prev := "0"
 	for _, l := range lines[1:] {
 		f := strings.Split(l, ",")
-		a := f[len(f)-1]
+		a := f[col]
 		if a != prev {
 			st := "raised"
 			if a == "0" {
@@ -57,7 +62,7 @@ func TestScoreMatchesEngine(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 	lines := strings.Split(out.String(), "\n")
-	if lines[0] != "ts,score,threshold,alert" || lines[1] != "2026-03-01T08:00:00Z,,,0" {
+	if lines[0] != "ts,score,threshold,alert,cause" || lines[1] != "2026-03-01T08:00:00Z,,,0," {
 		t.Fatalf("head of output:\n%s", strings.Join(lines[:3], "\n"))
 	}
 	var col collector
@@ -68,6 +73,21 @@ func TestScoreMatchesEngine(t *testing.T) {
 	off, live := alertTransitions(t, out.String()), liveTransitions(col.get())
 	if strings.Join(off, " ") != strings.Join(live, " ") || len(off) != 2 {
 		t.Fatalf("offline %v != live %v", off, live)
+	}
+	// While the alert is active the cause column names the sensor the live alert
+	// blamed first; it is empty otherwise.
+	raised := col.get()[0]
+	if raised.State != telemetry.StateRaised || len(raised.Top) == 0 {
+		t.Fatalf("first live alert %+v", raised)
+	}
+	for _, l := range lines[1:] {
+		if l == "" {
+			continue
+		}
+		f := strings.Split(l, ",")
+		if want := map[string]string{"1": raised.Top[0].Sensor, "0": ""}[f[3]]; f[4] != want {
+			t.Fatalf("row %q: cause %q, want %q", l, f[4], want)
+		}
 	}
 }
 
@@ -92,7 +112,7 @@ func TestScoreAssetsAndCycles(t *testing.T) {
 	if st.Assets != 2 || st.Scored != 2*3 || len(lines) != 15 {
 		t.Fatalf("stats %+v, %d lines", st, len(lines))
 	}
-	if lines[0] != "ts,asset,score,threshold,alert" || lines[8] != "1,2,,,0" || lines[5] != "5,1,0,1,0" {
+	if lines[0] != "ts,asset,score,threshold,alert,cause" || lines[8] != "1,2,,,0," || lines[5] != "5,1,0,1,0," {
 		t.Fatalf("output:\n%s", out.String())
 	}
 	// A model column missing from the CSV is a clear error.

@@ -115,7 +115,13 @@ type Result struct {
 	// that target alone and Score may exceed Raw; Residual stays the residuals.
 	Residual []float64
 	Shares   []float64
-	Event    alerting.Event
+	// Cause is the target the active alert blames (an index into Model.Targets), -1
+	// while no alert is active and for RUL models. It is the largest share when the
+	// alert was raised; another target takes over after leading for the alert's M
+	// windows in a row above the warn level, and then Event is Updated with reason
+	// alerting.NewCause.
+	Cause int
+	Event alerting.Event
 	// Earlier holds transitions, oldest first, that happened on rows inserted for a
 	// short gap just before this sample; they precede Event and must be published too.
 	Earlier []alerting.Event
@@ -161,6 +167,7 @@ type Stream struct {
 	hist    *features.History // whole-history EWMA inputs (artifact.Model.HistoryEWMA)
 	histV   []float64
 	mem     *memberStreams // rul: one stream per artifact.Model.Members entry
+	cause   causeTracker
 	C       Counters
 }
 
@@ -175,7 +182,7 @@ func (s *Scorer) NewStream() (*Stream, error) {
 		return nil, err
 	}
 	nf, nt, ns := s.M.NumInputs(), len(s.M.Targets), len(s.M.Spec.Sensors)
-	st := &Stream{s: s, ext: ext, alert: al,
+	st := &Stream{s: s, ext: ext, alert: al, cause: newCauseTracker(),
 		norm: make([]float64, ns), feat: make([]float64, nf), scaled: make([]float64, nf),
 		x32: make([]float32, nf), y32: make([]float32, nt), ysum: make([]float64, nt), nanRow: make([]float64, len(s.columns)),
 	}
@@ -339,7 +346,53 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 	}
 	r.Event = st.alert.Observe(ts, r.Score)
 	r.Active = st.alert.Active()
+	r.Cause = -1
+	if m.Task != artifact.TaskRUL {
+		st.followCause(r)
+	}
 	return r, true, nil
+}
+
+// causeTracker follows which target an active anomaly alert blames.
+type causeTracker struct {
+	cur, cand, streak int
+}
+
+func newCauseTracker() causeTracker { return causeTracker{cur: -1, cand: -1} }
+
+// followCause sets r.Cause and turns a lasting change of the leading target into an
+// Updated event. A pump in alarm for imbalance that then starts to overheat would
+// otherwise raise nothing new: the alert is already active. The new leader must hold
+// for the alert's M windows in a row, all above the warn level, so two sensors trading
+// the lead within one fault do not flood receivers with updates.
+func (st *Stream) followCause(r *Result) {
+	c := &st.cause
+	if r.Active == alerting.None {
+		*c = newCauseTracker()
+		return
+	}
+	lead, best := -1, 0.0
+	for k, v := range r.Shares {
+		if v > best {
+			lead, best = k, v
+		}
+	}
+	switch {
+	case r.Event.Transition == alerting.Raised || c.cur < 0:
+		c.cur, c.cand, c.streak = lead, -1, 0
+	case lead >= 0 && lead != c.cur && r.Score >= r.Threshold:
+		if lead != c.cand {
+			c.cand, c.streak = lead, 0
+		}
+		c.streak++
+		if c.streak >= max(1, st.s.M.Alert.M) {
+			c.cur, c.cand, c.streak = lead, -1, 0
+			r.Event = st.alert.Cause(r.Event, r.Time, r.Score)
+		}
+	default:
+		c.cand, c.streak = -1, 0
+	}
+	r.Cause = c.cur
 }
 
 func (st *Stream) predict() {
@@ -465,6 +518,7 @@ func (st *Stream) ActiveAlert() alerting.Severity { return st.alert.Active() }
 func (st *Stream) Reset() {
 	st.ext.Reset()
 	st.alert, _ = alerting.New(st.s.M.Alert)
+	st.cause = newCauseTracker()
 	st.last, st.warm, st.smooth, st.rows = time.Time{}, false, 0, 0
 	if st.fc != nil {
 		st.fc.reset()

@@ -8,13 +8,26 @@ const (
 	AlertRUL     = "rul"
 )
 
-// Alert states: an alert is raised once, updated when its severity changes (or as a
-// reminder), and cleared once.
+// Alert states: an alert is raised once, updated when its severity changes, when
+// another sensor takes the blame (a second fault) or as a reminder, and cleared once.
 const (
 	StateRaised  = "raised"
 	StateUpdated = "updated"
 	StateCleared = "cleared"
 )
+
+// Reasons of an updated alert (Alert.Reason).
+const (
+	ReasonEscalated = "escalated" // warning became critical
+	ReasonReminder  = "reminder"
+	ReasonNewCause  = "new_cause" // another sensor now drives the alert: likely a second fault
+)
+
+// Announces reports whether the alert tells of a problem not reported before: a raise,
+// or an update naming a new cause. Summaries count these; the others follow one up.
+func (a Alert) Announces() bool {
+	return a.State == StateRaised || a.State == StateUpdated && a.Reason == ReasonNewCause
+}
 
 // Severities.
 const (
@@ -37,6 +50,7 @@ type Alert struct {
 	Machine      string         `json:"machine"`
 	Kind         string         `json:"kind"`
 	State        string         `json:"state"`
+	Reason       string         `json:"reason,omitempty"` // updated only: escalated, reminder or new_cause
 	Severity     string         `json:"severity"`
 	Score        float64        `json:"score"`
 	Threshold    float64        `json:"threshold"`

@@ -148,6 +148,9 @@ func checkDocAlert(t *testing.T, at string, a Alert) {
 		!slices.Contains([]string{SeverityWarning, SeverityCritical}, a.Severity) {
 		t.Errorf("%s: kind %q, state %q, severity %q not in the contract", at, a.Kind, a.State, a.Severity)
 	}
+	if (a.State == StateUpdated) != (a.Reason != "") || a.Reason != "" && !slices.Contains([]string{ReasonEscalated, ReasonReminder, ReasonNewCause}, a.Reason) {
+		t.Errorf("%s: state %q with reason %q: updates carry one of the contract's reasons, other states none", at, a.State, a.Reason)
+	}
 	if want := a.MachineID().Key() + "/" + a.Kind + "/" + strconv.FormatInt(a.StartedAt.UnixMilli(), 10); a.ID != want {
 		t.Errorf("%s: id %q, want %q", at, a.ID, want)
 	}

@@ -386,31 +386,55 @@ func (p *simPlan) score(ctx context.Context, models map[string]string) ([]teleme
 	return all, err
 }
 
-// raisedAlerts reads `infer score` output (ts,score,threshold,alert) and returns one
-// raised alert per row where the alert column goes from 0 to 1.
+// raisedAlerts reads `infer score` output (ts,score,threshold,alert[,cause]) and
+// returns the alerts the daemon would publish that announce a problem: "raised" where
+// the alert column goes from 0 to 1, and "updated, new cause" where the cause column
+// changes while the alert stays active (a second fault on a machine in alarm). Each
+// names its cause as the top sensor, so the summary can match it to a fault.
 func raisedAlerts(r io.Reader, m telemetry.Machine) ([]telemetry.Alert, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
 	var out []telemetry.Alert
-	prev := false
+	alertCol, causeCol := -1, -1
+	prev, prevCause := false, ""
 	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
+		f := strings.Split(sc.Text(), ",")
 		if n == 1 {
-			if !strings.HasPrefix(line, "ts,") || !strings.HasSuffix(line, ",alert") {
-				return nil, fmt.Errorf("scores header %q: want ts,...,alert (infer score output without an asset column)", line)
+			alertCol, causeCol = slices.Index(f, "alert"), slices.Index(f, "cause")
+			if f[0] != "ts" || alertCol < 0 {
+				return nil, fmt.Errorf("scores header %q: want ts,...,alert[,cause] (infer score output)", sc.Text())
 			}
 			continue
 		}
-		ts, _, _ := strings.Cut(line, ",")
-		active := strings.HasSuffix(line, ",1")
-		if active && !prev {
-			t, err := time.Parse(time.RFC3339Nano, ts)
-			if err != nil {
-				return nil, fmt.Errorf("scores line %d: time %q: %w", n, ts, err)
-			}
-			out = append(out, telemetry.Alert{Site: m.Site, Line: m.Line, Machine: m.Machine, State: telemetry.StateRaised, TS: t})
+		if len(f) <= max(alertCol, causeCol) {
+			return nil, fmt.Errorf("scores line %d: %d fields, the header has more", n, len(f))
 		}
-		prev = active
+		active, cause := f[alertCol] == "1", ""
+		if causeCol >= 0 {
+			cause = f[causeCol]
+		}
+		state := ""
+		switch {
+		case active && !prev:
+			state = telemetry.StateRaised
+		case active && cause != prevCause && prevCause != "" && cause != "":
+			state = telemetry.StateUpdated
+		}
+		if state != "" {
+			t, err := time.Parse(time.RFC3339Nano, f[0])
+			if err != nil {
+				return nil, fmt.Errorf("scores line %d: time %q: %w", n, f[0], err)
+			}
+			a := telemetry.Alert{Site: m.Site, Line: m.Line, Machine: m.Machine, State: state, TS: t}
+			if state == telemetry.StateUpdated {
+				a.Reason = telemetry.ReasonNewCause
+			}
+			if cause != "" {
+				a.Top = []telemetry.Contribution{{Sensor: cause, Share: 1}}
+			}
+			out = append(out, a)
+		}
+		prev, prevCause = active, cause
 	}
 	return out, sc.Err()
 }

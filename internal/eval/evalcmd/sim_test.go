@@ -111,6 +111,27 @@ func TestRaisedAlerts(t *testing.T) {
 	if len(got) != 2 || got[0].TS.Minute() != 1 || got[1].TS.Minute() != 4 || got[0].Machine != "pump-0001" || got[1].State != telemetry.StateRaised {
 		t.Fatalf("alerts %+v", got)
 	}
+	// With the cause column a change of blame while the alert stays active is a
+	// "new cause" update; the first cause goes with the raise.
+	in = "ts,score,threshold,alert,cause\n" +
+		"2026-01-01T00:00:00Z,,,0,\n" +
+		"2026-01-01T00:01:00Z,5,4,1,vib\n" +
+		"2026-01-01T00:02:00Z,6,4,1,vib\n" +
+		"2026-01-01T00:03:00Z,6,4,1,temp\n" +
+		"2026-01-01T00:04:00Z,1,4,0,\n" +
+		"2026-01-01T00:05:00Z,6,4,1,temp\n"
+	got, err = raisedAlerts(strings.NewReader(in), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].State != telemetry.StateRaised || got[0].Top[0].Sensor != "vib" ||
+		got[1].State != telemetry.StateUpdated || got[1].Reason != telemetry.ReasonNewCause || got[1].TS.Minute() != 3 || got[1].Top[0].Sensor != "temp" ||
+		got[2].State != telemetry.StateRaised || got[2].TS.Minute() != 5 {
+		t.Fatalf("alerts with causes %+v", got)
+	}
+	if _, err := raisedAlerts(strings.NewReader("ts,score,threshold,alert,cause\n2026-01-01T00:00:00Z,1\n"), m); err == nil {
+		t.Fatal("short line accepted")
+	}
 	if _, err := raisedAlerts(strings.NewReader("ts,asset,score,threshold,alert\n"), m); err != nil {
 		t.Fatalf("asset header is the right shape too: %v", err)
 	}

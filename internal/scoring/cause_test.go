@@ -1,0 +1,66 @@
+package scoring
+
+import (
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/internal/alerting"
+	"github.com/faultline/faultline/internal/artifact/artifacttest"
+)
+
+// The zero network of artifacttest.Anomaly makes each residual its window mean (window
+// 2 here) and the score their root mean square; the leader is the larger mean. Warn 1,
+// clear 0.8, 2 of 3 windows, clear after 2: a new leader must hold M = 3 windows.
+func TestCauseFollowsALastingNewLeader(t *testing.T) {
+	m := artifacttest.Anomaly([]string{"a", "b"}, 2)
+	sc, err := New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sc.NewStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	type want struct {
+		cause  int
+		tr     alerting.Transition
+		reason alerting.Reason
+	}
+	steps := []struct {
+		a, b float64
+		want want
+	}{
+		{0, 0, want{-1, alerting.Nothing, 0}},                  // no window yet
+		{0, 0, want{-1, alerting.Nothing, 0}},                  // means (0, 0)
+		{2, 0, want{-1, alerting.Nothing, 0}},                  // (1, 0): score 0.71
+		{2, 0, want{-1, alerting.Nothing, 0}},                  // (2, 0): 1.41, 1 bad window
+		{2, 0, want{0, alerting.Raised, 0}},                    // 2 of 3 bad: raised, a to blame
+		{0, 2.2, want{0, alerting.Nothing, 0}},                 // (1, 1.1): b leads, 1 window
+		{0, 2.2, want{0, alerting.Nothing, 0}},                 // (0, 2.2): b, 2 windows
+		{3, 0, want{0, alerting.Nothing, 0}},                   // (1.5, 1.1): a leads again, streak over
+		{3, 0, want{0, alerting.Nothing, 0}},                   // (3, 0)
+		{0, 2.2, want{0, alerting.Nothing, 0}},                 // (1.5, 1.1): a
+		{0, 2.2, want{0, alerting.Nothing, 0}},                 // (0, 2.2): b, 1
+		{0, 2.2, want{0, alerting.Nothing, 0}},                 // b, 2
+		{0, 2.2, want{1, alerting.Updated, alerting.NewCause}}, // b, 3: new cause
+		{0, 0, want{1, alerting.Nothing, 0}},                   // (0, 1.1): 0.78, calm 1
+		{0, 0, want{-1, alerting.Cleared, 0}},                  // calm 2: cleared, nobody to blame
+	}
+	for i, s := range steps {
+		r, ok, err := st.Push(t0.Add(time.Duration(i)*time.Second), []float64{s.a, s.b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			if s.want.cause != -1 || s.want.tr != alerting.Nothing || i > 0 {
+				t.Fatalf("row %d: no window", i)
+			}
+			continue
+		}
+		got := want{r.Cause, r.Event.Transition, r.Event.Reason}
+		if got != s.want {
+			t.Fatalf("row %d (%v, %v): score %.3f shares %v: got %+v, want %+v", i, s.a, s.b, r.Score, r.Shares, got, s.want)
+		}
+	}
+}

@@ -105,10 +105,6 @@ func (s *Service) connects() float64 {
 	return float64(n)
 }
 
-// Handler returns the message handler of broker connection i, for use as the
-// connection's default handler too (see mqttclient.Config.DefaultHandler).
-func (s *Service) Handler(i int) mqttclient.Handler { return s.handlers[i].handle }
-
 // Stats returns the counters so far.
 func (s *Service) Stats() Stats { return s.c.snapshot() }
 

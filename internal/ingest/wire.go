@@ -56,10 +56,7 @@ func Build(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (svc *Serv
 		return nil, nil, fmt.Errorf("ingest config: %w", err)
 	}
 	var deps Deps
-	for i, mc := range MQTTConfigs(cfg) {
-		// Queued messages of our persistent session may arrive before the resubscribe
-		// registers its route; they go to the same handler. svc is set before Connect.
-		mc.DefaultHandler = func(m mqttclient.Message) { svc.Handler(i)(m) }
+	for _, mc := range MQTTConfigs(cfg) {
 		cl, err := mqttclient.New(mc, log)
 		if err != nil {
 			return nil, nil, err

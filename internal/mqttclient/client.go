@@ -39,12 +39,6 @@ type Config struct {
 	// that block then hold back the connection: that is the backpressure ingest wants.
 	OrderMatters bool
 	TLS          TLSConfig
-	// DefaultHandler, when set, gets messages that match no subscription yet. A broker
-	// delivers a persistent session's queued messages right after CONNACK, possibly
-	// before the resubscribe in the on-connect handler has registered its route; without
-	// a default handler paho drops them unacknowledged and they sit in the in-flight
-	// window until the next reconnect.
-	DefaultHandler Handler
 	// Will is published by the broker when we vanish; Online is published (retained)
 	// on every connect to the same topic.
 	Will   *StatusMessage
@@ -139,11 +133,13 @@ type Client struct {
 
 	connects    atomic.Int64
 	connLost    atomic.Int64
+	unmatched   atomic.Int64
 	onConnectFn func()
 
-	lastErr  error
-	failures int
-	lastLog  time.Time
+	lastErr          error
+	failures         int
+	lastLog          time.Time
+	lastUnmatchedLog time.Time
 }
 
 // New builds a client; nothing is connected until Connect. Subscriptions added before
@@ -169,9 +165,7 @@ func New(cfg Config, log zerolog.Logger) (*Client, error) {
 	// Paho resumes in-flight publishes after reconnect from its in-memory store.
 	opts.SetResumeSubs(false) // we resubscribe ourselves in OnConnect
 	opts.SetWriteTimeout(10 * time.Second)
-	if h := cfg.DefaultHandler; h != nil {
-		opts.SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { h(m) })
-	}
+	opts.SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { cl.unrouted(m) })
 	if cfg.Will != nil {
 		opts.SetBinaryWill(cfg.Will.Topic, cfg.Will.Payload, cfg.Will.QoS, true)
 	}
@@ -311,6 +305,76 @@ func (cl *Client) subscribeNow(c paho.Client, s subscription) {
 		}
 		cl.log.Debug().Str("filter", s.filter).Uint8("qos", s.qos).Msg("subscribed")
 	}()
+}
+
+// unrouted takes a message paho found no route for. A broker delivers a persistent
+// session's queued messages right after CONNACK, possibly before the resubscribe in
+// onConnect has registered its route. paho leaves a message it cannot route
+// unacknowledged, and once the broker's in-flight window (Mosquitto's
+// max_inflight_messages) is full of them it sends this client nothing more until the
+// next reconnect: a daemon that is connected but hears nothing. So such messages go to
+// the handlers of our own subscriptions that match. A message matching none (a
+// subscription a persistent session kept from an earlier configuration) is
+// acknowledged (paho does that for auto-ack), counted and dropped.
+func (cl *Client) unrouted(m paho.Message) {
+	cl.mu.Lock()
+	var hs []Handler
+	for _, s := range cl.subs {
+		if FilterMatches(s.filter, m.Topic()) {
+			hs = append(hs, s.handler)
+		}
+	}
+	cl.mu.Unlock()
+	for _, h := range hs {
+		h(m)
+	}
+	if len(hs) == 0 {
+		n := cl.unmatched.Add(1)
+		if cl.cfg.ManualAck {
+			m.Ack()
+		}
+		cl.mu.Lock()
+		now := time.Now()
+		logIt := now.Sub(cl.lastUnmatchedLog) >= 30*time.Second
+		if logIt {
+			cl.lastUnmatchedLog = now
+		}
+		cl.mu.Unlock()
+		if logIt {
+			cl.log.Warn().Str("topic", m.Topic()).Int64("total", n).
+				Msg("message matches none of our subscriptions (left in a persistent session by an earlier configuration?); dropped")
+		}
+	}
+}
+
+// Unmatched counts messages that matched no subscription and were dropped.
+func (cl *Client) Unmatched() int64 { return cl.unmatched.Load() }
+
+// FilterMatches reports whether topic matches the MQTT subscription filter (with +
+// and # wildcards; a shared subscription's $share/group/ prefix is ignored).
+func FilterMatches(filter, topic string) bool {
+	if rest, ok := strings.CutPrefix(filter, "$share/"); ok {
+		_, filter, _ = strings.Cut(rest, "/")
+	}
+	// A filter starting with a wildcard never matches a $SYS-style topic.
+	if strings.HasPrefix(topic, "$") && (strings.HasPrefix(filter, "+") || strings.HasPrefix(filter, "#")) {
+		return false
+	}
+	for {
+		f, fRest, fMore := strings.Cut(filter, "/")
+		if f == "#" {
+			return true
+		}
+		t, tRest, tMore := strings.Cut(topic, "/")
+		if f != "+" && f != t {
+			return false
+		}
+		if !fMore || !tMore {
+			// "a/#" also matches "a": the # stands for the parent level too.
+			return fMore == tMore || fMore && fRest == "#"
+		}
+		filter, topic = fRest, tRest
+	}
 }
 
 // Subscribe adds a subscription. Before Connect it is only recorded; when connected it is

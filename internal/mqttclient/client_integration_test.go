@@ -153,3 +153,54 @@ func TestWrongPasswordIsReportedIntegration(t *testing.T) {
 	}
 	t.Logf("refusal reported: %v", cl.LastError())
 }
+
+// TestQueuedBeforeResubscribeIntegration: a persistent session's queued messages come
+// right after CONNACK, before the resubscribe made on connect has registered its
+// handler. paho leaves a message it cannot route unacknowledged; once the broker's
+// in-flight window is full of those, it sends the client nothing more until the next
+// reconnect, and the client looks connected but hears nothing (a chaos-test failure of
+// the edge daemon restarted right after a broker restart). Every queued message and
+// every later one must arrive.
+func TestQueuedBeforeResubscribeIntegration(t *testing.T) {
+	broker := testenv.Mosquitto(t, servers.MosquittoOptions{Extra: "max_inflight_messages 5\nmax_queued_messages 10000\n"})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const topic, id = "factory/s/l/m1/telemetry", "faultline-test-queued"
+	first := newClient(t, broker.URL, id, false)
+	first.Subscribe("factory/+/+/+/telemetry", 1, func(m mqttclient.Message) { m.Ack() })
+	if err := first.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // SUBACK
+	first.Disconnect(100 * time.Millisecond)
+
+	pub := newClient(t, broker.URL, "faultline-test-pub", true)
+	if err := pub.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Disconnect(100 * time.Millisecond)
+	publish := func(from, to int) {
+		for i := from; i < to; i++ {
+			if err := pub.Publish(ctx, topic, 1, false, []byte(fmt.Sprint(i))); err != nil {
+				t.Fatalf("publish %d: %v", i, err)
+			}
+		}
+	}
+	publish(0, 300) // queued by the broker for the absent session
+
+	col := &collector{seen: map[string]int{}}
+	again := newClient(t, broker.URL, id, false)
+	// Subscriptions made before the telemetry one widen the window in which queued
+	// messages find no handler (the race is otherwise won or lost by scheduling).
+	for i := range 200 {
+		again.Subscribe(fmt.Sprintf("other/%d", i), 1, func(m mqttclient.Message) { m.Ack() })
+	}
+	again.Subscribe("factory/+/+/+/telemetry", 1, col.handle)
+	if err := again.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer again.Disconnect(100 * time.Millisecond)
+	waitFor(t, "the 300 queued messages", 15*time.Second, func() bool { return col.count() == 300 })
+	publish(300, 350)
+	waitFor(t, "messages after the queue", 10*time.Second, func() bool { return col.count() == 350 })
+}

@@ -316,7 +316,11 @@ func (d *Demo) watchAlerts(ctx context.Context, url string) error {
 		for _, c := range a.Top {
 			top = append(top, fmt.Sprintf("%s %.0f%%", c.Sensor, 100*c.Share))
 		}
-		fmt.Fprintf(d.cfg.Out, "ALERT %s  %-16s %-8s %-8s score %.2f/%.2f  top: %s\n", a.TS.Format("01-02 15:04"), a.Machine, a.State, a.Severity, a.Score, a.Threshold, strings.Join(top, ", "))
+		why := ""
+		if a.Reason != "" {
+			why = "  (" + strings.ReplaceAll(a.Reason, "_", " ") + ")"
+		}
+		fmt.Fprintf(d.cfg.Out, "ALERT %s  %-16s %-8s %-8s score %.2f/%.2f  top: %s%s\n", a.TS.Format("01-02 15:04"), a.Machine, a.State, a.Severity, a.Score, a.Threshold, strings.Join(top, ", "), why)
 	})
 	if err := cl.Connect(ctx); err != nil {
 		return err

@@ -188,6 +188,10 @@ func TestNewCauseAlert(t *testing.T) {
 	if want := "pump-0001: anomaly warning (updated: new cause temp), score 1.50 (threshold 1.00); top sensors: temp 80%, vib 20%"; a.Message != want {
 		t.Errorf("message\n got %q\nwant %q", a.Message, want)
 	}
+	line := FormatAlertLine([]byte(`{"machine":"m1","site":"s","line":"l","state":"updated","reason":"new_cause","severity":"warning","score":1.5,"threshold":1,"ts":"2026-01-01T00:00:10Z","top_sensors":[{"sensor":"temp","share":1}]}`), false)
+	if want := "2026-01-01T00:00:10Z  s/l/m1  updated  warning   score 1.50 / 1.00  top: temp 100%  (new cause)"; line != want {
+		t.Errorf("watch line\n got %q\nwant %q", line, want)
+	}
 	r.Event.Reason = alerting.Escalated
 	if a := BuildAlert(telemetry.Machine{Machine: "pump-0001"}, m, r); a.Reason != telemetry.ReasonEscalated || a.Announces() {
 		t.Fatalf("escalation %+v", a)

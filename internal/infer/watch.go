@@ -66,5 +66,10 @@ func FormatAlertLine(payload []byte, raw bool) string {
 		b.WriteString("  top: ")
 		b.WriteString(FormatTop(a.Top))
 	}
+	if a.Reason != "" {
+		b.WriteString("  (")
+		b.WriteString(strings.ReplaceAll(a.Reason, "_", " "))
+		b.WriteByte(')')
+	}
 	return b.String()
 }

@@ -32,8 +32,9 @@ func currentFaultPlan() faultPlan {
 }
 
 // episodes picks drift starts every 30 s that keep clear of the broker and daemon
-// restarts: the daemon's windows are in memory and its session is clean, so samples
-// missed while it (or the broker) restarts may shift an alert against `infer score`.
+// restarts: the daemon's windows are in memory, so a restart begins them afresh (its
+// persistent session queues the samples, but the new windows start later) and may shift
+// an alert against `infer score`.
 // (InfluxDB and ingest faults do not touch the daemon and are allowed anywhere.)
 func (f faultPlan) episodes(driftLen int) []int {
 	var out []int

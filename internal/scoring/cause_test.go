@@ -64,3 +64,58 @@ func TestCauseFollowsALastingNewLeader(t *testing.T) {
 		}
 	}
 }
+
+// After an outage that restarted the window (the machine was stopped, maybe repaired)
+// a new leader is no second fault: the cause is held until the alert ends.
+func TestCauseHeldAfterGap(t *testing.T) {
+	m := artifacttest.Anomaly([]string{"a", "b"}, 2)
+	sc, err := New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sc.NewStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	sec := 0
+	push := func(a, b float64) *Result {
+		t.Helper()
+		r, ok, err := st.Push(t0.Add(time.Duration(sec)*time.Second), []float64{a, b})
+		sec++
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return nil
+		}
+		return r
+	}
+	for range 4 {
+		push(2, 0)
+	}
+	if r := push(2, 0); r.Active == alerting.None || r.Cause != 0 {
+		t.Fatalf("before the gap: %+v", r)
+	}
+	sec += 60 // an hour-long stop in minutes; MaxFill is 3 rows
+	for i := range 10 {
+		if r := push(0, 3); r != nil && (r.Cause != 0 || r.Event.Transition == alerting.Updated) {
+			t.Fatalf("row %d after the gap: cause %d, event %+v", i, r.Cause, r.Event)
+		}
+	}
+	if st.C.Gaps != 1 {
+		t.Fatalf("gaps %d, want 1", st.C.Gaps)
+	}
+	for range 3 {
+		push(0, 0)
+	}
+	if r := push(0, 0); r.Active != alerting.None || r.Cause != -1 {
+		t.Fatalf("not cleared: %+v", r)
+	}
+	for range 2 {
+		push(0, 3)
+	}
+	if r := push(0, 3); r.Active == alerting.None || r.Cause != 1 {
+		t.Fatalf("a new alert blames b: %+v", r)
+	}
+}

@@ -238,6 +238,7 @@ func (st *Stream) Push(ts time.Time, row []float64) (*Result, bool, error) {
 		switch {
 		case missing > st.s.M.Spec.MaxFill:
 			st.C.Gaps++
+			st.cause.held = true
 			st.ext.Reset()
 			if st.fc != nil {
 				st.fc.reset()
@@ -356,6 +357,10 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 // causeTracker follows which target an active anomaly alert blames.
 type causeTracker struct {
 	cur, cand, streak int
+	// held: an outage (a gap that restarted the window) came after the raise. The
+	// machine was likely stopped, maybe repaired; what leads while it warms up again
+	// is no second fault, so the cause stays as it was until the alert ends.
+	held bool
 }
 
 func newCauseTracker() causeTracker { return causeTracker{cur: -1, cand: -1} }
@@ -371,6 +376,9 @@ func (st *Stream) followCause(r *Result) {
 		*c = newCauseTracker()
 		return
 	}
+	if r.Event.Transition == alerting.Raised {
+		c.held = false
+	}
 	lead, best := -1, 0.0
 	for k, v := range r.Shares {
 		if v > best {
@@ -380,7 +388,7 @@ func (st *Stream) followCause(r *Result) {
 	switch {
 	case r.Event.Transition == alerting.Raised || c.cur < 0:
 		c.cur, c.cand, c.streak = lead, -1, 0
-	case lead >= 0 && lead != c.cur && r.Score >= r.Threshold:
+	case lead >= 0 && lead != c.cur && r.Score >= r.Threshold && !c.held:
 		if lead != c.cand {
 			c.cand, c.streak = lead, 0
 		}

@@ -5,14 +5,13 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/internal/alerting"
+	"github.com/faultline/faultline/internal/artifact"
 	"github.com/faultline/faultline/internal/artifact/artifacttest"
 )
 
-// The zero network of artifacttest.Anomaly makes each residual its window mean (window
-// 2 here) and the score their root mean square; the leader is the larger mean. Warn 1,
-// clear 0.8, 2 of 3 windows, clear after 2: a new leader must hold M = 3 windows.
-func TestCauseFollowsALastingNewLeader(t *testing.T) {
-	m := artifacttest.Anomaly([]string{"a", "b"}, 2)
+// newTestStream is one machine's stream of model m.
+func newTestStream(t *testing.T, m *artifact.Model) *Stream {
+	t.Helper()
 	sc, err := New(m)
 	if err != nil {
 		t.Fatal(err)
@@ -21,6 +20,15 @@ func TestCauseFollowsALastingNewLeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+// The zero network of artifacttest.Anomaly makes each residual its window mean (window
+// 2 here) and the score their root mean square; the leader is the larger mean. Warn 1,
+// clear 0.8, 2 of 3 windows, clear after 2: a new leader must hold M = 3 windows.
+func TestCauseFollowsALastingNewLeader(t *testing.T) {
+	m := artifacttest.Anomaly([]string{"a", "b"}, 2)
+	st := newTestStream(t, m)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	type want struct {
 		cause  int
@@ -69,14 +77,7 @@ func TestCauseFollowsALastingNewLeader(t *testing.T) {
 // a new leader is no second fault: the cause is held until the alert ends.
 func TestCauseHeldAfterGap(t *testing.T) {
 	m := artifacttest.Anomaly([]string{"a", "b"}, 2)
-	sc, err := New(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sc.NewStream()
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := newTestStream(t, m)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	sec := 0
 	push := func(a, b float64) *Result {

@@ -17,15 +17,7 @@ func levelModel(t *testing.T, lag int) *Stream {
 	m := artifacttest.Anomaly([]string{"v"}, 2)
 	m.Likelihood = &artifact.Likelihood{Short: 1, Long: 50, MinHistory: 10, MinStd: 1e9}
 	m.Level = &artifact.Likelihood{Short: 1, Long: 50, MinHistory: 10, MinStd: 0.1, Lag: lag}
-	sc, err := New(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sc.NewStream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
+	return newTestStream(t, m)
 }
 
 var lt0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

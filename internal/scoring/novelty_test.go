@@ -46,14 +46,7 @@ func TestNoveltyStream(t *testing.T) {
 	m.Level = &artifact.Likelihood{Short: 1, Long: 1000, MinHistory: 10, MinStd: 0.1}
 	m.Alert.Warn, m.Alert.Critical, m.Alert.Clear = 4, 8, 3
 	m.Novelty = &artifact.Novelty{Window: 100, Gap: 5, Ratio: 1}
-	sc, err := New(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sc.NewStream()
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := newTestStream(t, m)
 	i, first, second := 0, 0.0, 0.0
 	for ; i < 100; i++ {
 		pushScore(t, st, i, 0)

@@ -73,8 +73,8 @@ rul-round5 | all)
 esac
 case $what in
 sim-seeds | all)
-	# Simulated plant with the trainer's defaults, seeds 1-3 (round 4).
-	for s in 1 2 3; do
+	# Simulated plant with the trainer's defaults, seeds 1-5 (round 5).
+	for s in 1 2 3 4 5; do
 		echo "== simulated plant, seed $s"
 		$EVAL sim --machines-per-type 3 --healthy 7d --faulty 60d --rate 1/60 --seed $s --out "$OUT/sim-s$s"
 	done

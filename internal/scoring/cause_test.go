@@ -25,7 +25,8 @@ func newTestStream(t *testing.T, m *artifact.Model) *Stream {
 
 // The zero network of artifacttest.Anomaly makes each residual its window mean (window
 // 2 here) and the score their root mean square; the leader is the larger mean. Warn 1,
-// clear 0.8, 2 of 3 windows, clear after 2: a new leader must hold M = 3 windows.
+// clear 0.8, 2 of 3 windows, clear after 2: a new leader must hold M = 3 windows, and
+// only a sensor not yet blamed during the alert makes an update.
 func TestCauseFollowsALastingNewLeader(t *testing.T) {
 	m := artifacttest.Anomaly([]string{"a", "b"}, 2)
 	st := newTestStream(t, m)
@@ -52,6 +53,13 @@ func TestCauseFollowsALastingNewLeader(t *testing.T) {
 		{0, 2.2, want{0, alerting.Nothing, 0}},                 // (0, 2.2): b, 1
 		{0, 2.2, want{0, alerting.Nothing, 0}},                 // b, 2
 		{0, 2.2, want{1, alerting.Updated, alerting.NewCause}}, // b, 3: new cause
+		{3, 0, want{1, alerting.Nothing, 0}},                   // (1.5, 1.1): a leads, 1
+		{3, 0, want{1, alerting.Nothing, 0}},                   // (3, 0): a, 2
+		{3, 0, want{0, alerting.Nothing, 0}},                   // a, 3: back to a, no news
+		{0, 2.2, want{0, alerting.Nothing, 0}},                 // (1.5, 1.1): a
+		{0, 2.2, want{0, alerting.Nothing, 0}},                 // (0, 2.2): b, 1
+		{0, 2.2, want{0, alerting.Nothing, 0}},                 // b, 2
+		{0, 2.2, want{1, alerting.Nothing, 0}},                 // b, 3: b again, no news
 		{0, 0, want{1, alerting.Nothing, 0}},                   // (0, 1.1): 0.78, calm 1
 		{0, 0, want{-1, alerting.Cleared, 0}},                  // calm 2: cleared, nobody to blame
 	}

@@ -182,7 +182,7 @@ func (s *Scorer) NewStream() (*Stream, error) {
 		return nil, err
 	}
 	nf, nt, ns := s.M.NumInputs(), len(s.M.Targets), len(s.M.Spec.Sensors)
-	st := &Stream{s: s, ext: ext, alert: al, cause: newCauseTracker(),
+	st := &Stream{s: s, ext: ext, alert: al, cause: newCauseTracker(len(s.M.Targets)),
 		norm: make([]float64, ns), feat: make([]float64, nf), scaled: make([]float64, nf),
 		x32: make([]float32, nf), y32: make([]float32, nt), ysum: make([]float64, nt), nanRow: make([]float64, len(s.columns)),
 	}
@@ -357,27 +357,42 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 // causeTracker follows which target an active anomaly alert blames.
 type causeTracker struct {
 	cur, cand, streak int
+	// blamed marks the targets that have been the cause during this alert.
+	blamed []bool
 	// held: an outage (a gap that restarted the window) came after the raise. The
 	// machine was likely stopped, maybe repaired; what leads while it warms up again
 	// is no second fault, so the cause stays as it was until the alert ends.
 	held bool
 }
 
-func newCauseTracker() causeTracker { return causeTracker{cur: -1, cand: -1} }
+func newCauseTracker(targets int) causeTracker {
+	return causeTracker{cur: -1, cand: -1, blamed: make([]bool, targets)}
+}
+
+func (c *causeTracker) reset() {
+	c.cur, c.cand, c.streak, c.held = -1, -1, 0, false
+	clear(c.blamed)
+}
+
+func (c *causeTracker) blame(k int) {
+	c.cur, c.cand, c.streak = k, -1, 0
+	if k >= 0 && k < len(c.blamed) {
+		c.blamed[k] = true
+	}
+}
 
 // followCause sets r.Cause and turns a lasting change of the leading target into an
 // Updated event. A pump in alarm for imbalance that then starts to overheat would
 // otherwise raise nothing new: the alert is already active. The new leader must hold
-// for the alert's M windows in a row, all above the warn level, so two sensors trading
-// the lead within one fault do not flood receivers with updates.
+// for the alert's M windows in a row, all above the warn level, and only a target
+// that has not been the cause during this alert is news: in a bearing fault vibration
+// level, kurtosis and bearing temperature trade the lead for hours, and receivers hear
+// of each once, not of every swap.
 func (st *Stream) followCause(r *Result) {
 	c := &st.cause
 	if r.Active == alerting.None {
-		*c = newCauseTracker()
+		c.reset()
 		return
-	}
-	if r.Event.Transition == alerting.Raised {
-		c.held = false
 	}
 	lead, best := -1, 0.0
 	for k, v := range r.Shares {
@@ -386,16 +401,22 @@ func (st *Stream) followCause(r *Result) {
 		}
 	}
 	switch {
-	case r.Event.Transition == alerting.Raised || c.cur < 0:
-		c.cur, c.cand, c.streak = lead, -1, 0
+	case r.Event.Transition == alerting.Raised:
+		c.reset()
+		c.blame(lead)
+	case c.cur < 0: // an alert restored after a restart, or nothing led yet
+		c.blame(lead)
 	case lead >= 0 && lead != c.cur && r.Score >= r.Threshold && !c.held:
 		if lead != c.cand {
 			c.cand, c.streak = lead, 0
 		}
 		c.streak++
 		if c.streak >= max(1, st.s.M.Alert.M) {
-			c.cur, c.cand, c.streak = lead, -1, 0
-			r.Event = st.alert.Cause(r.Event, r.Time, r.Score)
+			news := !c.blamed[lead]
+			c.blame(lead)
+			if news {
+				r.Event = st.alert.Cause(r.Event, r.Time, r.Score)
+			}
 		}
 	default:
 		c.cand, c.streak = -1, 0
@@ -526,7 +547,7 @@ func (st *Stream) ActiveAlert() alerting.Severity { return st.alert.Active() }
 func (st *Stream) Reset() {
 	st.ext.Reset()
 	st.alert, _ = alerting.New(st.s.M.Alert)
-	st.cause = newCauseTracker()
+	st.cause.reset()
 	st.last, st.warm, st.smooth, st.rows = time.Time{}, false, 0, 0
 	if st.fc != nil {
 		st.fc.reset()

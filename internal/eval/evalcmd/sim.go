@@ -79,7 +79,8 @@ type SimResult struct {
 	MedianLeadFraction float64            `json:"median_lead_fraction"`
 	Other              int                `json:"other_faults"`
 	OtherAlerted       int                `json:"other_faults_alerted"`
-	Alerts             int                `json:"alerts_raised"`
+	Alerts             int                `json:"alerts_raised"` // raises and new-cause updates (telemetry.Alert.Announces)
+	NewCauses          int                `json:"new_cause_updates"`
 	FalseAlerts        int                `json:"false_alerts"`
 	HealthyDays        float64            `json:"healthy_machine_days"` // demo.Summarize: run time minus fault time
 	DownDays           float64            `json:"down_machine_days"`    // failed, awaiting maintenance: no telemetry

@@ -48,6 +48,11 @@ func (p *simPlan) summarize(alerts []telemetry.Alert, w io.Writer) (*SimResult, 
 	if days := res.HealthyDays - res.DownDays; days > 0 {
 		res.FalsePer30 = float64(s.FalseAlerts) / days * 30
 	}
+	for _, a := range alerts {
+		if a.State == telemetry.StateUpdated && a.Reason == telemetry.ReasonNewCause {
+			res.NewCauses++
+		}
+	}
 	res.Targets = map[string]bool{
 		"alerted_before_failure>=95%":  res.AlertedPct >= 95,
 		"median_lead_fraction>=0.2":    res.MedianLeadFraction >= 0.2,
@@ -177,6 +182,7 @@ func printSim(w io.Writer, r *SimResult) {
 			afterRestart++
 		}
 	}
+	fmt.Fprintf(w, "alerts: %d raised or updated with a new cause (%d of them new-cause updates)\n", r.Alerts, r.NewCauses)
 	fmt.Fprintf(w, "false alerts within 6 h of a restart after maintenance: %d of %d\n", afterRestart, len(r.False))
 	fmt.Fprintf(w, "healthy machine-days %.1f (of which %.1f down after a failure; the rate uses the other %.1f)\n",
 		r.HealthyDays, r.DownDays, r.HealthyDays-r.DownDays)

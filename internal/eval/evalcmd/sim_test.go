@@ -196,7 +196,7 @@ func TestSimEndToEnd(t *testing.T) {
 	if res.Machines != 3 || len(res.Episodes) == 0 || res.Flags["fault-rate"] != "2" {
 		t.Fatalf("results %+v", res)
 	}
-	failures, raises := 0, 0
+	failures, raises, updates := 0, 0, 0
 	for _, e := range res.Episodes {
 		if e.FailureAt != nil {
 			failures++
@@ -213,6 +213,11 @@ func TestSimEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		raises += len(a)
+		for _, x := range a {
+			if x.State == telemetry.StateUpdated {
+				updates++
+			}
+		}
 		var again bytes.Buffer
 		opt := infer.ScoreOptions{Model: filepath.Join(out, "models", simulators.TypeOf(m)+".model"), CSV: dataset.Options{TimeColumn: "ts"}}
 		if _, err := infer.Score(opt, filepath.Join(out, "data", "faulty", m+".csv"), &again); err != nil {
@@ -222,8 +227,8 @@ func TestSimEndToEnd(t *testing.T) {
 			t.Fatalf("%s: infer score output differs from the benchmark's", m)
 		}
 	}
-	if failures != res.Failures || raises != res.Alerts || res.FalseAlerts != len(res.False) {
-		t.Fatalf("failures %d/%d, raises %d/%d, false %d/%d", failures, res.Failures, raises, res.Alerts, res.FalseAlerts, len(res.False))
+	if failures != res.Failures || raises != res.Alerts || updates != res.NewCauses || res.FalseAlerts != len(res.False) {
+		t.Fatalf("failures %d/%d, alerts %d/%d, new causes %d/%d, false %d/%d", failures, res.Failures, raises, res.Alerts, updates, res.NewCauses, res.FalseAlerts, len(res.False))
 	}
 	if !strings.Contains(stdout.String(), "failures injected:") || !strings.Contains(stdout.String(), "targets_met=") {
 		t.Fatalf("output:\n%s", stdout.String())

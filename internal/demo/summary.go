@@ -213,7 +213,7 @@ func (s Summary) Print(w io.Writer) {
 	if s.HealthyDays > 0 {
 		perMonth = float64(s.FalseAlerts) / s.HealthyDays * 30
 	}
-	fmt.Fprintf(w, "alerts raised: %d, false alerts: %d over %.1f healthy machine-days (%.2f per 30 machine-days)\n", s.Alerts, s.FalseAlerts, s.HealthyDays, perMonth)
+	fmt.Fprintf(w, "alerts raised or updated with a new cause: %d, false alerts: %d over %.1f healthy machine-days (%.2f per 30 machine-days)\n", s.Alerts, s.FalseAlerts, s.HealthyDays, perMonth)
 }
 
 func median(d []time.Duration) time.Duration {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -119,5 +120,68 @@ func TestScoreAssetsAndCycles(t *testing.T) {
 	writeCSV(t, csv, func(w func(string)) { w("ts,flow"); w("1,2") })
 	if _, err := Score(ScoreOptions{Model: p, CSV: dataset.Options{TimeColumn: "ts"}}, csv, &out); err == nil || !strings.Contains(err.Error(), "lacks model column") {
 		t.Fatalf("want a missing-column error, got %v", err)
+	}
+}
+
+// A second sensor that takes over an open alert: the daemon sends "updated" with reason
+// new_cause naming it, and `infer score` switches its cause column on the same sample.
+func TestNewCauseLiveMatchesScore(t *testing.T) {
+	dir := t.TempDir()
+	p := writeModel(t, dir, "pump", "")
+	value := func(sensor string, sec int) float64 {
+		switch {
+		case sec >= 10 && sec < 50 && sensor == "bearing_temp":
+			return 2.5 // alone: score sqrt(2.5^2/4) = 1.25, over warn 1
+		case sec >= 30 && sec < 50 && sensor == "vib_rms":
+			return 4 // with it: 2.36, under critical 3, vib_rms leads
+		}
+		return 0.05
+	}
+	const seconds = 70
+	csv := filepath.Join(dir, "two.csv")
+	writeCSV(t, csv, func(w func(string)) {
+		w("ts," + strings.Join(testSensors, ","))
+		for sec := range seconds {
+			line := t0.Add(time.Duration(sec) * time.Second).Format(time.RFC3339)
+			for _, s := range testSensors {
+				line += "," + strconv.FormatFloat(value(s, sec), 'g', -1, 64)
+			}
+			w(line)
+		}
+	})
+	var col collector
+	e, _ := newTestEngine(t, EngineConfig{Model: p}, &col)
+	for sec := range seconds {
+		s := telemetry.Sample{Time: t0.Add(time.Duration(sec) * time.Second)}
+		for _, name := range testSensors {
+			s.Values = append(s.Values, telemetry.Value{Sensor: name, V: value(name, sec)})
+		}
+		e.Ingest(testTopics.Telemetry(machineID("pump-1")), telemetry.EncodeTelemetry(nil, s))
+	}
+	live := col.get()
+	if got := states(live); got != "pump-1:raised pump-1:updated pump-1:cleared" {
+		t.Fatalf("live alerts %s", got)
+	}
+	up := live[1]
+	if up.Reason != telemetry.ReasonNewCause || up.Top[0].Sensor != "vib_rms" || live[0].Top[0].Sensor != "bearing_temp" || up.ID != live[0].ID {
+		t.Fatalf("raised %+v, then %+v", live[0], up)
+	}
+	var out bytes.Buffer
+	if _, err := Score(ScoreOptions{Model: p, CSV: dataset.Options{TimeColumn: "ts"}}, csv, &out); err != nil {
+		t.Fatal(err)
+	}
+	prev := ""
+	var changes []string
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n")[1:] {
+		f := strings.Split(l, ",")
+		if f[4] != prev {
+			changes = append(changes, f[4]+"@"+f[0])
+			prev = f[4]
+		}
+	}
+	at := func(a telemetry.Alert) string { return a.TS.UTC().Format(time.RFC3339Nano) }
+	want := []string{"bearing_temp@" + at(live[0]), "vib_rms@" + at(up), "@" + at(live[2])}
+	if strings.Join(changes, " ") != strings.Join(want, " ") {
+		t.Fatalf("cause column changes %v, live %v", changes, want)
 	}
 }

@@ -25,13 +25,21 @@ func Fit(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, erro
 	if o.TargetFeature != "" && o.Forecast > 0 {
 		return nil, nil, fmt.Errorf("target feature %q and forecast %d exclude each other: a forecaster predicts the coming rows' mean", o.TargetFeature, o.Forecast)
 	}
+	var fit func(context.Context, Data, Options) (*artifact.Model, *Report, error)
 	switch o.Task {
 	case artifact.TaskAnomaly:
-		return fitAnomaly(ctx, d, o)
+		fit = fitAnomaly
 	case artifact.TaskRUL:
-		return fitRUL(ctx, d, o)
+		fit = fitRUL
+	default:
+		return nil, nil, fmt.Errorf("task %q: use anomaly or rul", o.Task)
 	}
-	return nil, nil, fmt.Errorf("task %q: use anomaly or rul", o.Task)
+	d, filled := fillGaps(d, medianStep(d), o.MaxFill)
+	m, rep, err := fit(ctx, d, o)
+	if rep != nil {
+		rep.Metrics["gap_rows_filled"] = float64(filled)
+	}
+	return m, rep, err
 }
 
 // matrix is a set of windows: features and targets.
@@ -44,15 +52,16 @@ func (m *matrix) add(o matrix) {
 	m.X, m.Y, m.T = append(m.X, o.X...), append(m.Y, o.Y...), append(m.T, o.T...)
 }
 
-// windows extracts features from one series; target gives the targets of a window
-// from its features and last row index (nil: the window has no target and is left
-// out). With age, each vector gets the age input scoring.Stream computes: end+1.
-func windows(spec features.Spec, age bool, rows [][]float64, t []float64, target func(feat []float64, end int) []float64, rep *Report) (matrix, error) {
-	X, ends, st, err := features.ExtractBatch(spec, rows)
+// windows extracts features from one series (no window across a long gap, see
+// extractRuns); target gives the targets of a window from its features and last row
+// index (nil: the window has no target and is left out). With age, each vector gets
+// the age input scoring.Stream computes: end+1.
+func windows(spec features.Spec, period float64, age bool, rows [][]float64, t []float64, target func(feat []float64, end int) []float64, rep *Report) (matrix, error) {
+	X, ends, skipped, err := extractRuns(spec, period, rows, t)
 	if err != nil {
 		return matrix{}, err
 	}
-	rep.Skipped += st.Skipped()
+	rep.Skipped += skipped
 	var m matrix
 	for i, e := range ends {
 		y := target(X[i], e)
@@ -112,9 +121,13 @@ func trainNets(ctx context.Context, o Options, hidden []int, xs, ys, xv, yv [][]
 		if err != nil {
 			return nil, err
 		}
+		epochs := o.Epochs
+		if k < len(o.memberEpochs) {
+			epochs = max(1, o.memberEpochs[k]+1)
+		}
 		cfg := model.TrainConfig[float32]{
-			Epochs: o.Epochs, BatchSize: o.BatchSize, Loss: loss, Optimizer: model.NewAdam[float32](),
-			Schedule: model.Cosine{Base: o.LR, Min: o.LR / 20, Epochs: o.Epochs},
+			Epochs: epochs, BatchSize: o.BatchSize, Loss: loss, Optimizer: model.NewAdam[float32](),
+			Schedule: model.Cosine{Base: o.LR, Min: o.LR / 20, Epochs: epochs},
 			L2:       o.L2, ClipNorm: 5, Seed: seed, Patience: o.Patience, MinDelta: 1e-5,
 		}
 		kk := k
@@ -230,7 +243,7 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 				continue
 			}
 			rows := p.rowsFor(part.s)
-			m, err := windows(spec, o.AgeFeature, rows, part.s.T, anomalyTarget(o.Forecast, resIdx, targetCols(spec, targets), rows), rep)
+			m, err := windows(spec, p.period, o.AgeFeature, rows, part.s.T, anomalyTarget(o.Forecast, resIdx, targetCols(spec, targets), rows), rep)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -56,7 +56,7 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 			if len(s.Rows) < spec.Window {
 				continue
 			}
-			m, err := rulWindows(spec, o, p.rowsFor(s), s.T, rep)
+			m, err := rulWindows(spec, p.period, o, p.rowsFor(s), s.T, rep)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -191,6 +191,9 @@ func PredictLast(m *artifact.Model, d Data) ([]float64, error) {
 // optimistic (the model has seen those assets).
 func refitAll(ctx context.Context, o Options, hidden []int, in *features.Scaler, tr, va matrix, tc, ts []float64, rep *Report) ([][]byte, error) {
 	best := append([]int(nil), rep.BestEpochs...)
+	if o.RefitEach {
+		o.memberEpochs = slices.Clone(best)
+	}
 	slices.Sort(best)
 	o.Epochs = max(1, best[len(best)/2]+1)
 	o.Patience = 0
@@ -209,12 +212,12 @@ func refitAll(ctx context.Context, o Options, hidden []int, in *features.Scaler,
 // rulWindows extracts one run-to-failure series' windows with the inputs
 // scoring.Stream appends after the window features: the age (end+1) and the
 // whole-history EWMA after row end. The target is min(cap, tLast - t).
-func rulWindows(spec features.Spec, o Options, rows [][]float64, t []float64, rep *Report) (matrix, error) {
-	X, ends, st, err := features.ExtractBatch(spec, rows)
+func rulWindows(spec features.Spec, period float64, o Options, rows [][]float64, t []float64, rep *Report) (matrix, error) {
+	X, ends, skipped, err := extractRuns(spec, period, rows, t)
 	if err != nil {
 		return matrix{}, err
 	}
-	rep.Skipped += st.Skipped()
+	rep.Skipped += skipped
 	var hist [][]float64
 	if len(o.HistoryEWMA) > 0 && len(ends) > 0 {
 		if hist, err = features.HistoryBatch(o.HistoryEWMA, rows); err != nil {

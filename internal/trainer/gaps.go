@@ -1,0 +1,90 @@
+package trainer
+
+import (
+	"math"
+	"slices"
+
+	"github.com/faultline/faultline/internal/features"
+)
+
+// Outages in the training history are treated the way scoring.Stream treats them live,
+// so the networks learn from the windows the daemon will compute. A gap of at most
+// MaxFill missing periods is filled with missing rows (the window forward-fills or
+// skips them); a longer one restarts the window, while the age and whole-history
+// inputs run on. Without this a window across a two-hour outage is a step change to
+// the trainer that the daemon never sees.
+
+// missingBetween is how many samples are missing between two timestamps, by the rule
+// scoring.Stream.Push applies with the model's period.
+func missingBetween(prev, t, period float64) int {
+	return int(math.Round((t-prev)/period)) - 1
+}
+
+// fillGaps returns d with every gap of 1..maxFill missing periods filled by rows of
+// NaN at the period, and how many rows it inserted. Series without such gaps are
+// shared, not copied.
+func fillGaps(d Data, period float64, maxFill int) (Data, int) {
+	if period <= 0 {
+		return d, 0
+	}
+	out, added := d, 0
+	out.Series = slices.Clone(d.Series)
+	for i, s := range d.Series {
+		var t []float64
+		var rows [][]float64
+		for j := range s.T {
+			miss := 0
+			if j > 0 {
+				miss = missingBetween(s.T[j-1], s.T[j], period)
+			}
+			if miss > 0 && miss <= maxFill {
+				if t == nil {
+					t, rows = slices.Clone(s.T[:j]), slices.Clone(s.Rows[:j])
+				}
+				for k := 1; k <= miss; k++ {
+					t = append(t, s.T[j-1]+float64(k)*period)
+					rows = append(rows, nanRow(len(s.Rows[j])))
+				}
+				added += miss
+			}
+			if t != nil {
+				t, rows = append(t, s.T[j]), append(rows, s.Rows[j])
+			}
+		}
+		if t != nil {
+			out.Series[i] = Series{Asset: s.Asset, T: t, Rows: rows}
+		}
+	}
+	return out, added
+}
+
+func nanRow(n int) []float64 {
+	r := make([]float64, n)
+	for i := range r {
+		r[i] = math.NaN()
+	}
+	return r
+}
+
+// extractRuns is features.ExtractBatch on each run of rows between gaps longer than
+// spec.MaxFill periods (after fillGaps no shorter ones are left): no window spans such
+// a gap, as none does in scoring.Stream. ends index rows; skipped counts the windows
+// left out.
+func extractRuns(spec features.Spec, period float64, rows [][]float64, t []float64) (X [][]float64, ends []int, skipped int, err error) {
+	start := 0
+	for j := 1; j <= len(rows); j++ {
+		if j < len(rows) && (period <= 0 || missingBetween(t[j-1], t[j], period) <= spec.MaxFill) {
+			continue
+		}
+		x, e, st, err := features.ExtractBatch(spec, rows[start:j])
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		for i := range e {
+			e[i] += start
+		}
+		X, ends, skipped = append(X, x...), append(ends, e...), skipped+st.Skipped()
+		start = j
+	}
+	return X, ends, skipped, nil
+}

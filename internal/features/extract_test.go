@@ -363,3 +363,14 @@ func BenchmarkExtractBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rows)), "ns/sample")
 }
+
+func TestMissingSamples(t *testing.T) {
+	for _, c := range []struct {
+		dt, period float64
+		want       int
+	}{{60, 60, 0}, {59, 60, 0}, {120, 60, 1}, {149, 60, 1}, {150, 60, 2}, {300, 60, 4}, {1, 1, 0}, {10, 1, 9}} {
+		if got := MissingSamples(c.dt, c.period); got != c.want {
+			t.Errorf("MissingSamples(%v, %v) = %d, want %d", c.dt, c.period, got, c.want)
+		}
+	}
+}

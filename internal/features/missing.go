@@ -138,3 +138,9 @@ func decide(spec *Spec, missing []int, unfilled int) SkipReason {
 func windowEnds(spec *Spec, i int) bool {
 	return i >= spec.Window-1 && (i-(spec.Window-1))%spec.Stride == 0
 }
+
+// MissingSamples is how many samples of a series sampled every period are missing in a
+// step of dt between two samples (same unit): 0 for a regular step. Training and live
+// scoring both decide with it whether an outage is filled with missing rows (at most
+// Spec.MaxFill) or restarts the window, so the two see the same windows.
+func MissingSamples(dt, period float64) int { return int(math.Round(dt/period)) - 1 }

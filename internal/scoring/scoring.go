@@ -234,7 +234,7 @@ func (st *Stream) Push(ts time.Time, row []float64) (*Result, bool, error) {
 	st.C.Samples++
 	carried := st.carried[:0]
 	if p := st.s.M.Period; p > 0 && !st.last.IsZero() {
-		missing := int(math.Round(ts.Sub(st.last).Seconds()/p)) - 1
+		missing := features.MissingSamples(ts.Sub(st.last).Seconds(), p)
 		switch {
 		case missing > st.s.M.Spec.MaxFill:
 			st.C.Gaps++

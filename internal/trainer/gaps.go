@@ -14,12 +14,6 @@ import (
 // inputs run on. Without this a window across a two-hour outage is a step change to
 // the trainer that the daemon never sees.
 
-// missingBetween is how many samples are missing between two timestamps, by the rule
-// scoring.Stream.Push applies with the model's period.
-func missingBetween(prev, t, period float64) int {
-	return int(math.Round((t-prev)/period)) - 1
-}
-
 // fillGaps returns d with every gap of 1..maxFill missing periods filled by rows of
 // NaN at the period, and how many rows it inserted. Series without such gaps are
 // shared, not copied.
@@ -35,7 +29,7 @@ func fillGaps(d Data, period float64, maxFill int) (Data, int) {
 		for j := range s.T {
 			miss := 0
 			if j > 0 {
-				miss = missingBetween(s.T[j-1], s.T[j], period)
+				miss = features.MissingSamples(s.T[j]-s.T[j-1], period)
 			}
 			if miss > 0 && miss <= maxFill {
 				if t == nil {
@@ -73,7 +67,7 @@ func nanRow(n int) []float64 {
 func extractRuns(spec features.Spec, period float64, rows [][]float64, t []float64) (X [][]float64, ends []int, skipped int, err error) {
 	start := 0
 	for j := 1; j <= len(rows); j++ {
-		if j < len(rows) && (period <= 0 || missingBetween(t[j-1], t[j], period) <= spec.MaxFill) {
+		if j < len(rows) && (period <= 0 || features.MissingSamples(t[j]-t[j-1], period) <= spec.MaxFill) {
 			continue
 		}
 		x, e, st, err := features.ExtractBatch(spec, rows[start:j])

@@ -389,15 +389,18 @@ func (p *simPlan) score(ctx context.Context, models map[string]string) ([]teleme
 
 // raisedAlerts reads `infer score` output (ts,score,threshold,alert[,cause]) and
 // returns the alerts the daemon would publish that announce a problem: "raised" where
-// the alert column goes from 0 to 1, and "updated, new cause" where the cause column
-// changes while the alert stays active (a second fault on a machine in alarm). Each
-// names its cause as the top sensor, so the summary can match it to a fault.
+// the alert column goes from 0 to 1, and "updated, new cause" where, while the alert
+// stays active, the cause column turns to a sensor not yet blamed during that alert (a
+// second fault on a machine in alarm; a return to an earlier cause is no news, as in
+// scoring). Each names its cause as the top sensor, so the summary can match it to a
+// fault.
 func raisedAlerts(r io.Reader, m telemetry.Machine) ([]telemetry.Alert, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
 	var out []telemetry.Alert
 	alertCol, causeCol := -1, -1
-	prev, prevCause := false, ""
+	prev := false
+	blamed := map[string]bool{} // causes of the active alert so far
 	for n := 1; sc.Scan(); n++ {
 		f := strings.Split(sc.Text(), ",")
 		if n == 1 {
@@ -418,8 +421,12 @@ func raisedAlerts(r io.Reader, m telemetry.Machine) ([]telemetry.Alert, error) {
 		switch {
 		case active && !prev:
 			state = telemetry.StateRaised
-		case active && cause != prevCause && prevCause != "" && cause != "":
+			clear(blamed)
+		case active && cause != "" && len(blamed) > 0 && !blamed[cause]:
 			state = telemetry.StateUpdated
+		}
+		if active && cause != "" {
+			blamed[cause] = true
 		}
 		if state != "" {
 			t, err := time.Parse(time.RFC3339Nano, f[0])
@@ -435,7 +442,7 @@ func raisedAlerts(r io.Reader, m telemetry.Machine) ([]telemetry.Alert, error) {
 			}
 			out = append(out, a)
 		}
-		prev, prevCause = active, cause
+		prev = active
 	}
 	return out, sc.Err()
 }

@@ -111,13 +111,14 @@ func TestRaisedAlerts(t *testing.T) {
 	if len(got) != 2 || got[0].TS.Minute() != 1 || got[1].TS.Minute() != 4 || got[0].Machine != "pump-0001" || got[1].State != telemetry.StateRaised {
 		t.Fatalf("alerts %+v", got)
 	}
-	// With the cause column a change of blame while the alert stays active is a
-	// "new cause" update; the first cause goes with the raise.
+	// With the cause column a change of blame to a sensor not yet blamed during the
+	// alert is a "new cause" update; the first cause goes with the raise.
 	in = "ts,score,threshold,alert,cause\n" +
 		"2026-01-01T00:00:00Z,,,0,\n" +
 		"2026-01-01T00:01:00Z,5,4,1,vib\n" +
 		"2026-01-01T00:02:00Z,6,4,1,vib\n" +
 		"2026-01-01T00:03:00Z,6,4,1,temp\n" +
+		"2026-01-01T00:03:30Z,6,4,1,vib\n" + // back to an earlier cause: no news
 		"2026-01-01T00:04:00Z,1,4,0,\n" +
 		"2026-01-01T00:05:00Z,6,4,1,temp\n"
 	got, err = raisedAlerts(strings.NewReader(in), m)

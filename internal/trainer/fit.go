@@ -121,13 +121,9 @@ func trainNets(ctx context.Context, o Options, hidden []int, xs, ys, xv, yv [][]
 		if err != nil {
 			return nil, err
 		}
-		epochs := o.Epochs
-		if k < len(o.memberEpochs) {
-			epochs = max(1, o.memberEpochs[k]+1)
-		}
 		cfg := model.TrainConfig[float32]{
-			Epochs: epochs, BatchSize: o.BatchSize, Loss: loss, Optimizer: model.NewAdam[float32](),
-			Schedule: model.Cosine{Base: o.LR, Min: o.LR / 20, Epochs: epochs},
+			Epochs: o.Epochs, BatchSize: o.BatchSize, Loss: loss, Optimizer: model.NewAdam[float32](),
+			Schedule: model.Cosine{Base: o.LR, Min: o.LR / 20, Epochs: o.Epochs},
 			L2:       o.L2, ClipNorm: 5, Seed: seed, Patience: o.Patience, MinDelta: 1e-5,
 		}
 		kk := k

@@ -191,9 +191,6 @@ func PredictLast(m *artifact.Model, d Data) ([]float64, error) {
 // optimistic (the model has seen those assets).
 func refitAll(ctx context.Context, o Options, hidden []int, in *features.Scaler, tr, va matrix, tc, ts []float64, rep *Report) ([][]byte, error) {
 	best := append([]int(nil), rep.BestEpochs...)
-	if o.RefitEach {
-		o.memberEpochs = slices.Clone(best)
-	}
 	slices.Sort(best)
 	o.Epochs = max(1, best[len(best)/2]+1)
 	o.Patience = 0

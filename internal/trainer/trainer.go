@@ -106,11 +106,6 @@ type Options struct {
 	// RefitAll (rul): after early stopping on the held-out assets, train the ensemble
 	// again on all assets for the median best epoch count.
 	RefitAll bool
-	// RefitEach (rul, with RefitAll): each network is retrained for its own best epoch
-	// count instead of the median, so the ensemble does not hang on one count.
-	RefitEach bool
-	// memberEpochs, when set, is each network's epoch count (refit only).
-	memberEpochs []int
 	// HistoryEWMA (rul): smoothing factors of whole-history per-sensor EWMA inputs
 	// (artifact.Model.HistoryEWMA); empty = none.
 	HistoryEWMA []float64

@@ -25,7 +25,7 @@ type rulFlags struct {
 	history, members                                                            string
 	boostBelow                                                                  float64
 	assetCol, timeCol                                                           string
-	cmapss, age, refitAll, refitEach                                            bool
+	cmapss, age, refitAll                                                       bool
 	cap, l2, lr                                                                 float64
 	window, ensemble, epochs, patience, lastAvg                                 int
 	seed                                                                        uint64
@@ -57,7 +57,6 @@ func (f *rulFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.Uint64Var(&f.seed, "seed", 1, "training seed")
 	fs.BoolVar(&f.age, "age", false, "add the rows seen since the asset's stream began as an input")
 	fs.BoolVar(&f.refitAll, "refit-all", false, "after early stopping, retrain on all training assets for the median best epoch count")
-	fs.BoolVar(&f.refitEach, "refit-each", false, "with --refit-all: each network for its own best epoch count instead of the median")
 	fs.StringVar(&f.history, "history", "", "smoothing factors of whole-history per-sensor EWMA inputs, e.g. 0.1,0.03 (default none)")
 	fs.StringVar(&f.members, "member-windows", "", "window lengths of further ensemble members averaged with the main model, e.g. 20,40")
 	fs.Float64Var(&f.boostBelow, "boost-below", 0, "use training windows whose RUL target is below this twice (0 = off)")
@@ -155,7 +154,7 @@ func (f *rulFlags) loadOrTrain(ctx context.Context, opts dataset.Options, res *R
 		Task: artifact.TaskRUL, Name: "eval-rul", Window: f.window, Settings: splitList(f.settings),
 		Hidden: hidden, Features: splitList(f.features), Loss: f.loss, L2: f.l2, LR: f.lr,
 		Ensemble: f.ensemble, Epochs: f.epochs, Patience: f.patience, Seed: f.seed, RULCap: f.cap,
-		AgeFeature: f.age, RefitAll: f.refitAll, RefitEach: f.refitEach, HistoryEWMA: history, RULBoostBelow: f.boostBelow,
+		AgeFeature: f.age, RefitAll: f.refitAll, HistoryEWMA: history, RULBoostBelow: f.boostBelow,
 		MemberWindows: members,
 	}
 	log.Info().Str("file", f.train).Int("rows", len(tab.Rows)).Msg("training")

@@ -53,18 +53,18 @@ func (m *matrix) add(o matrix) {
 }
 
 // windows extracts features from one series (no window across a long gap, see
-// extractRuns); target gives the targets of a window from its features and last row
-// index (nil: the window has no target and is left out). With age, each vector gets
-// the age input scoring.Stream computes: end+1.
-func windows(spec features.Spec, period float64, age bool, rows [][]float64, t []float64, target func(feat []float64, end int) []float64, rep *Report) (matrix, error) {
-	X, ends, skipped, err := extractRuns(spec, period, rows, t)
+// extractRuns); target gives the targets of a window from its features, its last row
+// index and the index past its run of rows (nil: the window has no target and is left
+// out). With age, each vector gets the age input scoring.Stream computes: end+1.
+func windows(spec features.Spec, period float64, age bool, rows [][]float64, t []float64, target func(feat []float64, end, runEnd int) []float64, rep *Report) (matrix, error) {
+	X, ends, runEnds, skipped, err := extractRuns(spec, period, rows, t)
 	if err != nil {
 		return matrix{}, err
 	}
 	rep.Skipped += skipped
 	var m matrix
 	for i, e := range ends {
-		y := target(X[i], e)
+		y := target(X[i], e, runEnds[i])
 		if y == nil {
 			continue
 		}
@@ -515,12 +515,12 @@ func targetCols(spec features.Spec, targets []string) []int {
 // window mean (reconstruction), or with a forecast horizon h the mean of its next h
 // rows, the value scoring.Stream compares with h rows later (nil when those rows run
 // past the data or hold a missing value).
-func anomalyTarget(h int, resIdx, cols []int, rows [][]float64) func([]float64, int) []float64 {
+func anomalyTarget(h int, resIdx, cols []int, rows [][]float64) func([]float64, int, int) []float64 {
 	if h <= 0 {
-		return func(feat []float64, _ int) []float64 { return pick(feat, resIdx) }
+		return func(feat []float64, _, _ int) []float64 { return pick(feat, resIdx) }
 	}
-	return func(_ []float64, end int) []float64 {
-		if end+h >= len(rows) {
+	return func(_ []float64, end, runEnd int) []float64 {
+		if end+h >= runEnd {
 			return nil
 		}
 		y := make([]float64, len(cols))

@@ -62,9 +62,10 @@ func nanRow(n int) []float64 {
 
 // extractRuns is features.ExtractBatch on each run of rows between gaps longer than
 // spec.MaxFill periods (after fillGaps no shorter ones are left): no window spans such
-// a gap, as none does in scoring.Stream. ends index rows; skipped counts the windows
-// left out.
-func extractRuns(spec features.Spec, period float64, rows [][]float64, t []float64) (X [][]float64, ends []int, skipped int, err error) {
+// a gap, as none does in scoring.Stream. ends index rows; runEnds[i] is the index just
+// past the run of window i (a forecast target must not read beyond it: the stream's
+// forecaster restarts there too); skipped counts the windows left out.
+func extractRuns(spec features.Spec, period float64, rows [][]float64, t []float64) (X [][]float64, ends, runEnds []int, skipped int, err error) {
 	start := 0
 	for j := 1; j <= len(rows); j++ {
 		if j < len(rows) && (period <= 0 || features.MissingSamples(t[j]-t[j-1], period) <= spec.MaxFill) {
@@ -72,13 +73,14 @@ func extractRuns(spec features.Spec, period float64, rows [][]float64, t []float
 		}
 		x, e, st, err := features.ExtractBatch(spec, rows[start:j])
 		if err != nil {
-			return nil, nil, 0, err
+			return nil, nil, nil, 0, err
 		}
 		for i := range e {
 			e[i] += start
+			runEnds = append(runEnds, j)
 		}
 		X, ends, skipped = append(X, x...), append(ends, e...), skipped+st.Skipped()
 		start = j
 	}
-	return X, ends, skipped, nil
+	return X, ends, runEnds, skipped, nil
 }

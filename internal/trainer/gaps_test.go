@@ -41,7 +41,7 @@ func TestTrainingWindowsMatchStreamAcrossGaps(t *testing.T) {
 		t.Fatal("fillGaps changed its input")
 	}
 	fs := filled.Series[0]
-	X, ends, _, err := extractRuns(m.Spec, m.Period, fs.Rows, fs.T)
+	X, ends, runEnds, _, err := extractRuns(m.Spec, m.Period, fs.Rows, fs.T)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,14 +87,30 @@ func TestTrainingWindowsMatchStreamAcrossGaps(t *testing.T) {
 		t.Fatalf("stream saw %d gaps and filled %d rows, want 1 and 2", st.C.Gaps, st.C.FilledRows)
 	}
 	// Windows end at the 2 filled rows too; the stream computes those without
-	// returning them. Before the long gap no window may end within 4 rows after it.
+	// returning them. A window of 5 rows ending at t = 49..52 would span the long gap.
 	if stream == 0 || stream != len(ends)-countEndsAt(fs.T, ends, 20, 21) {
 		t.Fatalf("stream returned %d windows, trainer has %d", stream, len(ends))
 	}
-	for _, e := range ends {
+	restart := 0
+	for restart < len(fs.T) && fs.T[restart] != 49 {
+		restart++
+	}
+	for i, e := range ends {
 		if at := fs.T[e]; at >= 49 && at < 53 {
 			t.Fatalf("a training window ends at t=%v, spanning the long gap", at)
 		}
+		if want := map[bool]int{true: restart, false: len(fs.T)}[e < restart]; runEnds[i] != want {
+			t.Fatalf("window ending at t=%v: run ends at row %d, want %d", fs.T[e], runEnds[i], want)
+		}
+	}
+	// A forecast target (the next 3 rows' mean) never reads across the long gap: the
+	// stream's forecaster restarts there.
+	target := anomalyTarget(3, nil, []int{0}, fs.Rows)
+	if y := target(nil, restart-3, restart); y != nil {
+		t.Fatalf("the window ending 3 rows before the gap got target %v from rows after it", y)
+	}
+	if y := target(nil, restart-4, restart); y == nil {
+		t.Fatal("the window ending 4 rows before the gap lost its target")
 	}
 }
 

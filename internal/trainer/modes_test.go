@@ -50,7 +50,7 @@ func TestAgeFeatureBatchEqualsStream(t *testing.T) {
 	}
 	p := &prepared{sIdx: []int{0, 1}, sensors: m.Spec.Sensors}
 	s := d.Series[3]
-	mat, err := windows(m.Spec, m.Period, true, p.rowsFor(s), s.T, func([]float64, int) []float64 { return []float64{0} }, &Report{})
+	mat, err := windows(m.Spec, m.Period, true, p.rowsFor(s), s.T, func([]float64, int, int) []float64 { return []float64{0} }, &Report{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -210,7 +210,7 @@ func refitAll(ctx context.Context, o Options, hidden []int, in *features.Scaler,
 // scoring.Stream appends after the window features: the age (end+1) and the
 // whole-history EWMA after row end. The target is min(cap, tLast - t).
 func rulWindows(spec features.Spec, period float64, o Options, rows [][]float64, t []float64, rep *Report) (matrix, error) {
-	X, ends, skipped, err := extractRuns(spec, period, rows, t)
+	X, ends, _, skipped, err := extractRuns(spec, period, rows, t)
 	if err != nil {
 		return matrix{}, err
 	}

@@ -144,8 +144,8 @@ func Summarize(truth []telemetry.Truth, alerts []telemetry.Alert, from, to time.
 }
 
 func match(eps []*Episode, a telemetry.Alert, grace time.Duration) *Episode {
-	top := ""
-	if len(a.Top) > 0 {
+	top := a.Cause
+	if top == "" && len(a.Top) > 0 {
 		top = a.Top[0].Sensor
 	}
 	// Faults can overlap on one machine. An alert goes to a fault not yet detected,

@@ -81,3 +81,25 @@ func TestSummarizeOverlappingFaults(t *testing.T) {
 		}
 	}
 }
+
+// Two sensor faults overlap: an alert blaming the second sensor detects the second
+// fault, though the first began earlier and is not detected yet either.
+func TestSummarizeMatchesByCause(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Hour) }
+	drift := telemetry.Fault{Kind: telemetry.FaultSensorDrift, Sensor: "flow", Onset: h(1)}
+	stuck := telemetry.Fault{Kind: telemetry.FaultSensorStuck, Sensor: "temp", Onset: h(2)}
+	truth := []telemetry.Truth{
+		{TS: h(1), Machine: "pump-0001", Faults: []telemetry.Fault{drift}},
+		{TS: h(2), Machine: "pump-0001", Faults: []telemetry.Fault{drift, stuck}},
+		{TS: h(6), Machine: "pump-0001", Faults: []telemetry.Fault{drift, stuck}},
+	}
+	a := telemetry.Alert{Machine: "pump-0001", State: telemetry.StateRaised, TS: h(3), Cause: "temp",
+		Top: []telemetry.Contribution{{Sensor: "flow", Share: 0.6}, {Sensor: "temp", Share: 0.4}}}
+	s := Summarize(truth, []telemetry.Alert{a}, t0, h(8), time.Hour)
+	for _, e := range s.Episodes {
+		if got, want := e.Detected, e.Sensor == "temp"; got != want {
+			t.Errorf("%s on %s: detected %v, want %v (the alert's cause is temp, its top share flow)", e.Kind, e.Sensor, got, want)
+		}
+	}
+}

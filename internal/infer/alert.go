@@ -43,6 +43,9 @@ func BuildAlert(m telemetry.Machine, a *artifact.Model, r *scoring.Result) telem
 		al.RUL = &rul
 	} else {
 		al.Top = TopSensors(a.Targets, r.Shares, TopN)
+		if ev.Transition != alerting.Cleared && r.Cause >= 0 && r.Cause < len(a.Targets) {
+			al.Cause = a.Targets[r.Cause]
+		}
 	}
 	al.Message = Message(al)
 	return al
@@ -93,9 +96,9 @@ func Message(a telemetry.Alert) string {
 		b.WriteString(a.Severity)
 		if a.State == telemetry.StateUpdated {
 			b.WriteString(" (updated")
-			if a.Reason == alerting.NewCause.String() && len(a.Top) > 0 {
+			if a.Reason == telemetry.ReasonNewCause && a.Cause != "" {
 				b.WriteString(": new cause ")
-				b.WriteString(a.Top[0].Sensor)
+				b.WriteString(a.Cause)
 			}
 			b.WriteByte(')')
 		}

@@ -182,7 +182,7 @@ func TestNewCauseAlert(t *testing.T) {
 	r := &scoring.Result{Time: at, Score: 1.5, Threshold: 1, Shares: []float64{0.2, 0.8}, Cause: 1,
 		Event: alerting.Event{Transition: alerting.Updated, Reason: alerting.NewCause, Severity: alerting.Warning, StartedAt: at.Add(-time.Hour), At: at, Score: 1.5, Seq: 1}}
 	a := BuildAlert(telemetry.Machine{Site: "s", Line: "l", Machine: "pump-0001"}, m, r)
-	if a.State != telemetry.StateUpdated || a.Reason != telemetry.ReasonNewCause || !a.Announces() {
+	if a.State != telemetry.StateUpdated || a.Reason != telemetry.ReasonNewCause || a.Cause != "temp" || !a.Announces() {
 		t.Fatalf("alert %+v", a)
 	}
 	if want := "pump-0001: anomaly warning (updated: new cause temp), score 1.50 (threshold 1.00); top sensors: temp 80%, vib 20%"; a.Message != want {

@@ -35,9 +35,9 @@ type ScoreStats struct {
 // Each asset gets a fresh stream, as a machine does in the daemon. score and threshold
 // are empty until the first full window (and on rows scoring skipped, e.g. out of
 // order); alert is 1 while the alert state machine has an active alert; cause names
-// the sensor the active alert blames (scoring.Result.Cause; a change while alert stays
-// 1 is the daemon's "updated, new cause" alert). A numeric time
-// column (cycles) is taken as seconds for the stream; ts is written back as read
+// the sensor the active alert blames (scoring.Result.Cause; a change to a sensor not
+// yet blamed during the alert is the daemon's "updated, new cause" alert). A numeric
+// time column (cycles) is taken as seconds for the stream; ts is written back as read
 // (numbers in shortest form, timestamps as RFC 3339 UTC to the microsecond).
 func Score(o ScoreOptions, csvPath string, w io.Writer) (ScoreStats, error) {
 	mdl, err := LoadModel(o.Model)

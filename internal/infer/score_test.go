@@ -163,7 +163,7 @@ func TestNewCauseLiveMatchesScore(t *testing.T) {
 		t.Fatalf("live alerts %s", got)
 	}
 	up := live[1]
-	if up.Reason != telemetry.ReasonNewCause || up.Top[0].Sensor != "vib_rms" || live[0].Top[0].Sensor != "bearing_temp" || up.ID != live[0].ID {
+	if up.Reason != telemetry.ReasonNewCause || up.Cause != "vib_rms" || live[0].Cause != "bearing_temp" || live[2].Cause != "" || up.ID != live[0].ID {
 		t.Fatalf("raised %+v, then %+v", live[0], up)
 	}
 	var out bytes.Buffer

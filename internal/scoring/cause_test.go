@@ -106,11 +106,20 @@ func TestCauseHeldAfterGap(t *testing.T) {
 	if r := push(2, 0); r.Active == alerting.None || r.Cause != 0 {
 		t.Fatalf("before the gap: %+v", r)
 	}
-	sec += 60 // an hour-long stop in minutes; MaxFill is 3 rows
+	sec += 60 // a stop of 60 periods (1 s each here); MaxFill is 3
+	after := 0
 	for i := range 10 {
-		if r := push(0, 3); r != nil && (r.Cause != 0 || r.Event.Transition == alerting.Updated) {
-			t.Fatalf("row %d after the gap: cause %d, event %+v", i, r.Cause, r.Event)
+		r := push(0, 3)
+		if r == nil {
+			continue
 		}
+		after++
+		if r.Active == alerting.None || r.Cause != 0 || r.Event.Transition == alerting.Updated {
+			t.Fatalf("row %d after the gap: active %v, cause %d, event %+v", i, r.Active, r.Cause, r.Event)
+		}
+	}
+	if after < 5 {
+		t.Fatalf("%d windows after the gap; the test needs b to lead for more than M = 3", after)
 	}
 	if st.C.Gaps != 1 {
 		t.Fatalf("gaps %d, want 1", st.C.Gaps)
@@ -126,5 +135,46 @@ func TestCauseHeldAfterGap(t *testing.T) {
 	}
 	if r := push(0, 3); r.Active == alerting.None || r.Cause != 1 {
 		t.Fatalf("a new alert blames b: %+v", r)
+	}
+}
+
+// A second fault that also pushes the score over critical: the escalation and the new
+// cause fall on the same window, and the new cause follows one window later rather
+// than being lost. Critical 3 needs K = 2 windows in a row.
+func TestCauseNotLostToEscalation(t *testing.T) {
+	st := newTestStream(t, artifacttest.Anomaly([]string{"a", "b"}, 2))
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	type want struct {
+		cause  int
+		tr     alerting.Transition
+		reason alerting.Reason
+	}
+	steps := []struct {
+		a, b float64
+		want want
+	}{
+		{2, 0, want{-1, alerting.Nothing, 0}},                 // no window yet
+		{2, 0, want{-1, alerting.Nothing, 0}},                 // (2, 0): 1.41, 1 bad
+		{2, 0, want{0, alerting.Raised, 0}},                   // raised, a
+		{0, 2.2, want{0, alerting.Nothing, 0}},                // (1, 1.1): b, 1
+		{0, 7, want{0, alerting.Nothing, 0}},                  // (0, 4.6): 3.25 critical once; b, 2
+		{0, 7, want{0, alerting.Updated, alerting.Escalated}}, // (0, 7): critical twice; b, 3 but the window is taken
+		{0, 7, want{1, alerting.Updated, alerting.NewCause}},  // b, 4: the new cause
+		{0, 7, want{1, alerting.Nothing, 0}},
+	}
+	for i, s := range steps {
+		r, ok, err := st.Push(t0.Add(time.Duration(i)*time.Second), []float64{s.a, s.b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			if i > 0 {
+				t.Fatalf("row %d: no window", i)
+			}
+			continue
+		}
+		if got := (want{r.Cause, r.Event.Transition, r.Event.Reason}); got != s.want {
+			t.Fatalf("row %d: score %.2f shares %v: got %+v, want %+v", i, r.Score, r.Shares, got, s.want)
+		}
 	}
 }

@@ -411,12 +411,19 @@ func (st *Stream) followCause(r *Result) {
 			c.cand, c.streak = lead, 0
 		}
 		c.streak++
-		if c.streak >= max(1, st.s.M.Alert.M) {
-			news := !c.blamed[lead]
-			c.blame(lead)
-			if news {
-				r.Event = st.alert.Cause(r.Event, r.Time, r.Score)
-			}
+		if c.streak < max(1, st.s.M.Alert.M) {
+			break
+		}
+		news := !c.blamed[lead]
+		if news && r.Event.Transition != alerting.Nothing && r.Event.Reason != alerting.Reminder {
+			// This window already sends an event (an escalation, say, when the second
+			// fault pushes the score over critical): the new cause goes out with the
+			// next window instead of being lost.
+			break
+		}
+		c.blame(lead)
+		if news {
+			r.Event = st.alert.Cause(r.Event, r.Time, r.Score)
 		}
 	default:
 		c.cand, c.streak = -1, 0

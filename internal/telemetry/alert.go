@@ -60,7 +60,11 @@ type Alert struct {
 	Model        string         `json:"model"`
 	ModelVersion string         `json:"model_version"`
 	Top          []Contribution `json:"top_sensors,omitempty"`
-	Message      string         `json:"message"`
+	// Cause is the sensor an active anomaly alert blames: the largest share when it was
+	// raised, then each new cause (reason new_cause). top_sensors is this window's
+	// ranking and may differ for a while.
+	Cause   string `json:"cause,omitempty"`
+	Message string `json:"message"`
 }
 
 // MachineID returns the machine the alert is about.

@@ -148,6 +148,9 @@ func checkDocAlert(t *testing.T, at string, a Alert) {
 		!slices.Contains([]string{SeverityWarning, SeverityCritical}, a.Severity) {
 		t.Errorf("%s: kind %q, state %q, severity %q not in the contract", at, a.Kind, a.State, a.Severity)
 	}
+	if a.Cause != "" && (a.Kind != AlertAnomaly || a.State == StateCleared) {
+		t.Errorf("%s: cause %q on a %s %s alert; only active anomaly alerts carry one", at, a.Cause, a.State, a.Kind)
+	}
 	if (a.State == StateUpdated) != (a.Reason != "") || a.Reason != "" && !slices.Contains([]string{ReasonEscalated, ReasonReminder, ReasonNewCause}, a.Reason) {
 		t.Errorf("%s: state %q with reason %q: updates carry one of the contract's reasons, other states none", at, a.State, a.Reason)
 	}

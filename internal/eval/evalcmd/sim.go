@@ -79,7 +79,7 @@ type SimResult struct {
 	MedianLeadFraction float64            `json:"median_lead_fraction"`
 	Other              int                `json:"other_faults"`
 	OtherAlerted       int                `json:"other_faults_alerted"`
-	Alerts             int                `json:"alerts_raised"` // raises and new-cause updates (telemetry.Alert.Announces)
+	Alerts             int                `json:"alerts_announced"` // raises and new-cause updates (telemetry.Alert.Announces)
 	NewCauses          int                `json:"new_cause_updates"`
 	FalseAlerts        int                `json:"false_alerts"`
 	HealthyDays        float64            `json:"healthy_machine_days"` // demo.Summarize: run time minus fault time
@@ -392,8 +392,10 @@ func (p *simPlan) score(ctx context.Context, models map[string]string) ([]teleme
 // the alert column goes from 0 to 1, and "updated, new cause" where, while the alert
 // stays active, the cause column turns to a sensor not yet blamed during that alert (a
 // second fault on a machine in alarm; a return to an earlier cause is no news, as in
-// scoring). Each names its cause as the top sensor, so the summary can match it to a
-// fault.
+// scoring). Each names its cause, so the summary can match it to a fault. One CSV row
+// per sample cannot show two transitions of one sample (a clear and a new raise, or two
+// new causes, on rows filled in for a short gap); the daemon sends both. Rare: both
+// would have to happen within the MaxFill rows of one gap.
 func raisedAlerts(r io.Reader, m telemetry.Machine) ([]telemetry.Alert, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
@@ -438,7 +440,7 @@ func raisedAlerts(r io.Reader, m telemetry.Machine) ([]telemetry.Alert, error) {
 				a.Reason = telemetry.ReasonNewCause
 			}
 			if cause != "" {
-				a.Top = []telemetry.Contribution{{Sensor: cause, Share: 1}}
+				a.Cause, a.Top = cause, []telemetry.Contribution{{Sensor: cause, Share: 1}}
 			}
 			out = append(out, a)
 		}

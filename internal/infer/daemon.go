@@ -62,6 +62,9 @@ func New(cfg Config, log zerolog.Logger, reg *prometheus.Registry) (*Daemon, err
 		return nil, err
 	}
 	d.cl = cl
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "infer_mqtt_unmatched_total",
+		Help: "Messages matching none of the subscriptions (kept by a persistent session from an earlier configuration?), acknowledged and dropped."},
+		func() float64 { return float64(cl.Unmatched()) }))
 	q, err := alertq.Open(cfg.QueueDir, cfg.QueueMax)
 	if err != nil {
 		return nil, err

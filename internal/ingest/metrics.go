@@ -66,7 +66,7 @@ func (c *counters) snapshot() Stats {
 }
 
 // register exports the counters; gauges read live state through the given funcs.
-func (c *counters) register(reg prometheus.Registerer, spoolBytes, pendingBytes func() float64, connects func() float64) error {
+func (c *counters) register(reg prometheus.Registerer, spoolBytes, pendingBytes, connects, unmatched func() float64) error {
 	counter := func(name, help string, v *atomic.Int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "faultline_ingest_" + name, Help: help},
 			func() float64 { return float64(v.Load()) })
@@ -88,6 +88,7 @@ func (c *counters) register(reg prometheus.Registerer, spoolBytes, pendingBytes 
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "faultline_ingest_lag_seconds", Help: "Now minus the payload timestamp of the newest point last written."},
 			func() float64 { return float64(c.lagNanos.Load()) / 1e9 }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "faultline_ingest_broker_connects_total", Help: "Successful broker connects, all connections."}, connects),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "faultline_ingest_mqtt_unmatched_total", Help: "Messages matching none of the subscriptions (kept by a persistent session from an earlier configuration?), acknowledged and dropped."}, unmatched),
 		c.writeSeconds,
 	}
 	for _, r := range reasons {

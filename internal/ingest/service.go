@@ -21,6 +21,7 @@ type Broker interface {
 	Connect(ctx context.Context) error
 	Connected() bool
 	Connects() int64
+	Unmatched() int64
 	PublishAsync(topic string, qos byte, retained bool, payload []byte) (<-chan struct{}, func() error)
 	Disconnect(quiesce time.Duration)
 }
@@ -77,7 +78,7 @@ func New(cfg Config, deps Deps, log zerolog.Logger, reg prometheus.Registerer) (
 	}
 	if reg != nil {
 		err := s.c.register(reg, s.spoolGauge(func(sp *spool.Spool) int64 { return sp.Size() }),
-			s.spoolGauge(func(sp *spool.Spool) int64 { return sp.Pending() }), s.connects)
+			s.spoolGauge(func(sp *spool.Spool) int64 { return sp.Pending() }), s.connects, s.unmatched)
 		if err != nil {
 			return nil, fmt.Errorf("ingest metrics: %w", err)
 		}
@@ -101,6 +102,14 @@ func (s *Service) connects() float64 {
 	var n int64
 	for _, b := range s.deps.Brokers {
 		n += b.Connects()
+	}
+	return float64(n)
+}
+
+func (s *Service) unmatched() float64 {
+	var n int64
+	for _, b := range s.deps.Brokers {
+		n += b.Unmatched()
 	}
 	return float64(n)
 }

@@ -351,11 +351,13 @@ func (cl *Client) unrouted(m paho.Message) {
 func (cl *Client) Unmatched() int64 { return cl.unmatched.Load() }
 
 // FilterMatches reports whether topic matches the MQTT subscription filter (with +
-// and # wildcards; a shared subscription's $share/group/ prefix is ignored).
+// and # wildcards; a shared subscription's $share/group/ or $queue/ prefix is ignored,
+// as paho's router does).
 func FilterMatches(filter, topic string) bool {
 	if rest, ok := strings.CutPrefix(filter, "$share/"); ok {
 		_, filter, _ = strings.Cut(rest, "/")
 	}
+	filter = strings.TrimPrefix(filter, "$queue/")
 	// A filter starting with a wildcard never matches a $SYS-style topic.
 	if strings.HasPrefix(topic, "$") && (strings.HasPrefix(filter, "+") || strings.HasPrefix(filter, "#")) {
 		return false

@@ -25,6 +25,7 @@ func TestFilterMatches(t *testing.T) {
 		{"a/b", "a/b", true},
 		{"a/b", "a/bc", false},
 		{"$share/grp/factory/+/+/+/telemetry", "factory/s/l/m1/telemetry", true},
+		{"$queue/factory/+/+/+/telemetry", "factory/s/l/m1/telemetry", true},
 		{"#", "$SYS/broker/uptime", false}, // wildcards never match $ topics at the root
 		{"$SYS/#", "$SYS/broker/uptime", true},
 	} {

@@ -30,55 +30,30 @@ func newTestStream(t *testing.T, m *artifact.Model) *Stream {
 func TestCauseFollowsALastingNewLeader(t *testing.T) {
 	m := artifacttest.Anomaly([]string{"a", "b"}, 2)
 	st := newTestStream(t, m)
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	type want struct {
-		cause  int
-		tr     alerting.Transition
-		reason alerting.Reason
-	}
-	steps := []struct {
-		a, b float64
-		want want
-	}{
-		{0, 0, want{-1, alerting.Nothing, 0}},                  // no window yet
-		{0, 0, want{-1, alerting.Nothing, 0}},                  // means (0, 0)
-		{2, 0, want{-1, alerting.Nothing, 0}},                  // (1, 0): score 0.71
-		{2, 0, want{-1, alerting.Nothing, 0}},                  // (2, 0): 1.41, 1 bad window
-		{2, 0, want{0, alerting.Raised, 0}},                    // 2 of 3 bad: raised, a to blame
-		{0, 2.2, want{0, alerting.Nothing, 0}},                 // (1, 1.1): b leads, 1 window
-		{0, 2.2, want{0, alerting.Nothing, 0}},                 // (0, 2.2): b, 2 windows
-		{3, 0, want{0, alerting.Nothing, 0}},                   // (1.5, 1.1): a leads again, streak over
-		{3, 0, want{0, alerting.Nothing, 0}},                   // (3, 0)
-		{0, 2.2, want{0, alerting.Nothing, 0}},                 // (1.5, 1.1): a
-		{0, 2.2, want{0, alerting.Nothing, 0}},                 // (0, 2.2): b, 1
-		{0, 2.2, want{0, alerting.Nothing, 0}},                 // b, 2
-		{0, 2.2, want{1, alerting.Updated, alerting.NewCause}}, // b, 3: new cause
-		{3, 0, want{1, alerting.Nothing, 0}},                   // (1.5, 1.1): a leads, 1
-		{3, 0, want{1, alerting.Nothing, 0}},                   // (3, 0): a, 2
-		{3, 0, want{0, alerting.Nothing, 0}},                   // a, 3: back to a, no news
-		{0, 2.2, want{0, alerting.Nothing, 0}},                 // (1.5, 1.1): a
-		{0, 2.2, want{0, alerting.Nothing, 0}},                 // (0, 2.2): b, 1
-		{0, 2.2, want{0, alerting.Nothing, 0}},                 // b, 2
-		{0, 2.2, want{1, alerting.Nothing, 0}},                 // b, 3: b again, no news
-		{0, 0, want{1, alerting.Nothing, 0}},                   // (0, 1.1): 0.78, calm 1
-		{0, 0, want{-1, alerting.Cleared, 0}},                  // calm 2: cleared, nobody to blame
-	}
-	for i, s := range steps {
-		r, ok, err := st.Push(t0.Add(time.Duration(i)*time.Second), []float64{s.a, s.b})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			if s.want.cause != -1 || s.want.tr != alerting.Nothing || i > 0 {
-				t.Fatalf("row %d: no window", i)
-			}
-			continue
-		}
-		got := want{r.Cause, r.Event.Transition, r.Event.Reason}
-		if got != s.want {
-			t.Fatalf("row %d (%v, %v): score %.3f shares %v: got %+v, want %+v", i, s.a, s.b, r.Score, r.Shares, got, s.want)
-		}
-	}
+	runCauseSteps(t, st, []causeStep{
+		{0, 0, causeWant{-1, alerting.Nothing, 0}},                  // no window yet
+		{0, 0, causeWant{-1, alerting.Nothing, 0}},                  // means (0, 0)
+		{2, 0, causeWant{-1, alerting.Nothing, 0}},                  // (1, 0): score 0.71
+		{2, 0, causeWant{-1, alerting.Nothing, 0}},                  // (2, 0): 1.41, 1 bad window
+		{2, 0, causeWant{0, alerting.Raised, 0}},                    // 2 of 3 bad: raised, a to blame
+		{0, 2.2, causeWant{0, alerting.Nothing, 0}},                 // (1, 1.1): b leads, 1 window
+		{0, 2.2, causeWant{0, alerting.Nothing, 0}},                 // (0, 2.2): b, 2 windows
+		{3, 0, causeWant{0, alerting.Nothing, 0}},                   // (1.5, 1.1): a leads again, streak over
+		{3, 0, causeWant{0, alerting.Nothing, 0}},                   // (3, 0)
+		{0, 2.2, causeWant{0, alerting.Nothing, 0}},                 // (1.5, 1.1): a
+		{0, 2.2, causeWant{0, alerting.Nothing, 0}},                 // (0, 2.2): b, 1
+		{0, 2.2, causeWant{0, alerting.Nothing, 0}},                 // b, 2
+		{0, 2.2, causeWant{1, alerting.Updated, alerting.NewCause}}, // b, 3: new cause
+		{3, 0, causeWant{1, alerting.Nothing, 0}},                   // (1.5, 1.1): a leads, 1
+		{3, 0, causeWant{1, alerting.Nothing, 0}},                   // (3, 0): a, 2
+		{3, 0, causeWant{0, alerting.Nothing, 0}},                   // a, 3: back to a, no news
+		{0, 2.2, causeWant{0, alerting.Nothing, 0}},                 // (1.5, 1.1): a
+		{0, 2.2, causeWant{0, alerting.Nothing, 0}},                 // (0, 2.2): b, 1
+		{0, 2.2, causeWant{0, alerting.Nothing, 0}},                 // b, 2
+		{0, 2.2, causeWant{1, alerting.Nothing, 0}},                 // b, 3: b again, no news
+		{0, 0, causeWant{1, alerting.Nothing, 0}},                   // (0, 1.1): 0.78, calm 1
+		{0, 0, causeWant{-1, alerting.Cleared, 0}},                  // calm 2: cleared, nobody to blame
+	})
 }
 
 // After an outage that restarted the window (the machine was stopped, maybe repaired)
@@ -143,25 +118,34 @@ func TestCauseHeldAfterGap(t *testing.T) {
 // than being lost. Critical 3 needs K = 2 windows in a row.
 func TestCauseNotLostToEscalation(t *testing.T) {
 	st := newTestStream(t, artifacttest.Anomaly([]string{"a", "b"}, 2))
+	runCauseSteps(t, st, []causeStep{
+		{2, 0, causeWant{-1, alerting.Nothing, 0}},                 // no window yet
+		{2, 0, causeWant{-1, alerting.Nothing, 0}},                 // (2, 0): 1.41, 1 bad
+		{2, 0, causeWant{0, alerting.Raised, 0}},                   // raised, a
+		{0, 2.2, causeWant{0, alerting.Nothing, 0}},                // (1, 1.1): b, 1
+		{0, 7, causeWant{0, alerting.Nothing, 0}},                  // (0, 4.6): 3.25 critical once; b, 2
+		{0, 7, causeWant{0, alerting.Updated, alerting.Escalated}}, // (0, 7): critical twice; b, 3 but the window is taken
+		{0, 7, causeWant{1, alerting.Updated, alerting.NewCause}},  // b, 4: the new cause
+		{0, 7, causeWant{1, alerting.Nothing, 0}},
+	})
+}
+
+type causeWant struct {
+	cause  int
+	tr     alerting.Transition
+	reason alerting.Reason
+}
+
+// causeStep is one row (a, b) and what the stream must report for it.
+type causeStep struct {
+	a, b float64
+	want causeWant
+}
+
+// runCauseSteps pushes the rows one second apart; only the first has no window.
+func runCauseSteps(t *testing.T, st *Stream, steps []causeStep) {
+	t.Helper()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	type want struct {
-		cause  int
-		tr     alerting.Transition
-		reason alerting.Reason
-	}
-	steps := []struct {
-		a, b float64
-		want want
-	}{
-		{2, 0, want{-1, alerting.Nothing, 0}},                 // no window yet
-		{2, 0, want{-1, alerting.Nothing, 0}},                 // (2, 0): 1.41, 1 bad
-		{2, 0, want{0, alerting.Raised, 0}},                   // raised, a
-		{0, 2.2, want{0, alerting.Nothing, 0}},                // (1, 1.1): b, 1
-		{0, 7, want{0, alerting.Nothing, 0}},                  // (0, 4.6): 3.25 critical once; b, 2
-		{0, 7, want{0, alerting.Updated, alerting.Escalated}}, // (0, 7): critical twice; b, 3 but the window is taken
-		{0, 7, want{1, alerting.Updated, alerting.NewCause}},  // b, 4: the new cause
-		{0, 7, want{1, alerting.Nothing, 0}},
-	}
 	for i, s := range steps {
 		r, ok, err := st.Push(t0.Add(time.Duration(i)*time.Second), []float64{s.a, s.b})
 		if err != nil {
@@ -173,8 +157,8 @@ func TestCauseNotLostToEscalation(t *testing.T) {
 			}
 			continue
 		}
-		if got := (want{r.Cause, r.Event.Transition, r.Event.Reason}); got != s.want {
-			t.Fatalf("row %d: score %.2f shares %v: got %+v, want %+v", i, r.Score, r.Shares, got, s.want)
+		if got := (causeWant{r.Cause, r.Event.Transition, r.Event.Reason}); got != s.want {
+			t.Fatalf("row %d (%v, %v): score %.3f shares %v: got %+v, want %+v", i, s.a, s.b, r.Score, r.Shares, got, s.want)
 		}
 	}
 }

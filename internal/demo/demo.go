@@ -318,7 +318,7 @@ func (d *Demo) watchAlerts(ctx context.Context, url string) error {
 		}
 		why := ""
 		if a.Reason != "" {
-			why = "  (" + strings.ReplaceAll(a.Reason, "_", " ") + ")"
+			why = "  (" + a.ReasonText() + ")"
 		}
 		fmt.Fprintf(d.cfg.Out, "ALERT %s  %-16s %-8s %-8s score %.2f/%.2f  top: %s%s\n", a.TS.Format("01-02 15:04"), a.Machine, a.State, a.Severity, a.Score, a.Threshold, strings.Join(top, ", "), why)
 	})

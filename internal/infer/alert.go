@@ -43,12 +43,20 @@ func BuildAlert(m telemetry.Machine, a *artifact.Model, r *scoring.Result) telem
 		al.RUL = &rul
 	} else {
 		al.Top = TopSensors(a.Targets, r.Shares, TopN)
-		if ev.Transition != alerting.Cleared && r.Cause >= 0 && r.Cause < len(a.Targets) {
-			al.Cause = a.Targets[r.Cause]
+		if ev.Transition != alerting.Cleared {
+			al.Cause = causeName(a.Targets, r.Cause)
 		}
 	}
 	al.Message = Message(al)
 	return al
+}
+
+// causeName is the target scoring.Result.Cause indexes, "" for none (-1).
+func causeName(targets []string, k int) string {
+	if k < 0 || k >= len(targets) {
+		return ""
+	}
+	return targets[k]
 }
 
 func stateName(t alerting.Transition) string {

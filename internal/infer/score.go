@@ -95,11 +95,7 @@ func ScoreTable(sc *scoring.Scorer, tbl *dataset.Table, withAsset bool, w io.Wri
 				}
 				count(&stats, r.Event.Transition)
 			}
-			blamed := ""
-			if active != alerting.None && cause >= 0 && cause < len(targets) {
-				blamed = targets[cause]
-			}
-			line = appendResult(line, r, ready, active, rul, blamed)
+			line = appendResult(line, r, ready, active, rul, causeName(targets, cause))
 			if _, err := bw.Write(line); err != nil {
 				return stats, fmt.Errorf("write scores: %w", err)
 			}

@@ -68,7 +68,7 @@ func FormatAlertLine(payload []byte, raw bool) string {
 	}
 	if a.Reason != "" {
 		b.WriteString("  (")
-		b.WriteString(strings.ReplaceAll(a.Reason, "_", " "))
+		b.WriteString(a.ReasonText())
 		b.WriteByte(')')
 	}
 	return b.String()

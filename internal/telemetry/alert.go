@@ -1,6 +1,9 @@
 package telemetry
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Alert kinds.
 const (
@@ -28,6 +31,9 @@ const (
 func (a Alert) Announces() bool {
 	return a.State == StateRaised || a.State == StateUpdated && a.Reason == ReasonNewCause
 }
+
+// ReasonText is the reason for people: "new cause", "escalated", "" for none.
+func (a Alert) ReasonText() string { return strings.ReplaceAll(a.Reason, "_", " ") }
 
 // Severities.
 const (

@@ -55,7 +55,7 @@ func TestTrainFromInfluxIntegration(t *testing.T) {
 	writeTelemetry(t, st, t0)
 	conn := []string{"--source", "influx", "--influx-url", in.URL, "--influx-bucket", "factory",
 		"--start", t0.Format(time.RFC3339), "--stop", t0.Add(5 * time.Hour).Format(time.RFC3339),
-		"--chunk", "1h", "--epochs", "10", "--context", "load"}
+		"--chunk", "1h", "--epochs", "10", "--context", "load", "--detector", "both"}
 	dir := t.TempDir()
 
 	t.Run("one machine", func(t *testing.T) {

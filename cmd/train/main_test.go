@@ -179,7 +179,7 @@ func TestTrainCSV(t *testing.T) {
 	dir := t.TempDir()
 	out, rep := filepath.Join(dir, "models", "m.model"), filepath.Join(dir, "report")
 	stdout, stderr, err := runArgs(t, "--csv", writeCSV(t, 1200), "--time-column", "time", "--ignore", "label",
-		"--context", "load", "--epochs", "15", "--seed", "3", "--out", out, "--report", rep, "--name", "pump-model")
+		"--context", "load", "--epochs", "15", "--seed", "3", "--out", out, "--report", rep, "--name", "pump-model", "--detector", "both")
 	if err != nil {
 		t.Fatalf("train: %v\n%s", err, stderr)
 	}

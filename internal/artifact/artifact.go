@@ -43,10 +43,14 @@ import (
 //
 //	1: everything up to the likelihood, level, novelty, history and members fields
 //	2: target_feature and envelope
-const Format = 2
+//	3: monitor (the PCA monitor), models without networks, sensor checks
+const Format = 3
 
 // FormatVersion is the file format version Encode writes for m.
 func (m *Model) FormatVersion() int {
+	if m.Monitor != nil || len(m.Nets) == 0 || m.SensorCheck != nil || m.Envelope != nil && len(m.Envelope.Allowances) > 0 {
+		return 3
+	}
 	if m.TargetFeature != "" || m.Envelope != nil {
 		return 2
 	}
@@ -160,6 +164,13 @@ type Model struct {
 	// Envelope (anomaly) is each target's healthy operating range: a latest value
 	// outside it is abnormal whatever the operating conditions say (see Envelope).
 	Envelope *Envelope `json:"envelope,omitempty"`
+	// Monitor (anomaly) is the multivariate PCA monitor of the window features; its
+	// score joins the residual score by the maximum. A model may have a monitor and no
+	// networks.
+	Monitor *Monitor `json:"monitor,omitempty"`
+	// SensorCheck (anomaly) holds the healthy limits of each target's own signal
+	// quality (stuck, spiking, silent): a violation is a sensor fault (see SensorCheck).
+	SensorCheck *SensorCheck `json:"sensor_check,omitempty"`
 
 	Alert alerting.Config `json:"alert"`
 
@@ -196,6 +207,20 @@ type Envelope struct {
 	Min       []float64 `json:"min"`
 	Max       []float64 `json:"max"`
 	Allowance float64   `json:"allowance"`
+	// Allowances, when set, is each target's own allowance (format 3); 0 means no
+	// limit alarm for that target. The trainer sets 0 where the history has not
+	// established the range: the held-out healthy part went beyond the range of the
+	// part before it by more than the allowance, so a short history that has not seen
+	// a sensor's whole range does not turn its normal wandering into limit alarms.
+	Allowances []float64 `json:"allowances,omitempty"`
+}
+
+// AllowanceOf is target k's allowance.
+func (e *Envelope) AllowanceOf(k int) float64 {
+	if len(e.Allowances) > 0 {
+		return e.Allowances[k]
+	}
+	return e.Allowance
 }
 
 // Novelty scales the anomaly score by warn / max(warn, Ratio x M), where M is the
@@ -304,8 +329,17 @@ func (m *Model) Validate() error {
 	if !(m.Smoothing >= 0 && m.Smoothing <= 1) {
 		add("smoothing %v not in [0,1]", m.Smoothing)
 	}
-	if len(m.Nets) == 0 {
-		add("no networks")
+	if len(m.Nets) == 0 && (m.Monitor == nil || m.Task != TaskAnomaly) {
+		add("no networks (only an anomaly model with a monitor may have none)")
+	}
+	if m.Monitor != nil {
+		if m.Task != TaskAnomaly {
+			add("monitor needs an anomaly model")
+		}
+		m.Monitor.validate(m.NumInputs(), add)
+	}
+	if c := m.SensorCheck; c != nil {
+		c.validate(nt, add)
 	}
 	nets, err := m.Networks()
 	if err != nil {
@@ -314,7 +348,7 @@ func (m *Model) Validate() error {
 	wantOut := nt
 	if m.LeaveOneOut {
 		wantOut = 1
-		if len(nets) != nt {
+		if len(nets) != nt && len(nets) > 0 {
 			add("leave-one-out model has %d networks for %d targets", len(nets), nt)
 		}
 	}
@@ -335,6 +369,14 @@ func (m *Model) Validate() error {
 		}
 		if !(e.Allowance > 0) || math.IsInf(e.Allowance, 0) {
 			add("envelope allowance %v: want > 0", e.Allowance)
+		}
+		if len(e.Allowances) > 0 && len(e.Allowances) != nt {
+			add("envelope allowances: %d values for %d targets", len(e.Allowances), nt)
+		}
+		for _, a := range e.Allowances {
+			if !(a >= 0) || math.IsInf(a, 0) {
+				add("envelope allowance %v: want finite and >= 0 (0 = off for the target)", a)
+			}
 		}
 		for k := range min(len(e.Min), len(e.Max)) {
 			if !(e.Max[k] >= e.Min[k]) || math.IsInf(e.Min[k], 0) || math.IsInf(e.Max[k], 0) {

@@ -115,6 +115,9 @@ type Result struct {
 	// that target alone and Score may exceed Raw; Residual stays the residuals.
 	Residual []float64
 	Shares   []float64
+	// T2 and SPE are the monitor's statistics over their levels (models with a
+	// Monitor; 0 otherwise).
+	T2, SPE float64
 	// Cause is the target the active alert blames (an index into Model.Targets), -1
 	// while no alert is active and for RUL models. It is the largest share when the
 	// alert was raised; another target takes over after leading for the alert's M
@@ -167,6 +170,7 @@ type Stream struct {
 	hist    *features.History // whole-history EWMA inputs (artifact.Model.HistoryEWMA)
 	histV   []float64
 	mem     *memberStreams // rul: one stream per artifact.Model.Members entry
+	mon     *monitorStage  // anomaly with a Monitor
 	cause   causeTracker
 	C       Counters
 }
@@ -206,6 +210,7 @@ func (s *Scorer) NewStream() (*Stream, error) {
 	if s.M.Novelty != nil {
 		st.nv = newNovelty(s.M.Novelty)
 	}
+	st.mon = newMonitorStage(s.M)
 	if len(s.M.HistoryEWMA) > 0 {
 		if st.hist, err = features.NewHistory(s.M.HistoryEWMA, ns); err != nil {
 			return nil, err
@@ -322,7 +327,7 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 		st.x32[i] = float32(v)
 	}
 	st.predict()
-	inv := 1 / float64(len(st.preds))
+	inv := 1 / float64(max(1, len(st.preds)))
 	if m.LeaveOneOut {
 		inv = 1
 	}
@@ -471,12 +476,12 @@ func (st *Stream) envelope(r *Result) {
 	for k, idx := range st.s.lastIdx {
 		x := st.feat[idx]
 		excess := math.Max(x-e.Max[k], e.Min[k]-x)
-		if !(excess > 0) { // also NaN
+		if !(excess > 0) || e.AllowanceOf(k) == 0 { // also NaN
 			continue
 		}
 		// A sensor that barely moved in healthy operation would otherwise make any
 		// departure an instant critical alert: its typical residual is the least width.
-		allow := e.Allowance * math.Max(e.Max[k]-e.Min[k], math.Max(st.s.M.ResidualScale[k], 1e-9))
+		allow := e.AllowanceOf(k) * math.Max(e.Max[k]-e.Min[k], math.Max(st.s.M.ResidualScale[k], 1e-9))
 		if v := warn * excess / allow; v > top {
 			top, topK = v, k
 		}
@@ -492,6 +497,28 @@ func (st *Stream) envelope(r *Result) {
 }
 
 func (st *Stream) anomalyScore(r *Result) {
+	if len(st.preds) > 0 {
+		st.residualScore(r)
+	} else {
+		r.Raw = 0
+		clear(r.Residual)
+		clear(r.Shares)
+	}
+	if st.mon != nil {
+		// The monitor joins by the maximum; the alert blames the sensors of whichever
+		// score decided.
+		t2, spe := st.mon.stats(st.scaled)
+		r.T2, r.SPE = t2, spe
+		if v := math.Max(t2, spe); v > r.Raw || len(st.preds) == 0 {
+			r.Raw = v
+			st.mon.blame(st.scaled, t2 >= spe, r.Shares)
+		}
+	}
+	st.smoothScore(r)
+}
+
+// residualScore is the networks' score: the targets' normalised residuals combined.
+func (st *Stream) residualScore(r *Result) {
 	m := st.s.M
 	var sum float64
 	for k, idx := range st.s.resIdx {
@@ -517,6 +544,12 @@ func (st *Stream) anomalyScore(r *Result) {
 			r.Raw = math.Max(r.Raw, math.Abs(z))
 		}
 	}
+}
+
+// smoothScore turns the raw score into the alerting score: the likelihood's standard
+// score when the model has one, else an EWMA.
+func (st *Stream) smoothScore(r *Result) {
+	m := st.s.M
 	if st.lk != nil {
 		r.Score = st.lk.score(r.Raw)
 		if st.lv != nil {

@@ -84,3 +84,37 @@ func extractRuns(spec features.Spec, period float64, rows [][]float64, t []float
 	}
 	return X, ends, runEnds, skipped, nil
 }
+
+// dropLate drops every row at or before the time of the last row kept, the rule
+// scoring.Stream.Push applies to live samples (ErrOutOfOrder): a clock that steps back
+// an hour (NAB's machine_temperature_system_failure.csv at row 10150) costs the rows
+// until time passes the last one kept, in training as on the gateway, and a duplicate
+// timestamp keeps its first row. It returns the data and the number of rows dropped.
+func dropLate(d Data) (Data, int) {
+	dropped := 0
+	out := Data{Columns: d.Columns, Series: make([]Series, len(d.Series))}
+	for k, s := range d.Series {
+		ok := len(s.T) == 0 || func() bool {
+			for i := 1; i < len(s.T); i++ {
+				if s.T[i] <= s.T[i-1] {
+					return false
+				}
+			}
+			return true
+		}()
+		if ok {
+			out.Series[k] = s
+			continue
+		}
+		ns := Series{Asset: s.Asset, T: make([]float64, 0, len(s.T)), Rows: make([][]float64, 0, len(s.Rows))}
+		for i, t := range s.T {
+			if n := len(ns.T); n > 0 && t <= ns.T[n-1] {
+				dropped++
+				continue
+			}
+			ns.T, ns.Rows = append(ns.T, t), append(ns.Rows, s.Rows[i])
+		}
+		out.Series[k] = ns
+	}
+	return out, dropped
+}

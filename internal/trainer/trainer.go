@@ -118,6 +118,14 @@ type Options struct {
 	// predictions are averaged with the main model's where their window is complete.
 	MemberWindows []int
 
+	// Detector (anomaly): DetectorMonitor, DetectorNets or DetectorBoth (default
+	// DefaultDetector).
+	Detector string
+	// FalseAlarmsPerWeek (anomaly) places the warn level: the smoothed score of healthy
+	// operation should cross it about this often per machine and week (a tail model of
+	// the held-out scores, see warnLevel). 0 keeps Quantile x Margin.
+	FalseAlarmsPerWeek float64
+
 	// Progress receives every epoch of every network.
 	Progress func(net int, s model.EpochStats)
 }
@@ -176,6 +184,12 @@ func (o *Options) defaults() {
 	if o.ValFrac <= 0 || o.ValFrac >= 0.9 {
 		o.ValFrac = 0.25
 	}
+	if o.Detector == "" {
+		o.Detector = DefaultDetector
+	}
+	if o.FalseAlarmsPerWeek == 0 && o.Quantile == 0 && o.Margin == 0 {
+		o.FalseAlarmsPerWeek = DefaultFalseAlarmsPerWeek
+	}
 	if o.Quantile <= 0 || o.Quantile >= 1 {
 		o.Quantile = 0.999
 	}
@@ -221,6 +235,14 @@ func (o *Options) defaults() {
 // went from 77-84 % to 94-100 % and false alerts from 0.36-2.10 to 0.18-0.84 per 30
 // machine-days (docs/benchmarks.md).
 const DefaultEnvelope = 0.05
+
+// DefaultFalseAlarmsPerWeek is the healthy crossing rate of the warn level a model
+// is calibrated for without Options.FalseAlarmsPerWeek, Quantile or Margin: about one
+// false alarm a month per machine (measured on fresh healthy data: docs/benchmarks.md).
+const DefaultFalseAlarmsPerWeek = 0.25
+
+// DefaultDetector is the anomaly detector a model gets without Options.Detector.
+const DefaultDetector = DetectorMonitor
 
 // ErrData is wrapped by every problem with the input data (as opposed to a bug).
 var ErrData = errors.New("training data")

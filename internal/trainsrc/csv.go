@@ -3,6 +3,7 @@ package trainsrc
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -116,9 +117,12 @@ func LoadCSV(c CSV) (trainer.Data, error) {
 	return d, nil
 }
 
-// checkOrder refuses time going backwards inside an asset's run: windows over shuffled
-// rows would train on nonsense. Equal times are allowed (the reader numbers rows when
-// there is no time column, so they never repeat there).
+// checkOrder refuses what cannot be a clock glitch: an asset in several separate runs
+// of rows, or a run in which more than a tenth of the rows lie before a time already
+// seen (an
+// unsorted file, or several machines interleaved without --asset-column). A few rows
+// at or before an earlier time are a clock glitch, which the trainer drops as the
+// scorer does (trainer.Fit, late_rows_dropped).
 func checkOrder(d trainer.Data) error {
 	seen := map[string]bool{}
 	for _, s := range d.Series {
@@ -126,14 +130,19 @@ func checkOrder(d trainer.Data) error {
 			return fmt.Errorf("asset %q appears in several separate runs of rows; sort the file by asset, then time", s.Asset)
 		}
 		seen[s.Asset] = true
-		for i := 1; i < len(s.T); i++ {
-			if s.T[i] < s.T[i-1] {
-				who := ""
-				if s.Asset != "" {
-					who = " of asset " + s.Asset
-				}
-				return fmt.Errorf("rows%s go back in time at row %d (%v after %v); sort the file by asset and time, or give --asset-column when several machines are interleaved", who, i+1, s.T[i], s.T[i-1])
+		back, last := 0, math.Inf(-1)
+		for _, t := range s.T {
+			if t < last {
+				back++ // at or before the latest time so far: the row the trainer drops
 			}
+			last = math.Max(last, t)
+		}
+		if back > 0 && back*10 > len(s.T) {
+			who := ""
+			if s.Asset != "" {
+				who = " of asset " + s.Asset
+			}
+			return fmt.Errorf("%d of %d rows%s go back in time: sort the file by asset and time, or give --asset-column when several machines are interleaved", back, len(s.T), who)
 		}
 	}
 	return nil

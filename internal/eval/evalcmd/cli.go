@@ -17,10 +17,11 @@ import (
 // ErrUsage marks a command-line mistake; main prints usage for it.
 var ErrUsage = errors.New("usage")
 
-const usage = `usage: eval rul|nab|anomaly|sim [flags]   (eval <family> -h lists the flags)
+const usage = `usage: eval rul|nab|tep|anomaly|sim [flags]   (eval <family> -h lists the flags)
 
   rul      C-MAPSS style remaining-useful-life: RMSE and PHM08 at each asset's last row
   nab      Numenta Anomaly Benchmark: per-file training on the probation rows, NAB score
+  tep      Tennessee Eastman process: train on d00.csv, false alarm and detection rates per fault
   anomaly  point-wise and event-wise metrics of a model's alerts against a label column
   sim      simulated plant: train per type on a healthy period, score random faults against the truth`
 
@@ -35,6 +36,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runRUL(ctx, args[1:], getenv, stdout, stderr, log)
 	case "nab":
 		return runNAB(ctx, args[1:], getenv, stdout, stderr, log)
+	case "tep":
+		return runTEP(ctx, args[1:], getenv, stdout, stderr, log)
 	case "anomaly":
 		return runAnomaly(ctx, args[1:], getenv, stdout, stderr, log)
 	case "sim":

@@ -34,6 +34,8 @@ type nabFlags struct {
 	levelLag                              time.Duration
 	novelty                               string
 	plots                                 bool
+	detector                              string
+	perWeek, envelope                     float64
 }
 
 func (f *nabFlags) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -65,6 +67,9 @@ func (f *nabFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.Float64Var(&f.levelZ, "level-z", 0, "with --level: the level score's own warn z (0 = --z)")
 	fs.Float64Var(&f.z, "z", 0, "with --likelihood: warn at this standard score (default: trainer's, 4)")
 	fs.Float64Var(&f.minStd, "min-std", 0.05, "with --likelihood: floor of the long-term spread")
+	fs.StringVar(&f.detector, "detector", "", "anomaly detector: monitor, nets or both (default: trainer's)")
+	fs.Float64Var(&f.perWeek, "false-alarms-per-week", 0, "warn level from a tail model of held-out scores (default: trainer's)")
+	fs.Float64Var(&f.envelope, "envelope", 0, "healthy-range allowance; < 0 = off (default: trainer's)")
 }
 
 // NABResult is results.json of the nab family.
@@ -248,9 +253,7 @@ func (f *nabFlags) train(ctx context.Context, tab *dataset.Table, nTrain int) (*
 		Task: artifact.TaskAnomaly, Name: "eval-nab", Window: f.window, Quantile: f.quantile, Margin: f.margin,
 		Smoothing: f.smooth, K: f.k, M: f.m, Clear: f.clear, Holdoff: f.holdoff, Epochs: f.epochs, Ensemble: f.ensemble,
 		Hidden: hidden, Seed: f.seed, Forecast: f.forecast, Features: splitList(f.feats), LikelihoodZ: f.z,
-		// NAB's protocol scores streams that drift by design against their first 15 %:
-		// a healthy-range limit alarm is not part of it (and the figures predate it).
-		Envelope: -1,
+		Envelope: f.envelope, Detector: f.detector, FalseAlarmsPerWeek: f.perWeek,
 	}
 	if f.likelihood != "" {
 		w, err := intList(f.likelihood)

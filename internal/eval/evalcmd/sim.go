@@ -39,7 +39,8 @@ type simFlags struct {
 	grace                                       time.Duration
 	window, k, m, clear, holdoff, epochs        int
 	quantile, margin, smooth, envelope, valFrac float64
-	target                                      string
+	target, detector                            string
+	perWeek                                     float64
 }
 
 func (f *simFlags) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -66,6 +67,8 @@ func (f *simFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.Float64Var(&f.valFrac, "val-frac", 0, "share of each healthy history held out to calibrate the warn level (default: trainer's)")
 	fs.Float64Var(&f.envelope, "envelope", trainer.DefaultEnvelope, "healthy-range allowance (share of the range) at which a latest value scores the warn level; 0 or less = off (as train --envelope)")
 	fs.StringVar(&f.target, "target-feature", "", "window feature the networks predict: mean, ewma or last (default: trainer's)")
+	fs.StringVar(&f.detector, "detector", "", "anomaly detector: monitor, nets or both (default: trainer's)")
+	fs.Float64Var(&f.perWeek, "false-alarms-per-week", 0, "warn level from a tail model of held-out scores (default: trainer's)")
 }
 
 // SimResult is results.json of the sim family.
@@ -325,7 +328,8 @@ func (p *simPlan) train(ctx context.Context, log zerolog.Logger) (map[string]str
 		}
 		o := trainer.Options{Task: artifact.TaskAnomaly, Name: "eval-sim-" + typ, Match: typ + "-*", Window: p.f.window,
 			Quantile: p.f.quantile, Margin: p.f.margin, Smoothing: p.f.smooth, K: p.f.k, M: p.f.m, Clear: p.f.clear, TargetFeature: p.f.target, Envelope: offIfNotPositive(p.f.envelope), ValFrac: p.f.valFrac,
-			Holdoff: p.f.holdoff, Epochs: p.f.epochs, Hidden: hidden, Seed: p.f.seed, Version: "eval-sim"}
+			Holdoff: p.f.holdoff, Epochs: p.f.epochs, Hidden: hidden, Seed: p.f.seed, Version: "eval-sim",
+			Detector: p.f.detector, FalseAlarmsPerWeek: p.f.perWeek}
 		for _, c := range splitList(p.f.context) {
 			if slices.Contains(d.Columns, c) {
 				o.Context = append(o.Context, c)

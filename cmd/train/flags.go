@@ -111,8 +111,8 @@ func registerModel(fs *flag.FlagSet, c *config, raw *rawFlags, getenv cli.Getenv
 	cli.Float(fs, &o.Margin, "margin", "FAULTLINE_TRAIN_MARGIN", 0, "anomaly: warn = quantile x margin (default 2)", getenv, errs)
 	cli.String(fs, &o.Combine, "combine", "FAULTLINE_TRAIN_COMBINE", "", "anomaly: how residuals become a score: max (default with several sensors) or rms", getenv)
 	cli.Float(fs, &o.Envelope, "envelope", "FAULTLINE_TRAIN_ENVELOPE", trainer.DefaultEnvelope, "anomaly: a latest value this share of its healthy range beyond that range scores the warn level (a learned limit alarm); 0 or less = off", getenv, errs)
-	cli.String(fs, &o.Detector, "detector", "FAULTLINE_TRAIN_DETECTOR", trainer.DefaultDetector, "anomaly: monitor (PCA of the window features), nets (a normal-behaviour network per sensor) or both (the larger score)", getenv)
-	cli.Float(fs, &o.FalseAlarmsPerWeek, "false-alarms-per-week", "FAULTLINE_TRAIN_FALSE_ALARMS_PER_WEEK", 0, fmt.Sprintf("anomaly: how often healthy operation may cross the warn level, per machine and week (default %g, about one a month; ignored with --quantile or --margin)", trainer.DefaultFalseAlarmsPerWeek), getenv, errs)
+	cli.String(fs, &o.Detector, "detector", "FAULTLINE_TRAIN_DETECTOR", "", "anomaly: monitor (PCA of the window features), nets (a normal-behaviour network per sensor) or both (the larger score); default nets with --context, monitor without", getenv)
+	cli.Float(fs, &o.FalseAlarmsPerWeek, "false-alarms-per-week", "FAULTLINE_TRAIN_FALSE_ALARMS_PER_WEEK", 0, fmt.Sprintf("anomaly: how often healthy operation may cross the warn level, per machine and week (default %g, about one a month, for the monitor; the networks default to --quantile x --margin)", trainer.DefaultFalseAlarmsPerWeek), getenv, errs)
 	cli.String(fs, &o.TargetFeature, "target-feature", "FAULTLINE_TRAIN_TARGET_FEATURE", o.TargetFeature, "anomaly: the window feature each network predicts: mean, ewma or last (ewma and last react within minutes to a fast fault)", getenv)
 }
 
@@ -147,7 +147,7 @@ func (c *config) finish(raw rawFlags, now time.Time) []error {
 		c.opts.Settings = []string{"op_setting_1", "op_setting_2", "op_setting_3"}
 	}
 	switch c.opts.Detector {
-	case trainer.DetectorMonitor, trainer.DetectorNets, trainer.DetectorBoth:
+	case "", trainer.DetectorMonitor, trainer.DetectorNets, trainer.DetectorBoth:
 	default:
 		add(fmt.Errorf("--detector %q: use monitor, nets or both", c.opts.Detector))
 	}

@@ -43,12 +43,12 @@ import (
 //
 //	1: everything up to the likelihood, level, novelty, history and members fields
 //	2: target_feature and envelope
-//	3: monitor (the PCA monitor), models without networks, sensor checks
+//	3: monitor (the PCA monitor), models without networks, per-target envelope allowances
 const Format = 3
 
 // FormatVersion is the file format version Encode writes for m.
 func (m *Model) FormatVersion() int {
-	if m.Monitor != nil || len(m.Nets) == 0 || m.SensorCheck != nil || m.Envelope != nil && len(m.Envelope.Allowances) > 0 {
+	if m.Monitor != nil || len(m.Nets) == 0 || m.Envelope != nil && len(m.Envelope.Allowances) > 0 {
 		return 3
 	}
 	if m.TargetFeature != "" || m.Envelope != nil {
@@ -168,9 +168,6 @@ type Model struct {
 	// score joins the residual score by the maximum. A model may have a monitor and no
 	// networks.
 	Monitor *Monitor `json:"monitor,omitempty"`
-	// SensorCheck (anomaly) holds the healthy limits of each target's own signal
-	// quality (stuck, spiking, silent): a violation is a sensor fault (see SensorCheck).
-	SensorCheck *SensorCheck `json:"sensor_check,omitempty"`
 
 	Alert alerting.Config `json:"alert"`
 
@@ -337,9 +334,6 @@ func (m *Model) Validate() error {
 			add("monitor needs an anomaly model")
 		}
 		m.Monitor.validate(m.NumInputs(), add)
-	}
-	if c := m.SensorCheck; c != nil {
-		c.validate(nt, add)
 	}
 	nets, err := m.Networks()
 	if err != nil {

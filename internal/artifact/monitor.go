@@ -20,7 +20,11 @@ import (
 // (Tennessee Eastman: 80 % false alarms); PCA has a closed form, needs no tuning and
 // generalises from short histories (docs/model.md).
 type Monitor struct {
-	// Components are the loadings p_j, each of NumInputs() values, orthonormal.
+	// Inputs are the indexes of the monitored inputs (all when empty). The features of
+	// context sensors are left out: they are the operating conditions, which move where
+	// they like (ambient temperature over a season) without the machine being unwell.
+	Inputs []int `json:"inputs,omitempty"`
+	// Components are the loadings p_j, one per monitored input, orthonormal.
 	Components [][]float64 `json:"components"`
 	// Variance of each component's score over the healthy training windows.
 	Variance []float64 `json:"variance"`
@@ -29,6 +33,15 @@ type Monitor struct {
 }
 
 func (mo *Monitor) validate(nIn int, add func(string, ...any)) {
+	for _, i := range mo.Inputs {
+		if i < 0 || i >= nIn {
+			add("monitor input %d: want 0..%d", i, nIn-1)
+			return
+		}
+	}
+	if len(mo.Inputs) > 0 {
+		nIn = len(mo.Inputs)
+	}
 	if len(mo.Components) == 0 || len(mo.Components) != len(mo.Variance) || len(mo.Components) > nIn {
 		add("monitor: %d components, %d variances for %d inputs: want 1..inputs of each", len(mo.Components), len(mo.Variance), nIn)
 		return

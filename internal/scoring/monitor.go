@@ -12,7 +12,9 @@ import (
 // an alert the monitor raises still names the sensors behind it.
 type monitorStage struct {
 	mo     *artifact.Monitor
-	target []int // target index of each input, -1 for inputs of non-target sensors
+	inputs []int // the monitored inputs
+	target []int // target index of each monitored input, -1 for non-target sensors'
+	z      []float64
 	t      []float64
 	r      []float64
 }
@@ -22,18 +24,29 @@ func newMonitorStage(m *artifact.Model) *monitorStage {
 		return nil
 	}
 	names := m.Spec.FeatureNames()
-	ms := &monitorStage{mo: m.Monitor, target: make([]int, m.NumInputs()), t: make([]float64, len(m.Monitor.Components)), r: make([]float64, m.NumInputs())}
-	for i := range ms.target {
-		ms.target[i] = -1
+	inputs := m.Monitor.Inputs
+	if len(inputs) == 0 {
+		for i := range m.NumInputs() {
+			inputs = append(inputs, i)
+		}
+	}
+	ms := &monitorStage{mo: m.Monitor, inputs: inputs, target: make([]int, len(inputs)), t: make([]float64, len(m.Monitor.Components)),
+		r: make([]float64, len(inputs)), z: make([]float64, len(inputs))}
+	for k, i := range inputs {
+		ms.target[k] = -1
 		if i < len(names) {
-			ms.target[i] = indexOf(m.Targets, names[i][:strings.LastIndexByte(names[i], '.')])
+			ms.target[k] = indexOf(m.Targets, names[i][:strings.LastIndexByte(names[i], '.')])
 		}
 	}
 	return ms
 }
 
-// stats returns T2 and SPE of z, each divided by its level.
-func (ms *monitorStage) stats(z []float64) (t2, spe float64) {
+// stats returns T2 and SPE of the monitored inputs of x, each divided by its level.
+func (ms *monitorStage) stats(x []float64) (t2, spe float64) {
+	z := ms.z
+	for k, i := range ms.inputs {
+		z[k] = x[i]
+	}
 	for j, p := range ms.mo.Components {
 		var s float64
 		for i, v := range p {
@@ -60,7 +73,8 @@ func (ms *monitorStage) stats(z []float64) (t2, spe float64) {
 // blame writes each target's share of the statistic that decided (after stats):
 // squared residuals for SPE, and for T2 each input's part z_i * (P Lambda^-1 t)_i
 // (negative parts count as none).
-func (ms *monitorStage) blame(z []float64, useT2 bool, shares []float64) {
+func (ms *monitorStage) blame(useT2 bool, shares []float64) {
+	z := ms.z
 	clear(shares)
 	var total float64
 	for i, k := range ms.target {

@@ -511,7 +511,9 @@ func (st *Stream) anomalyScore(r *Result) {
 		r.T2, r.SPE = t2, spe
 		if v := math.Max(t2, spe); v > r.Raw || len(st.preds) == 0 {
 			r.Raw = v
-			st.mon.blame(st.scaled, t2 >= spe, r.Shares)
+			// T2 contributions smear over correlated sensors; the residual names the one
+			// that left the relation, so it blames unless T2 clearly dominates.
+			st.mon.blame(t2 > 2*spe, r.Shares)
 		}
 	}
 	st.smoothScore(r)

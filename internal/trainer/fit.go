@@ -205,6 +205,9 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 	if want <= 0 {
 		want = defaultAnomalyWindow(p.period)
 	}
+	if o.Window <= 0 {
+		want = anomalyWindowFor(want, d, o.ValFrac)
+	}
 	spec := p.spec(&o, fitWindow(want, d))
 	if err := spec.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("feature spec: %w", err)
@@ -249,8 +252,9 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 		}
 	}
 	rep.Windows["train"], rep.Windows["val"] = len(tr.X), len(va.X)
-	if len(tr.X) < 20 || len(va.X) < 5 {
-		return nil, nil, fmt.Errorf("%w: %d training and %d validation windows of %d samples; need at least 20 and 5 (give more rows or a smaller --window)", ErrData, len(tr.X), len(va.X), spec.Window)
+	if len(tr.X) < minTrainWindows || len(va.X) < minValWindows {
+		return nil, nil, fmt.Errorf("%w: %d training and %d validation windows of %d samples; need at least %d and %d: give at least %d rows per machine (a window of %d needs %d held-out rows), or a smaller --window",
+			ErrData, len(tr.X), len(va.X), spec.Window, minTrainWindows, minValWindows, rowsNeeded(spec.Window, o.ValFrac), spec.Window, minValWindows+spec.Window-1)
 	}
 	in := features.NewScaler(features.ZScore)
 	if err := in.Fit(tr.X); err != nil {
@@ -287,8 +291,11 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 	}
 	var mon *artifact.Monitor
 	if o.Detector != DetectorNets {
-		if mon, err = fitMonitor(xs); err != nil {
+		if mon, err = fitMonitor(monitored(xs, spec, o.Context)); err != nil {
 			return nil, nil, err
+		}
+		if len(o.Context) > 0 {
+			mon.Inputs = monitorInputs(spec, o.Context)
 		}
 		rep.Metrics["monitor_components"] = float64(len(mon.Components))
 	}
@@ -600,6 +607,31 @@ func anomalyTarget(h int, resIdx, cols []int, rows [][]float64) func([]float64, 
 		}
 		return y
 	}
+}
+
+// The fewest windows an anomaly model trains and calibrates on.
+const (
+	minTrainWindows = 20
+	minValWindows   = 5
+)
+
+// rowsNeeded is the shortest history that gives minTrainWindows and minValWindows
+// windows of w rows with the held-out share valFrac.
+func rowsNeeded(w int, valFrac float64) int {
+	need := int(math.Ceil(float64(minValWindows+w-1) / valFrac))
+	return max(need, int(math.Ceil(float64(minTrainWindows+w-1)/(1-valFrac))))
+}
+
+// anomalyWindowFor caps the default window by the history: a quarter of the shortest
+// series' held-out part, so calibration sees at least three windows' worth of
+// distinct ones (a 500-row history with the default held-out quarter gets at most 31
+// rows; a window of 120 there left no validation window at all).
+func anomalyWindowFor(want int, d Data, valFrac float64) int {
+	shortest := math.MaxInt
+	for _, s := range d.Series {
+		shortest = min(shortest, len(s.Rows))
+	}
+	return max(2, min(want, int(float64(shortest)*valFrac)/4))
 }
 
 // defaultAnomalyWindow spans about an hour of samples (20 to 120): shorter windows see

@@ -3,11 +3,14 @@ package trainer
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/faultline/faultline/internal/artifact"
+	"github.com/faultline/faultline/internal/features"
 )
 
 // Detectors an anomaly model can run (Options.Detector).
@@ -71,4 +74,31 @@ func fitMonitor(xs [][]float64) (*artifact.Monitor, error) {
 		kept += vals[i]
 	}
 	return mo, nil
+}
+
+// monitorInputs are the feature indexes of every sensor but the context ones.
+func monitorInputs(spec features.Spec, context []string) []int {
+	var out []int
+	for i, n := range spec.FeatureNames() {
+		if !slices.Contains(context, n[:strings.LastIndexByte(n, '.')]) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// monitored keeps the monitored columns of xs (all without context sensors).
+func monitored(xs [][]float64, spec features.Spec, context []string) [][]float64 {
+	if len(context) == 0 {
+		return xs
+	}
+	idx := monitorInputs(spec, context)
+	out := make([][]float64, len(xs))
+	for r, x := range xs {
+		out[r] = make([]float64, len(idx))
+		for k, i := range idx {
+			out[r][k] = x[i]
+		}
+	}
+	return out
 }

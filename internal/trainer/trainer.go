@@ -118,12 +118,13 @@ type Options struct {
 	// predictions are averaged with the main model's where their window is complete.
 	MemberWindows []int
 
-	// Detector (anomaly): DetectorMonitor, DetectorNets or DetectorBoth (default
-	// DefaultDetector).
+	// Detector (anomaly): DetectorMonitor, DetectorNets or DetectorBoth. Default:
+	// DetectorNets with Context, DefaultDetector without.
 	Detector string
 	// FalseAlarmsPerWeek (anomaly) places the warn level: the smoothed score of healthy
 	// operation should cross it about this often per machine and week (a tail model of
-	// the held-out scores, see warnLevel). 0 keeps Quantile x Margin.
+	// the held-out scores, see warnLevel). 0 means DefaultFalseAlarmsPerWeek for the
+	// monitor and Quantile x Margin for the networks (their calibration before).
 	FalseAlarmsPerWeek float64
 
 	// Progress receives every epoch of every network.
@@ -186,8 +187,15 @@ func (o *Options) defaults() {
 	}
 	if o.Detector == "" {
 		o.Detector = DefaultDetector
+		if len(o.Context) > 0 {
+			// Declared operating conditions: the normal-behaviour networks explain each
+			// sensor by them. The monitor, which has no notion of conditions, alarmed
+			// daily on simulated compressors whose conditions moved beyond the healthy
+			// period (docs/benchmarks.md, seeds 4 and 29).
+			o.Detector = DetectorNets
+		}
 	}
-	if o.FalseAlarmsPerWeek == 0 && o.Quantile == 0 && o.Margin == 0 {
+	if o.FalseAlarmsPerWeek == 0 && o.Quantile == 0 && o.Margin == 0 && o.Detector == DetectorMonitor {
 		o.FalseAlarmsPerWeek = DefaultFalseAlarmsPerWeek
 	}
 	if o.Quantile <= 0 || o.Quantile >= 1 {
@@ -325,8 +333,35 @@ func columnProblem(d Data, k int) string {
 		return "all values missing"
 	case hi-lo <= 1e-9*math.Max(1, math.Abs(hi)):
 		return "constant"
+	case slices.Contains(labelNames, strings.ToLower(d.Columns[k])):
+		return "looks like a label (its name), never a model input"
+	case n >= 10 && increasing(d, k):
+		return "looks like an id, counter or time (it only ever increases)"
 	}
 	return ""
+}
+
+// labelNames are column names that hold ground truth, not measurements: a model that
+// reads the label would learn the answer, and live telemetry never carries it.
+var labelNames = []string{"label", "labels", "fault", "faulty", "anomaly", "is_anomaly", "anomalous", "class", "target", "rul", "failure"}
+
+// increasing says whether column k strictly increases within every series: a row
+// number, sequence id or time, which is always out of its healthy range on new data.
+func increasing(d Data, k int) bool {
+	for _, s := range d.Series {
+		prev := math.Inf(-1)
+		for _, r := range s.Rows {
+			v := r[k]
+			if math.IsNaN(v) {
+				continue
+			}
+			if !(v > prev) {
+				return false
+			}
+			prev = v
+		}
+	}
+	return true
 }
 
 func medianStep(d Data) float64 {

@@ -106,6 +106,9 @@ func LoadCSV(c CSV) (trainer.Data, error) {
 	if err != nil {
 		return trainer.Data{}, err
 	}
+	if o.TimeColumn == "" && !c.CMAPSS {
+		o.TimeColumn = detectTimeColumn(c.Path)
+	}
 	t, err := dataset.ReadFile(c.Path, o)
 	if err != nil {
 		return trainer.Data{}, err
@@ -146,4 +149,31 @@ func checkOrder(d trainer.Data) error {
 		}
 	}
 	return nil
+}
+
+// timeNames are header names taken as the time column when --time-column is not given
+// (the simulator's CSVs and infer score use ts).
+var timeNames = []string{"ts", "time", "timestamp", "datetime", "date_time"}
+
+// detectTimeColumn returns the first header field named like a time column, or "".
+func detectTimeColumn(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "" // ReadFile reports it
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<16), 1<<22)
+	if !sc.Scan() {
+		return ""
+	}
+	fields := strings.FieldsFunc(sc.Text(), func(r rune) bool { return r == ',' || r == ';' || r == '\t' || r == ' ' || r == '|' })
+	for _, name := range timeNames {
+		for _, f := range fields {
+			if strings.EqualFold(strings.Trim(f, `"`), name) {
+				return strings.Trim(f, `"`)
+			}
+		}
+	}
+	return ""
 }

@@ -43,12 +43,13 @@ import (
 //
 //	1: everything up to the likelihood, level, novelty, history and members fields
 //	2: target_feature and envelope
-//	3: monitor (the PCA monitor), models without networks, per-target envelope allowances
+//	3: monitor (the PCA monitor), sensor_check, models without networks, per-target
+//	   envelope allowances
 const Format = 3
 
 // FormatVersion is the file format version Encode writes for m.
 func (m *Model) FormatVersion() int {
-	if m.Monitor != nil || len(m.Nets) == 0 || m.Envelope != nil && len(m.Envelope.Allowances) > 0 {
+	if m.Monitor != nil || m.SensorCheck != nil || len(m.Nets) == 0 || m.Envelope != nil && len(m.Envelope.Allowances) > 0 {
 		return 3
 	}
 	if m.TargetFeature != "" || m.Envelope != nil {
@@ -168,6 +169,9 @@ type Model struct {
 	// score joins the residual score by the maximum. A model may have a monitor and no
 	// networks.
 	Monitor *Monitor `json:"monitor,omitempty"`
+	// SensorCheck (anomaly) holds each target's healthy signal limits: a stuck,
+	// spiking or silent sensor raises a sensor-fault alert naming it.
+	SensorCheck *SensorCheck `json:"sensor_check,omitempty"`
 
 	Alert alerting.Config `json:"alert"`
 
@@ -328,6 +332,12 @@ func (m *Model) Validate() error {
 	}
 	if len(m.Nets) == 0 && (m.Monitor == nil || m.Task != TaskAnomaly) {
 		add("no networks (only an anomaly model with a monitor may have none)")
+	}
+	if c := m.SensorCheck; c != nil {
+		if m.Task != TaskAnomaly {
+			add("sensor_check needs an anomaly model")
+		}
+		c.validate(nt, add)
 	}
 	if m.Monitor != nil {
 		if m.Task != TaskAnomaly {

@@ -24,6 +24,7 @@ type Episode struct {
 	Detected  bool
 	FirstHit  time.Time // first alert raised inside the episode
 	Top       string    // top sensor of that alert
+	Fault     string    // that alert's fault (telemetry.FaultSensor or FaultProcess), "" if unknown
 }
 
 // LifeEnding reports whether the fault ended in a failure.
@@ -172,7 +173,7 @@ func match(eps []*Episode, a telemetry.Alert, grace time.Duration) *Episode {
 	if fresh == nil {
 		return first
 	}
-	fresh.Detected, fresh.FirstHit, fresh.Top = true, a.TS, top
+	fresh.Detected, fresh.FirstHit, fresh.Top, fresh.Fault = true, a.TS, top, a.Fault
 	return fresh
 }
 

@@ -45,6 +45,10 @@ func BuildAlert(m telemetry.Machine, a *artifact.Model, r *scoring.Result) telem
 		al.Top = TopSensors(a.Targets, r.Shares, TopN)
 		if ev.Transition != alerting.Cleared {
 			al.Cause = causeName(a.Targets, r.Cause)
+			al.Fault, al.Issue = telemetry.FaultProcess, r.SensorIssue
+			if r.SensorIssue != "" {
+				al.Fault = telemetry.FaultSensor
+			}
 		}
 	}
 	al.Message = Message(al)
@@ -124,6 +128,12 @@ func Message(a telemetry.Alert) string {
 	if len(a.Top) > 0 {
 		b.WriteString("; top sensors: ")
 		b.WriteString(FormatTop(a.Top))
+	}
+	if a.Fault == telemetry.FaultSensor && len(a.Top) > 0 {
+		b.WriteString("; sensor fault: ")
+		b.WriteString(a.Top[0].Sensor)
+		b.WriteByte(' ')
+		b.WriteString(a.Issue)
 	}
 	return b.String()
 }

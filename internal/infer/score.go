@@ -13,6 +13,7 @@ import (
 	"github.com/faultline/faultline/internal/artifact"
 	"github.com/faultline/faultline/internal/dataset"
 	"github.com/faultline/faultline/internal/scoring"
+	"github.com/faultline/faultline/internal/telemetry"
 )
 
 // ScoreOptions of `infer score`.
@@ -30,13 +31,15 @@ type ScoreStats struct {
 // Score runs the live path over a CSV and writes one output row per input row:
 //
 //	ts[,asset],score,threshold,alert,rul      (RUL models)
-//	ts[,asset],score,threshold,alert,cause    (anomaly models)
+//	ts[,asset],score,threshold,alert,cause,fault    (anomaly models)
 //
 // Each asset gets a fresh stream, as a machine does in the daemon. score and threshold
 // are empty until the first full window (and on rows scoring skipped, e.g. out of
 // order); alert is 1 while the alert state machine has an active alert; cause names
 // the sensor the active alert blames (scoring.Result.Cause; a change to a sensor not
 // yet blamed during the alert is the daemon's "updated, new cause" alert). A numeric
+// fault is the alert payload's fault of the row while an alert is active: sensor (the
+// blamed sensor is stuck, spiking or silent, named sensor:ISSUE) or process. A numeric
 // time column (cycles) is taken as seconds for the stream; ts is written back as read
 // (numbers in shortest form, timestamps as RFC 3339 UTC to the microsecond).
 func Score(o ScoreOptions, csvPath string, w io.Writer) (ScoreStats, error) {
@@ -70,7 +73,7 @@ func ScoreTable(sc *scoring.Scorer, tbl *dataset.Table, withAsset bool, w io.Wri
 			return stats, err
 		}
 		stats.Assets++
-		active, cause := alerting.None, -1
+		active, cause, fault := alerting.None, -1, ""
 		for i := g.Start; i < g.End; i++ {
 			src := tbl.Rows[i]
 			for k, j := range idx {
@@ -89,13 +92,17 @@ func ScoreTable(sc *scoring.Scorer, tbl *dataset.Table, withAsset bool, w io.Wri
 			}
 			if ready {
 				stats.Scored++
-				active, cause = r.Active, r.Cause
+				active, cause, fault = r.Active, r.Cause, faultOf(r)
 				for _, ev := range r.Earlier {
 					count(&stats, ev.Transition)
 				}
 				count(&stats, r.Event.Transition)
 			}
 			line = appendResult(line, r, ready, active, rul, causeName(targets, cause))
+			if !rul {
+				line = append(append(line[:len(line)-1], ','), fault...)
+				line = append(line, '\n')
+			}
 			if _, err := bw.Write(line); err != nil {
 				return stats, fmt.Errorf("write scores: %w", err)
 			}
@@ -126,7 +133,18 @@ func header(asset, rul bool) string {
 	if rul {
 		return h + ",rul\n"
 	}
-	return h + ",cause\n"
+	return h + ",cause,fault\n"
+}
+
+// faultOf is the fault column of an anomaly result with an active alert.
+func faultOf(r *scoring.Result) string {
+	switch {
+	case r.Active == alerting.None:
+		return ""
+	case r.SensorIssue != "":
+		return telemetry.FaultSensor + ":" + r.SensorIssue
+	}
+	return telemetry.FaultProcess
 }
 
 // columnIndex maps each model column to its CSV column. A model column missing from

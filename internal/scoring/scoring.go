@@ -118,6 +118,10 @@ type Result struct {
 	// T2 and SPE are the monitor's statistics over their levels (models with a
 	// Monitor; 0 otherwise).
 	T2, SPE float64
+	// SensorIssue (IssueStuck, IssueSpiking, IssueSilent) says the target Shares
+	// blame is faulty itself (artifact.SensorCheck); "" otherwise. The score is then
+	// at least SensorLevel x the warn level.
+	SensorIssue string
 	// Cause is the target the active alert blames (an index into Model.Targets), -1
 	// while no alert is active and for RUL models. It is the largest share when the
 	// alert was raised; another target takes over after leading for the alert's M
@@ -171,6 +175,9 @@ type Stream struct {
 	histV   []float64
 	mem     *memberStreams // rul: one stream per artifact.Model.Members entry
 	mon     *monitorStage  // anomaly with a Monitor
+	chk     *SensorChecker // anomaly with a SensorCheck
+	tgtCol  []int          // spec sensor column of each target
+	tvals   []float64
 	cause   causeTracker
 	C       Counters
 }
@@ -211,6 +218,13 @@ func (s *Scorer) NewStream() (*Stream, error) {
 		st.nv = newNovelty(s.M.Novelty)
 	}
 	st.mon = newMonitorStage(s.M)
+	if s.M.SensorCheck != nil {
+		st.chk = NewSensorChecker(len(s.M.Targets), s.M.Spec.Window)
+		for _, t := range s.M.Targets {
+			st.tgtCol = append(st.tgtCol, indexOf(s.M.Spec.Sensors, t))
+		}
+		st.tvals = make([]float64, len(s.M.Targets))
+	}
 	if len(s.M.HistoryEWMA) > 0 {
 		if st.hist, err = features.NewHistory(s.M.HistoryEWMA, ns); err != nil {
 			return nil, err
@@ -245,6 +259,9 @@ func (st *Stream) Push(ts time.Time, row []float64) (*Result, bool, error) {
 			st.C.Gaps++
 			st.cause.held = true
 			st.ext.Reset()
+			if st.chk != nil {
+				st.chk.Reset()
+			}
 			if st.fc != nil {
 				st.fc.reset()
 			}
@@ -309,8 +326,24 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 	}
 	nf := m.Spec.NumFeatures()
 	ready, err := st.ext.Push(in, st.feat[:nf])
-	if err != nil || !ready {
+	if err != nil {
 		return nil, false, err
+	}
+	issueAt, issue := -1, ""
+	if st.chk != nil {
+		for k, c := range st.tgtCol {
+			st.tvals[k] = in[c]
+		}
+		st.chk.Push(st.tvals)
+		issueAt, issue = st.chk.Check(m.SensorCheck)
+	}
+	if !ready {
+		if skip := st.ext.LastSkip(); issue != IssueSilent || skip != features.SkipTooMissing && skip != features.SkipGap {
+			return nil, false, nil
+		}
+		// The window is too incomplete for features, and that is the news: one
+		// sensor went silent while the others report.
+		return st.sensorOnly(ts, issueAt, issue), true, nil
 	}
 	if m.AgeFeature {
 		st.feat[nf] = float64(st.rows)
@@ -349,6 +382,10 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 		r.Score, r.Raw = r.RUL, r.RUL
 	} else {
 		st.anomaly(r)
+		r.SensorIssue = ""
+		if issue != "" {
+			st.sensorFault(r, issueAt, issue)
+		}
 	}
 	r.Event = st.alert.Observe(ts, r.Score)
 	r.Active = st.alert.Active()
@@ -357,6 +394,34 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 		st.followCause(r)
 	}
 	return r, true, nil
+}
+
+// SensorLevel is the score of a sensor fault, in units of the warn level: a warning,
+// not critical (a broken transmitter is a work order, not an emergency stop).
+const SensorLevel = 1.5
+
+// sensorFault makes r a sensor fault of target k: at least SensorLevel x warn, blamed
+// on k alone.
+func (st *Stream) sensorFault(r *Result, k int, issue string) {
+	r.SensorIssue = issue
+	r.Score = math.Max(r.Score, SensorLevel*st.s.M.Alert.Warn)
+	clear(r.Shares)
+	r.Shares[k] = 1
+}
+
+// sensorOnly is the result of a row whose window has no features because target k
+// went silent.
+func (st *Stream) sensorOnly(ts time.Time, k int, issue string) *Result {
+	r := &st.res
+	r.Time, r.Threshold = ts, st.s.M.Alert.Warn
+	r.Raw, r.T2, r.SPE, r.Score = 0, 0, 0, 0
+	clear(r.Residual)
+	st.sensorFault(r, k, issue)
+	r.Event = st.alert.Observe(ts, r.Score)
+	r.Active = st.alert.Active()
+	r.Cause = -1
+	st.followCause(r)
+	return r
 }
 
 // causeTracker follows which target an active anomaly alert blames.
@@ -606,6 +671,9 @@ func (st *Stream) Reset() {
 	}
 	if st.hist != nil {
 		st.hist.Reset()
+	}
+	if st.chk != nil {
+		st.chk.Reset()
 	}
 	st.mem.reset()
 }

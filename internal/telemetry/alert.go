@@ -69,9 +69,21 @@ type Alert struct {
 	// Cause is the sensor an active anomaly alert blames: the largest share when it was
 	// raised, then each new cause (reason new_cause). top_sensors is this window's
 	// ranking and may differ for a while.
-	Cause   string `json:"cause,omitempty"`
+	Cause string `json:"cause,omitempty"`
+	// Fault (anomaly alerts) says what is likely broken: FaultSensor when the cause is
+	// a faulty sensor itself (stuck, spiking, silent: Issue says which), FaultProcess
+	// for the machine or process. The fix differs: a technician with a spare
+	// transmitter, or maintenance on the machine.
+	Fault   string `json:"fault,omitempty"`
+	Issue   string `json:"sensor_issue,omitempty"`
 	Message string `json:"message"`
 }
+
+// Alert.Fault values.
+const (
+	FaultSensor  = "sensor"
+	FaultProcess = "process"
+)
 
 // MachineID returns the machine the alert is about.
 func (a Alert) MachineID() Machine { return Machine{Site: a.Site, Line: a.Line, Machine: a.Machine} }

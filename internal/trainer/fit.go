@@ -316,10 +316,31 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 		m.Envelope = envelopeOf(spec, targets, o.Envelope, tr.X, va.X)
 		m.Envelope.Allowances = heldOutAllowances(spec, targets, o.Envelope, tr.X, va.X)
 	}
+	if !o.NoSensorCheck {
+		// After calibration, like the envelope: its score is a multiple of the warn
+		// level, which must not feed back into placing that level.
+		m.SensorCheck = sensorCheckOf(d, p, spec, targets)
+	}
 	rep.Duration = time.Since(start)
 	rep.Seconds = rep.Duration.Seconds()
 	m.Training = trainingMeta(o, rep, d)
 	return m, rep, m.Validate()
+}
+
+// sensorCheckOf learns each target's healthy signal limits over every series, training
+// and held-out part alike, with the scorer's own checker (scoring.Learn).
+func sensorCheckOf(d Data, p *prepared, spec features.Spec, targets []string) *artifact.SensorCheck {
+	cols := targetCols(spec, targets)
+	var lim scoring.SensorLimits
+	for _, s := range d.Series {
+		rows := p.rowsFor(s)
+		tv := make([][]float64, len(rows))
+		for i, r := range rows {
+			tv[i] = pick(r, cols)
+		}
+		scoring.Learn(tv, spec.Window, &lim)
+	}
+	return lim.Finish()
 }
 
 // envelopeOf is each target's range of latest values over every healthy window, training

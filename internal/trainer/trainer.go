@@ -126,6 +126,9 @@ type Options struct {
 	// the held-out scores, see warnLevel). 0 means DefaultFalseAlarmsPerWeek for the
 	// monitor and Quantile x Margin for the networks (their calibration before).
 	FalseAlarmsPerWeek float64
+	// NoSensorCheck (anomaly) leaves out the sensor checks (artifact.SensorCheck):
+	// stuck, spiking and silent sensors then raise no sensor-fault alert of their own.
+	NoSensorCheck bool
 
 	// Progress receives every epoch of every network.
 	Progress func(net int, s model.EpochStats)

@@ -202,3 +202,62 @@ func TestEnvelopeLearnedAndRaises(t *testing.T) {
 	}
 	t.Fatal("no alert after the temperature left its envelope")
 }
+
+// A stuck, a spiking and a silent sensor each raise a sensor-fault alert that names
+// it, from a model trained with the defaults on healthy data.
+func TestSensorFaultsRaiseSensorAlerts(t *testing.T) {
+	healthy := synth(3000, 1, 0, 0)
+	d := trainer.Data{Columns: []string{"load", "current", "temp"}, Series: []trainer.Series{healthy}}
+	m, _, err := trainer.Fit(context.Background(), d, trainer.Options{Seed: 3, Epochs: 20, Context: []string{"load"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.SensorCheck == nil {
+		t.Fatal("no sensor check in a default anomaly model")
+	}
+	sc, err := scoring.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := slices.Index(m.Targets, "temp")
+	const at = 1500
+	for _, tc := range []struct {
+		issue   string
+		corrupt func(i int, v, stuck float64) float64
+	}{
+		{scoring.IssueStuck, func(_ int, _, stuck float64) float64 { return stuck }},
+		{scoring.IssueSpiking, func(i int, v, _ float64) float64 {
+			if i%15 == 0 {
+				return v + 8
+			}
+			return v
+		}},
+		{scoring.IssueSilent, func(int, float64, float64) float64 { return math.NaN() }},
+	} {
+		t.Run(tc.issue, func(t *testing.T) {
+			s := synth(2500, 9, 0, 0)
+			st, _ := sc.NewStream()
+			stuck := s.Rows[at][2]
+			for i, row := range s.Rows {
+				if i >= at {
+					row = []float64{row[0], row[1], tc.corrupt(i, row[2], stuck)}
+				}
+				r, ok, err := st.Push(timeOf(s.T[i]), row)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !ok || r.Event.Transition != alerting.Raised {
+					continue
+				}
+				if i < at {
+					t.Fatalf("raised at healthy row %d", i)
+				}
+				if r.SensorIssue != tc.issue || r.Shares[k] != 1 {
+					t.Fatalf("raised at row %d with issue %q shares %v, want %q on temp", i, r.SensorIssue, r.Shares, tc.issue)
+				}
+				return
+			}
+			t.Fatalf("no alert for a %s sensor", tc.issue)
+		})
+	}
+}

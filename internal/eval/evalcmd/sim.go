@@ -73,33 +73,40 @@ func (f *simFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 
 // SimResult is results.json of the sim family.
 type SimResult struct {
-	Flags              map[string]string  `json:"flags"`
-	Machines           int                `json:"machines"`
-	Failures           int                `json:"failures"`
-	AlertedBefore      int                `json:"alerted_before_failure"`
-	AlertedPct         float64            `json:"alerted_before_failure_pct"`
-	MedianLeadS        float64            `json:"median_lead_s"`
-	MedianLeadFraction float64            `json:"median_lead_fraction"`
-	Other              int                `json:"other_faults"`
-	OtherAlerted       int                `json:"other_faults_alerted"`
-	Alerts             int                `json:"alerts_announced"` // raises and new-cause updates (telemetry.Alert.Announces)
-	NewCauses          int                `json:"new_cause_updates"`
-	FalseAlerts        int                `json:"false_alerts"`
-	HealthyDays        float64            `json:"healthy_machine_days"` // demo.Summarize: run time minus fault time
-	DownDays           float64            `json:"down_machine_days"`    // failed, awaiting maintenance: no telemetry
-	FalsePer30         float64            `json:"false_alerts_per_30_machine_days"`
-	Targets            map[string]bool    `json:"targets_met"`
-	Kinds              map[string]SimKind `json:"per_kind"`
-	Episodes           []SimEpisode       `json:"episodes"`
-	False              []SimFalse         `json:"false_alert_list"`
-	Warn               map[string]float64 `json:"warn_levels"`
-	Seconds            map[string]float64 `json:"seconds"`
+	Flags              map[string]string `json:"flags"`
+	Machines           int               `json:"machines"`
+	Failures           int               `json:"failures"`
+	AlertedBefore      int               `json:"alerted_before_failure"`
+	AlertedPct         float64           `json:"alerted_before_failure_pct"`
+	MedianLeadS        float64           `json:"median_lead_s"`
+	MedianLeadFraction float64           `json:"median_lead_fraction"`
+	Other              int               `json:"other_faults"`
+	OtherAlerted       int               `json:"other_faults_alerted"`
+	Alerts             int               `json:"alerts_announced"` // raises and new-cause updates (telemetry.Alert.Announces)
+	NewCauses          int               `json:"new_cause_updates"`
+	// Raises counts raised alerts; RaisesPerDetected is (raises - false alerts) per
+	// detected fault: 1 when every fault episode gives one alert, more when alerts flap.
+	Raises            int                `json:"raises"`
+	RaisesPerDetected float64            `json:"raises_per_detected_fault"`
+	FalseAlerts       int                `json:"false_alerts"`
+	HealthyDays       float64            `json:"healthy_machine_days"` // demo.Summarize: run time minus fault time
+	DownDays          float64            `json:"down_machine_days"`    // failed, awaiting maintenance: no telemetry
+	FalsePer30        float64            `json:"false_alerts_per_30_machine_days"`
+	Targets           map[string]bool    `json:"targets_met"`
+	Kinds             map[string]SimKind `json:"per_kind"`
+	Episodes          []SimEpisode       `json:"episodes"`
+	False             []SimFalse         `json:"false_alert_list"`
+	Warn              map[string]float64 `json:"warn_levels"`
+	Seconds           map[string]float64 `json:"seconds"`
 }
 
 // SimKind counts one fault kind's episodes and detections.
 type SimKind struct {
 	Injected int `json:"injected"`
 	Alerted  int `json:"alerted"`
+	// RightFault counts alerted episodes whose first alert had the right fault:
+	// sensor for the sensor_* kinds, process for the others.
+	RightFault int `json:"right_fault"`
 }
 
 // SimEpisode is one injected fault and its first alert.
@@ -404,13 +411,13 @@ func raisedAlerts(r io.Reader, m telemetry.Machine) ([]telemetry.Alert, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
 	var out []telemetry.Alert
-	alertCol, causeCol := -1, -1
+	alertCol, causeCol, faultCol := -1, -1, -1
 	prev := false
 	blamed := map[string]bool{} // causes of the active alert so far
 	for n := 1; sc.Scan(); n++ {
 		f := strings.Split(sc.Text(), ",")
 		if n == 1 {
-			alertCol, causeCol = slices.Index(f, "alert"), slices.Index(f, "cause")
+			alertCol, causeCol, faultCol = slices.Index(f, "alert"), slices.Index(f, "cause"), slices.Index(f, "fault")
 			if f[0] != "ts" || alertCol < 0 {
 				return nil, fmt.Errorf("scores header %q: want ts,...,alert[,cause] (infer score output)", sc.Text())
 			}
@@ -419,9 +426,12 @@ func raisedAlerts(r io.Reader, m telemetry.Machine) ([]telemetry.Alert, error) {
 		if len(f) <= max(alertCol, causeCol) {
 			return nil, fmt.Errorf("scores line %d: %d fields, the header has more", n, len(f))
 		}
-		active, cause := f[alertCol] == "1", ""
+		active, cause, fault := f[alertCol] == "1", "", ""
 		if causeCol >= 0 {
 			cause = f[causeCol]
+		}
+		if faultCol >= 0 && faultCol < len(f) {
+			fault, _, _ = strings.Cut(f[faultCol], ":")
 		}
 		state := ""
 		switch {
@@ -439,7 +449,7 @@ func raisedAlerts(r io.Reader, m telemetry.Machine) ([]telemetry.Alert, error) {
 			if err != nil {
 				return nil, fmt.Errorf("scores line %d: time %q: %w", n, f[0], err)
 			}
-			a := telemetry.Alert{Site: m.Site, Line: m.Line, Machine: m.Machine, State: state, TS: t}
+			a := telemetry.Alert{Site: m.Site, Line: m.Line, Machine: m.Machine, State: state, TS: t, Fault: fault}
 			if state == telemetry.StateUpdated {
 				a.Reason = telemetry.ReasonNewCause
 			}

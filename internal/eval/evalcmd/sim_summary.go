@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/faultline/faultline/internal/demo"
@@ -39,6 +40,13 @@ func (p *simPlan) summarize(alerts []telemetry.Alert, w io.Writer) (*SimResult, 
 		k.Injected++
 		if e.Detected {
 			k.Alerted++
+			want := telemetry.FaultProcess
+			if strings.HasPrefix(e.Kind, "sensor_") {
+				want = telemetry.FaultSensor
+			}
+			if e.Fault == want {
+				k.RightFault++
+			}
 		}
 		res.Kinds[e.Kind] = k
 	}
@@ -52,6 +60,12 @@ func (p *simPlan) summarize(alerts []telemetry.Alert, w io.Writer) (*SimResult, 
 		if a.State == telemetry.StateUpdated && a.Reason == telemetry.ReasonNewCause {
 			res.NewCauses++
 		}
+		if a.State == telemetry.StateRaised {
+			res.Raises++
+		}
+	}
+	if det := s.Detected + s.OtherDetected; det > 0 {
+		res.RaisesPerDetected = float64(res.Raises-s.FalseAlerts) / float64(det)
 	}
 	res.Targets = map[string]bool{
 		"alerted_before_failure>=95%":  res.AlertedPct >= 95,
@@ -172,9 +186,9 @@ func printSim(w io.Writer, r *SimResult) {
 		kinds = append(kinds, k)
 	}
 	sort.Strings(kinds)
-	fmt.Fprintf(w, "\n%-16s %8s %8s\n", "fault kind", "injected", "alerted")
+	fmt.Fprintf(w, "\n%-16s %8s %8s %11s\n", "fault kind", "injected", "alerted", "right fault")
 	for _, k := range kinds {
-		fmt.Fprintf(w, "%-16s %8d %8d\n", k, r.Kinds[k].Injected, r.Kinds[k].Alerted)
+		fmt.Fprintf(w, "%-16s %8d %8d %11d\n", k, r.Kinds[k].Injected, r.Kinds[k].Alerted, r.Kinds[k].RightFault)
 	}
 	afterRestart := 0
 	for _, f := range r.False {
@@ -182,12 +196,12 @@ func printSim(w io.Writer, r *SimResult) {
 			afterRestart++
 		}
 	}
-	fmt.Fprintf(w, "alerts: %d raised or updated with a new cause (%d of them new-cause updates)\n", r.Alerts, r.NewCauses)
+	fmt.Fprintf(w, "alerts: %d raised or updated with a new cause (%d of them new-cause updates); %d raises, %.2f per detected fault\n", r.Alerts, r.NewCauses, r.Raises, r.RaisesPerDetected)
 	fmt.Fprintf(w, "false alerts within 6 h of a restart after maintenance: %d of %d\n", afterRestart, len(r.False))
 	fmt.Fprintf(w, "healthy machine-days %.1f (of which %.1f down after a failure; the rate uses the other %.1f)\n",
 		r.HealthyDays, r.DownDays, r.HealthyDays-r.DownDays)
-	fmt.Fprintf(w, "failures=%d alerted_before_failure_pct=%.1f median_lead_h=%.1f median_lead_fraction=%.2f other_faults=%d other_alerted=%d false_alerts=%d false_per_30_machine_days=%.2f targets_met=%v\n",
-		r.Failures, r.AlertedPct, r.MedianLeadS/3600, r.MedianLeadFraction, r.Other, r.OtherAlerted, r.FalseAlerts, r.FalsePer30, allMet(r.Targets))
+	fmt.Fprintf(w, "failures=%d alerted_before_failure_pct=%.1f median_lead_h=%.1f median_lead_fraction=%.2f other_faults=%d other_alerted=%d false_alerts=%d false_per_30_machine_days=%.2f raises_per_detected=%.2f targets_met=%v\n",
+		r.Failures, r.AlertedPct, r.MedianLeadS/3600, r.MedianLeadFraction, r.Other, r.OtherAlerted, r.FalseAlerts, r.FalsePer30, r.RaisesPerDetected, allMet(r.Targets))
 }
 
 func allMet(t map[string]bool) bool {

@@ -1,0 +1,44 @@
+package artifact
+
+import "math"
+
+// SensorCheck holds, for each target, the limits of its own signal seen in healthy
+// operation, learned and applied by scoring.SensorChecker over the model's window. A
+// sensor that breaks one is faulty itself, and the alert says fault "sensor" and names
+// it: the fix is a technician with a spare transmitter, not a bearing.
+//
+//   - stuck: the observed values of the latest quarter window span at most StuckRatio
+//     x MinRange[k] (the smallest such span in healthy operation; 0 turns the rule off
+//     for a sensor that is legitimately flat at times);
+//   - spiking: at least two spikes in the window, a spike being one sample that leaves
+//     and returns by more than JumpFactor x MaxJump[k] (the largest healthy step);
+//   - silent: at least half the window's values missing while every other target
+//     reports, and no healthy window missed a fifth (MaxMissing[k] < 0.2).
+type SensorCheck struct {
+	MinRange   []float64 `json:"min_range"`
+	MaxJump    []float64 `json:"max_jump"`
+	MaxMissing []float64 `json:"max_missing"`
+	StuckRatio float64   `json:"stuck_ratio"`
+	JumpFactor float64   `json:"jump_factor"`
+}
+
+func (c *SensorCheck) validate(nt int, add func(string, ...any)) {
+	if len(c.MinRange) != nt || len(c.MaxJump) != nt || len(c.MaxMissing) != nt {
+		add("sensor_check: min_range (%d), max_jump (%d) and max_missing (%d) need one value per target (%d)", len(c.MinRange), len(c.MaxJump), len(c.MaxMissing), nt)
+		return
+	}
+	for k := range nt {
+		for _, v := range []float64{c.MinRange[k], c.MaxJump[k], c.MaxMissing[k]} {
+			if !(v >= 0) || math.IsInf(v, 0) {
+				add("sensor_check of target %d: limits %v, %v, %v: want finite and >= 0", k, c.MinRange[k], c.MaxJump[k], c.MaxMissing[k])
+				break
+			}
+		}
+	}
+	if !(c.StuckRatio >= 0 && c.StuckRatio < 1) {
+		add("sensor_check stuck_ratio %v: want 0 <= ratio < 1", c.StuckRatio)
+	}
+	if !(c.JumpFactor >= 1) || math.IsInf(c.JumpFactor, 0) {
+		add("sensor_check jump_factor %v: want a finite value >= 1", c.JumpFactor)
+	}
+}

@@ -1,0 +1,230 @@
+package scoring
+
+import (
+	"math"
+
+	"github.com/faultline/faultline/internal/artifact"
+)
+
+// Sensor issues a SensorChecker reports (Result.SensorIssue).
+const (
+	IssueStuck   = "stuck"
+	IssueSpiking = "spiking"
+	IssueSilent  = "silent"
+)
+
+// Defaults of the sensor checks the trainer writes into a model.
+const (
+	DefaultStuckRatio = 0.01
+	DefaultJumpFactor = 2
+)
+
+// SensorChecker follows each target's own signal over the model's window: how many
+// of the window's values are missing, the span of the observed ones and the spikes
+// (one sample that leaves and comes back, steeper than any healthy step). It is both
+// how the trainer learns the healthy limits (Learn) and how a stream applies them
+// (Check), so the two measure the same thing. Not safe for concurrent use.
+type SensorChecker struct {
+	w      int
+	ring   [][]float64 // per target, the last w values (NaN = missing)
+	spikes [][]bool    // per target, whether the sample at that slot was a spike's peak
+	nSpike []int
+	nMiss  []int
+	last   [][3]float64 // per target, the last three observed values, newest last
+	nObs   []int
+	pos, n int
+}
+
+// NewSensorChecker follows targets over windows of w rows.
+func NewSensorChecker(targets, w int) *SensorChecker {
+	c := &SensorChecker{w: w, ring: make([][]float64, targets), spikes: make([][]bool, targets),
+		nSpike: make([]int, targets), nMiss: make([]int, targets), last: make([][3]float64, targets), nObs: make([]int, targets)}
+	for k := range targets {
+		c.ring[k] = make([]float64, w)
+		c.spikes[k] = make([]bool, w)
+	}
+	return c
+}
+
+// Reset forgets the window (an outage restarted it).
+func (c *SensorChecker) Reset() {
+	for k := range c.ring {
+		clear(c.spikes[k])
+		c.nSpike[k], c.nMiss[k], c.nObs[k] = 0, 0, 0
+	}
+	c.pos, c.n = 0, 0
+}
+
+// Push adds one row of target values (NaN = missing).
+func (c *SensorChecker) Push(vals []float64) {
+	full := c.n >= c.w
+	for k, v := range vals {
+		if full {
+			if math.IsNaN(c.ring[k][c.pos]) {
+				c.nMiss[k]--
+			}
+			if c.spikes[k][c.pos] {
+				c.nSpike[k]--
+			}
+		}
+		c.ring[k][c.pos] = v
+		c.spikes[k][c.pos] = false
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			c.ring[k][c.pos] = math.NaN()
+			c.nMiss[k]++
+			continue
+		}
+		l := &c.last[k]
+		l[0], l[1], l[2] = l[1], l[2], v
+		c.nObs[k]++
+	}
+	c.pos = (c.pos + 1) % c.w
+	c.n++
+}
+
+// full says whether the window holds w rows.
+func (c *SensorChecker) full() bool { return c.n >= c.w }
+
+// stuckRows is how many of the latest rows the stuck rule looks at: a quarter of the
+// window (at least 5), so a stuck sensor is named before the window-long features
+// have drifted far enough to raise a process alert on it.
+func (c *SensorChecker) stuckRows() int { return min(c.w, max(5, c.w/4)) }
+
+// span is the range of target k's observed values over the latest stuckRows rows (NaN
+// if none).
+func (c *SensorChecker) span(k int) float64 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i := 1; i <= c.stuckRows(); i++ {
+		v := c.ring[k][(c.pos-i+c.w)%c.w]
+		if !math.IsNaN(v) {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	if lo > hi {
+		return math.NaN()
+	}
+	return hi - lo
+}
+
+// spike says whether target k's middle one of its last three observed values left
+// and came back by more than j each way; it marks the row when so.
+func (c *SensorChecker) spike(k int, j float64) bool {
+	if c.nObs[k] < 3 || !(j > 0) {
+		return false
+	}
+	l := c.last[k]
+	up, down := l[1]-l[0], l[2]-l[1]
+	if math.Abs(up) > j && math.Abs(down) > j && up*down < 0 && math.Abs(l[2]-l[0]) < j/2 {
+		slot := (c.pos - 1 + c.w) % c.w
+		if !c.spikes[k][slot] {
+			c.spikes[k][slot] = true
+			c.nSpike[k]++
+		}
+		return true
+	}
+	return false
+}
+
+// SensorLimits are what Learn measured over healthy rows.
+type SensorLimits struct {
+	MinRange, MaxJump, MaxMissing []float64
+}
+
+// Learn measures the healthy limits of rows (target values) over windows of w rows:
+// the smallest span of the latest quarter window, the largest step between consecutive observed
+// values, and the largest missing share of a window. Call it once per series with the
+// same limits to pool several machines.
+func Learn(rows [][]float64, w int, into *SensorLimits) {
+	if len(rows) == 0 {
+		return
+	}
+	nt := len(rows[0])
+	if into.MinRange == nil {
+		into.MinRange, into.MaxJump, into.MaxMissing = make([]float64, nt), make([]float64, nt), make([]float64, nt)
+		for k := range nt {
+			into.MinRange[k] = math.Inf(1)
+		}
+	}
+	c := NewSensorChecker(nt, w)
+	prev := make([]float64, nt)
+	for k := range prev {
+		prev[k] = math.NaN()
+	}
+	for _, r := range rows {
+		c.Push(r)
+		for k, v := range r {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				if !math.IsNaN(prev[k]) {
+					into.MaxJump[k] = math.Max(into.MaxJump[k], math.Abs(v-prev[k]))
+				}
+				prev[k] = v
+			}
+		}
+		if !c.full() {
+			continue
+		}
+		for k := range nt {
+			into.MaxMissing[k] = math.Max(into.MaxMissing[k], float64(c.nMiss[k])/float64(w))
+			if s := c.span(k); !math.IsNaN(s) {
+				into.MinRange[k] = math.Min(into.MinRange[k], s)
+			}
+		}
+	}
+}
+
+// Finish turns learned limits into a model's SensorCheck (nil when no window was full).
+func (l SensorLimits) Finish() *artifact.SensorCheck {
+	if l.MinRange == nil {
+		return nil
+	}
+	out := &artifact.SensorCheck{MinRange: append([]float64(nil), l.MinRange...), MaxJump: l.MaxJump, MaxMissing: l.MaxMissing,
+		StuckRatio: DefaultStuckRatio, JumpFactor: DefaultJumpFactor}
+	for k, v := range out.MinRange {
+		if math.IsInf(v, 1) {
+			out.MinRange[k] = 0 // never a full window: no stuck rule
+		}
+	}
+	return out
+}
+
+// Check applies the model's limits after a Push: the first target with an issue and
+// the issue, or -1 and "".
+func (c *SensorChecker) Check(sc *artifact.SensorCheck) (int, string) {
+	nt := len(c.ring)
+	for k := range nt {
+		j := sc.JumpFactor * sc.MaxJump[k]
+		c.spike(k, j)
+	}
+	if !c.full() {
+		return -1, ""
+	}
+	for k := range nt {
+		if sc.MaxMissing[k] < 0.2 && 2*c.nMiss[k] >= c.w && c.othersReport(k) {
+			return k, IssueSilent
+		}
+	}
+	for k := range nt {
+		if sc.MinRange[k] > 0 && 5*c.nMiss[k] < c.w {
+			if s := c.span(k); s <= sc.StuckRatio*sc.MinRange[k] {
+				return k, IssueStuck
+			}
+		}
+		if c.nSpike[k] >= 2 {
+			return k, IssueSpiking
+		}
+	}
+	return -1, ""
+}
+
+// othersReport says whether every target but k has at most a fifth of its window missing.
+func (c *SensorChecker) othersReport(k int) bool {
+	if len(c.ring) < 2 {
+		return false // a single sensor's silence is an outage, not a sensor fault
+	}
+	for o := range c.ring {
+		if o != k && 5*c.nMiss[o] > c.w {
+			return false
+		}
+	}
+	return true
+}

@@ -73,7 +73,7 @@ type Options struct {
 	// or "rms" (root mean square over targets, the behaviour before max existed).
 	Combine string
 	K, M    int // alert: k of m windows (default 3 of 5)
-	Clear   int // alert: calm windows to clear (default 5)
+	Clear   int // alert: calm windows to clear (default: the window length, at least 5)
 	Holdoff int // alert: windows after a raise before another raise (0 = off)
 
 	// RUL: cap of the target (default 125) and horizon under which an alert is
@@ -220,8 +220,9 @@ func (o *Options) defaults() {
 	if o.K <= 0 || o.M <= 0 {
 		o.K, o.M = 3, 5
 	}
-	if o.Clear <= 0 {
-		o.Clear = 5
+	// Clear 0 is resolved by fitAnomaly once the window is known (clearAfter).
+	if o.Clear < 0 {
+		o.Clear = 0
 	}
 	if o.RULCap <= 0 {
 		o.RULCap = 125

@@ -320,7 +320,11 @@ func (d *Demo) watchAlerts(ctx context.Context, url string) error {
 		if a.Reason != "" {
 			why = "  (" + a.ReasonText() + ")"
 		}
-		fmt.Fprintf(d.cfg.Out, "ALERT %s  %-16s %-8s %-8s score %.2f/%.2f  top: %s%s\n", a.TS.Format("01-02 15:04"), a.Machine, a.State, a.Severity, a.Score, a.Threshold, strings.Join(top, ", "), why)
+		fault := ""
+		if f := a.FaultText(); f != "" {
+			fault = "[" + f + "]  "
+		}
+		fmt.Fprintf(d.cfg.Out, "ALERT %s  %-16s %-8s %-8s score %.2f/%.2f  %stop: %s%s\n", a.TS.Format("01-02 15:04"), a.Machine, a.State, a.Severity, a.Score, a.Threshold, fault, strings.Join(top, ", "), why)
 	})
 	if err := cl.Connect(ctx); err != nil {
 		return err

@@ -197,3 +197,16 @@ func TestNewCauseAlert(t *testing.T) {
 		t.Fatalf("escalation %+v", a)
 	}
 }
+
+// A sensor-fault alert says so in its payload, its message and the watch line.
+func TestSensorFaultAlertShowsFault(t *testing.T) {
+	a := telemetry.Alert{Machine: "pump-0001", Kind: "anomaly", State: "raised", Severity: "warning", Score: 1.5, Threshold: 1,
+		Top: []telemetry.Contribution{{Sensor: "temp", Share: 1}}, Fault: telemetry.FaultSensor, Issue: "stuck"}
+	if want := "pump-0001: anomaly warning, score 1.50 (threshold 1.00); top sensors: temp 100%; sensor fault: temp stuck"; Message(a) != want {
+		t.Errorf("message\n got %q\nwant %q", Message(a), want)
+	}
+	line := FormatAlertLine([]byte(`{"machine":"m1","site":"s","line":"l","state":"raised","severity":"warning","score":1.5,"threshold":1,"ts":"2026-01-01T00:00:10Z","top_sensors":[{"sensor":"temp","share":1}],"fault":"sensor","sensor_issue":"stuck"}`), false)
+	if want := "2026-01-01T00:00:10Z  s/l/m1  raised   warning   score 1.50 / 1.00  [sensor stuck]  top: temp 100%"; line != want {
+		t.Errorf("watch line\n got %q\nwant %q", line, want)
+	}
+}

@@ -40,7 +40,7 @@ func Watch(ctx context.Context, cl Subscriber, topics telemetry.Topics, out io.W
 
 // FormatAlertLine renders one alert payload, e.g.
 //
-//	2026-01-01T00:00:10Z  plant/l1/pump-0003  raised   warning   score 2.40 / 1.00  top: bearing_temp 61%, vib_rms 30%
+//	2026-01-01T00:00:10Z  plant/l1/pump-0003  raised   warning   score 2.40 / 1.00  [process]  top: bearing_temp 61%, vib_rms 30%
 //
 // A payload that is not an alert is shown as such rather than dropped.
 func FormatAlertLine(payload []byte, raw bool) string {
@@ -61,6 +61,11 @@ func FormatAlertLine(payload []byte, raw bool) string {
 		fmt.Fprintf(&b, "rul %s / %s", num(*a.RUL), num(a.Threshold))
 	} else {
 		fmt.Fprintf(&b, "score %s / %s", num(a.Score), num(a.Threshold))
+	}
+	if f := a.FaultText(); f != "" {
+		b.WriteString("  [")
+		b.WriteString(f)
+		b.WriteByte(']')
 	}
 	if len(a.Top) > 0 {
 		b.WriteString("  top: ")

@@ -32,6 +32,15 @@ func (a Alert) Announces() bool {
 	return a.State == StateRaised || a.State == StateUpdated && a.Reason == ReasonNewCause
 }
 
+// FaultText is the fault for people: "process", "sensor stuck" (with the issue) or ""
+// when the alert carries none (clears, RUL alerts, daemons from before).
+func (a Alert) FaultText() string {
+	if a.Fault == FaultSensor && a.Issue != "" {
+		return a.Fault + " " + a.Issue
+	}
+	return a.Fault
+}
+
 // ReasonText is the reason for people: "new cause", "escalated", "" for none.
 func (a Alert) ReasonText() string { return strings.ReplaceAll(a.Reason, "_", " ") }
 

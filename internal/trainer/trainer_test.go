@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -259,5 +260,42 @@ func TestSensorFaultsRaiseSensorAlerts(t *testing.T) {
 			}
 			t.Fatalf("no alert for a %s sensor", tc.issue)
 		})
+	}
+}
+
+// A default anomaly model (monitor, sensor checks: format 3) survives its file: the
+// loaded model scores a stream exactly as the trained one.
+func TestDefaultModelFileRoundTrip(t *testing.T) {
+	d := trainer.Data{Columns: []string{"load", "current", "temp"}, Series: []trainer.Series{synth(2000, 1, 0, 0)}}
+	m, _, err := trainer.Fit(context.Background(), d, trainer.Options{Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Monitor == nil || m.SensorCheck == nil || len(m.Nets) != 0 || m.FormatVersion() != 3 {
+		t.Fatalf("default model: monitor %v sensor check %v nets %d format %d", m.Monitor != nil, m.SensorCheck != nil, len(m.Nets), m.FormatVersion())
+	}
+	path := filepath.Join(t.TempDir(), "m.model")
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := artifact.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := synth(600, 5, 300, 3)
+	a, _ := scoring.New(m)
+	b, _ := scoring.New(back)
+	sa, _ := a.NewStream()
+	sb, _ := b.NewStream()
+	for i, row := range s.Rows {
+		ra, oka, _ := sa.Push(timeOf(s.T[i]), row)
+		var score float64
+		if oka {
+			score = ra.Score
+		}
+		rb, okb, _ := sb.Push(timeOf(s.T[i]), row)
+		if oka != okb || okb && rb.Score != score {
+			t.Fatalf("row %d: trained model %v %v, loaded %v %v", i, oka, score, okb, rb.Score)
+		}
 	}
 }

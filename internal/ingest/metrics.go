@@ -23,7 +23,7 @@ type Stats struct {
 	Dropped       int64 // points InfluxDB refused permanently (HTTP 4xx)
 	SpoolFull     int64 // times the committer found the spool full
 	DeadLetters   int64
-	Rebirths      int64 // Sparkplug B rebirth requests sent
+	Rebirths      int64                      // Sparkplug B rebirth requests sent
 	Rejections    map[telemetry.Reason]int64 // messages and values, by reason
 }
 

@@ -2,13 +2,11 @@ package ingest
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/faultline/faultline/internal/cli"
 	"github.com/faultline/faultline/internal/influxstore"
 	"github.com/faultline/faultline/internal/telemetry"
 )
@@ -76,35 +74,4 @@ func (h *handler) rebirth(c telemetry.SparkplugCommand) {
 	if e := h.s.rlog.event(&h.s.log, zerolog.InfoLevel, "sparkplug_rebirth"); e != nil {
 		e.Str("topic", c.Topic).Msg("asked a Sparkplug edge node to rebirth (unknown alias, seq gap or data before birth)")
 	}
-}
-
-// sparkplugFlags are the Sparkplug B flags, shared in form with `infer run`.
-type sparkplugFlags struct {
-	on       bool
-	group    string
-	mapping  string
-	interval time.Duration
-}
-
-func registerSparkplugFlags(fs *flag.FlagSet, getenv cli.Getenv, errs *[]error) *sparkplugFlags {
-	f := &sparkplugFlags{}
-	def := telemetry.DefaultSparkplugConfig()
-	cli.Bool(fs, &f.on, "sparkplug", "FAULTLINE_INGEST_SPARKPLUG", false, "also ingest Sparkplug B (spBv1.0/...) BIRTH/DATA/DEATH messages", getenv, errs)
-	cli.String(fs, &f.group, "sparkplug-group", "FAULTLINE_INGEST_SPARKPLUG_GROUP", "", "Sparkplug group id to subscribe to (empty = every group)", getenv)
-	cli.String(fs, &f.mapping, "sparkplug-map", "FAULTLINE_INGEST_SPARKPLUG_MAP", def.Mapping.String(), "Sparkplug topic to machine: each of site, line, machine from group, node, device or a fixed name", getenv)
-	cli.Duration(fs, &f.interval, "sparkplug-rebirth-interval", "FAULTLINE_INGEST_SPARKPLUG_REBIRTH_INTERVAL", def.RebirthInterval, "least time between two rebirth requests to one edge node (100ms..1h)", getenv, errs)
-	return f
-}
-
-func (f *sparkplugFlags) config() (*telemetry.SparkplugConfig, string, error) {
-	if !f.on {
-		return nil, "", nil
-	}
-	m, err := telemetry.ParseSparkplugMapping(f.mapping)
-	if err != nil {
-		return nil, "", fmt.Errorf("--sparkplug-map: %w", err)
-	}
-	c := telemetry.DefaultSparkplugConfig()
-	c.Mapping, c.RebirthInterval = m, f.interval
-	return &c, f.group, nil
 }

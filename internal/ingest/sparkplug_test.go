@@ -45,10 +45,10 @@ func TestDecodeSparkplugLines(t *testing.T) {
 		{"NBIRTH", "spBv1.0/s/NBIRTH/l", spPayload(0, ms, spMetric("speed", 1, 2)),
 			"telemetry,line=l,machine=l,site=s speed=2 1767225600000000000\n", "", 0, false},
 		{"DBIRTH", "spBv1.0/s/DBIRTH/l/m", spPayload(1, ms, spMetric("b", 2, 2), spMetric("a/x", 3, 1)),
-			"telemetry,line=l,machine=m,site=s b=2,a.x=1 1767225600000000000\n", "", 0, false},
+			"telemetry,line=l,machine=m,site=s b=2,a-x=1 1767225600000000000\n", "", 0, false},
 		// No second rebirth request: the first was sent less than the interval ago.
 		{"DDATA by alias, one unknown", "spBv1.0/s/DDATA/l/m", spPayload(2, ms+1000, spMetric("", 3, 5), spMetric("", 9, 1)),
-			"telemetry,line=l,machine=m,site=s a.x=5 1767225601000000000\n", "", 1, false},
+			"telemetry,line=l,machine=m,site=s a-x=5 1767225601000000000\n", "", 1, false},
 		{"malformed", "spBv1.0/s/DDATA/l/m", []byte{0xff}, "", telemetry.ReasonSPBadProtobuf, 0, false},
 		{"too few levels", "spBv1.0/s/DDATA", spPayload(3, ms), "", telemetry.ReasonBadTopic, 0, false},
 	}

@@ -147,9 +147,10 @@ func TestSparkplugMapping(t *testing.T) {
 func TestSparkplugSensorName(t *testing.T) {
 	cases := map[string]string{
 		"temp_c":           "temp_c",
-		"Motor 1/Temp (C)": "Motor_1.Temp__C_",
+		"Motor 1/Temp (C)": "Motor_1-Temp__C_",
+		"Temp.C":           "Temp_C",
 		"_x":               "m_x",
-		"Pump/Flow":        "Pump.Flow",
+		"Pump/Flow":        "Pump-Flow",
 		"Grüße":            "Gr____e", // per byte: ü and ß are two bytes each
 	}
 	for in, want := range cases {
@@ -190,7 +191,7 @@ func TestSparkplugSession(t *testing.T) {
 	if err != nil || r.Rebirth.Topic != "" {
 		t.Fatalf("NBIRTH: %v rebirth %q", err, r.Rebirth.Topic)
 	}
-	if got := spValues(&r); !slices.Equal(got, []string{fmt.Sprintf("plant1/line-a/line-a Line.Speed=2.5@%d", t0.UnixMilli())}) {
+	if got := spValues(&r); !slices.Equal(got, []string{fmt.Sprintf("plant1/line-a/line-a Line-Speed=2.5@%d", t0.UnixMilli())}) {
 		t.Fatalf("NBIRTH values %q", got)
 	}
 	// DBIRTH of pump_1 with three metrics by alias, one a string (skipped, counted).
@@ -209,7 +210,7 @@ func TestSparkplugSession(t *testing.T) {
 	}
 	want := []string{
 		fmt.Sprintf("plant1/line-a/pump_1 temp_c=41.5@%d", t1.UnixMilli()),
-		fmt.Sprintf("plant1/line-a/pump_1 Motor.rpm=1460@%d", t2.UnixMilli()),
+		fmt.Sprintf("plant1/line-a/pump_1 Motor-rpm=1460@%d", t2.UnixMilli()),
 		fmt.Sprintf("plant1/line-a/pump_1 temp_c=42@%d", t0.UnixMilli()),
 	}
 	if got := spValues(&r); !slices.Equal(got, want) {

@@ -199,23 +199,25 @@ func (m SparkplugMapping) pick(src string, t SparkplugTopic) string {
 }
 
 // SparkplugSensorName turns a metric name into a sensor name: '/' (the folder separator
-// of Ignition tag paths) becomes '.', any other character outside [A-Za-z0-9_.-]
-// becomes '_', and a name starting with '_' or '$' gets an "m" in front. So
-// "Motor 1/Temp (C)" is stored as "Motor_1.Temp__C_". ok is false when nothing usable
-// remains (empty or longer than MaxNameLen).
+// of Ignition tag paths) becomes '-', '.' and any other character outside
+// [A-Za-z0-9_-] becomes '_' (byte by byte), and a name starting with '_' gets an "m" in
+// front. So "Motor 1/Temp (C)" is stored as "Motor_1-Temp__C_". No '.' is left because
+// a model's feature names use it to separate sensor and feature: a dotted sensor could
+// be stored but never trained on. ok is false when nothing usable remains (empty or
+// longer than MaxNameLen).
 func SparkplugSensorName(name string) (string, bool) {
 	if name == "" || len(name) > MaxNameLen {
 		return "", false
 	}
-	if ValidateName(name) == nil {
+	if ValidateName(name) == nil && !strings.Contains(name, ".") {
 		return name, true
 	}
 	b := []byte(name)
 	for i, c := range b {
 		switch {
 		case c == '/':
-			b[i] = '.'
-		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.':
+			b[i] = '-'
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-':
 		default:
 			b[i] = '_'
 		}

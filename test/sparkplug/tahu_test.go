@@ -151,7 +151,9 @@ func TestTahuInteropIntegration(t *testing.T) {
 	t.Logf("daemon scores per machine %v", scores)
 }
 
-func key(machine, sensor string, ms int64) string { return fmt.Sprintf("%s %s @%d", machine, sensor, ms) }
+func key(machine, sensor string, ms int64) string {
+	return fmt.Sprintf("%s %s @%d", machine, sensor, ms)
+}
 
 func nonZero(m map[telemetry.Reason]int64) map[telemetry.Reason]int64 {
 	out := map[telemetry.Reason]int64{}

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -85,5 +86,43 @@ func TestSparkplugFlags(t *testing.T) {
 		if _, _, err := ParseFlags(want, none, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), bad) {
 			t.Errorf("ParseFlags(%v) = %v, want an error mentioning %q", want, err, bad)
 		}
+	}
+}
+
+// BenchmarkDecodeSparkplug is BenchmarkDecode's message as Sparkplug B DDATA: 8
+// metrics by alias, seq in order.
+func BenchmarkDecodeSparkplug(b *testing.B) {
+	cfg := DefaultConfig()
+	sc := telemetry.DefaultSparkplugConfig()
+	cfg.Sparkplug = &sc
+	d := newDecoder(cfg)
+	var st decodeState
+	now := time.Now()
+	ms := uint64(now.UnixMilli())
+	var birth, data []telemetry.SparkplugMetric
+	for s := range 8 {
+		birth = append(birth, spMetric(fmt.Sprintf("s%d", s), uint64(s+1), 0))
+		data = append(data, spMetric("", uint64(s+1), float64(s)+1.5))
+	}
+	if _, out := d.decode(&st, nil, "spBv1.0/bench/NBIRTH/l3", spPayload(0, ms), now); out.err != nil {
+		b.Fatal(out.err)
+	}
+	if _, out := d.decode(&st, nil, "spBv1.0/bench/DBIRTH/l3/m0042", spPayload(1, ms, birth...), now); out.err != nil {
+		b.Fatal(out.err)
+	}
+	payloads := make([][]byte, 256)
+	for i := range payloads {
+		payloads[i] = spPayload(uint64(i), ms, data...)
+	}
+	var dst []byte
+	seq := 2
+	b.ReportAllocs()
+	for b.Loop() {
+		var out decoded
+		dst, out = d.decode(&st, dst[:0], "spBv1.0/bench/DDATA/l3/m0042", payloads[seq&0xff], now)
+		if out.err != nil || out.values != 8 || len(out.rejected) != 0 {
+			b.Fatalf("decoded %+v", out)
+		}
+		seq++
 	}
 }

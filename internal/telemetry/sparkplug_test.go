@@ -493,3 +493,12 @@ func FuzzDecodeSparkplug(f *testing.F) {
 }
 
 func knownSPReason(r Reason) bool { return knownReason(r) || slices.Contains(SparkplugReasons, r) }
+
+func TestDocListsEverySparkplugReason(t *testing.T) {
+	_, doc := readDocBlocks(t)
+	for _, r := range SparkplugReasons {
+		if !strings.Contains(doc, "| `"+string(r)+"` |") {
+			t.Errorf("docs/telemetry.md has no table row for Sparkplug reason %q", r)
+		}
+	}
+}

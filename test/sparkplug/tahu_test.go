@@ -17,13 +17,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
 
 	"github.com/faultline/faultline/internal/artifact/artifacttest"
 	"github.com/faultline/faultline/internal/infer"
 	"github.com/faultline/faultline/internal/influxstore"
 	"github.com/faultline/faultline/internal/ingest"
+	"github.com/faultline/faultline/internal/mqttclient"
 	"github.com/faultline/faultline/internal/servers"
 	"github.com/faultline/faultline/internal/telemetry"
 	"github.com/faultline/faultline/internal/testenv"
@@ -93,6 +93,7 @@ func TestTahuInteropIntegration(t *testing.T) {
 	ing := startIngest(t, broker, influx, &sc)
 	inf, reg := startInfer(t, broker, influx, &sc)
 
+	waitSubscribed(t, broker, ing, reg)
 	t0 := time.Now().Add(-10 * time.Minute).Truncate(time.Second)
 	sentPath := filepath.Join(t.TempDir(), "sent.json")
 	lines := runEdgeNode(t, nodeBin, tahuDir, broker.URL, t0, sentPath)
@@ -250,9 +251,6 @@ func startInfer(t *testing.T, broker *servers.Mosquitto, influx *servers.Influx,
 // runEdgeNode runs the Tahu edge node to its end and returns its output.
 func runEdgeNode(t *testing.T, nodeBin, tahuDir, mqttURL string, t0 time.Time, sentPath string) string {
 	t.Helper()
-	// SUBACKs arrive asynchronously after the connect that Ready reports; the node's
-	// first BIRTH must not come before the subscriptions stand.
-	time.Sleep(300 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, nodeBin, "tahu_edge.js")
@@ -387,7 +385,7 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 		if mf.GetName() == name {
 			var sum float64
 			for _, m := range mf.GetMetric() {
-				sum += (&dto.Metric{Counter: m.Counter}).GetCounter().GetValue()
+				sum += m.GetCounter().GetValue()
 			}
 			return sum
 		}
@@ -404,4 +402,52 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// waitSubscribed publishes an NDEATH of a node nobody has seen until ingest and the
+// daemon have both counted it (stale_death): their Sparkplug subscriptions stand, so
+// the Tahu node's first BIRTH cannot be missed. (Ready only says connected; SUBACKs
+// come after.)
+func waitSubscribed(t *testing.T, broker *servers.Mosquitto, ing *runningIngest, reg *prometheus.Registry) {
+	t.Helper()
+	cfg := mqttclient.DefaultConfig()
+	cfg.URL, cfg.ClientID = broker.URL, "tahu-test-probe"
+	cl, err := mqttclient.New(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := cl.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Disconnect(100 * time.Millisecond)
+	waitFor(t, "ingest and infer to take Sparkplug messages", 20*time.Second, func() bool {
+		if err := cl.Publish(ctx, "spBv1.0/"+group+"/NDEATH/probe", 1, false, nil); err != nil {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+		return ing.svc.Stats().Rejections[telemetry.ReasonSPStaleDeath] > 0 && counterWith(t, reg, "infer_drops_total", "reason", string(telemetry.ReasonSPStaleDeath)) > 0
+	})
+}
+
+func counterWith(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == label && lp.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

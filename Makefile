@@ -38,9 +38,11 @@ mosquitto:
 	@scripts/ensure-mosquitto.sh
 
 # Everything the tests use besides Go: Mosquitto, docker-compose (parsing only),
-# shellcheck and qemu-user (the arm64 edge build is run under emulation).
+# shellcheck, qemu-user (the arm64 edge build is run under emulation), and Node.js with
+# the Eclipse Tahu Sparkplug B client from npm (the interoperability test, test/sparkplug).
 test-tools: mosquitto
 	@deploy/scripts/ensure-deploy-tools.sh
+	@scripts/ensure-tahu.sh
 	@command -v qemu-aarch64-static >/dev/null 2>&1 || scripts/apt-install.sh qemu-user-static
 
 servers: $(BIN)/influxd mosquitto

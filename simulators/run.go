@@ -53,9 +53,12 @@ type RunOptions struct {
 	Topics          telemetry.Topics
 	QoS             byte
 	PerSensorTopics bool // publish each value on .../sensors/{sensor} instead of .../telemetry
-	Window          int  // async publishes in flight; default 1024
-	CSVDir          string
-	Truth           io.Writer // JSON lines; nil for none
+	// Sparkplug, when set, publishes telemetry as Sparkplug B edge nodes instead of the
+	// JSON contract (truth stays JSON on the contract's topics); see SparkplugEdges.
+	Sparkplug *SparkplugEdges
+	Window    int // async publishes in flight; default 1024
+	CSVDir    string
+	Truth     io.Writer // JSON lines; nil for none
 	// Speed is simulated seconds per wall-clock second; <= 0 runs as fast as possible.
 	Speed float64
 	// Duration of simulated time; 0 runs until ctx ends.
@@ -181,6 +184,9 @@ type mqttSink struct {
 	telTopics   []string
 	truthTopics []string
 	sensTopics  [][]string
+	sp          *SparkplugEdges
+	machines    []string   // machine names (Sparkplug device ids)
+	sensors     [][]string // sensor names per machine (Sparkplug BIRTH)
 }
 
 type slot struct {
@@ -190,7 +196,7 @@ type slot struct {
 }
 
 func newMQTTSink(pub Publisher, opt RunOptions, ms []MachineInfo) *mqttSink {
-	s := &mqttSink{pub: pub, qos: opt.QoS, perSensor: opt.PerSensorTopics, stats: opt.Stats}
+	s := &mqttSink{pub: pub, qos: opt.QoS, perSensor: opt.PerSensorTopics, stats: opt.Stats, sp: opt.Sparkplug}
 	if a, ok := pub.(AsyncPublisher); ok {
 		s.async = a
 		s.slots = make([]slot, max(1, cmpOr(opt.Window, 1024)))
@@ -198,6 +204,7 @@ func newMQTTSink(pub Publisher, opt RunOptions, ms []MachineInfo) *mqttSink {
 	for _, m := range ms {
 		s.telTopics = append(s.telTopics, opt.Topics.Telemetry(m.Machine))
 		s.truthTopics = append(s.truthTopics, opt.Topics.Truth(m.Machine))
+		s.machines, s.sensors = append(s.machines, m.Machine.Machine), append(s.sensors, m.Sensors)
 		if opt.PerSensorTopics {
 			var ts []string
 			for _, name := range m.Sensors {
@@ -217,6 +224,10 @@ func cmpOr(v, def int) int {
 }
 
 func (s *mqttSink) telemetry(ctx context.Context, i int, smp telemetry.Sample) {
+	if s.sp != nil {
+		s.sparkplug(ctx, i, smp, s.sensors[i])
+		return
+	}
 	if !s.perSensor {
 		s.publish(ctx, s.telTopics[i], func(dst []byte) []byte { return telemetry.EncodeTelemetry(dst, smp) })
 		return
@@ -243,9 +254,15 @@ func (s *mqttSink) send(ctx context.Context, topic string, payload []byte) {
 }
 
 func (s *mqttSink) publish(ctx context.Context, topic string, encode func([]byte) []byte) {
-	if s.async == nil {
+	s.publishVia(ctx, s.pub, topic, encode)
+}
+
+// publishVia publishes on pub (an edge node's own connection, or the sink's).
+func (s *mqttSink) publishVia(ctx context.Context, pub Publisher, topic string, encode func([]byte) []byte) {
+	async, _ := pub.(AsyncPublisher)
+	if s.async == nil || async == nil {
 		s.buf = encode(s.buf[:0])
-		if err := s.pub.Publish(ctx, topic, s.qos, false, s.buf); err != nil {
+		if err := pub.Publish(ctx, topic, s.qos, false, s.buf); err != nil {
 			s.stats.publishFailed(err)
 			return
 		}
@@ -258,7 +275,7 @@ func (s *mqttSink) publish(ctx context.Context, topic string, encode func([]byte
 		return
 	}
 	sl.buf = encode(sl.buf[:0])
-	sl.done, sl.err = s.async.PublishAsync(topic, s.qos, false, sl.buf)
+	sl.done, sl.err = async.PublishAsync(topic, s.qos, false, sl.buf)
 	s.stats.Messages.Add(1)
 }
 

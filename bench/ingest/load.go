@@ -58,12 +58,14 @@ type load struct {
 	sent    atomic.Int64
 	lastTS  []int64 // per machine, so timestamps are strictly increasing per series
 	machine []telemetry.Machine
+	topic   []string // per machine: its DDATA topic (-format sparkplug)
 }
 
 func newLoad(ctx context.Context, url string, o options) (*load, error) {
 	l := &load{o: o, lastTS: make([]int64, o.machines)}
 	for i := range o.machines {
 		l.machine = append(l.machine, telemetry.Machine{Site: "bench", Line: fmt.Sprintf("l%d", i%10), Machine: fmt.Sprintf("m%04d", i)})
+		l.topic = append(l.topic, l.deviceTopic(i, "DDATA"))
 	}
 	for i := range o.publishers {
 		cfg := mqttclient.DefaultConfig()
@@ -96,7 +98,11 @@ func (l *load) run(ctx context.Context, n int64, rate float64) error {
 	start := time.Now()
 	for p, c := range l.pubs {
 		wg.Go(func() {
-			if err := l.publisher(ctx, p, c, &next, n, rate, start); err != nil {
+			pub := func() error { return l.publisher(ctx, p, c, &next, n, rate, start) }
+			if l.o.format == "sparkplug" {
+				pub = func() error { return l.sparkplugPublisher(ctx, p, c, n, rate, start) }
+			}
+			if err := pub(); err != nil {
 				errc <- err
 			}
 		})

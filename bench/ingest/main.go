@@ -47,6 +47,7 @@ type options struct {
 	brokerExtra string
 	cpuProfile  string
 	ingestArgs  string
+	format      string
 }
 
 func main() {
@@ -64,7 +65,17 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 0, "throughput scenario: messages/s overall (0 = as fast as the broker takes them)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of ingest (taken over the publishing phase via --pprof-addr) to this file")
 	flag.StringVar(&o.ingestArgs, "ingest-args", "", "extra space-separated flags for ingest, e.g. '--influx-gzip'")
+	flag.StringVar(&o.format, "format", "json", "telemetry format: json (the contract) or sparkplug (Sparkplug B DDATA by alias; ingest --sparkplug, which needs -connections 1)")
 	flag.Parse()
+	if o.format != "json" && o.format != "sparkplug" {
+		fmt.Fprintf(os.Stderr, "bench/ingest: -format %q: use json or sparkplug\n", o.format)
+		os.Exit(2)
+	}
+	if o.format == "sparkplug" && o.connections != 1 {
+		// Sparkplug seq is per edge node: one connection keeps each node's messages in order.
+		fmt.Fprintln(os.Stderr, "bench/ingest: -format sparkplug: using -connections 1 (ingest --sparkplug needs one connection)")
+		o.connections = 1
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o); err != nil {
@@ -145,9 +156,15 @@ func setup(ctx context.Context, dir string, o options) (*rig, error) {
 		return nil, fmt.Errorf("go build ./cmd/ingest: %w\n%s", err, out)
 	}
 	r.ingest = exec.Command(bin, "--mqtt-url", r.broker.URL, "--influx-url", r.influx.URL,
-		"--client-id", "bench-ingest", "--share-group", "bench", "--mqtt-connections", fmt.Sprint(o.connections),
+		"--client-id", "bench-ingest", "--mqtt-connections", fmt.Sprint(o.connections),
 		"--writers", fmt.Sprint(o.writers), "--batch-bytes", fmt.Sprint(o.batchBytes), "--flush-interval", "100ms",
 		"--spool-dir", filepath.Join(dir, "spool"), "--http-addr", "", "--log-format", "json", "--log-level", "warn")
+	if o.connections > 1 {
+		r.ingest.Args = append(r.ingest.Args, "--share-group", "bench")
+	}
+	if o.format == "sparkplug" {
+		r.ingest.Args = append(r.ingest.Args, "--sparkplug")
+	}
 	if o.cpuProfile != "" {
 		if r.pprofAddr, err = freeAddr(); err != nil {
 			r.close()

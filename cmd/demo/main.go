@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string, getenv cli.Getenv, stdout, stderr i
 	fs.BoolVar(&short, "short", false, "CI mode: one machine per type, shorter periods, faster")
 	fs.BoolVar(&long, "long", false, "a longer run: three machines per type, a week of faults")
 	fs.BoolVar(&c.Endless, "endless", false, "after training, simulate random faults until Ctrl-C")
+	fs.BoolVar(&c.Sparkplug, "sparkplug", false, "run the pipeline on Sparkplug B (the simulator publishes an edge node per line)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -75,10 +75,15 @@ func runDaemon(ctx context.Context, args []string, getenv func(string) string, s
 	cli.Duration(fs, &cfg.ShutdownTimeout, "shutdown-timeout", "FAULTLINE_INFER_SHUTDOWN_TIMEOUT", cfg.ShutdownTimeout, "time to flush alerts on shutdown", getenv, &errs)
 	cli.Duration(fs, &cfg.PublishTimeout, "publish-timeout", "FAULTLINE_INFER_PUBLISH_TIMEOUT", cfg.PublishTimeout, "wait for the broker's ack before an alert goes to the disk queue", getenv, &errs)
 	cli.Bool(fs, &persistent, "persistent-session", "FAULTLINE_INFER_PERSISTENT_SESSION", true, "keep a persistent MQTT session (fixed client id) so the broker queues telemetry while the daemon restarts; give each instance its own --instance", getenv, &errs)
+	sp := cli.RegisterSparkplug(fs, "FAULTLINE_INFER", getenv, &errs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := errors.Join(append(errs, c.Check())...); err != nil {
+		return err
+	}
+	var err error
+	if cfg.Sparkplug, cfg.SparkplugGroup, err = sp.Config(); err != nil {
 		return err
 	}
 	if qos < 0 || qos > 1 {

@@ -24,6 +24,7 @@ type simFlags struct {
 	faultRate       float64
 	schedule        string
 	perSensor       bool
+	format          string
 	csvOut          string
 	truthOut        string
 	noMQTT          bool
@@ -45,6 +46,7 @@ func (f *simFlags) register(fs *flag.FlagSet, getenv cli.Getenv) {
 	cli.Float(fs, &f.faultRate, "fault-rate", "FAULTLINE_SIM_FAULT_RATE", 0.1, "random faults per machine per simulated day", getenv, e)
 	cli.String(fs, &f.schedule, "schedule", "FAULTLINE_SIM_SCHEDULE", "", "faults to inject: MACHINE=KIND[:SENSOR]@OFFSET[+DURATION],... e.g. pump-0001=bearing_wear@48h", getenv)
 	cli.Bool(fs, &f.perSensor, "per-sensor-topics", "FAULTLINE_SIM_PER_SENSOR_TOPICS", false, "publish each value on .../sensors/{sensor} instead of .../telemetry", getenv, e)
+	cli.String(fs, &f.format, "format", "FAULTLINE_SIM_FORMAT", "json", "telemetry wire format: json (the contract) or sparkplug (Sparkplug B, an edge node per line)", getenv)
 	cli.String(fs, &f.csvOut, "csv-out", "FAULTLINE_SIM_CSV_OUT", "", "directory for one CSV per machine", getenv)
 	cli.String(fs, &f.truthOut, "truth-out", "FAULTLINE_SIM_TRUTH_OUT", "", "file for the ground truth as JSON lines", getenv)
 	cli.Bool(fs, &f.noMQTT, "no-mqtt", "FAULTLINE_SIM_NO_MQTT", false, "do not connect to a broker (write --csv-out/--truth-out only)", getenv, e)
@@ -99,6 +101,12 @@ func runSimulate(ctx context.Context, args []string, getenv cli.Getenv, stderr i
 	if err := f.out.check(); err != nil {
 		return err
 	}
+	if f.format != "json" && f.format != "sparkplug" {
+		return fmt.Errorf("--format %q: use json or sparkplug", f.format)
+	}
+	if f.format == "sparkplug" && f.perSensor {
+		return errors.New("--per-sensor-topics is a JSON-contract option; it cannot be used with --format sparkplug")
+	}
 	if f.noMQTT && f.csvOut == "" && f.truthOut == "" {
 		return errors.New("--no-mqtt without --csv-out or --truth-out would produce nothing")
 	}
@@ -127,6 +135,14 @@ func runSimulate(ctx context.Context, args []string, getenv cli.Getenv, stderr i
 			Window: f.out.window, CSVDir: f.csvOut, Speed: f.speed, Duration: f.duration, Stats: st}
 		if truth != nil {
 			opt.Truth = truth
+		}
+		if f.format == "sparkplug" && pub != nil {
+			edges, closeEdges, err := f.out.sparkplugEdges(ctx, plant, log)
+			if err != nil {
+				return err
+			}
+			defer closeEdges()
+			opt.Sparkplug = edges
 		}
 		return plant.Run(ctx, pub, opt)
 	})

@@ -97,6 +97,7 @@ type Common struct {
 	InfluxOrg        string
 	InfluxBucket     string
 	InfluxTokenFile  string
+	InfluxQuery      string
 	TopicRoot        string
 	LogFormat        string
 	LogLevel         string
@@ -122,6 +123,7 @@ func (c *Common) Register(fs *flag.FlagSet, getenv Getenv, httpDefault string) {
 	String(fs, &c.InfluxOrg, "influx-org", "FAULTLINE_INFLUX_ORG", "faultline", "InfluxDB organization (2.x; ignored by 1.8)", getenv)
 	String(fs, &c.InfluxBucket, "influx-bucket", "FAULTLINE_INFLUX_BUCKET", "factory", "InfluxDB bucket (on 1.8: database, mapped to factory/autogen)", getenv)
 	String(fs, &c.InfluxTokenFile, "influx-token-file", "FAULTLINE_INFLUX_TOKEN_FILE", "", "file holding the InfluxDB token (or user:password on 1.8); else FAULTLINE_INFLUX_TOKEN", getenv)
+	String(fs, &c.InfluxQuery, "influx-query", "FAULTLINE_INFLUX_QUERY", "", "language of history reads: flux, influxql, or empty for auto (influxql on InfluxDB 3, which has no Flux; flux otherwise)", getenv)
 	String(fs, &c.TopicRoot, "topic-root", "FAULTLINE_TOPIC_ROOT", telemetry.DefaultRoot, "first level of every MQTT topic", getenv)
 	String(fs, &c.LogFormat, "log-format", "FAULTLINE_LOG_FORMAT", "", "json or console (default: console on a terminal, json otherwise)", getenv)
 	String(fs, &c.LogLevel, "log-level", "FAULTLINE_LOG_LEVEL", "info", "debug, info, warn, error", getenv)
@@ -189,7 +191,7 @@ func (c *Common) MQTTConfig(clientID string) (mqttclient.Config, error) {
 // InfluxConfig builds the store config with the token from env or file.
 func (c *Common) InfluxConfig() (influxstore.Config, error) {
 	cfg := influxstore.DefaultConfig()
-	cfg.URL, cfg.Org, cfg.Bucket = c.InfluxURL, c.InfluxOrg, c.InfluxBucket
+	cfg.URL, cfg.Org, cfg.Bucket, cfg.QueryLanguage = c.InfluxURL, c.InfluxOrg, c.InfluxBucket, c.InfluxQuery
 	tok, err := Secret(c.InfluxTokenFile, "FAULTLINE_INFLUX_TOKEN", c.getenv)
 	if err != nil {
 		return cfg, fmt.Errorf("influx token: %w", err)

@@ -38,8 +38,11 @@ type Config struct {
 	Speed           float64       // simulated seconds per wall second in the faulty period
 	Seed            int
 	Endless         bool // keep simulating (random faults) until Ctrl-C
-	Out             io.Writer
-	Log             zerolog.Logger
+	// Sparkplug runs the pipeline on Sparkplug B: the simulator publishes an edge node
+	// per line, ingest and infer consume spBv1.0 with --sparkplug.
+	Sparkplug bool
+	Out       io.Writer
+	Log       zerolog.Logger
 }
 
 // Demo is one run.
@@ -116,7 +119,7 @@ func (d *Demo) run(ctx context.Context) error {
 	env := []string{"FAULTLINE_MQTT_URL=" + brokerURL, "FAULTLINE_INFLUX_URL=" + influx.URL}
 
 	ingestAddr := freeAddr()
-	ing, err := d.start(ctx, "ingest", env, "--http-addr", ingestAddr, "--spool-dir", filepath.Join(c.OutDir, "spool"), "--client-id", "faultline-demo-ingest")
+	ing, err := d.start(ctx, "ingest", env, append([]string{"--http-addr", ingestAddr, "--spool-dir", filepath.Join(c.OutDir, "spool"), "--client-id", "faultline-demo-ingest"}, d.sparkplugArgs("ingest")...)...)
 	if err != nil {
 		return err
 	}
@@ -133,9 +136,9 @@ func (d *Demo) run(ctx context.Context) error {
 	rate := fmt.Sprint(c.Rate)
 	d.say("phase 1: simulating %d machines for %s of healthy operation (from %s)", machines, c.Healthy, t0.Format(time.RFC3339))
 	speed1 := backfillRate / (float64(machines) * c.Rate)
-	if err := d.exec(ctx, "simulate", env, "--machines", fmt.Sprint(machines), "--rate", rate, "--speed", fmt.Sprint(speed1),
+	if err := d.exec(ctx, "simulate", env, append([]string{"--machines", fmt.Sprint(machines), "--rate", rate, "--speed", fmt.Sprint(speed1),
 		"--duration", c.Healthy.String(), "--start", t0.Format(time.RFC3339), "--fault-rate", "0", "--seed", fmt.Sprint(c.Seed),
-		"--truth-out", filepath.Join(c.OutDir, "truth-healthy.jsonl"), "--client-id", "faultline-demo-sim1"); err != nil {
+		"--truth-out", filepath.Join(c.OutDir, "truth-healthy.jsonl"), "--client-id", "faultline-demo-sim1"}, d.sparkplugArgs("simulate")...)...); err != nil {
 		return err
 	}
 	published, err := publishedSamples(filepath.Join(c.OutDir, "logs", "simulate.log"))
@@ -160,10 +163,10 @@ func (d *Demo) run(ctx context.Context) error {
 		return err
 	}
 	inferAddr := freeAddr()
-	inf, err := d.start(ctx, "infer", env, "run", "--http-addr", inferAddr, "--queue-dir", filepath.Join(c.OutDir, "queue"),
-		"--route", "pump-*="+filepath.Join(models, "pump.model"),
-		"--route", "motor-*="+filepath.Join(models, "motor.model"),
-		"--route", "compressor-*="+filepath.Join(models, "compressor.model"))
+	inf, err := d.start(ctx, "infer", env, append([]string{"run", "--http-addr", inferAddr, "--queue-dir", filepath.Join(c.OutDir, "queue"),
+		"--route", "pump-*=" + filepath.Join(models, "pump.model"),
+		"--route", "motor-*=" + filepath.Join(models, "motor.model"),
+		"--route", "compressor-*=" + filepath.Join(models, "compressor.model")}, d.sparkplugArgs("infer")...)...)
 	if err != nil {
 		return err
 	}
@@ -175,6 +178,7 @@ func (d *Demo) run(ctx context.Context) error {
 	faultyArgs := []string{"--machines", fmt.Sprint(machines), "--rate", rate, "--speed", fmt.Sprint(c.Speed),
 		"--start", t1.Format(time.RFC3339), "--seed", fmt.Sprint(c.Seed + 1), "--client-id", "faultline-demo-sim2",
 		"--truth-out", filepath.Join(c.OutDir, "truth.jsonl")}
+	faultyArgs = append(faultyArgs, d.sparkplugArgs("simulate")...)
 	if c.Endless {
 		faultyArgs = append(faultyArgs, "--duration", "0", "--fault-rate", "0.2")
 		d.say("phase 2: simulating faults at random until Ctrl-C")
@@ -332,4 +336,15 @@ func (d *Demo) watchAlerts(ctx context.Context, url string) error {
 	d.stops = append(d.stops, func() { cl.Disconnect(100 * time.Millisecond) })
 	time.Sleep(200 * time.Millisecond)
 	return nil
+}
+
+// sparkplugArgs are the extra flags of a program in a Sparkplug B demo (none otherwise).
+func (d *Demo) sparkplugArgs(program string) []string {
+	switch {
+	case !d.cfg.Sparkplug:
+		return nil
+	case program == "simulate":
+		return []string{"--format", "sparkplug"}
+	}
+	return []string{"--sparkplug"} // ingest, infer
 }

@@ -63,6 +63,10 @@ type Config struct {
 	HTTPAddr        string
 	// Influx, when set, receives every score in measurement "scores".
 	Influx *influxstore.Config
+	// Sparkplug, when set, also scores Sparkplug B DATA (of SparkplugGroup, "" = all
+	// groups) with the same decoder as ingest; see sparkplug.go.
+	Sparkplug      *telemetry.SparkplugConfig
+	SparkplugGroup string
 }
 
 // DefaultConfig holds the defaults of the flags.
@@ -106,6 +110,14 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 || c.PublishTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-timeout and --publish-timeout must be positive"))
+	}
+	if c.Sparkplug != nil {
+		if err := c.Sparkplug.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+		if c.ShareGroup != "" {
+			errs = append(errs, errors.New("--sparkplug cannot be used with --share-group: each edge node's messages must reach one instance, in order"))
+		}
 	}
 	if c.ReloadInterval < 0 {
 		errs = append(errs, errors.New("--reload-interval must not be negative (0 disables polling)"))

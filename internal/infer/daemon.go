@@ -36,6 +36,7 @@ type Daemon struct {
 	reload chan struct{}
 	ops    *ops.Server
 	opsMu  sync.Mutex
+	sp     *sparkplugIntake // nil unless cfg.Sparkplug
 }
 
 // New validates the configuration, loads the models and opens the alert queue. Nothing
@@ -91,6 +92,12 @@ func New(cfg Config, log zerolog.Logger, reg *prometheus.Registry) (*Daemon, err
 		q.Close()
 		return nil, err
 	}
+	if cfg.Sparkplug != nil {
+		if d.sp, err = newSparkplugIntake(*cfg.Sparkplug, cfg.Limits, d.eng, reg, cl.PublishAsync, log); err != nil {
+			q.Close()
+			return nil, err
+		}
+	}
 	d.cfg = cfg
 	return d, nil
 }
@@ -138,6 +145,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// and cleared when its machine calms down.
 	d.cl.Subscribe(d.cfg.Topics.AlertStateFilter(), 1, func(m mqttclient.Message) { d.eng.RestoreState(m.Topic(), m.Payload()) })
 	d.cl.Subscribe(filter, d.cfg.QoS, func(m mqttclient.Message) { d.eng.Ingest(m.Topic(), m.Payload()) })
+	if d.sp != nil {
+		for _, f := range telemetry.SparkplugFilters(d.cfg.SparkplugGroup) {
+			d.cl.Subscribe(f, d.cfg.QoS, func(m mqttclient.Message) { d.sp.handle(m.Topic(), m.Payload()) })
+		}
+	}
 	srv, err := ops.Start(d.cfg.HTTPAddr, d.reg, d.ready, d.log)
 	if err != nil {
 		return fmt.Errorf("serve /metrics on %s: %w (choose another --http-addr)", d.cfg.HTTPAddr, err)

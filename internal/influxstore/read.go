@@ -49,6 +49,10 @@ func (s *Store) ReadTelemetry(ctx context.Context, q SeriesQuery, fn func(Row) e
 	if !q.Stop.After(q.Start) {
 		return fmt.Errorf("influx read: empty time range %s..%s (stop must be after start)", q.Start.Format(time.RFC3339), q.Stop.Format(time.RFC3339))
 	}
+	ql, err := s.readsInfluxQL(ctx)
+	if err != nil {
+		return err
+	}
 	bucket, err := s.fluxBucket(ctx)
 	if err != nil {
 		return err
@@ -61,6 +65,12 @@ func (s *Store) ReadTelemetry(ctx context.Context, q SeriesQuery, fn func(Row) e
 		to := from.Add(chunk)
 		if to.After(q.Stop) {
 			to = q.Stop
+		}
+		if ql {
+			if err := s.readChunkQL(ctx, q, from, to, fn); err != nil {
+				return fmt.Errorf("read telemetry %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+			}
+			continue
 		}
 		flux := fmt.Sprintf(`from(bucket: %s)
   |> range(start: %s, stop: %s)
@@ -98,8 +108,16 @@ func (s *Store) readChunk(ctx context.Context, flux string, stop time.Time, fn f
 	})
 }
 
-// Machines lists the machines with telemetry in the range.
+// Machines lists the machines with telemetry in the range. One machine is one
+// (site, line, machine): pumps called p1 at two sites are two machines (the Flux query
+// used to keep one of them, found by comparing it with the InfluxQL path).
 func (s *Store) Machines(ctx context.Context, start, stop time.Time) ([]telemetry.Machine, error) {
+	if ql, err := s.readsInfluxQL(ctx); err != nil || ql {
+		if err != nil {
+			return nil, err
+		}
+		return s.machinesQL(ctx, start, stop)
+	}
 	bucket, err := s.fluxBucket(ctx)
 	if err != nil {
 		return nil, err
@@ -108,8 +126,8 @@ func (s *Store) Machines(ctx context.Context, start, stop time.Time) ([]telemetr
   |> range(start: %s, stop: %s)
   |> filter(fn: (r) => r._measurement == %s)
   |> keep(columns: ["site", "line", "machine"])
-  |> group()
-  |> unique(column: "machine")`,
+  |> group(columns: ["site", "line", "machine"])
+  |> distinct(column: "machine")`,
 		fluxString(bucket), start.UTC().Format(time.RFC3339Nano), stop.UTC().Format(time.RFC3339Nano), fluxString(Measurement))
 	seen := map[telemetry.Machine]bool{}
 	err = s.Query(ctx, flux, func(rec Record) error {
@@ -130,6 +148,12 @@ func (s *Store) Machines(ctx context.Context, start, stop time.Time) ([]telemetr
 // CountPoints counts stored values of one field (sensor), optionally per machine;
 // tests and benchmarks use it to check that nothing was lost.
 func (s *Store) CountPoints(ctx context.Context, q SeriesQuery, field string) (int64, error) {
+	if ql, err := s.readsInfluxQL(ctx); err != nil || ql {
+		if err != nil {
+			return 0, err
+		}
+		return s.countQL(ctx, q, field)
+	}
 	bucket, err := s.fluxBucket(ctx)
 	if err != nil {
 		return 0, err

@@ -34,6 +34,9 @@ type Config struct {
 	// Timeout bounds each HTTP request.
 	Timeout            time.Duration
 	InsecureSkipVerify bool
+	// QueryLanguage of history reads: QueryFlux, QueryInfluxQL, or QueryAuto ("":
+	// InfluxQL on InfluxDB 3, which has no Flux; Flux on 1.8 and 2.x). See influxql.go.
+	QueryLanguage string
 }
 
 // DefaultConfig returns the defaults of the common flags.
@@ -51,6 +54,9 @@ func (c Config) Validate() error {
 	}
 	if c.Bucket == "" {
 		return errors.New("influx: bucket is empty (set --influx-bucket)")
+	}
+	if err := validQueryLanguage(c.QueryLanguage); err != nil {
+		return err
 	}
 	if u, err := url.Parse(c.URL); err == nil && u.User != nil {
 		return errors.New("influx: the URL carries credentials; they would end up in logs: give the token in FAULTLINE_INFLUX_TOKEN or --influx-token-file")

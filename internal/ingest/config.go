@@ -23,6 +23,10 @@ type Config struct {
 	// or the filter derived from TagTemplate.
 	Filters     []string
 	TagTemplate string // "" = the contract's topic tree; see ParseTemplate
+	// Sparkplug, when set, also subscribes to Sparkplug B BIRTH/DATA/DEATH messages
+	// (of SparkplugGroup, "" = every group) and stores their values (sparkplug.go).
+	Sparkplug      *telemetry.SparkplugConfig
+	SparkplugGroup string
 
 	SpoolDir        string
 	SpoolMaxBytes   int64
@@ -93,6 +97,7 @@ func (c Config) Validate() error {
 	if _, err := ParseTemplate(c.TagTemplate); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.validateSparkplug()...)
 	if c.SpoolDir == "" {
 		errs = append(errs, errors.New("--spool-dir is empty"))
 	}
@@ -125,6 +130,9 @@ func (c Config) filters() ([]string, error) {
 			fs = []string{c.Topics.TelemetryFilter(), c.Topics.SensorFilter()}
 		} else {
 			fs = []string{tpl.filter()}
+		}
+		if c.Sparkplug != nil {
+			fs = append(fs, telemetry.SparkplugFilters(c.SparkplugGroup)...)
 		}
 	}
 	if c.ShareGroup == "" {

@@ -16,7 +16,7 @@ import (
 const ReasonTooManySeries telemetry.Reason = "too_many_series"
 
 // reasons are every label value of the rejection counter.
-var reasons = append(append([]telemetry.Reason(nil), telemetry.Reasons...), ReasonTooManySeries)
+var reasons = append(append(append([]telemetry.Reason(nil), telemetry.Reasons...), ReasonTooManySeries), telemetry.SparkplugReasons...)
 
 // decoded is what one message became.
 type decoded struct {
@@ -24,6 +24,7 @@ type decoded struct {
 	maxTS          int64 // unix nanoseconds of the newest point
 	rejected       []telemetry.Rejection
 	err            error // whole message rejected
+	rebirth        telemetry.SparkplugCommand
 }
 
 // decoder turns messages into line protocol. It is safe for concurrent use (one
@@ -38,12 +39,17 @@ type decoder struct {
 	maxMachines int
 
 	routes routeCache
+	sp     *telemetry.SparkplugDecoder // nil unless Config.Sparkplug
 }
 
 func newDecoder(c Config) *decoder {
 	tpl, _ := ParseTemplate(c.TagTemplate)
-	return &decoder{topics: c.Topics, tpl: tpl, limits: c.Limits,
+	d := &decoder{topics: c.Topics, tpl: tpl, limits: c.Limits,
 		machines: map[telemetry.Machine]struct{}{}, maxMachines: c.MaxMachines}
+	if c.Sparkplug != nil {
+		d.sp, _ = telemetry.NewSparkplugDecoder(*c.Sparkplug, c.Limits) // validated with the config
+	}
+	return d
 }
 
 func rejectf(r telemetry.Reason, format string, args ...any) error {
@@ -92,7 +98,8 @@ func (d *decoder) admit(m telemetry.Machine) error {
 // decodeState is one handler's own state (handlers of different connections run
 // concurrently): its fast payload decoder.
 type decodeState struct {
-	fd telemetry.FastDecoder
+	fd  telemetry.FastDecoder
+	spr telemetry.SparkplugResult
 }
 
 type routed struct {
@@ -132,6 +139,9 @@ func (c *routeCache) remember(topic string, r routed) {
 
 // decode appends the message's points to dst as line protocol.
 func (d *decoder) decode(st *decodeState, dst []byte, topic string, payload []byte, now time.Time) ([]byte, decoded) {
+	if d.sp != nil && telemetry.IsSparkplugTopic(topic) {
+		return d.decodeSparkplug(st, dst, topic, payload, now)
+	}
 	var out decoded
 	r, known := d.routes.get(topic)
 	var m telemetry.Machine

@@ -37,6 +37,7 @@ func ParseFlags(args []string, getenv cli.Getenv, stderr io.Writer) (Config, *cl
 	cli.Bool(fs, &cfg.DeadLetter, "dead-letter", "FAULTLINE_INGEST_DEAD_LETTER", false, "republish rejected messages with their reason to <root>/_deadletter/ingest", getenv, &errs)
 	cli.Int(fs, &limitPayload, "max-payload", "FAULTLINE_INGEST_MAX_PAYLOAD", cfg.Limits.MaxPayload, "largest accepted payload in bytes", getenv, &errs)
 	cli.Duration(fs, &cfg.ShutdownTimeout, "shutdown-timeout", "FAULTLINE_INGEST_SHUTDOWN_TIMEOUT", cfg.ShutdownTimeout, "how long shutdown keeps writing the spool to InfluxDB", getenv, &errs)
+	sp := cli.RegisterSparkplug(fs, "FAULTLINE_INGEST", getenv, &errs)
 	cli.String(fs, &cfg.PprofAddr, "pprof-addr", "FAULTLINE_INGEST_PPROF_ADDR", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); empty = off", getenv)
 	if err := fs.Parse(args); err != nil {
 		return cfg, nil, err
@@ -47,17 +48,20 @@ func ParseFlags(args []string, getenv cli.Getenv, stderr io.Writer) (Config, *cl
 	if len(errs) > 0 {
 		return cfg, nil, errs[0]
 	}
-	if err := com.Check(); err != nil {
+	var err error
+	if err = com.Check(); err != nil {
 		return cfg, nil, err
 	}
 	cfg.SpoolMaxBytes, cfg.Limits.MaxPayload = int64(spoolMB)<<20, limitPayload
+	if cfg.Sparkplug, cfg.SparkplugGroup, err = sp.Config(); err != nil {
+		return cfg, nil, err
+	}
 	cfg.Topics, cfg.HTTPAddr = com.Topics(), com.HTTPAddr
 	for _, f := range strings.Split(filters, ",") {
 		if f = strings.TrimSpace(f); f != "" {
 			cfg.Filters = append(cfg.Filters, f)
 		}
 	}
-	var err error
 	gz := cfg.Influx.Gzip
 	if cfg.MQTT, err = com.MQTTConfig(cfg.ClientID); err != nil {
 		return cfg, nil, err

@@ -23,6 +23,7 @@ type Stats struct {
 	Dropped       int64 // points InfluxDB refused permanently (HTTP 4xx)
 	SpoolFull     int64 // times the committer found the spool full
 	DeadLetters   int64
+	Rebirths      int64                      // Sparkplug B rebirth requests sent
 	Rejections    map[telemetry.Reason]int64 // messages and values, by reason
 }
 
@@ -30,6 +31,7 @@ type counters struct {
 	messages, rejected, acked, spooled, written, values atomic.Int64
 	writeErrors, dropped, spoolFull, deadLetters        atomic.Int64
 	spoolErrors                                         atomic.Int64
+	rebirths                                            atomic.Int64
 	rejections                                          map[telemetry.Reason]*atomic.Int64
 	lagNanos                                            atomic.Int64
 	writeSeconds                                        prometheus.Histogram
@@ -58,7 +60,7 @@ func (c *counters) snapshot() Stats {
 	s := Stats{Messages: c.messages.Load(), Rejected: c.rejected.Load(), Acked: c.acked.Load(),
 		PointsSpooled: c.spooled.Load(), PointsWritten: c.written.Load(), ValuesWritten: c.values.Load(),
 		WriteErrors: c.writeErrors.Load(), Dropped: c.dropped.Load(), SpoolFull: c.spoolFull.Load(),
-		DeadLetters: c.deadLetters.Load(), Rejections: map[telemetry.Reason]int64{}}
+		DeadLetters: c.deadLetters.Load(), Rebirths: c.rebirths.Load(), Rejections: map[telemetry.Reason]int64{}}
 	for r, n := range c.rejections {
 		s.Rejections[r] = n.Load()
 	}
@@ -83,6 +85,7 @@ func (c *counters) register(reg prometheus.Registerer, spoolBytes, pendingBytes,
 		counter("spool_full_total", "Group commits delayed because the spool was full.", &c.spoolFull),
 		counter("spool_errors_total", "Failed spool writes or fsyncs (the group is retried, never acknowledged before it is durable).", &c.spoolErrors),
 		counter("dead_letters_total", "Rejected messages republished to the dead-letter topic.", &c.deadLetters),
+		counter("sparkplug_rebirths_total", "Sparkplug B rebirth requests (NCMD Node Control/Rebirth) sent to edge nodes.", &c.rebirths),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "faultline_ingest_spool_bytes", Help: "Bytes of spool segments on disk."}, spoolBytes),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "faultline_ingest_spool_pending_bytes", Help: "Spooled bytes not yet written to InfluxDB."}, pendingBytes),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "faultline_ingest_lag_seconds", Help: "Now minus the payload timestamp of the newest point last written."},

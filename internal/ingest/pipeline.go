@@ -213,6 +213,9 @@ func (h *handler) handle(m mqttclient.Message) {
 	if cap(lines) <= 1<<20 {
 		h.scratch = lines
 	}
+	if d.rebirth.Topic != "" {
+		h.rebirth(d.rebirth)
+	}
 	for _, r := range d.rejected {
 		s.c.reject(r.Reason)
 		s.logReject(m.Topic(), r.Reason, r.Detail)

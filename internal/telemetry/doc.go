@@ -25,5 +25,10 @@
 // some bad values keeps its good ones and lists the dropped ones as Rejections. Limits
 // bound size, batch length, values per sample and the accepted timestamp window.
 //
+// Sparkplug B (Eclipse Sparkplug 3.0, topics spBv1.0/...) is decoded here too, for ingest
+// and infer alike: SparkplugDecoder keeps each edge node's session (BIRTH alias tables,
+// seq, bdSeq), maps topics to machines (SparkplugMapping), asks for rebirths and reports
+// DEATHs; sparkplug_proto.go holds the payload schema, decoded with protowire.
+//
 // docs/telemetry.md describes the contract for people writing devices and consumers.
 package telemetry

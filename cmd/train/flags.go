@@ -40,6 +40,7 @@ type config struct {
 type rawFlags struct {
 	sep, ignore, settings, context, hidden, start, stop string
 	seed                                                int
+	sensorCheck                                         bool
 }
 
 func parseFlags(args []string, getenv cli.Getenv, stderr io.Writer) (*config, error) {
@@ -113,6 +114,7 @@ func registerModel(fs *flag.FlagSet, c *config, raw *rawFlags, getenv cli.Getenv
 	cli.Float(fs, &o.Envelope, "envelope", "FAULTLINE_TRAIN_ENVELOPE", trainer.DefaultEnvelope, "anomaly: a latest value this share of its healthy range beyond that range scores the warn level (a learned limit alarm); 0 or less = off", getenv, errs)
 	cli.String(fs, &o.Detector, "detector", "FAULTLINE_TRAIN_DETECTOR", "", "anomaly: monitor (PCA of the window features), nets (a normal-behaviour network per sensor) or both (the larger score); default nets with --context, monitor without", getenv)
 	cli.Float(fs, &o.FalseAlarmsPerWeek, "false-alarms-per-week", "FAULTLINE_TRAIN_FALSE_ALARMS_PER_WEEK", 0, fmt.Sprintf("anomaly: how often healthy operation may cross the warn level, per machine and week (default %g, about one a month, for the monitor; the networks default to --quantile x --margin)", trainer.DefaultFalseAlarmsPerWeek), getenv, errs)
+	cli.Bool(fs, &raw.sensorCheck, "sensor-check", "FAULTLINE_TRAIN_SENSOR_CHECK", true, "anomaly: learn each sensor's healthy signal limits, so a stuck, spiking or silent sensor raises an alert with fault sensor naming it", getenv, errs)
 	cli.String(fs, &o.TargetFeature, "target-feature", "FAULTLINE_TRAIN_TARGET_FEATURE", o.TargetFeature, "anomaly: the window feature each network predicts: mean, ewma or last (ewma and last react within minutes to a fast fault)", getenv)
 }
 
@@ -135,6 +137,7 @@ func (c *config) finish(raw rawFlags, now time.Time) []error {
 		add(fmt.Errorf("--seed %d: use a non-negative integer", raw.seed))
 	}
 	c.opts.Seed = uint64(max(0, raw.seed))
+	c.opts.NoSensorCheck = !raw.sensorCheck
 	if c.opts.Envelope <= 0 {
 		c.opts.Envelope = -1 // the flag's 0 is "off"; the trainer's 0 is "default"
 	}

@@ -169,8 +169,9 @@ type Model struct {
 	// score joins the residual score by the maximum. A model may have a monitor and no
 	// networks.
 	Monitor *Monitor `json:"monitor,omitempty"`
-	// SensorCheck (anomaly) holds each target's healthy signal limits: a stuck,
-	// spiking or silent sensor raises a sensor-fault alert naming it.
+	// SensorCheck (anomaly) holds each spec sensor's healthy signal limits (context
+	// sensors too): a stuck, spiking or silent sensor raises a sensor-fault alert
+	// naming it.
 	SensorCheck *SensorCheck `json:"sensor_check,omitempty"`
 
 	Alert alerting.Config `json:"alert"`
@@ -337,7 +338,7 @@ func (m *Model) Validate() error {
 		if m.Task != TaskAnomaly {
 			add("sensor_check needs an anomaly model")
 		}
-		c.validate(nt, add)
+		c.validate(len(m.Spec.Sensors), add)
 	}
 	if m.Monitor != nil {
 		if m.Task != TaskAnomaly {

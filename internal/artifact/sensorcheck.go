@@ -2,7 +2,7 @@ package artifact
 
 import "math"
 
-// SensorCheck holds, for each target, the limits of its own signal seen in healthy
+// SensorCheck holds, for each of the spec's sensors (context ones too), the limits of its own signal seen in healthy
 // operation, learned and applied by scoring.SensorChecker over the model's window. A
 // sensor that breaks one is faulty itself, and the alert says fault "sensor" and names
 // it: the fix is a technician with a spare transmitter, not a bearing.
@@ -10,10 +10,14 @@ import "math"
 //   - stuck: the observed values of the latest quarter window span at most StuckRatio
 //     x MinRange[k] (the smallest such span in healthy operation; 0 turns the rule off
 //     for a sensor that is legitimately flat at times);
-//   - spiking: at least two spikes in the window, a spike being one sample that leaves
+//   - spiking: a spike in the window, a spike being one sample that leaves
 //     and returns by more than JumpFactor x MaxJump[k] (the largest healthy step);
 //   - silent: at least half the window's values missing while every other target
 //     reports, and no healthy window missed a fifth (MaxMissing[k] < 0.2).
+//
+// A spike beyond twice the largest healthy step, out and straight back, is rare
+// enough in healthy operation that one is evidence; the simulator's spiking sensors
+// spike about once an hour, and a rule that waited for two missed most of them.
 type SensorCheck struct {
 	MinRange   []float64 `json:"min_range"`
 	MaxJump    []float64 `json:"max_jump"`
@@ -24,7 +28,7 @@ type SensorCheck struct {
 
 func (c *SensorCheck) validate(nt int, add func(string, ...any)) {
 	if len(c.MinRange) != nt || len(c.MaxJump) != nt || len(c.MaxMissing) != nt {
-		add("sensor_check: min_range (%d), max_jump (%d) and max_missing (%d) need one value per target (%d)", len(c.MinRange), len(c.MaxJump), len(c.MaxMissing), nt)
+		add("sensor_check: min_range (%d), max_jump (%d) and max_missing (%d) need one value per sensor (%d)", len(c.MinRange), len(c.MaxJump), len(c.MaxMissing), nt)
 		return
 	}
 	for k := range nt {

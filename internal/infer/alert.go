@@ -47,7 +47,10 @@ func BuildAlert(m telemetry.Machine, a *artifact.Model, r *scoring.Result) telem
 			al.Cause = causeName(a.Targets, r.Cause)
 			al.Fault, al.Issue = telemetry.FaultProcess, r.SensorIssue
 			if r.SensorIssue != "" {
-				al.Fault = telemetry.FaultSensor
+				// The faulty sensor may be a context sensor, which has no share.
+				name := a.Spec.Sensors[r.IssueSensor]
+				al.Fault, al.Cause = telemetry.FaultSensor, name
+				al.Top = []telemetry.Contribution{{Sensor: name, Share: 1}}
 			}
 		}
 	}

@@ -98,7 +98,11 @@ func ScoreTable(sc *scoring.Scorer, tbl *dataset.Table, withAsset bool, w io.Wri
 				}
 				count(&stats, r.Event.Transition)
 			}
-			line = appendResult(line, r, ready, active, rul, causeName(targets, cause))
+			causeText := causeName(targets, cause)
+			if ready && r.SensorIssue != "" && active != alerting.None {
+				causeText = sc.M.Spec.Sensors[r.IssueSensor]
+			}
+			line = appendResult(line, r, ready, active, rul, causeText)
 			if !rul {
 				line = append(append(line[:len(line)-1], ','), fault...)
 				line = append(line, '\n')

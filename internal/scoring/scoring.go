@@ -118,10 +118,13 @@ type Result struct {
 	// T2 and SPE are the monitor's statistics over their levels (models with a
 	// Monitor; 0 otherwise).
 	T2, SPE float64
-	// SensorIssue (IssueStuck, IssueSpiking, IssueSilent) says the target Shares
-	// blame is faulty itself (artifact.SensorCheck); "" otherwise. The score is then
-	// at least SensorLevel x the warn level.
+	// SensorIssue (IssueStuck, IssueSpiking, IssueSilent) says sensor IssueSensor (an
+	// index into the spec's sensors, context sensors included) is faulty itself
+	// (artifact.SensorCheck); "" and -1 otherwise. The score is then at least
+	// SensorLevel x the warn level, and Shares blame that sensor alone when it is a
+	// target (all zero for a context sensor).
 	SensorIssue string
+	IssueSensor int
 	// Cause is the target the active alert blames (an index into Model.Targets), -1
 	// while no alert is active and for RUL models. It is the largest share when the
 	// alert was raised; another target takes over after leading for the alert's M
@@ -176,8 +179,7 @@ type Stream struct {
 	mem     *memberStreams // rul: one stream per artifact.Model.Members entry
 	mon     *monitorStage  // anomaly with a Monitor
 	chk     *SensorChecker // anomaly with a SensorCheck
-	tgtCol  []int          // spec sensor column of each target
-	tvals   []float64
+	tgtOf   []int          // target index of each spec sensor, -1 for context sensors
 	cause   causeTracker
 	C       Counters
 }
@@ -219,11 +221,10 @@ func (s *Scorer) NewStream() (*Stream, error) {
 	}
 	st.mon = newMonitorStage(s.M)
 	if s.M.SensorCheck != nil {
-		st.chk = NewSensorChecker(len(s.M.Targets), s.M.Spec.Window)
-		for _, t := range s.M.Targets {
-			st.tgtCol = append(st.tgtCol, indexOf(s.M.Spec.Sensors, t))
+		st.chk = NewSensorChecker(len(s.M.Spec.Sensors), s.M.Spec.Window)
+		for _, name := range s.M.Spec.Sensors {
+			st.tgtOf = append(st.tgtOf, indexOf(s.M.Targets, name))
 		}
-		st.tvals = make([]float64, len(s.M.Targets))
 	}
 	if len(s.M.HistoryEWMA) > 0 {
 		if st.hist, err = features.NewHistory(s.M.HistoryEWMA, ns); err != nil {
@@ -331,10 +332,7 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 	}
 	issueAt, issue := -1, ""
 	if st.chk != nil {
-		for k, c := range st.tgtCol {
-			st.tvals[k] = in[c]
-		}
-		st.chk.Push(st.tvals)
+		st.chk.Push(in)
 		issueAt, issue = st.chk.Check(m.SensorCheck)
 	}
 	if !ready {
@@ -382,7 +380,7 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 		r.Score, r.Raw = r.RUL, r.RUL
 	} else {
 		st.anomaly(r)
-		r.SensorIssue = ""
+		r.SensorIssue, r.IssueSensor = "", -1
 		if issue != "" {
 			st.sensorFault(r, issueAt, issue)
 		}
@@ -400,16 +398,24 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 // not critical (a broken transmitter is a work order, not an emergency stop).
 const SensorLevel = 1.5
 
-// sensorFault makes r a sensor fault of target k: at least SensorLevel x warn, blamed
-// on k alone.
+// sensorFault makes r a sensor fault of spec sensor k: at least SensorLevel x warn,
+// blamed on k alone.
 func (st *Stream) sensorFault(r *Result, k int, issue string) {
-	r.SensorIssue = issue
-	r.Score = math.Max(r.Score, SensorLevel*st.s.M.Alert.Warn)
+	level := SensorLevel * st.s.M.Alert.Warn
+	if t := st.tgtOf[k]; r.Score >= level && (t < 0 || r.Shares[t] < 0.5) {
+		// A process score above the sensor level that another sensor drives is a
+		// process fault, whatever this sensor does meanwhile.
+		return
+	}
+	r.SensorIssue, r.IssueSensor = issue, k
+	r.Score = math.Max(r.Score, level)
 	clear(r.Shares)
-	r.Shares[k] = 1
+	if t := st.tgtOf[k]; t >= 0 {
+		r.Shares[t] = 1
+	}
 }
 
-// sensorOnly is the result of a row whose window has no features because target k
+// sensorOnly is the result of a row whose window has no features because sensor k
 // went silent.
 func (st *Stream) sensorOnly(ts time.Time, k int, issue string) *Result {
 	r := &st.res

@@ -23,7 +23,8 @@ const (
 // of the window's values are missing, the span of the observed ones and the spikes
 // (one sample that leaves and comes back, steeper than any healthy step). It is both
 // how the trainer learns the healthy limits (Learn) and how a stream applies them
-// (Check), so the two measure the same thing. Not safe for concurrent use.
+// (Check), so the two measure the same thing. It follows every spec sensor, context
+// sensors included. Not safe for concurrent use.
 type SensorChecker struct {
 	w      int
 	ring   [][]float64 // per target, the last w values (NaN = missing)
@@ -31,6 +32,8 @@ type SensorChecker struct {
 	nSpike []int
 	nMiss  []int
 	last   [][3]float64 // per target, the last three observed values, newest last
+	lastAt [][3]int     // the rows they were observed at
+	fresh  []bool       // per target, observed in the latest row
 	nObs   []int
 	pos, n int
 }
@@ -38,7 +41,8 @@ type SensorChecker struct {
 // NewSensorChecker follows targets over windows of w rows.
 func NewSensorChecker(targets, w int) *SensorChecker {
 	c := &SensorChecker{w: w, ring: make([][]float64, targets), spikes: make([][]bool, targets),
-		nSpike: make([]int, targets), nMiss: make([]int, targets), last: make([][3]float64, targets), nObs: make([]int, targets)}
+		nSpike: make([]int, targets), nMiss: make([]int, targets), last: make([][3]float64, targets), lastAt: make([][3]int, targets),
+		fresh: make([]bool, targets), nObs: make([]int, targets)}
 	for k := range targets {
 		c.ring[k] = make([]float64, w)
 		c.spikes[k] = make([]bool, w)
@@ -50,7 +54,7 @@ func NewSensorChecker(targets, w int) *SensorChecker {
 func (c *SensorChecker) Reset() {
 	for k := range c.ring {
 		clear(c.spikes[k])
-		c.nSpike[k], c.nMiss[k], c.nObs[k] = 0, 0, 0
+		c.nSpike[k], c.nMiss[k], c.nObs[k], c.fresh[k] = 0, 0, 0, false
 	}
 	c.pos, c.n = 0, 0
 }
@@ -69,13 +73,16 @@ func (c *SensorChecker) Push(vals []float64) {
 		}
 		c.ring[k][c.pos] = v
 		c.spikes[k][c.pos] = false
+		c.fresh[k] = false
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			c.ring[k][c.pos] = math.NaN()
 			c.nMiss[k]++
 			continue
 		}
-		l := &c.last[k]
+		l, at := &c.last[k], &c.lastAt[k]
 		l[0], l[1], l[2] = l[1], l[2], v
+		at[0], at[1], at[2] = at[1], at[2], c.n
+		c.fresh[k] = true
 		c.nObs[k]++
 	}
 	c.pos = (c.pos + 1) % c.w
@@ -106,17 +113,22 @@ func (c *SensorChecker) span(k int) float64 {
 	return hi - lo
 }
 
-// spike says whether target k's middle one of its last three observed values left
-// and came back by more than j each way; it marks the row when so.
+// spike says whether, on a row where target k was observed, the middle one of its last
+// three observed values left and came back by more than j each way; it marks the
+// peak's row (while that row is in the window), so the spike counts until the peak
+// leaves the window.
 func (c *SensorChecker) spike(k int, j float64) bool {
-	if c.nObs[k] < 3 || !(j > 0) {
+	if !c.fresh[k] || c.nObs[k] < 3 || !(j > 0) {
 		return false
 	}
 	l := c.last[k]
 	up, down := l[1]-l[0], l[2]-l[1]
 	if math.Abs(up) > j && math.Abs(down) > j && up*down < 0 && math.Abs(l[2]-l[0]) < j/2 {
-		slot := (c.pos - 1 + c.w) % c.w
-		if !c.spikes[k][slot] {
+		peak := c.lastAt[k][1]
+		if c.n-1-peak >= c.w {
+			return true // the peak has already left the window
+		}
+		if slot := peak % c.w; !c.spikes[k][slot] {
 			c.spikes[k][slot] = true
 			c.nSpike[k]++
 		}
@@ -132,8 +144,9 @@ type SensorLimits struct {
 
 // Learn measures the healthy limits of rows (target values) over windows of w rows:
 // the smallest span of the latest quarter window, the largest step between consecutive observed
-// values, and the largest missing share of a window. Call it once per series with the
-// same limits to pool several machines.
+// values, and the largest missing share of a window while the other sensors report.
+// Call it once per run of rows without an outage (the stream restarts the checker
+// there) with the same limits to pool several runs and machines.
 func Learn(rows [][]float64, w int, into *SensorLimits) {
 	if len(rows) == 0 {
 		return
@@ -164,8 +177,12 @@ func Learn(rows [][]float64, w int, into *SensorLimits) {
 			continue
 		}
 		for k := range nt {
-			into.MaxMissing[k] = math.Max(into.MaxMissing[k], float64(c.nMiss[k])/float64(w))
-			if s := c.span(k); !math.IsNaN(s) {
+			// The conditions Check judges under: missing values while the others
+			// report, a span of a window that is mostly there.
+			if c.othersReport(k) {
+				into.MaxMissing[k] = math.Max(into.MaxMissing[k], float64(c.nMiss[k])/float64(w))
+			}
+			if s := c.span(k); !math.IsNaN(s) && 5*c.nMiss[k] < c.w {
 				into.MinRange[k] = math.Min(into.MinRange[k], s)
 			}
 		}
@@ -209,7 +226,7 @@ func (c *SensorChecker) Check(sc *artifact.SensorCheck) (int, string) {
 				return k, IssueStuck
 			}
 		}
-		if c.nSpike[k] >= 2 {
+		if c.nSpike[k] >= 1 {
 			return k, IssueSpiking
 		}
 	}

@@ -2,7 +2,9 @@ package trainer
 
 import (
 	"context"
+
 	"errors"
+	"github.com/faultline/faultline/internal/artifact"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -141,7 +143,7 @@ func TestColumnScreening(t *testing.T) {
 	}
 	d := Data{Columns: []string{"sample_id", "Fault", "pressure"}, Series: []Series{s}}
 	for k, want := range []string{"id, counter or time", "label", ""} {
-		if got := columnProblem(d, k); want == "" && got != "" || !strings.Contains(got, want) {
+		if got := columnProblem(d, k, artifact.TaskAnomaly); want == "" && got != "" || !strings.Contains(got, want) {
 			t.Errorf("column %s: %q, want %q", d.Columns[k], got, want)
 		}
 	}

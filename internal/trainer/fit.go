@@ -25,6 +25,11 @@ func Fit(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, erro
 	if o.TargetFeature != "" && o.Forecast > 0 {
 		return nil, nil, fmt.Errorf("target feature %q and forecast %d exclude each other: a forecaster predicts the coming rows' mean", o.TargetFeature, o.Forecast)
 	}
+	switch o.Detector {
+	case DetectorMonitor, DetectorNets, DetectorBoth:
+	default:
+		return nil, nil, fmt.Errorf("detector %q: use %s, %s or %s", o.Detector, DetectorMonitor, DetectorNets, DetectorBoth)
+	}
 	var fit func(context.Context, Data, Options) (*artifact.Model, *Report, error)
 	switch o.Task {
 	case artifact.TaskAnomaly:
@@ -319,7 +324,7 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 	if !o.NoSensorCheck {
 		// After calibration, like the envelope: its score is a multiple of the warn
 		// level, which must not feed back into placing that level.
-		m.SensorCheck = sensorCheckOf(d, p, spec, targets)
+		m.SensorCheck = sensorCheckOf(d, p, spec.Window, spec.MaxFill)
 	}
 	rep.Duration = time.Since(start)
 	rep.Seconds = rep.Duration.Seconds()
@@ -327,18 +332,19 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 	return m, rep, m.Validate()
 }
 
-// sensorCheckOf learns each target's healthy signal limits over every series, training
+// sensorCheckOf learns every sensor's healthy signal limits over every series, training
 // and held-out part alike, with the scorer's own checker (scoring.Learn).
-func sensorCheckOf(d Data, p *prepared, spec features.Spec, targets []string) *artifact.SensorCheck {
-	cols := targetCols(spec, targets)
+func sensorCheckOf(d Data, p *prepared, window, maxFill int) *artifact.SensorCheck {
 	var lim scoring.SensorLimits
 	for _, s := range d.Series {
-		rows := p.rowsFor(s)
-		tv := make([][]float64, len(rows))
-		for i, r := range rows {
-			tv[i] = pick(r, cols)
+		rows, from := p.rowsFor(s), 0
+		for i := 1; i <= len(rows); i++ {
+			// An outage the stream would not fill restarts its checker: learn per run.
+			if i == len(rows) || p.period > 0 && features.MissingSamples(s.T[i]-s.T[i-1], p.period) > maxFill {
+				scoring.Learn(rows[from:i], window, &lim)
+				from = i
+			}
 		}
-		scoring.Learn(tv, spec.Window, &lim)
 	}
 	return lim.Finish()
 }
@@ -445,6 +451,13 @@ func calibrateAnomaly(m *artifact.Model, d Data, p *prepared, o Options, rep *Re
 				abs[i] = math.Abs(r[k])
 			}
 			scale[k] = math.Max(quantile(abs, 0.99), 1e-6)
+		}
+	}
+	if len(m.Nets) == 0 {
+		// No residuals without networks; the envelope still needs each target's
+		// typical variation as the least width of its range.
+		for k := range scale {
+			scale[k] = math.Max(m.TargetScale[k], 1e-6)
 		}
 	}
 	m.ResidualScale = scale
@@ -655,16 +668,20 @@ func rowsNeeded(w int, valFrac float64) int {
 	return max(need, int(math.Ceil(float64(minTrainWindows+w-1)/(1-valFrac))))
 }
 
-// anomalyWindowFor caps the default window by the history: a quarter of the shortest
+// anomalyWindowFor caps the default window by the history: a quarter of the typical
 // series' held-out part, so calibration sees at least three windows' worth of
 // distinct ones (a 500-row history with the default held-out quarter gets at most 31
 // rows; a window of 120 there left no validation window at all).
 func anomalyWindowFor(want int, d Data, valFrac float64) int {
-	shortest := math.MaxInt
-	for _, s := range d.Series {
-		shortest = min(shortest, len(s.Rows))
+	// The median series, not the shortest: one machine with a few dozen rows must not
+	// shrink the window of a whole fleet (its own windows are then simply too few).
+	lens := make([]int, len(d.Series))
+	for i, s := range d.Series {
+		lens[i] = len(s.Rows)
 	}
-	return max(2, min(want, int(float64(shortest)*valFrac)/4))
+	slices.Sort(lens)
+	typical := lens[len(lens)/2]
+	return max(2, min(want, int(float64(typical)*valFrac)/4))
 }
 
 // defaultAnomalyWindow spans about an hour of samples (20 to 120): shorter windows see

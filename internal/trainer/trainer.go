@@ -123,8 +123,8 @@ type Options struct {
 	Detector string
 	// FalseAlarmsPerWeek (anomaly) places the warn level: the smoothed score of healthy
 	// operation should cross it about this often per machine and week (a tail model of
-	// the held-out scores, see warnLevel). 0 means DefaultFalseAlarmsPerWeek for the
-	// monitor and Quantile x Margin for the networks (their calibration before).
+	// the held-out scores, see warnLevel). 0 means DefaultFalseAlarmsPerWeek with the
+	// monitor and Quantile x Margin for the networks alone (their calibration before).
 	FalseAlarmsPerWeek float64
 	// NoSensorCheck (anomaly) leaves out the sensor checks (artifact.SensorCheck):
 	// stuck, spiking and silent sensors then raise no sensor-fault alert of their own.
@@ -198,7 +198,7 @@ func (o *Options) defaults() {
 			o.Detector = DetectorNets
 		}
 	}
-	if o.FalseAlarmsPerWeek == 0 && o.Quantile == 0 && o.Margin == 0 && o.Detector == DetectorMonitor {
+	if o.FalseAlarmsPerWeek == 0 && o.Quantile == 0 && o.Margin == 0 && o.Detector != DetectorNets {
 		o.FalseAlarmsPerWeek = DefaultFalseAlarmsPerWeek
 	}
 	if o.Quantile <= 0 || o.Quantile >= 1 {
@@ -288,7 +288,7 @@ func prepare(d Data, o *Options, trainPart func(Series) Series, rep *Report) (*p
 		if slices.Contains(o.Settings, c) {
 			continue
 		}
-		if why := columnProblem(d, k); why != "" {
+		if why := columnProblem(d, k, o.Task); why != "" {
 			rep.Dropped[c] = why
 			continue
 		}
@@ -319,8 +319,9 @@ func prepare(d Data, o *Options, trainPart func(Series) Series, rep *Report) (*p
 }
 
 // columnProblem says why a column cannot be a sensor: all missing, or constant (a
-// constant has no information and a zero scale).
-func columnProblem(d Data, k int) string {
+// constant has no information and a zero scale), a label, or for anomaly models an
+// id, counter or time (for RUL an operating-hours counter is a fair input).
+func columnProblem(d Data, k int, task string) string {
 	lo, hi, n := math.Inf(1), math.Inf(-1), 0
 	for _, s := range d.Series {
 		for _, r := range s.Rows {
@@ -339,7 +340,7 @@ func columnProblem(d Data, k int) string {
 		return "constant"
 	case slices.Contains(labelNames, strings.ToLower(d.Columns[k])):
 		return "looks like a label (its name), never a model input"
-	case n >= 10 && increasing(d, k):
+	case task == artifact.TaskAnomaly && n >= 10 && increasing(d, k):
 		return "looks like an id, counter or time (it only ever increases)"
 	}
 	return ""

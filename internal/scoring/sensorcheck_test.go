@@ -1,0 +1,163 @@
+package scoring
+
+import (
+	"math"
+	"testing"
+
+	"github.com/faultline/faultline/internal/artifact"
+)
+
+func checkOf(minRange, maxJump float64) *artifact.SensorCheck {
+	return &artifact.SensorCheck{MinRange: []float64{minRange, minRange}, MaxJump: []float64{maxJump, maxJump},
+		MaxMissing: []float64{0, 0}, StuckRatio: DefaultStuckRatio, JumpFactor: DefaultJumpFactor}
+}
+
+// feed pushes rows of (sensor 0, sensor 1) and returns the issue after each.
+func feed(c *SensorChecker, sc *artifact.SensorCheck, rows [][2]float64) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		c.Push(r[:])
+		_, out[i] = c.Check(sc)
+	}
+	return out
+}
+
+func wiggle(i int) float64 { return 10 + 0.5*math.Sin(float64(i)) }
+
+// One spike is reported for exactly as long as its peak is in the window, also when
+// missing values follow it (a sensor reporting less often than the row rate).
+func TestSpikeCountsWhileItsPeakIsInTheWindow(t *testing.T) {
+	const w = 8
+	c := NewSensorChecker(2, w)
+	sc := checkOf(0.1, 1)
+	var rows [][2]float64
+	for i := range 20 {
+		rows = append(rows, [2]float64{wiggle(i), wiggle(i)})
+	}
+	rows[10][0] = 30 // the peak
+	rows[12][0] = math.NaN()
+	rows[13][0] = math.NaN()
+	got := feed(c, sc, rows)
+	for i, issue := range got {
+		want := ""
+		if i >= 11 && i < 10+w { // seen when the value returns, gone when row 10 leaves
+			want = IssueSpiking
+		}
+		if issue != want {
+			t.Errorf("row %d: issue %q, want %q (all: %q)", i, issue, want, got)
+		}
+	}
+}
+
+// A value that jumps and stays (a step) is no spike; a flat run is stuck; half the
+// window missing while the other sensor reports is silent; Reset forgets all.
+func TestSensorRules(t *testing.T) {
+	const w = 12
+	sc := checkOf(0.1, 1)
+	t.Run("step is no spike", func(t *testing.T) {
+		c := NewSensorChecker(2, w)
+		var rows [][2]float64
+		for i := range 30 {
+			v := wiggle(i)
+			if i >= 15 {
+				v += 20
+			}
+			rows = append(rows, [2]float64{v, wiggle(i)})
+		}
+		for i, issue := range feed(c, sc, rows) {
+			if issue != "" {
+				t.Fatalf("row %d: %q for a step", i, issue)
+			}
+		}
+	})
+	t.Run("stuck", func(t *testing.T) {
+		c := NewSensorChecker(2, w)
+		var rows [][2]float64
+		for i := range 30 {
+			v := wiggle(i)
+			if i >= 15 {
+				v = 10.25
+			}
+			rows = append(rows, [2]float64{wiggle(i), v})
+		}
+		got := feed(c, sc, rows)
+		// stuckRows is 5: the span is 0 from row 19 on.
+		if got[18] != "" || got[19] != IssueStuck || got[29] != IssueStuck {
+			t.Fatalf("issues %q", got)
+		}
+		k, _ := c.Check(sc)
+		if k != 1 {
+			t.Fatalf("stuck sensor %d, want 1", k)
+		}
+		c.Reset()
+		if k, issue := c.Check(sc); k != -1 || issue != "" {
+			t.Fatalf("after reset: %d %q", k, issue)
+		}
+	})
+	t.Run("silent", func(t *testing.T) {
+		c := NewSensorChecker(2, w)
+		var rows [][2]float64
+		for i := range 30 {
+			v := wiggle(i)
+			if i >= 15 {
+				v = math.NaN()
+			}
+			rows = append(rows, [2]float64{v, wiggle(i)})
+		}
+		got := feed(c, sc, rows)
+		if got[19] != "" || got[20] != IssueSilent {
+			t.Fatalf("issues %q: want silent once half the window (6 rows) is missing", got)
+		}
+		both := NewSensorChecker(2, w)
+		for i := range 30 {
+			both.Push([]float64{math.NaN(), math.NaN()})
+			if _, issue := both.Check(sc); issue != "" {
+				t.Fatalf("row %d: every sensor missing is an outage, not a sensor fault: %q", i, issue)
+			}
+		}
+	})
+}
+
+// Learn measures under Check's own conditions: a sensor that often has a value missing
+// keeps its stuck rule (no span of one value). Outages are split off by the caller
+// (trainer.sensorCheckOf), as the stream restarts its checker there.
+func TestLearnMatchesCheck(t *testing.T) {
+	var rows [][]float64
+	for i := range 200 {
+		a, b := wiggle(i), wiggle(i+1)
+		if i%7 == 0 {
+			a = math.NaN()
+		}
+		rows = append(rows, []float64{a, b})
+	}
+	var lim SensorLimits
+	Learn(rows, 12, &lim)
+	if !(lim.MinRange[0] > 0.1) || lim.MaxMissing[1] != 0 || lim.MaxMissing[0] > 2.0/12 {
+		t.Fatalf("limits %+v", lim)
+	}
+	if j := lim.MaxJump[1]; j < 0.4 || j > 1 {
+		t.Fatalf("max jump %v of a sine of amplitude 0.5 sampled at 1 rad", j)
+	}
+}
+
+// The monitor's statistics are the textbook ones: with the components along the first
+// two axes, T2 sums those coordinates' squares over their variances and SPE the rest.
+func TestMonitorStatistics(t *testing.T) {
+	m := &artifact.Model{Targets: []string{"a", "b", "c"}, Monitor: &artifact.Monitor{
+		Components: [][]float64{{1, 0, 0}, {0, 1, 0}}, Variance: []float64{4, 1}, T2Level: 2, SPELevel: 0.5}}
+	m.Spec.Sensors, m.Spec.Features, m.Spec.Window = []string{"a", "b", "c"}, []string{"mean"}, 2
+	ms := newMonitorStage(m)
+	t2, spe := ms.stats([]float64{2, 1, 0.5})
+	if math.Abs(t2-(4.0/4+1)/2) > 1e-12 || math.Abs(spe-0.25/0.5) > 1e-12 {
+		t.Fatalf("t2 %v spe %v, want 1 and 0.5", t2, spe)
+	}
+	shares := make([]float64, 3)
+	ms.blame(false, shares)
+	if shares[2] != 1 {
+		t.Fatalf("SPE blame %v: the residual is all sensor c's", shares)
+	}
+	ms.blame(true, shares)
+	if math.Abs(shares[0]-0.5) > 1e-12 || math.Abs(shares[1]-0.5) > 1e-12 {
+		t.Fatalf("T2 blame %v, want a and b half each", shares)
+	}
+}

@@ -57,7 +57,7 @@ func runDaemon(ctx context.Context, args []string, getenv func(string) string, s
 	fs := flag.NewFlagSet("infer run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c cli.Common
-	c.Register(fs, getenv, ":9103")
+	c.Register(fs, getenv, cli.InferHTTPAddr)
 	cfg := infer.DefaultConfig()
 	var errs []error
 	var rts routes

@@ -53,6 +53,8 @@ type machine struct {
 	prev scoring.Counters
 	// active is the alert state after the last scored window (logged on reload).
 	active alerting.Severity
+	// part is the row being gathered from per-sensor topics (sensors.go).
+	part partialRow
 }
 
 // EngineConfig is what NewEngine needs from Config.

@@ -178,12 +178,14 @@ func TestDefaultOpsPortsDistinct(t *testing.T) {
 // and --help with exit status 0 (demo --help exited 1, none had --version).
 func TestVersionAndHelp(t *testing.T) {
 	needBinaries(t)
+	// make build stamps the commit from git; a tree without git has none to give.
+	hasGit := exec.Command("git", "-C", repoRoot, "rev-parse", "HEAD").Run() == nil
 	for _, p := range programs {
 		out, err := exec.Command(filepath.Join(binDir, p), "--version").CombinedOutput()
 		if err != nil || !strings.HasPrefix(string(out), p+" ") || !strings.Contains(string(out), "commit ") || !strings.Contains(string(out), " go1.") {
 			t.Errorf("%s --version: %v, %q; want exit 0 and the program, commit and Go version", p, err, out)
 		}
-		if strings.Contains(string(out), "commit unknown") {
+		if hasGit && strings.Contains(string(out), "commit unknown") {
 			t.Errorf("%s --version: %q; make build stamps the commit", p, out)
 		}
 		if out, err := help(t, p); err != nil {

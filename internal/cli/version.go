@@ -13,10 +13,11 @@ import (
 var commit string
 
 // VersionRequested reports whether args ask for the version: --version or -version as
-// the first argument (before any subcommand), so `infer --version` works for every
-// program whatever its flag sets look like.
+// the only argument, so `infer --version` works for every program whatever its flag
+// sets look like, and a program's own -version flag with a value (train's model
+// version: `train --version 7 --csv ...`) keeps working.
 func VersionRequested(args []string) bool {
-	return len(args) > 0 && (args[0] == "--version" || args[0] == "-version")
+	return len(args) == 1 && (args[0] == "--version" || args[0] == "-version")
 }
 
 // Version is the one-line build description: program, module version, commit (with

@@ -34,7 +34,9 @@ func TestLiveRunFlushesTruth(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	// 600x: a simulated minute (one periodic truth record per machine) every 0.1 s.
-	go func() { done <- p.Run(ctx, &recorder{}, RunOptions{Topics: telemetry.MustTopics(""), Truth: w, Speed: 600}) }()
+	go func() {
+		done <- p.Run(ctx, &recorder{}, RunOptions{Topics: telemetry.MustTopics(""), Truth: w, Speed: 600})
+	}()
 	select {
 	case <-w.ch:
 	case err := <-done:

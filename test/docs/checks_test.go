@@ -87,6 +87,15 @@ var checks = map[string]check{
 			waitUntil(t, p, "/readyz 200 and a retained online status", time.Minute, func() bool {
 				return httpOK("http://"+p.httpAddr+"/readyz") && st.last("factory/_status/infer/edge-1") == "online"
 			})
+			// "scores each window": half an hour of the plant's telemetry at 1 Hz.
+			start := time.Now().Add(-30 * time.Minute).UTC().Format(time.RFC3339)
+			sim, err := w.run("bin/simulate --machines 3 --speed 0 --duration 30m --fault-rate 0 --seed 9 --start "+start+" --http-addr ''", nil, time.Minute)
+			if err != nil {
+				t.Fatalf("simulate: %v\n%s", err, sim.output())
+			}
+			waitUntil(t, p, "scored windows in /metrics", time.Minute, func() bool {
+				return metric("http://"+p.httpAddr+"/metrics", "infer_windows_total") > 0
+			})
 		},
 		after: statusOffline("infer", "edge-1"),
 	},

@@ -17,10 +17,13 @@ TEST_TIMEOUT ?= 12m
 
 all: build
 
+# --version names the commit even where the toolchain does not stamp it (-buildvcs=false).
+LDFLAGS := -X github.com/faultline/faultline/internal/cli.commit=$(shell git rev-parse --short HEAD 2>/dev/null)
+
 build:
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ $(addprefix ./cmd/,$(PROGRAMS))
-	GOEXPERIMENT=$(TRAIN_GOEXPERIMENT) CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ $(addprefix ./cmd/,$(TRAIN_PROGRAMS))
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(PROGRAMS))
+	GOEXPERIMENT=$(TRAIN_GOEXPERIMENT) CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(TRAIN_PROGRAMS))
 
 # Static edge binaries for the gateways (no cgo).
 cross:

@@ -113,6 +113,9 @@ func (t *truthSink) write(b []byte) error {
 	return nil
 }
 
+// pending reports whether records wait in the buffer.
+func (t *truthSink) pending() bool { return t.w != nil && t.w.Buffered() > 0 }
+
 func (t *truthSink) flush() error {
 	if t.w == nil {
 		return nil

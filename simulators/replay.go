@@ -29,6 +29,9 @@ type CSVOptions struct {
 	TimeColumn string
 	// Sep is the field separator; 0 detects it from the header (, ; tab or |).
 	Sep rune
+	// Ignore names columns to skip (a text column the reader would refuse; its error
+	// suggests --ignore).
+	Ignore []string
 }
 
 // ReadCSV loads a whole CSV through internal/dataset (the reader the trainer and
@@ -49,7 +52,7 @@ func ReadCSV(r io.Reader, opt CSVOptions) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := dataset.Options{Sep: opt.Sep}
+	o := dataset.Options{Sep: opt.Sep, Ignore: opt.Ignore}
 	if timeCol >= 0 {
 		o.TimeColumn = strings.TrimSpace(header[timeCol])
 	}

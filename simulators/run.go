@@ -107,6 +107,7 @@ func (p *Plant) loop(ctx context.Context, opt RunOptions, mq *mqttSink, csv *csv
 		total = p.steps(opt.Duration.Seconds())
 	}
 	wall0 := time.Now()
+	lastFlush := wall0
 	for n := int64(0); total == 0 || n < total; n++ {
 		if opt.Speed > 0 && !sleepUntil(ctx, wall0.Add(time.Duration(float64(n)*p.dt/opt.Speed*1e9))) {
 			return nil
@@ -120,6 +121,15 @@ func (p *Plant) loop(ctx context.Context, opt RunOptions, mq *mqttSink, csv *csv
 			}
 		}
 		opt.Stats.Steps.Add(1)
+		// A paced (live) run flushes the truth file about once a second: unflushed, a
+		// reader tailing it saw nothing for minutes (64 KiB buffered at ~100 records a
+		// simulated minute). Runs as fast as possible leave it to the buffer.
+		if opt.Speed > 0 && tw.pending() && time.Since(lastFlush) >= time.Second {
+			if err := tw.flush(); err != nil {
+				return err
+			}
+			lastFlush = time.Now()
+		}
 	}
 	return nil
 }

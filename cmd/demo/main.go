@@ -19,9 +19,13 @@ import (
 )
 
 func main() {
+	cli.HandleVersion("demo", os.Args[1:], os.Stdout)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) { // --help: the usage is printed, nothing failed
+			return
+		}
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(os.Stderr, "demo: interrupted; everything it started is stopped")
 			os.Exit(130)

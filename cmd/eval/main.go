@@ -17,10 +17,12 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/faultline/faultline/internal/cli"
 	"github.com/faultline/faultline/internal/eval/evalcmd"
 )
 
 func main() {
+	cli.HandleVersion("eval", os.Args[1:], os.Stdout)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()

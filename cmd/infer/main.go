@@ -3,6 +3,7 @@
 //
 //	infer [run] --model M.model [--route 'pump-*=pump.model'] ...   the daemon
 //	infer score --model M.model --csv data.csv --out scores.csv      the same path over a CSV
+//	                                                                 (--cmapss for NASA C-MAPSS files)
 //	infer watch [--json]                                             print alerts as they come
 package main
 
@@ -14,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -26,8 +28,13 @@ import (
 func main() { cli.Main("infer", run) }
 
 func run(ctx context.Context, args []string, getenv cli.Getenv, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		// The daemon needs a model: a bare `infer` shows what the program can do rather
+		// than only "no model".
+		return errors.New("give a command:\n" + commands)
+	}
 	cmd := "run"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -38,10 +45,19 @@ func run(ctx context.Context, args []string, getenv cli.Getenv, stdout, stderr i
 	case "watch":
 		return runWatch(ctx, args, getenv, stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q: use run, score or watch", cmd)
+	return fmt.Errorf("unknown command %q; the commands are:\n%s", cmd, commands)
 }
 
+// commands is the list a bare or mistyped `infer` prints.
+const commands = `  infer run   --model M.model [--route 'GLOB=FILE']...   the edge daemon: score live MQTT telemetry, publish alerts
+  infer score --model M.model --csv data.csv [--out scores.csv]   the same scoring over a CSV file
+  infer watch [--json]                                   print alerts as they arrive
+'infer COMMAND -h' lists a command's flags; flags without a command run the daemon.`
+
 type routes []infer.Route
+
+// routesEnv is --route's env fallback: routes separated by commas.
+const routesEnv = "FAULTLINE_INFER_ROUTES"
 
 func (r *routes) String() string { return fmt.Sprint(*r) }
 func (r *routes) Set(s string) error {
@@ -57,14 +73,14 @@ func runDaemon(ctx context.Context, args []string, getenv func(string) string, s
 	fs := flag.NewFlagSet("infer run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c cli.Common
-	c.Register(fs, getenv, ":9103")
+	c.Register(fs, getenv, cli.InferHTTPAddr)
 	cfg := infer.DefaultConfig()
 	var errs []error
 	var rts routes
 	var maxQueue, qos int
 	var persistent bool
 	cli.String(fs, &cfg.Model, "model", "FAULTLINE_INFER_MODEL", "", "default model file (used for machines no --route takes, when its match allows)", getenv)
-	fs.Var(&rts, "route", "'GLOB=FILE' sends machines whose id matches GLOB to FILE (repeatable, first match wins); 'FILE' alone uses the model's own match")
+	fs.Var(&rts, "route", "'GLOB=FILE' sends machines whose id matches GLOB to FILE (repeatable, first match wins); 'FILE' alone uses the model's own match (env "+routesEnv+", comma-separated)")
 	cli.Int(fs, &cfg.MaxMachines, "max-machines", "FAULTLINE_INFER_MAX_MACHINES", cfg.MaxMachines, "machines with scoring state at most (more are counted and dropped)", getenv, &errs)
 	cli.Int(fs, &qos, "qos", "FAULTLINE_INFER_QOS", 1, "QoS of the telemetry subscription (0 or 1)", getenv, &errs)
 	cli.String(fs, &cfg.ShareGroup, "share-group", "FAULTLINE_INFER_SHARE_GROUP", "", "shared-subscription group, so several replicas split the machines", getenv)
@@ -78,6 +94,17 @@ func runDaemon(ctx context.Context, args []string, getenv func(string) string, s
 	sp := cli.RegisterSparkplug(fs, "FAULTLINE_INFER", getenv, &errs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if env := getenv(routesEnv); env != "" && !flagGiven(fs, "route") {
+		// Like every run flag, --route has an env fallback (flag > env): comma-separated.
+		for _, r := range strings.Split(env, ",") {
+			if r = strings.TrimSpace(r); r == "" {
+				continue
+			}
+			if err := rts.Set(r); err != nil {
+				errs = append(errs, fmt.Errorf("env %s: %w", routesEnv, err))
+			}
+		}
 	}
 	if err := errors.Join(append(errs, c.Check())...); err != nil {
 		return err
@@ -142,11 +169,15 @@ func runScore(args []string, getenv func(string) string, stdout, stderr io.Write
 	fs.StringVar(&o.TimeColumn, "time-column", "ts", "time column (timestamps, or numbers taken as seconds; '' numbers rows)")
 	fs.StringVar(&o.AssetColumn, "asset-column", "", "column naming the machine/unit; each gets its own stream")
 	fs.StringVar(&ignore, "ignore", "", "comma-separated columns to skip")
+	cmapss := fs.Bool("cmapss", false, "the CSV is a NASA C-MAPSS file (no header, space-separated unit, cycle, settings, sensors)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if model == "" || csvPath == "" {
 		return errors.New("score needs --model FILE and --csv FILE")
+	}
+	if *cmapss {
+		o = dataset.CMAPSSOptions()
 	}
 	if ignore != "" {
 		o.Ignore = strings.Split(ignore, ",")
@@ -160,11 +191,41 @@ func runScore(args []string, getenv func(string) string, stdout, stderr io.Write
 		err = cerr
 	}
 	if err != nil {
+		if !*cmapss && looksLikeCMAPSS(csvPath) {
+			return fmt.Errorf("%w\n%s looks like a raw NASA C-MAPSS file (no header row, space-separated numbers): add --cmapss", err, csvPath)
+		}
 		return err
 	}
 	fmt.Fprintf(stderr, "scored %d rows (%d windows, %d assets): %d alerts raised, %d cleared, %d out-of-order rows skipped\n",
 		st.Rows, st.Scored, st.Assets, st.Raised, st.Cleared, st.OutOfOrder)
 	return nil
+}
+
+// looksLikeCMAPSS reports whether the file's first line is what a C-MAPSS file starts
+// with: the 26 columns of dataset.CMAPSSHeader, all numbers, separated by spaces.
+func looksLikeCMAPSS(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	line, _, _ := strings.Cut(readHead(f), "\n")
+	fields := strings.Fields(line)
+	if len(fields) != len(dataset.CMAPSSHeader()) || strings.ContainsAny(line, ",;\t|") {
+		return false
+	}
+	for _, fl := range fields {
+		if _, err := strconv.ParseFloat(fl, 64); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func readHead(r io.Reader) string {
+	b := make([]byte, 4096)
+	n, _ := io.ReadFull(r, b)
+	return string(b[:n])
 }
 
 func output(path string, stdout io.Writer) (io.Writer, func() error, error) {

@@ -39,7 +39,7 @@ type output struct {
 }
 
 func (o *output) register(fs *flag.FlagSet, getenv cli.Getenv) {
-	o.common.Register(fs, getenv, "127.0.0.1:9103")
+	o.common.Register(fs, getenv, cli.SimulateHTTPAddr)
 	cli.Int(fs, &o.qos, "qos", "FAULTLINE_SIM_QOS", 1, "MQTT QoS of telemetry and truth: 0 or 1", getenv, &o.errs)
 	cli.Int(fs, &o.window, "window", "FAULTLINE_SIM_WINDOW", 1024, "MQTT messages in flight before waiting for acknowledgements", getenv, &o.errs)
 	cli.Duration(fs, &o.logEvery, "log-every", "FAULTLINE_SIM_LOG_EVERY", 10*time.Second, "log the publish rate this often (0 disables)", getenv, &o.errs)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,5 +92,50 @@ func TestCSVOutputDeterministic(t *testing.T) {
 	}
 	if !bytes.Equal(outputs[0], outputs[1]) {
 		t.Error("same flags and seed gave different bytes")
+	}
+}
+
+// TestTruthOutCreatesItsDirectory: docs/simulator.md's first example writes
+// data/sim/truth.jsonl in a fresh checkout; --csv-out created its directory, --truth-out
+// failed with "no such file or directory".
+func TestTruthOutCreatesItsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	truth := filepath.Join(dir, "data", "sim", "truth.jsonl")
+	_, err := runArgs(t, "--machines", "1", "--speed", "0", "--duration", "2m", "--seed", "1",
+		"--no-mqtt", "--http-addr", "", "--truth-out", truth, "--log-format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(truth)
+	if err != nil || !bytes.Contains(b, []byte(`"machine":"pump-0001"`)) {
+		t.Fatalf("truth file: %v, %d bytes", err, len(b))
+	}
+}
+
+// TestReplayIgnoreHintWorks follows the reader's hint for a text column ("use --ignore
+// state to skip the column"): replay used to reject the very flag it suggested.
+func TestReplayIgnoreHintWorks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "status.csv")
+	os.WriteFile(path, []byte("timestamp,value,state\n2024-01-01 00:00:00,1.5,running\n2024-01-01 00:05:00,1.7,running\n"), 0o644)
+	_, err := runArgs(t, "replay", "--http-addr", "", "--csv", path)
+	if err == nil || !strings.Contains(err.Error(), "--ignore state") {
+		t.Fatalf("error %v, want the --ignore hint", err)
+	}
+	fs := flag.NewFlagSet("simulate replay", flag.ContinueOnError)
+	var f replayFlags
+	f.register(fs, noEnv)
+	if err := fs.Parse([]string{"--csv", path, "--ignore", "state"}); err != nil {
+		t.Fatalf("the hint's flag: %v", err)
+	}
+	o, err := f.csvOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := readTable(path, o)
+	if err != nil {
+		t.Fatalf("with --ignore state: %v", err)
+	}
+	if len(table.Sensors) != 1 || table.Sensors[0] != "value" || len(table.Rows) != 2 {
+		t.Fatalf("sensors %v, %d rows; want [value], 2 rows", table.Sensors, len(table.Rows))
 	}
 }

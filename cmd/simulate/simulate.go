@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/faultline/faultline/internal/cli"
@@ -124,6 +125,11 @@ func runSimulate(ctx context.Context, args []string, getenv cli.Getenv, stderr i
 	}
 	var truth *os.File
 	if f.truthOut != "" {
+		// Like --csv-out, --truth-out creates its directory: the documented first run
+		// writes data/sim/truth.jsonl in a fresh checkout.
+		if err := os.MkdirAll(filepath.Dir(f.truthOut), 0o755); err != nil {
+			return fmt.Errorf("--truth-out: %w", err)
+		}
 		if truth, err = os.Create(f.truthOut); err != nil {
 			return fmt.Errorf("--truth-out: %w", err)
 		}

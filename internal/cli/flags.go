@@ -86,6 +86,17 @@ func Bool(fs *flag.FlagSet, p *bool, name, env string, def bool, usage string, g
 	fs.BoolVar(p, name, def, usage+" (env "+env+")")
 }
 
+// Default addresses of the ops endpoint (/healthz, /readyz, /metrics). Each program has
+// its own port, so the README's simulate + ingest + infer on one machine do not collide,
+// and each binds to loopback: metrics are not published to the network unless a
+// deployment says so with --http-addr (the Compose and Kubernetes files do, for their
+// probes and scrapers).
+const (
+	IngestHTTPAddr   = "127.0.0.1:9101"
+	InferHTTPAddr    = "127.0.0.1:9102"
+	SimulateHTTPAddr = "127.0.0.1:9103"
+)
+
 // Common are the flags every program has.
 type Common struct {
 	MQTTURL          string

@@ -16,8 +16,9 @@ type RunFunc func(ctx context.Context, args []string, getenv Getenv, stdout, std
 
 // Main runs a program the way every Faultline main does: a context cancelled on
 // SIGINT or SIGTERM (the program flushes and returns), errors printed with the
-// program's name, exit status 1 on error and 0 for --help.
+// program's name, exit status 1 on error and 0 for --help and --version.
 func Main(program string, run RunFunc) {
+	HandleVersion(program, os.Args[1:], os.Stdout)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()

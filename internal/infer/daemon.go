@@ -129,13 +129,16 @@ func (d *Daemon) OpsAddr() string {
 // Run serves until ctx ends, then shuts down in order: stop intake, flush alerts
 // (bounded by ShutdownTimeout), publish "offline", disconnect.
 func (d *Daemon) Run(ctx context.Context) error {
-	filter := d.cfg.Topics.TelemetryFilter()
+	filter, sensorFilter := d.cfg.Topics.TelemetryFilter(), d.cfg.Topics.SensorFilter()
 	if d.cfg.ShareGroup != "" {
 		f, err := telemetry.Shared(d.cfg.ShareGroup, filter)
 		if err != nil {
 			return err
 		}
 		filter = f
+		if sensorFilter, err = telemetry.Shared(d.cfg.ShareGroup, sensorFilter); err != nil {
+			return err
+		}
 		// Scoring keeps state per machine: every sample of a machine must reach the same
 		// instance. Mosquitto shares per message (round robin), which would split each
 		// machine's stream; only a broker that shares by topic keeps it whole.
@@ -145,6 +148,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// and cleared when its machine calms down.
 	d.cl.Subscribe(d.cfg.Topics.AlertStateFilter(), 1, func(m mqttclient.Message) { d.eng.RestoreState(m.Topic(), m.Payload()) })
 	d.cl.Subscribe(filter, d.cfg.QoS, func(m mqttclient.Message) { d.eng.Ingest(m.Topic(), m.Payload()) })
+	d.cl.Subscribe(sensorFilter, d.cfg.QoS, func(m mqttclient.Message) { d.eng.IngestSensor(m.Topic(), m.Payload()) })
 	if d.sp != nil {
 		for _, f := range telemetry.SparkplugFilters(d.cfg.SparkplugGroup) {
 			d.cl.Subscribe(f, d.cfg.QoS, func(m mqttclient.Message) { d.sp.handle(m.Topic(), m.Payload()) })
@@ -172,7 +176,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); d.scores.run(bg) }()
 	}
-	d.log.Info().Str("filter", filter).Int("max_machines", d.cfg.MaxMachines).Msg("scoring telemetry")
+	d.log.Info().Strs("filters", []string{filter, sensorFilter}).Int("max_machines", d.cfg.MaxMachines).Msg("scoring telemetry")
 	<-ctx.Done()
 	return d.shutdown(stopBG, &wg, srv)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strconv"
 	"sync"
 	"time"
 
@@ -52,6 +53,8 @@ type machine struct {
 	prev scoring.Counters
 	// active is the alert state after the last scored window (logged on reload).
 	active alerting.Severity
+	// part is the row being gathered from per-sensor topics (sensors.go).
+	part partialRow
 }
 
 // EngineConfig is what NewEngine needs from Config.
@@ -249,8 +252,16 @@ func (e *Engine) restore(m *machine, a telemetry.Alert) {
 	}
 	m.st.RestoreAlert(sev, a.StartedAt)
 	m.active = sev
+	if a.Reason == carriedOverReload {
+		e.log.Info().Str("machine", m.id.Key()).Str("id", a.ID).Msg("carried an open alert over the model reload")
+		return
+	}
 	e.log.Info().Str("machine", m.id.Key()).Str("id", a.ID).Msg("restored an alert that was active before the restart")
 }
+
+// carriedOverReload marks (in Reason) an alert that dropMachines carries into the
+// machine's next stream; such alerts only seed the stream and are never published.
+const carriedOverReload = "model_reload"
 
 // counters exports what the stream counted during the last Push.
 func (e *Engine) counters(m *machine) {
@@ -315,8 +326,9 @@ func (e *Engine) dropMachines(path string) (reset, active int) {
 					sevName = telemetry.SeverityCritical
 				}
 				if len(e.restored) < e.max {
-					e.restored[topic] = telemetry.Alert{Kind: alertKind(m.mdl.Artifact()), State: telemetry.StateRaised,
-						Severity: sevName, StartedAt: m.st.AlertStartedAt()}
+					kind, started := alertKind(m.mdl.Artifact()), m.st.AlertStartedAt()
+					e.restored[topic] = telemetry.Alert{ID: m.id.Key() + "/" + kind + "/" + strconv.FormatInt(started.UnixMilli(), 10),
+						Kind: kind, State: telemetry.StateRaised, Reason: carriedOverReload, Severity: sevName, StartedAt: started}
 				}
 			}
 			delete(e.machines, topic)

@@ -17,7 +17,7 @@ func ParseFlags(args []string, getenv cli.Getenv, stderr io.Writer) (Config, *cl
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var com cli.Common
-	com.Register(fs, getenv, ":9101")
+	com.Register(fs, getenv, cli.IngestHTTPAddr)
 	var errs []error
 	var filters string
 	var spoolMB, limitPayload int

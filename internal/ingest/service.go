@@ -194,6 +194,7 @@ func (s *Service) shutdown(sp *spool.Spool, sh *shipper, stopCommit chan struct{
 	start := time.Now()
 	close(stopCommit) // final group commit and acks
 	<-commitDone
+	s.publishOffline()
 	for _, b := range s.deps.Brokers {
 		b.Disconnect(500 * time.Millisecond) // lets the last PUBACKs out
 	}
@@ -210,6 +211,30 @@ func (s *Service) shutdown(sp *spool.Spool, sh *shipper, stopCommit chan struct{
 		return fmt.Errorf("close spool: %w", err)
 	}
 	return nil
+}
+
+// publishOffline replaces each connection's retained "online" with "offline": a
+// graceful disconnect does not fire the last will, so without it the status topic
+// said "online" after a SIGTERM (docs/telemetry.md). Best effort, bounded: a broker
+// that is away gets nothing, and its will (if the connection dropped) says offline.
+func (s *Service) publishOffline() {
+	ids := MQTTConfigs(s.cfg)
+	timeout := time.After(2 * time.Second)
+	for i, b := range s.deps.Brokers {
+		if i >= len(ids) || !b.Connected() {
+			continue
+		}
+		done, errf := b.PublishAsync(statusTopic(s.cfg, ids[i].ClientID), 1, true, []byte("offline"))
+		select {
+		case <-done:
+			if err := errf(); err != nil {
+				s.log.Warn().Err(err).Int("connection", i).Msg("publish offline status")
+			}
+		case <-timeout:
+			s.log.Warn().Int("connection", i).Msg("publish offline status: no acknowledgement in 2s")
+			return
+		}
+	}
 }
 
 func (s *Service) logReject(topic string, r telemetry.Reason, detail string) {

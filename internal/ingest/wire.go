@@ -27,12 +27,17 @@ func MQTTConfigs(cfg Config) []mqttclient.Config {
 		// One PUBACK per message otherwise costs one write system call each, more CPU
 		// than decoding the message (docs/ingest.md, "Where the CPU goes").
 		c.BatchIO = true
-		status := cfg.Topics.Status("ingest", sanitize(c.ClientID))
+		status := statusTopic(cfg, c.ClientID)
 		c.Will = &mqttclient.StatusMessage{Topic: status, Payload: []byte("offline"), QoS: 1}
 		c.Online = &mqttclient.StatusMessage{Topic: status, Payload: []byte("online"), QoS: 1}
 		out[i] = c
 	}
 	return out
+}
+
+// statusTopic is the retained online/offline topic of the connection with clientID.
+func statusTopic(cfg Config, clientID string) string {
+	return cfg.Topics.Status("ingest", sanitize(clientID))
 }
 
 // sanitize makes a client id usable as a topic level.

@@ -198,6 +198,11 @@ func TestTrainCSV(t *testing.T) {
 	if !strings.Contains(stderr, `"message":"training"`) || !strings.Contains(stderr, `"message":"network trained"`) {
 		t.Errorf("no structured progress lines on a non-terminal stderr:\n%s", stderr)
 	}
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.Count(line, `"job":`) > 1 {
+			t.Errorf("a log line repeats the job key: %s", line)
+		}
+	}
 	if !strings.Contains(stdout, out) || !strings.Contains(stdout, "val_score_p99=") {
 		t.Errorf("stdout %q: want the model path and metrics", stdout)
 	}

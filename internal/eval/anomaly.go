@@ -69,21 +69,29 @@ func Spans(labels []bool) []Span {
 // ending in a failure or the end of the anomaly) warned of, how long before its end,
 // and how many alerts were raised outside every event.
 type EventMetrics struct {
-	Events      int       `json:"events"`
-	Detected    int       `json:"detected"`
-	Alerts      int       `json:"alerts"`       // alert raises in total
-	FalseAlerts int       `json:"false_alerts"` // raises outside every event (and its lead allowance)
-	LeadTimes   []float64 `json:"lead_times"`   // per detected event: time from the first raise to the event end
-	MeanLead    float64   `json:"mean_lead"`
-	MachineDays float64   `json:"machine_days"`
-	FalsePerDay float64   `json:"false_alerts_per_machine_day"`
+	Events   int `json:"events"`
+	Detected int `json:"detected"`
+	// DetectedOpen counts the detected events with no raise of their own: an alert
+	// raised before was still open (see Events).
+	DetectedOpen int       `json:"detected_by_open_alert"`
+	Alerts       int       `json:"alerts"`       // alert raises in total
+	FalseAlerts  int       `json:"false_alerts"` // raises outside every event (and its lead allowance)
+	LeadTimes    []float64 `json:"lead_times"`   // per detected event: time from the first raise to the event end
+	MeanLead     float64   `json:"mean_lead"`
+	MachineDays  float64   `json:"machine_days"`
+	FalsePerDay  float64   `json:"false_alerts_per_machine_day"`
 }
 
 // Events scores alert raises (row indexes, ascending) against labelled spans. A raise
 // counts for an event when it falls in [Start-early, End]: early rows of allowance
 // let a predictive alert shortly before the labelled start count. times[i] is row i's
 // time in seconds; days is the observed machine-days (0 derives it from times).
-func Events(spans []Span, raises []int, times []float64, early int, days float64) (EventMetrics, error) {
+//
+// active (optional, one flag a row) marks rows with an alert open: an event during
+// which an alert raised earlier is still open, and none is raised, counts as detected
+// (DetectedOpen) from its first open row; the earlier raise still counts as false when
+// it falls outside every event (nothing was wrong when it was raised).
+func Events(spans []Span, raises []int, active []bool, times []float64, early int, days float64) (EventMetrics, error) {
 	m := EventMetrics{Events: len(spans), Alerts: len(raises)}
 	for _, r := range raises {
 		if r < 0 || r >= len(times) {
@@ -102,6 +110,15 @@ func Events(spans []Span, raises []int, times []float64, early int, days float64
 				used[k] = true
 				if first < 0 {
 					first = r
+				}
+			}
+		}
+		if first < 0 && len(active) == len(times) {
+			for i := max(0, s.Start-early); i <= s.End; i++ {
+				if active[i] {
+					first = i
+					m.DetectedOpen++
+					break
 				}
 			}
 		}

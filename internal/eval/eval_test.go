@@ -73,7 +73,7 @@ func TestEvents(t *testing.T) {
 	}
 	// Raise at 1 (one row early, allowed), at 3 (same event), at 5 (just after the
 	// first event, before the second one's allowance: false).
-	m, err := Events(spans, []int{1, 3, 5}, times, 1, 0)
+	m, err := Events(spans, []int{1, 3, 5}, nil, times, 1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,9 +82,21 @@ func TestEvents(t *testing.T) {
 	}
 	near(t, "lead", m.MeanLead, 3*8640, 1e-9)
 	near(t, "false/day", m.FalsePerDay, 1/0.9, 1e-12)
-	if _, err := Events(spans, []int{10}, times, 0, 0); err == nil {
+	if _, err := Events(spans, []int{10}, nil, times, 0, 0); err == nil {
 		t.Fatal("raise out of range accepted")
 	}
+	// The alert raised at 5 stays open through the second event: that event is
+	// detected by it (from row 6, the first of its early allowance), and the raise
+	// is still false.
+	active := []bool{false, true, true, true, true, true, true, true, true, false}
+	m, err = Events(spans, []int{1, 5}, active, times, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Detected != 2 || m.DetectedOpen != 1 || m.FalseAlerts != 1 {
+		t.Fatalf("with an open alert: %+v", m)
+	}
+	near(t, "lead of the open alert", m.LeadTimes[1], 2*8640, 1e-9)
 }
 
 func TestScaledSigmoid(t *testing.T) {

@@ -66,7 +66,7 @@ func (p *Progress) Epoch(net int, s model.EpochStats) {
 		return
 	}
 	if s.Epoch%p.every == 0 {
-		p.log.Info().Str("job", p.job).Int("net", p.cur+1).Int("nets", p.nets).Int("epoch", s.Epoch).
+		p.log.Info().Int("net", p.cur+1).Int("nets", p.nets).Int("epoch", s.Epoch).
 			Float64("train_loss", s.TrainLoss).Float64("val_loss", nanToNeg(s.ValLoss)).Dur("eta", p.eta(now)).Msg("training")
 	}
 }
@@ -75,7 +75,7 @@ func (p *Progress) finishNet(now time.Time) {
 	p.done++
 	p.doneDur += now.Sub(p.netStart)
 	if !p.tty {
-		p.log.Info().Str("job", p.job).Int("net", p.cur+1).Int("nets", p.nets).Int("epochs", p.last.Epoch+1).
+		p.log.Info().Int("net", p.cur+1).Int("nets", p.nets).Int("epochs", p.last.Epoch+1).
 			Float64("train_loss", p.last.TrainLoss).Float64("val_loss", nanToNeg(p.last.ValLoss)).Msg("network trained")
 	}
 }

@@ -107,7 +107,7 @@ func LoadCSV(c CSV) (trainer.Data, error) {
 		return trainer.Data{}, err
 	}
 	if o.TimeColumn == "" && !c.CMAPSS {
-		o.TimeColumn = detectTimeColumn(c.Path)
+		o.TimeColumn = DetectTimeColumn(c.Path)
 	}
 	t, err := dataset.ReadFile(c.Path, o)
 	if err != nil {
@@ -155,8 +155,9 @@ func checkOrder(d trainer.Data) error {
 // (the simulator's CSVs and infer score use ts).
 var timeNames = []string{"ts", "time", "timestamp", "datetime", "date_time"}
 
-// detectTimeColumn returns the first header field named like a time column, or "".
-func detectTimeColumn(path string) string {
+// DetectTimeColumn returns the first header field named like a time column (timeNames),
+// or "" (none, or an unreadable file, which the reader then reports).
+func DetectTimeColumn(path string) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return "" // ReadFile reports it

@@ -16,6 +16,7 @@ import (
 	"github.com/faultline/faultline/internal/eval"
 	"github.com/faultline/faultline/internal/scoring"
 	"github.com/faultline/faultline/internal/trainer"
+	"github.com/faultline/faultline/internal/trainsrc"
 )
 
 // AnomalyResult is results.json of the anomaly family.
@@ -26,6 +27,8 @@ type AnomalyResult struct {
 	Point  eval.PointMetrics `json:"pointwise"`
 	Events eval.EventMetrics `json:"events"`
 	Assets int               `json:"assets"`
+	// Timestamps says the time column held timestamps (per-day rates are meaningful).
+	Timestamps bool `json:"timestamps"`
 }
 
 func runAnomaly(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, log zerolog.Logger) error {
@@ -33,7 +36,8 @@ func runAnomaly(ctx context.Context, args []string, getenv func(string) string, 
 	model := fs.String("model", "", "anomaly model file")
 	csv := fs.String("csv", "", "labelled data file")
 	labels := fs.String("labels", "", "label column: non-zero = anomalous row")
-	timeCol := fs.String("time-column", "timestamp", "time column")
+	timeCol := fs.String("time-column", "", "time column (default: a column named ts, time, timestamp, datetime or date_time; none = row numbers)")
+	ignore := fs.String("ignore", "", "comma-separated columns to skip (besides --labels)")
 	assetCol := fs.String("asset-column", "", "asset column (empty = one asset)")
 	early := fs.Int("early", 0, "rows before a labelled event in which an alert still counts as detecting it")
 	out := fs.String("out", env(getenv, "FAULTLINE_EVAL_OUT", "eval-out"), "output directory")
@@ -47,7 +51,10 @@ func runAnomaly(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return fmt.Errorf("load model: %w", err)
 	}
-	tab, err := dataset.ReadFile(*csv, dataset.Options{TimeColumn: *timeCol, AssetColumn: *assetCol})
+	if *timeCol == "" {
+		*timeCol = trainsrc.DetectTimeColumn(*csv)
+	}
+	tab, err := dataset.ReadFile(*csv, dataset.Options{TimeColumn: *timeCol, AssetColumn: *assetCol, Ignore: splitList(*ignore)})
 	if err != nil {
 		return fmt.Errorf("read data: %w", err)
 	}
@@ -82,7 +89,7 @@ func scoreAnomaly(ctx context.Context, m *artifact.Model, tab *dataset.Table, lc
 	var allL, allA []bool
 	var ev eval.EventMetrics
 	var leadSum float64
-	res := &AnomalyResult{}
+	res := &AnomalyResult{Timestamps: tab.Timestamps}
 	first := &nabSeries{}
 	for gi, g := range tab.Groups() {
 		if err := ctx.Err(); err != nil {
@@ -118,7 +125,7 @@ func scoreAnomaly(ctx context.Context, m *artifact.Model, tab *dataset.Table, lc
 		if !tab.Timestamps {
 			days = 0 // cycles or row numbers: per-day rates are not meaningful
 		}
-		e, err := eval.Events(eval.Spans(lab), raises, tab.T[g.Start:g.End], early, days)
+		e, err := eval.Events(eval.Spans(lab), raises, act, tab.T[g.Start:g.End], early, days)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -156,6 +163,10 @@ func printAnomaly(w io.Writer, r *AnomalyResult) {
 	p, e := r.Point, r.Events
 	fmt.Fprintf(w, "point-wise  precision %.3f  recall %.3f  F1 %.3f  false-alarm rate %.4f  missed-alarm rate %.3f  (TP %d FP %d FN %d TN %d)\n",
 		p.Precision, p.Recall, p.F1, p.FalseAlarmRate, p.MissedRate, p.TP, p.FP, p.FN, p.TN)
-	fmt.Fprintf(w, "event-wise  events %d  detected %d  alerts %d  false alerts %d  mean lead %.0f s  false alerts/machine-day %.3f  (%d assets)\n",
-		e.Events, e.Detected, e.Alerts, e.FalseAlerts, e.MeanLead, e.FalsePerDay, r.Assets)
+	perDay := "n/a (no timestamps)"
+	if e.FalsePerDay > 0 || e.MachineDays > 0 && r.Timestamps {
+		perDay = fmt.Sprintf("%.3f", e.FalsePerDay)
+	}
+	fmt.Fprintf(w, "event-wise  events %d  detected %d (%d by an alert already open)  alerts %d  false alerts %d  mean lead %.0f s  false alerts/machine-day %s  (%d assets)\n",
+		e.Events, e.Detected, e.DetectedOpen, e.Alerts, e.FalseAlerts, e.MeanLead, perDay, r.Assets)
 }

@@ -30,7 +30,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) == 0 {
 		return fmt.Errorf("%w: give a metric family\n%s", ErrUsage, usage)
 	}
-	log := zerolog.New(zerolog.ConsoleWriter{Out: stderr, NoColor: true}).With().Timestamp().Str("program", "eval").Logger()
+	log := zerolog.New(zerolog.ConsoleWriter{Out: stderr, NoColor: true}).Level(zerolog.InfoLevel).With().Timestamp().Str("program", "eval").Logger()
 	switch args[0] {
 	case "rul":
 		return runRUL(ctx, args[1:], getenv, stdout, stderr, log)

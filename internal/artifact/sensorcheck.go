@@ -9,7 +9,8 @@ import "math"
 //
 //   - stuck: the observed values of the latest quarter window span at most StuckRatio
 //     x MinRange[k] (the smallest such span in healthy operation; 0 turns the rule off
-//     for a sensor that is legitimately flat at times);
+//     for a sensor that is legitimately flat at times), at a value strictly inside the
+//     healthy range (Lo, Hi);
 //   - spiking: a spike in the window, a spike being one sample that leaves
 //     and returns by more than JumpFactor x MaxJump[k] (the largest healthy step);
 //   - silent: at least half the window's values missing while every other target
@@ -19,6 +20,11 @@ import "math"
 // enough in healthy operation that one is evidence; the simulator's spiking sensors
 // spike about once an hour, and a rule that waited for two missed most of them.
 type SensorCheck struct {
+	// Lo and Hi are each sensor's lowest and highest healthy value: a value stuck at
+	// or beyond them is a stopped machine at its floor (0 rpm, 0 A) or a process at a
+	// limit, not judged stuck.
+	Lo         []float64 `json:"lo"`
+	Hi         []float64 `json:"hi"`
 	MinRange   []float64 `json:"min_range"`
 	MaxJump    []float64 `json:"max_jump"`
 	MaxMissing []float64 `json:"max_missing"`
@@ -27,9 +33,14 @@ type SensorCheck struct {
 }
 
 func (c *SensorCheck) validate(nt int, add func(string, ...any)) {
-	if len(c.MinRange) != nt || len(c.MaxJump) != nt || len(c.MaxMissing) != nt {
-		add("sensor_check: min_range (%d), max_jump (%d) and max_missing (%d) need one value per sensor (%d)", len(c.MinRange), len(c.MaxJump), len(c.MaxMissing), nt)
+	if len(c.MinRange) != nt || len(c.MaxJump) != nt || len(c.MaxMissing) != nt || len(c.Lo) != nt || len(c.Hi) != nt {
+		add("sensor_check: lo (%d), hi (%d), min_range (%d), max_jump (%d) and max_missing (%d) need one value per sensor (%d)", len(c.Lo), len(c.Hi), len(c.MinRange), len(c.MaxJump), len(c.MaxMissing), nt)
 		return
+	}
+	for k := range nt {
+		if math.IsNaN(c.Lo[k]) || math.IsNaN(c.Hi[k]) || c.Lo[k] > c.Hi[k] {
+			add("sensor_check of sensor %d: lo %v, hi %v: want lo <= hi", k, c.Lo[k], c.Hi[k])
+		}
 	}
 	for k := range nt {
 		for _, v := range []float64{c.MinRange[k], c.MaxJump[k], c.MaxMissing[k]} {

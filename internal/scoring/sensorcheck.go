@@ -139,7 +139,7 @@ func (c *SensorChecker) spike(k int, j float64) bool {
 
 // SensorLimits are what Learn measured over healthy rows.
 type SensorLimits struct {
-	MinRange, MaxJump, MaxMissing []float64
+	Lo, Hi, MinRange, MaxJump, MaxMissing []float64
 }
 
 // Learn measures the healthy limits of rows (target values) over windows of w rows:
@@ -154,8 +154,9 @@ func Learn(rows [][]float64, w int, into *SensorLimits) {
 	nt := len(rows[0])
 	if into.MinRange == nil {
 		into.MinRange, into.MaxJump, into.MaxMissing = make([]float64, nt), make([]float64, nt), make([]float64, nt)
+		into.Lo, into.Hi = make([]float64, nt), make([]float64, nt)
 		for k := range nt {
-			into.MinRange[k] = math.Inf(1)
+			into.MinRange[k], into.Lo[k], into.Hi[k] = math.Inf(1), math.Inf(1), math.Inf(-1)
 		}
 	}
 	c := NewSensorChecker(nt, w)
@@ -167,6 +168,7 @@ func Learn(rows [][]float64, w int, into *SensorLimits) {
 		c.Push(r)
 		for k, v := range r {
 			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				into.Lo[k], into.Hi[k] = math.Min(into.Lo[k], v), math.Max(into.Hi[k], v)
 				if !math.IsNaN(prev[k]) {
 					into.MaxJump[k] = math.Max(into.MaxJump[k], math.Abs(v-prev[k]))
 				}
@@ -194,11 +196,15 @@ func (l SensorLimits) Finish() *artifact.SensorCheck {
 	if l.MinRange == nil {
 		return nil
 	}
-	out := &artifact.SensorCheck{MinRange: append([]float64(nil), l.MinRange...), MaxJump: l.MaxJump, MaxMissing: l.MaxMissing,
+	out := &artifact.SensorCheck{Lo: append([]float64(nil), l.Lo...), Hi: append([]float64(nil), l.Hi...),
+		MinRange: append([]float64(nil), l.MinRange...), MaxJump: l.MaxJump, MaxMissing: l.MaxMissing,
 		StuckRatio: DefaultStuckRatio, JumpFactor: DefaultJumpFactor}
 	for k, v := range out.MinRange {
-		if math.IsInf(v, 1) {
+		if math.IsInf(v, 1) || math.IsInf(out.Lo[k], 0) {
 			out.MinRange[k] = 0 // never a full window: no stuck rule
+		}
+		if math.IsInf(out.Lo[k], 0) { // never observed
+			out.Lo[k], out.Hi[k] = 0, 0
 		}
 	}
 	return out
@@ -223,7 +229,9 @@ func (c *SensorChecker) Check(sc *artifact.SensorCheck) (int, string) {
 	for k := range nt {
 		if sc.MinRange[k] > 0 && 5*c.nMiss[k] < c.w {
 			if s := c.span(k); s <= sc.StuckRatio*sc.MinRange[k] {
-				return k, IssueStuck
+				if v := c.last[k][2]; v > sc.Lo[k] && v < sc.Hi[k] {
+					return k, IssueStuck
+				}
 			}
 		}
 		if c.nSpike[k] >= 1 {

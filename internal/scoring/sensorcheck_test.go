@@ -8,7 +8,7 @@ import (
 )
 
 func checkOf(minRange, maxJump float64) *artifact.SensorCheck {
-	return &artifact.SensorCheck{MinRange: []float64{minRange, minRange}, MaxJump: []float64{maxJump, maxJump},
+	return &artifact.SensorCheck{Lo: []float64{0, 0}, Hi: []float64{100, 100}, MinRange: []float64{minRange, minRange}, MaxJump: []float64{maxJump, maxJump},
 		MaxMissing: []float64{0, 0}, StuckRatio: DefaultStuckRatio, JumpFactor: DefaultJumpFactor}
 }
 
@@ -92,6 +92,14 @@ func TestSensorRules(t *testing.T) {
 		c.Reset()
 		if k, issue := c.Check(sc); k != -1 || issue != "" {
 			t.Fatalf("after reset: %d %q", k, issue)
+		}
+		// Flat at the healthy floor is a stopped machine, not a stuck sensor.
+		floor := NewSensorChecker(2, w)
+		for i := range 30 {
+			floor.Push([]float64{wiggle(i), 0})
+			if _, issue := floor.Check(sc); issue != "" {
+				t.Fatalf("row %d: %q for a sensor at its healthy floor", i, issue)
+			}
 		}
 	})
 	t.Run("silent", func(t *testing.T) {

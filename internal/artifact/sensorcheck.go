@@ -11,8 +11,10 @@ import "math"
 //     x MinRange[k] (the smallest such span in healthy operation; 0 turns the rule off
 //     for a sensor that is legitimately flat at times), at a value strictly inside the
 //     healthy range (Lo, Hi);
-//   - spiking: a spike in the window, a spike being one sample that leaves
-//     and returns by more than JumpFactor x MaxJump[k] (the largest healthy step);
+//   - spiking: a spike in the window, a spike being one sample that goes out and
+//     comes back (an excursion) by more than JumpFactor x MaxSpike[k], the largest
+//     healthy excursion, or a tenth of MaxJump[k], the largest healthy step, if more;
+//     a start or stop is a step, not an excursion, so on/off sensors keep the rule;
 //   - silent: at least half the window's values missing while every other target
 //     reports, and no healthy window missed a fifth (MaxMissing[k] < 0.2).
 //
@@ -27,14 +29,15 @@ type SensorCheck struct {
 	Hi         []float64 `json:"hi"`
 	MinRange   []float64 `json:"min_range"`
 	MaxJump    []float64 `json:"max_jump"`
+	MaxSpike   []float64 `json:"max_spike"`
 	MaxMissing []float64 `json:"max_missing"`
 	StuckRatio float64   `json:"stuck_ratio"`
 	JumpFactor float64   `json:"jump_factor"`
 }
 
 func (c *SensorCheck) validate(nt int, add func(string, ...any)) {
-	if len(c.MinRange) != nt || len(c.MaxJump) != nt || len(c.MaxMissing) != nt || len(c.Lo) != nt || len(c.Hi) != nt {
-		add("sensor_check: lo (%d), hi (%d), min_range (%d), max_jump (%d) and max_missing (%d) need one value per sensor (%d)", len(c.Lo), len(c.Hi), len(c.MinRange), len(c.MaxJump), len(c.MaxMissing), nt)
+	if len(c.MinRange) != nt || len(c.MaxJump) != nt || len(c.MaxSpike) != nt || len(c.MaxMissing) != nt || len(c.Lo) != nt || len(c.Hi) != nt {
+		add("sensor_check: lo (%d), hi (%d), min_range (%d), max_jump (%d), max_spike (%d) and max_missing (%d) need one value per sensor (%d)", len(c.Lo), len(c.Hi), len(c.MinRange), len(c.MaxJump), len(c.MaxSpike), len(c.MaxMissing), nt)
 		return
 	}
 	for k := range nt {
@@ -43,9 +46,9 @@ func (c *SensorCheck) validate(nt int, add func(string, ...any)) {
 		}
 	}
 	for k := range nt {
-		for _, v := range []float64{c.MinRange[k], c.MaxJump[k], c.MaxMissing[k]} {
+		for _, v := range []float64{c.MinRange[k], c.MaxJump[k], c.MaxSpike[k], c.MaxMissing[k]} {
 			if !(v >= 0) || math.IsInf(v, 0) {
-				add("sensor_check of target %d: limits %v, %v, %v: want finite and >= 0", k, c.MinRange[k], c.MaxJump[k], c.MaxMissing[k])
+				add("sensor_check of sensor %d: limits %v, %v, %v, %v: want finite and >= 0", k, c.MinRange[k], c.MaxJump[k], c.MaxSpike[k], c.MaxMissing[k])
 				break
 			}
 		}

@@ -114,7 +114,7 @@ func (c *SensorChecker) span(k int) float64 {
 }
 
 // spike says whether, on a row where target k was observed, the middle one of its last
-// three observed values left and came back by more than j each way; it marks the
+// three observed values made an excursion larger than j; it marks the
 // peak's row (while that row is in the window), so the spike counts until the peak
 // leaves the window.
 func (c *SensorChecker) spike(k int, j float64) bool {
@@ -122,8 +122,7 @@ func (c *SensorChecker) spike(k int, j float64) bool {
 		return false
 	}
 	l := c.last[k]
-	up, down := l[1]-l[0], l[2]-l[1]
-	if math.Abs(up) > j && math.Abs(down) > j && up*down < 0 && math.Abs(l[2]-l[0]) < j/2 {
+	if excursion(l[0], l[1], l[2]) > j {
 		peak := c.lastAt[k][1]
 		if c.n-1-peak >= c.w {
 			return true // the peak has already left the window
@@ -139,12 +138,32 @@ func (c *SensorChecker) spike(k int, j float64) bool {
 
 // SensorLimits are what Learn measured over healthy rows.
 type SensorLimits struct {
-	Lo, Hi, MinRange, MaxJump, MaxMissing []float64
+	Lo, Hi, MinRange, MaxJump, MaxSpike, MaxMissing []float64
+}
+
+// excursion is how far the middle of three consecutive observed values a, b, c went
+// out and came back: the smaller of its two steps when they go opposite ways and c
+// lands near a (within half of that), else 0. A start or a stop is a step, not an
+// excursion; a spike is a large one.
+func excursion(a, b, c float64) float64 {
+	up, down := b-a, c-b
+	m := math.Min(math.Abs(up), math.Abs(down))
+	if up*down < 0 && math.Abs(c-a) < m/2 {
+		return m
+	}
+	return 0
+}
+
+// spikeLimit is the excursion beyond which target k's sample is a spike: JumpFactor x
+// the largest healthy excursion, but at least a tenth of the largest healthy step
+// (a sensor whose healthy record holds no excursion at all is not judged on noise).
+func spikeLimit(sc *artifact.SensorCheck, k int) float64 {
+	return sc.JumpFactor * math.Max(sc.MaxSpike[k], sc.MaxJump[k]/10)
 }
 
 // Learn measures the healthy limits of rows (target values) over windows of w rows:
-// the smallest span of the latest quarter window, the largest step between consecutive observed
-// values, and the largest missing share of a window while the other sensors report.
+// the smallest span of the latest quarter window, the largest step between consecutive
+// observed values and the largest excursion (out and back), and the largest missing share of a window while the other sensors report.
 // Call it once per run of rows without an outage (the stream restarts the checker
 // there) with the same limits to pool several runs and machines.
 func Learn(rows [][]float64, w int, into *SensorLimits) {
@@ -154,6 +173,7 @@ func Learn(rows [][]float64, w int, into *SensorLimits) {
 	nt := len(rows[0])
 	if into.MinRange == nil {
 		into.MinRange, into.MaxJump, into.MaxMissing = make([]float64, nt), make([]float64, nt), make([]float64, nt)
+		into.MaxSpike = make([]float64, nt)
 		into.Lo, into.Hi = make([]float64, nt), make([]float64, nt)
 		for k := range nt {
 			into.MinRange[k], into.Lo[k], into.Hi[k] = math.Inf(1), math.Inf(1), math.Inf(-1)
@@ -166,6 +186,12 @@ func Learn(rows [][]float64, w int, into *SensorLimits) {
 	}
 	for _, r := range rows {
 		c.Push(r)
+		for k := range nt {
+			if c.fresh[k] && c.nObs[k] >= 3 {
+				l := c.last[k]
+				into.MaxSpike[k] = math.Max(into.MaxSpike[k], excursion(l[0], l[1], l[2]))
+			}
+		}
 		for k, v := range r {
 			if !math.IsNaN(v) && !math.IsInf(v, 0) {
 				into.Lo[k], into.Hi[k] = math.Min(into.Lo[k], v), math.Max(into.Hi[k], v)
@@ -197,7 +223,7 @@ func (l SensorLimits) Finish() *artifact.SensorCheck {
 		return nil
 	}
 	out := &artifact.SensorCheck{Lo: append([]float64(nil), l.Lo...), Hi: append([]float64(nil), l.Hi...),
-		MinRange: append([]float64(nil), l.MinRange...), MaxJump: l.MaxJump, MaxMissing: l.MaxMissing,
+		MinRange: append([]float64(nil), l.MinRange...), MaxJump: l.MaxJump, MaxSpike: l.MaxSpike, MaxMissing: l.MaxMissing,
 		StuckRatio: DefaultStuckRatio, JumpFactor: DefaultJumpFactor}
 	for k, v := range out.MinRange {
 		if math.IsInf(v, 1) || math.IsInf(out.Lo[k], 0) {
@@ -215,7 +241,7 @@ func (l SensorLimits) Finish() *artifact.SensorCheck {
 func (c *SensorChecker) Check(sc *artifact.SensorCheck) (int, string) {
 	nt := len(c.ring)
 	for k := range nt {
-		j := sc.JumpFactor * sc.MaxJump[k]
+		j := spikeLimit(sc, k)
 		c.spike(k, j)
 	}
 	if !c.full() {

@@ -8,7 +8,7 @@ import (
 )
 
 func checkOf(minRange, maxJump float64) *artifact.SensorCheck {
-	return &artifact.SensorCheck{Lo: []float64{0, 0}, Hi: []float64{100, 100}, MinRange: []float64{minRange, minRange}, MaxJump: []float64{maxJump, maxJump},
+	return &artifact.SensorCheck{Lo: []float64{0, 0}, Hi: []float64{100, 100}, MinRange: []float64{minRange, minRange}, MaxJump: []float64{maxJump, maxJump}, MaxSpike: []float64{maxJump, maxJump},
 		MaxMissing: []float64{0, 0}, StuckRatio: DefaultStuckRatio, JumpFactor: DefaultJumpFactor}
 }
 
@@ -46,6 +46,40 @@ func TestSpikeCountsWhileItsPeakIsInTheWindow(t *testing.T) {
 		if issue != want {
 			t.Errorf("row %d: issue %q, want %q (all: %q)", i, issue, want, got)
 		}
+	}
+}
+
+// An on/off sensor's starts and stops are steps, not spikes, however large, while a
+// spike smaller than them is caught: the limit is the largest healthy excursion.
+func TestSpikeLimitFromExcursionsNotSteps(t *testing.T) {
+	var rows [][]float64
+	for i := range 400 {
+		v := wiggle(i)
+		if (i/50)%2 == 1 {
+			v += 50 // on for 50 rows, off for 50
+		}
+		rows = append(rows, []float64{v, wiggle(i)})
+	}
+	var lim SensorLimits
+	Learn(rows, 12, &lim)
+	sc := lim.Finish()
+	if lim.MaxJump[0] < 49 || spikeLimit(sc, 0) > 15 {
+		t.Fatalf("max step %v, spike limit %v: want the steps large and the limit small", lim.MaxJump[0], spikeLimit(sc, 0))
+	}
+	c := NewSensorChecker(2, 12)
+	got := ""
+	for i := range 20 {
+		v := wiggle(i)
+		if i == 10 {
+			v += 20 // a spike well under the on/off step
+		}
+		c.Push([]float64{v, wiggle(i)})
+		if _, issue := c.Check(sc); issue != "" {
+			got = issue
+		}
+	}
+	if got != IssueSpiking {
+		t.Fatalf("a spike of 20 on a sensor with steps of 50: issue %q", got)
 	}
 }
 
@@ -145,6 +179,11 @@ func TestLearnMatchesCheck(t *testing.T) {
 	}
 	if j := lim.MaxJump[1]; j < 0.4 || j > 1 {
 		t.Fatalf("max jump %v of a sine of amplitude 0.5 sampled at 1 rad", j)
+	}
+	// sin sampled at 1 rad turns at every peak: its excursions are about 0.5 x
+	// (1 - cos 1) x 2 at most, below its largest step.
+	if e := lim.MaxSpike[1]; !(e > 0) || e >= lim.MaxJump[1] {
+		t.Fatalf("max excursion %v, max step %v", e, lim.MaxJump[1])
 	}
 }
 

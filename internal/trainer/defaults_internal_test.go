@@ -141,8 +141,20 @@ func TestColumnScreening(t *testing.T) {
 		s.T = append(s.T, float64(i))
 		s.Rows = append(s.Rows, []float64{float64(1000 + i), float64(i % 2), rng.NormFloat64()})
 	}
-	d := Data{Columns: []string{"sample_id", "Fault", "pressure"}, Series: []Series{s}}
-	for k, want := range []string{"id, counter or time", "label", ""} {
+	for i := range s.Rows {
+		bit := 0.0
+		if i == 50 {
+			bit = 1 // a status bit that flipped once
+		}
+		s.Rows[i] = append(s.Rows[i], bit)
+	}
+	for range 100 { // 200 rows: the bit is 99.5 % zero
+		i := len(s.T)
+		s.T = append(s.T, float64(i))
+		s.Rows = append(s.Rows, []float64{float64(1000 + i), float64(i % 2), rng.NormFloat64(), 0})
+	}
+	d := Data{Columns: []string{"sample_id", "Fault", "pressure", "door_open"}, Series: []Series{s}}
+	for k, want := range []string{"id, counter or time", "label", "", "near-constant"} {
 		if got := columnProblem(d, k, artifact.TaskAnomaly); want == "" && got != "" || !strings.Contains(got, want) {
 			t.Errorf("column %s: %q, want %q", d.Columns[k], got, want)
 		}

@@ -338,12 +338,47 @@ func columnProblem(d Data, k int, task string) string {
 		return "all values missing"
 	case hi-lo <= 1e-9*math.Max(1, math.Abs(hi)):
 		return "constant"
+	case nearConstant(d, k):
+		return "near-constant (99 % of its values are one value; its rare changes would read as anomalies)"
 	case slices.Contains(labelNames, strings.ToLower(d.Columns[k])):
 		return "looks like a label (its name), never a model input"
 	case task == artifact.TaskAnomaly && n >= 10 && increasing(d, k):
 		return "looks like an id, counter or time (it only ever increases)"
 	}
 	return ""
+}
+
+// nearConstant says whether at least 99 % of column k's observed values (a sample of at
+// most 100,000 spread over the data) equal its median: a status bit that toggled twice,
+// a setpoint changed once. Its z-scored changes are enormous, so every change would be
+// an alarm; such a signal belongs in --settings or --context, or out.
+func nearConstant(d Data, k int) bool {
+	total := 0
+	for _, s := range d.Series {
+		total += len(s.Rows)
+	}
+	step := max(1, total/100_000)
+	var v []float64
+	i := 0
+	for _, s := range d.Series {
+		for _, r := range s.Rows {
+			if i%step == 0 && !math.IsNaN(r[k]) && !math.IsInf(r[k], 0) {
+				v = append(v, r[k])
+			}
+			i++
+		}
+	}
+	if len(v) < 100 {
+		return false
+	}
+	slices.Sort(v)
+	med, same := v[len(v)/2], 0
+	for _, x := range v {
+		if x == med {
+			same++
+		}
+	}
+	return same*100 >= 99*len(v)
 }
 
 // labelNames are column names that hold ground truth, not measurements: a model that

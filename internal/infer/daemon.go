@@ -73,6 +73,13 @@ func New(cfg Config, log zerolog.Logger, reg *prometheus.Registry) (*Daemon, err
 	if q.Dropped > 0 {
 		log.Warn().Int64("bytes", q.Dropped).Msg("alert queue had a torn tail (crash mid-append); it was never acknowledged and is dropped")
 	}
+	if q.Corrupt > 0 {
+		log.Error().Int64("bytes", q.Corrupt).Int("regions", q.CorruptRegions).Str("backup", q.Backup).
+			Msg("alert queue corruption: damaged alerts skipped, the ones after them kept; the file as found was copied for inspection (disk fault?)")
+	}
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "infer_alert_queue_corrupt_bytes_total",
+		Help: "Damaged alert-queue bytes skipped at start (complete records failing their check; the file was copied to alerts.q.corrupt-* first)."},
+		func() float64 { return float64(q.Corrupt) }))
 	if n := q.Len(); n > 0 {
 		log.Info().Int("alerts", n).Msg("alerts queued from a previous run will be sent once the broker answers")
 	}

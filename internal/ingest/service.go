@@ -79,6 +79,11 @@ func New(cfg Config, deps Deps, log zerolog.Logger, reg prometheus.Registerer) (
 	if reg != nil {
 		err := s.c.register(reg, s.spoolGauge(func(sp *spool.Spool) int64 { return sp.Size() }),
 			s.spoolGauge(func(sp *spool.Spool) int64 { return sp.Pending() }), s.connects, s.unmatched)
+		if err == nil {
+			err = reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "faultline_ingest_spool_corrupt_bytes_total",
+				Help: "Damaged spool bytes skipped (a record failed its length or CRC check after it was synced; the file was copied to <spool>/corrupt first)."},
+				s.spoolGauge(func(sp *spool.Spool) int64 { return sp.CorruptBytes() })))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("ingest metrics: %w", err)
 		}
@@ -152,8 +157,15 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info().Str("dir", s.cfg.SpoolDir).Int("records", rec.Records).Int64("bytes", rec.Bytes).
-		Int64("torn_bytes_cut", rec.TruncatedBytes).Msg("spool opened; replaying what a previous run left")
+	s.log.Info().Str("dir", s.cfg.SpoolDir).Int("records", rec.Records).Int64("bytes", rec.Bytes).Int64("shipped_bytes_skipped", rec.ShippedBytes).
+		Int64("torn_bytes_cut", rec.TruncatedBytes).Msg("spool opened; replaying what a previous run left unshipped")
+	if rec.CorruptBytes > 0 {
+		s.log.Error().Int64("corrupt_bytes", rec.CorruptBytes).Int("regions", rec.CorruptRegions).Strs("backups", rec.Backups).
+			Msg("spool corruption: damaged records skipped (the records after them are kept); copies of the damaged segments kept for inspection (disk fault?)")
+	}
+	if rec.CheckpointErr != nil {
+		s.log.Warn().Err(rec.CheckpointErr).Msg("spool: replaying from the oldest segment (already shipped points may be written again)")
+	}
 	sh := &shipper{sp: sp, w: s.deps.Writer, c: s.c, log: s.log, rlog: s.rlog, batch: s.cfg.BatchBytes, interval: s.cfg.FlushInterval}
 	s.mu.Lock()
 	s.sp, s.sh = sp, sh

@@ -61,7 +61,7 @@ func (sh *shipper) loop(ctx context.Context) {
 		b, err := sh.sp.NextBuf(ctx, rbuf, sh.batch, sh.interval)
 		if err != nil {
 			if errors.Is(err, spool.ErrCorrupt) {
-				sh.log.Error().Err(err).Msg("spool corruption: the rest of a segment is lost (disk fault?)")
+				sh.log.Error().Err(err).Msg("spool corruption: a damaged record was skipped; the records after it are kept (disk fault?)")
 				continue
 			}
 			return // ctx done or spool closed

@@ -53,10 +53,19 @@ func (o Options) withDefaults() Options {
 
 // Recovery says what Open found on disk.
 type Recovery struct {
-	Segments       int   // segment files replayed
-	Records        int   // valid records in them, all to be delivered again
-	Bytes          int64 // bytes of valid records
-	TruncatedBytes int64 // torn or corrupt bytes cut off (never synced, so never acknowledged)
+	Segments       int   // segment files with records still to ship
+	Records        int   // records not yet shipped, all to be delivered again
+	Bytes          int64 // bytes of those records
+	ShippedBytes   int64 // bytes of records the checkpoint says were shipped: not replayed
+	TruncatedBytes int64 // torn tail of the last segment cut off (never synced, so never acknowledged)
+	// CorruptBytes of synced records failed their length or CRC check and were skipped
+	// (CorruptRegions places); every record after a bad one is kept. Each damaged
+	// segment was copied to Backups first.
+	CorruptBytes   int64
+	CorruptRegions int
+	Backups        []string
+	// CheckpointErr says the shipped checkpoint was unreadable (everything is replayed).
+	CheckpointErr error
 }
 
 type segment struct {
@@ -83,8 +92,16 @@ type Spool struct {
 	roff    int64
 	rfile   *os.File
 	rfileID uint64
-	changed chan struct{} // closed and replaced on every state change
-	closed  bool
+	// startOff is where reading starts in the first recovered segment (the checkpoint).
+	startOff int64
+	changed  chan struct{} // closed and replaced on every state change
+	closed   bool
+	// entries are the spans handed out or skipped since the checkpoint, in order.
+	entries []*entry
+	ckpt    *os.File
+	ckptErr error
+	// corrupt counts damaged bytes skipped, at recovery and while reading.
+	corrupt int64
 }
 
 // Open opens or creates the spool in dir, recovering what a previous run left.
@@ -94,7 +111,9 @@ func Open(dir string, o Options) (*Spool, Recovery, error) {
 		return nil, Recovery{}, fmt.Errorf("spool: create %s: %w (check --spool-dir and its permissions)", dir, err)
 	}
 	s := &Spool{dir: dir, opts: o, changed: make(chan struct{})}
-	rec, err := s.recover()
+	ck, haveCk, ckErr := readCheckpoint(dir)
+	rec, err := s.recover(ck, haveCk)
+	rec.CheckpointErr = ckErr
 	if err != nil {
 		return nil, rec, err
 	}
@@ -105,7 +124,18 @@ func Open(dir string, o Options) (*Spool, Recovery, error) {
 	} else {
 		s.rseg = next
 	}
+	if haveCk && len(s.segs) > 0 && s.segs[0].id == ck.seg {
+		s.roff = s.startOff // the first segment is partly shipped
+	}
+	if haveCk && ck.seg >= next {
+		next = ck.seg + 1 // never reuse the id of a segment the checkpoint names
+		s.rseg = next
+	}
+	if err := s.openCheckpoint(); err != nil {
+		return nil, rec, err
+	}
 	if err := s.openWriter(next); err != nil {
+		s.ckpt.Close()
 		return nil, rec, err
 	}
 	return s, rec, nil
@@ -136,54 +166,102 @@ func (s *Spool) segmentIDs() ([]uint64, error) {
 	return ids, nil
 }
 
-// recover scans every segment, truncates torn tails and removes empty segments.
-func (s *Spool) recover() (Recovery, error) {
+// recover scans every segment: it cuts a torn tail, repairs damaged segments (after
+// backing them up), skips what the checkpoint says was shipped and removes segments
+// with nothing left to ship.
+func (s *Spool) recover(ck checkpoint, haveCk bool) (Recovery, error) {
 	var rec Recovery
 	ids, err := s.segmentIDs()
 	if err != nil {
 		return rec, err
 	}
-	for _, id := range ids {
-		valid, records, total, err := scanSegment(s.path(id))
-		if err != nil {
-			return rec, err
-		}
-		if valid < total {
-			rec.TruncatedBytes += total - valid
-			if err := os.Truncate(s.path(id), valid); err != nil {
-				return rec, fmt.Errorf("spool: truncate torn segment %d: %w", id, err)
-			}
-		}
-		if valid == 0 {
-			if err := os.Remove(s.path(id)); err != nil {
-				return rec, fmt.Errorf("spool: remove empty segment %d: %w", id, err)
+	for i, id := range ids {
+		p := s.path(id)
+		if haveCk && id < ck.seg {
+			if err := os.Remove(p); err != nil { // shipped; its deletion did not happen
+				return rec, fmt.Errorf("spool: remove shipped segment %d: %w", id, err)
 			}
 			continue
 		}
-		s.segs = append(s.segs, &segment{id: id, durable: valid, sealed: true})
-		s.size += valid
+		sc, err := scanSegment(p, i == len(ids)-1)
+		if err != nil {
+			return rec, err
+		}
+		if err := s.repair(p, sc, &rec); err != nil {
+			return rec, err
+		}
+		shipped := int64(0)
+		if haveCk && id == ck.seg {
+			shipped = shippedPrefix(sc, ck.off)
+		}
+		if sc.valid == shipped {
+			if err := os.Remove(p); err != nil {
+				return rec, fmt.Errorf("spool: remove segment %d: %w", id, err)
+			}
+			rec.ShippedBytes += shipped
+			continue
+		}
+		if len(s.segs) == 0 {
+			s.startOff = shipped
+		}
+		s.segs = append(s.segs, &segment{id: id, durable: sc.valid, sealed: true})
+		s.size += sc.valid
 		rec.Segments++
-		rec.Records += records
-		rec.Bytes += valid
+		rec.Records += countFrom(sc, shipped)
+		rec.Bytes += sc.valid - shipped
+		rec.ShippedBytes += shipped
 	}
 	return rec, nil
 }
 
-// scanSegment returns the length of the valid prefix of a segment file.
-func scanSegment(path string) (valid int64, records int, total int64, err error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, 0, 0, fmt.Errorf("spool: read %s: %w", path, err)
-	}
-	total = int64(len(b))
-	for off := 0; ; {
-		n, ok := parseRecord(b[off:])
-		if !ok {
-			return int64(off), records, total, nil
+// repair cuts a torn tail or, for damage, backs the file up and rewrites it with its
+// valid records only.
+func (s *Spool) repair(p string, sc segScan, rec *Recovery) error {
+	switch {
+	case sc.corrupt > 0:
+		backup, err := repairSegment(s.dir, p, sc)
+		if backup != "" {
+			rec.Backups = append(rec.Backups, backup)
 		}
-		off += HeaderSize + n
-		records++
+		if err != nil {
+			return err
+		}
+		rec.CorruptBytes += sc.corrupt
+		rec.CorruptRegions += sc.regions
+		rec.TruncatedBytes += sc.torn
+		s.corrupt += sc.corrupt
+	case sc.torn > 0:
+		if err := os.Truncate(p, sc.valid); err != nil {
+			return fmt.Errorf("spool: truncate torn tail of %s: %w", p, err)
+		}
+		rec.TruncatedBytes += sc.torn
 	}
+	return nil
+}
+
+// shippedPrefix maps a checkpoint offset in the original file to the bytes of valid
+// records wholly before it (the same offset unless damage was cut out).
+func shippedPrefix(sc segScan, off int64) int64 {
+	var n int64
+	for _, fr := range sc.frames {
+		if int64(fr[1]) > off {
+			break
+		}
+		n += int64(fr[1] - fr[0])
+	}
+	return n
+}
+
+// countFrom counts the valid records after the first skip bytes of valid records.
+func countFrom(sc segScan, skip int64) int {
+	var n int64
+	for i, fr := range sc.frames {
+		if n >= skip {
+			return len(sc.frames) - i
+		}
+		n += int64(fr[1] - fr[0])
+	}
+	return 0
 }
 
 // parseRecord checks the record at the start of b and returns its payload length.
@@ -192,7 +270,8 @@ func parseRecord(b []byte) (int, bool) {
 		return 0, false
 	}
 	n := int(binary.LittleEndian.Uint32(b))
-	if n > MaxRecord || len(b) < HeaderSize+n {
+	// Append refuses empty records, so a zero length is damage (a zeroed block).
+	if n == 0 || n > MaxRecord || len(b) < HeaderSize+n {
 		return 0, false
 	}
 	if crc32.Checksum(b[HeaderSize:HeaderSize+n], crcTable) != binary.LittleEndian.Uint32(b[4:]) {
@@ -234,6 +313,9 @@ func syncDir(dir string) error {
 func (s *Spool) Append(rec []byte) error {
 	if len(rec) > MaxRecord {
 		return fmt.Errorf("spool: record of %d bytes exceeds the %d-byte limit", len(rec), MaxRecord)
+	}
+	if len(rec) == 0 {
+		return errors.New("spool: empty record")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -368,5 +450,15 @@ func (s *Spool) Close() error {
 	if s.segs[len(s.segs)-1].durable == 0 && s.wsize == 0 {
 		os.Remove(s.path(s.segs[len(s.segs)-1].id)) // an empty segment is noise
 	}
+	if cerr := s.closeCheckpoint(); err == nil {
+		err = cerr
+	}
 	return err
+}
+
+// CorruptBytes returns the damaged bytes skipped so far (at Open and while reading).
+func (s *Spool) CorruptBytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.corrupt
 }

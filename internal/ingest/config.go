@@ -56,6 +56,9 @@ func DefaultClientID() string {
 	return "faultline-ingest-" + h
 }
 
+// MaxBatchBytes bounds --batch-bytes (16 MiB).
+const MaxBatchBytes = 16 << 20
+
 // DefaultConfig returns the defaults of the flags.
 func DefaultConfig() Config {
 	return Config{
@@ -104,8 +107,14 @@ func (c Config) Validate() error {
 	if c.SpoolMaxBytes < 1<<20 {
 		errs = append(errs, fmt.Errorf("--spool-max-mb: %d bytes is below 1 MiB", c.SpoolMaxBytes))
 	}
-	if c.MaxPendingBytes < 1<<10 || c.BatchBytes < 1<<10 {
-		errs = append(errs, errors.New("--max-pending-bytes and --batch-bytes must be at least 1024"))
+	if c.MaxPendingBytes < 1<<10 {
+		errs = append(errs, fmt.Errorf("--max-pending-bytes %d: must be at least 1024", c.MaxPendingBytes))
+	}
+	// InfluxDB 1.8 refuses bodies over 25 MB by default and proxies often over 1 MiB;
+	// a 413 is split and retried, but a batch far above any server's limit only costs
+	// memory (the shipper holds a read buffer of this size per writer).
+	if c.BatchBytes < 1<<10 || c.BatchBytes > MaxBatchBytes {
+		errs = append(errs, fmt.Errorf("--batch-bytes %d: use 1024..%d", c.BatchBytes, MaxBatchBytes))
 	}
 	if c.Writers < 1 || c.Writers > 64 {
 		errs = append(errs, fmt.Errorf("--writers %d: use 1..64", c.Writers))

@@ -78,7 +78,9 @@ func New(cfg Config, deps Deps, log zerolog.Logger, reg prometheus.Registerer) (
 	}
 	if reg != nil {
 		err := s.c.register(reg, s.spoolGauge(func(sp *spool.Spool) int64 { return sp.Size() }),
-			s.spoolGauge(func(sp *spool.Spool) int64 { return sp.Pending() }), s.connects, s.unmatched)
+			s.spoolGauge(func(sp *spool.Spool) int64 { return sp.Pending() }),
+			// Points wait while unread or read and not yet written (a batch in retry).
+			s.spoolGauge(func(sp *spool.Spool) int64 { return sp.Pending() + int64(sp.Outstanding()) }), s.connects, s.unmatched)
 		if err == nil {
 			err = reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "faultline_ingest_spool_corrupt_bytes_total",
 				Help: "Damaged spool bytes skipped (a record failed its length or CRC check after it was synced; the file was copied to <spool>/corrupt first)."},

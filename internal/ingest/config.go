@@ -104,31 +104,40 @@ func (c Config) Validate() error {
 	if c.SpoolDir == "" {
 		errs = append(errs, errors.New("--spool-dir is empty"))
 	}
-	if c.SpoolMaxBytes < 1<<20 {
-		errs = append(errs, fmt.Errorf("--spool-max-mb: %d bytes is below 1 MiB", c.SpoolMaxBytes))
-	}
-	if c.MaxPendingBytes < 1<<10 {
-		errs = append(errs, fmt.Errorf("--max-pending-bytes %d: must be at least 1024", c.MaxPendingBytes))
-	}
-	// InfluxDB 1.8 refuses bodies over 25 MB by default and proxies often over 1 MiB;
-	// a 413 is split and retried, but a batch far above any server's limit only costs
-	// memory (the shipper holds a read buffer of this size per writer).
-	if c.BatchBytes < 1<<10 || c.BatchBytes > MaxBatchBytes {
-		errs = append(errs, fmt.Errorf("--batch-bytes %d: use 1024..%d", c.BatchBytes, MaxBatchBytes))
-	}
-	if c.Writers < 1 || c.Writers > 64 {
-		errs = append(errs, fmt.Errorf("--writers %d: use 1..64", c.Writers))
-	}
-	if c.FlushInterval <= 0 {
-		errs = append(errs, errors.New("--flush-interval must be positive"))
-	}
-	if c.MaxMachines < 0 {
-		errs = append(errs, errors.New("--max-machines must be >= 0"))
-	}
+	errs = append(errs, c.validateBounds()...)
 	if err := c.Influx.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// validateBounds checks every numeric setting against its allowed range, so a value
+// that would silently disable a function (a 0-byte payload limit acknowledges and
+// discards every message) is refused with the range instead.
+func (c Config) validateBounds() []error {
+	var errs []error
+	intIn := func(flag string, v, lo, hi int64, unit string) {
+		if v < lo || v > hi {
+			errs = append(errs, fmt.Errorf("--%s %d%s: use %d..%d", flag, v, unit, lo, hi))
+		}
+	}
+	durIn := func(flag string, v, lo, hi time.Duration) {
+		if v < lo || v > hi {
+			errs = append(errs, fmt.Errorf("--%s %s: use %s..%s", flag, v, lo, hi))
+		}
+	}
+	intIn("spool-max-mb", c.SpoolMaxBytes>>20, 1, 1<<20, "") // 1 MiB .. 1 TiB
+	// A full spool's open segment and the pending buffer must fit; 1 GiB of memory
+	// waiting for one fsync is a misconfiguration.
+	intIn("max-pending-bytes", int64(c.MaxPendingBytes), 1<<10, 1<<30, "")
+	intIn("batch-bytes", int64(c.BatchBytes), 1<<10, MaxBatchBytes, "")
+	intIn("writers", int64(c.Writers), 1, 64, "")
+	intIn("max-machines", int64(c.MaxMachines), 0, 10_000_000, " (0 = unlimited)")
+	// MQTT's own limit on a packet is 256 MiB.
+	intIn("max-payload", int64(c.Limits.MaxPayload), 64, 256<<20, " bytes")
+	durIn("flush-interval", c.FlushInterval, time.Millisecond, time.Minute)
+	durIn("shutdown-timeout", c.ShutdownTimeout, 0, time.Hour)
+	return errs
 }
 
 func (c Config) filters() ([]string, error) {

@@ -104,6 +104,44 @@ func TestParseFlagsEnvAndValidation(t *testing.T) {
 			t.Errorf("ParseFlags(%v) accepted a bad config", bad)
 		}
 	}
+}
+
+// TestNumericFlagsBounded (issue 16.13): every numeric flag out of its range is refused
+// before anything connects, with the allowed range in the message. Before, for example,
+// --max-payload 0 was accepted and then every message was acknowledged and discarded.
+func TestNumericFlagsBounded(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--max-payload", "0"}, "--max-payload 0 bytes: use 64..268435456"},
+		{[]string{"--max-payload", "-5"}, "--max-payload -5 bytes: use 64.."},
+		{[]string{"--max-payload", "1073741824"}, "--max-payload 1073741824 bytes: use 64.."},
+		{[]string{"--batch-bytes", "100"}, "--batch-bytes 100: use 1024..16777216"},
+		{[]string{"--batch-bytes", "1073741824"}, "--batch-bytes 1073741824: use 1024..16777216"},
+		{[]string{"--max-pending-bytes", "-1"}, "--max-pending-bytes -1: use 1024.."},
+		{[]string{"--max-pending-bytes", "4294967296"}, "--max-pending-bytes 4294967296: use 1024.."},
+		{[]string{"--spool-max-mb", "-3"}, "--spool-max-mb -3: use 1..1048576"},
+		{[]string{"--writers", "1000"}, "--writers 1000: use 1..64"},
+		{[]string{"--max-machines", "-1"}, "--max-machines -1 (0 = unlimited): use 0..10000000"},
+		{[]string{"--flush-interval", "0s"}, "--flush-interval 0s: use 1ms..1m0s"},
+		{[]string{"--flush-interval", "2h"}, "--flush-interval 2h0m0s: use 1ms..1m0s"},
+		{[]string{"--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s: use 0s..1h0m0s"},
+		{[]string{"--mqtt-connections", "0"}, "--mqtt-connections 0: use 1..64"},
+	} {
+		_, _, err := ParseFlags(tc.args, func(string) string { return "" }, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseFlags(%v) = %v, want an error containing %q", tc.args, err, tc.want)
+		}
+	}
+	for _, ok := range [][]string{{"--max-payload", "64"}, {"--batch-bytes", "16777216"}, {"--shutdown-timeout", "0s"}, {"--max-machines", "0"}} {
+		if _, _, err := ParseFlags(ok, func(string) string { return "" }, &bytes.Buffer{}); err != nil {
+			t.Errorf("ParseFlags(%v): %v (the bound itself is allowed)", ok, err)
+		}
+	}
+}
+
+func TestMalformedEnvRefused(t *testing.T) {
 	if _, _, err := ParseFlags(nil, func(k string) string { return map[string]string{"FAULTLINE_INGEST_WRITERS": "many"}[k] }, &bytes.Buffer{}); err == nil {
 		t.Error("a malformed env value must be an error")
 	}

@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"crypto/sha256"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -105,17 +106,29 @@ func TestFetchModel(t *testing.T) {
 	mux.HandleFunc("/good/default.model.sha256", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(sum)) })
 	mux.HandleFunc("/bad/default.model", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("tampered")) })
 	mux.HandleFunc("/bad/default.model.sha256", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(sum)) })
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewTLSServer(mux)
 	defer srv.Close()
+	plain := httptest.NewServer(mux)
+	defer plain.Close()
 
 	dir := t.TempDir()
+	ca := filepath.Join(t.TempDir(), "ca.crt")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	dest := filepath.Join(dir, "default.model")
 	_ = os.WriteFile(dest, []byte("model-v1"), 0o640)
-	run := func(path string) (string, error) {
+	runURL := func(url string) (string, error) {
 		cmd := exec.Command("bash", "gateway/fetch-model.sh")
-		cmd.Env = append(os.Environ(), "FAULTLINE_MODEL_URL="+srv.URL+path, "FAULTLINE_MODEL_DIR="+dir)
+		cmd.Env = append(os.Environ(), "FAULTLINE_MODEL_URL="+url, "FAULTLINE_MODEL_DIR="+dir, "FAULTLINE_MODEL_CA_FILE="+ca)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
+	}
+	run := func(path string) (string, error) { return runURL(srv.URL + path) }
+	// docs/security.md promises https: a plain http URL is refused before any download
+	// (issue 16.16; before, --proto '=https,http' let it through).
+	if out, err := runURL(plain.URL + "/good/default.model"); err == nil || !strings.Contains(out, "must be an https:// URL") {
+		t.Fatalf("http URL accepted: %v %s", err, out)
 	}
 	if out, err := run("/bad/default.model"); err == nil || !strings.Contains(out, "checksum mismatch") {
 		t.Fatalf("tampered model accepted: %v %s", err, out)

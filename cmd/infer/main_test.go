@@ -96,6 +96,32 @@ func TestRunErrors(t *testing.T) {
 	}
 }
 
+// TestScoreOutKeptOnFailure (issue 16.15): a failing `infer score --out FILE` leaves
+// FILE as it was, also when FILE is the input itself. Before, FILE was emptied first.
+func TestScoreOutKeptOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "scores.csv")
+	if err := os.WriteFile(out, []byte("ts,score\nprecious\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := func(string) string { return "" }
+	for _, args := range [][]string{
+		{"score", "--model", filepath.Join(dir, "missing.model"), "--csv", out, "--out", out},
+		{"score", "--model", filepath.Join(dir, "missing.model"), "--csv", filepath.Join(dir, "missing.csv"), "--out", out},
+	} {
+		var o, e bytes.Buffer
+		if err := run(context.Background(), args, env, &o, &e); err == nil {
+			t.Fatalf("%v succeeded", args)
+		}
+		if b, _ := os.ReadFile(out); string(b) != "ts,score\nprecious\n" {
+			t.Fatalf("%v: --out file changed by a failed run: %q", args, b)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".scores.csv.*")); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+}
+
 // TestRunFlagsBounded (issue 16.13): every numeric flag of `infer run` out of its range is
 // refused before anything connects or loads, with the range. Before, for example,
 // --queue-max-bytes 1 was accepted (no alert fits: every queued alert is refused).

@@ -122,6 +122,21 @@ func TestScoreOutKeptOnFailure(t *testing.T) {
 	}
 }
 
+// TestRefusedStartLeavesNothing (issue 16.16): a daemon refused at start (a missing
+// model) creates no queue directory. Before, the queue opened first, and a test run from
+// cmd/infer left the committed artifact cmd/infer/infer-queue/alerts.q.
+func TestRefusedStartLeavesNothing(t *testing.T) {
+	q := filepath.Join(t.TempDir(), "queue")
+	var o, e bytes.Buffer
+	err := run(context.Background(), []string{"run", "--model", "/nonexistent.model", "--queue-dir", q}, func(string) string { return "" }, &o, &e)
+	if err == nil {
+		t.Fatal("started with a missing model")
+	}
+	if _, serr := os.Stat(q); !os.IsNotExist(serr) {
+		t.Fatalf("refused start created %s (%v)", q, serr)
+	}
+}
+
 // TestRunFlagsBounded (issue 16.13): every numeric flag of `infer run` out of its range is
 // refused before anything connects or loads, with the range. Before, for example,
 // --queue-max-bytes 1 was accepted (no alert fits: every queued alert is refused).

@@ -32,6 +32,7 @@ type counters struct {
 	writeErrors, dropped, spoolFull, deadLetters        atomic.Int64
 	spoolErrors                                         atomic.Int64
 	rebirths                                            atomic.Int64
+	spoolStalled                                        atomic.Bool // the last spool write failed (disk full?)
 	rejections                                          map[telemetry.Reason]*atomic.Int64
 	newestWritten                                       atomic.Int64 // payload time (ns) of the newest point written
 	started                                             time.Time

@@ -155,8 +155,10 @@ func (cm *committer) persistRetry(ctx context.Context, stop <-chan struct{}, g g
 	for {
 		err := cm.persist(ctx, stop, g.rec)
 		if err == nil || errors.Is(err, errStopped) {
+			cm.c.spoolStalled.Store(false)
 			return err
 		}
+		cm.c.spoolStalled.Store(true) // not ready until a write works again
 		cm.c.spoolErrors.Add(1)
 		if e := cm.rlog.event(&cm.log, zerolog.ErrorLevel, "spool_error"); e != nil {
 			e.Err(err).Int("messages", len(g.acks)).Msg("spool write failed; retrying the same group (its messages stay unacknowledged)")

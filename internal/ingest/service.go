@@ -124,8 +124,8 @@ func (s *Service) unmatched() float64 {
 // Stats returns the counters so far.
 func (s *Service) Stats() Stats { return s.c.snapshot() }
 
-// Ready reports whether the service can take data: a broker connection is up and either
-// InfluxDB answers or the spool still has room.
+// Ready reports whether the service can take data: a broker connection is up, the
+// spool's last write worked, and either InfluxDB answers or the spool still has room.
 func (s *Service) Ready(ctx context.Context) error {
 	up := false
 	for _, b := range s.deps.Brokers {
@@ -139,6 +139,9 @@ func (s *Service) Ready(ctx context.Context) error {
 	s.mu.Unlock()
 	if sp == nil {
 		return errors.New("spool not open yet")
+	}
+	if s.c.spoolStalled.Load() {
+		return errors.New("the spool cannot store data (disk full or failing?): messages stay unacknowledged at the broker")
 	}
 	if err := s.deps.Writer.Ping(ctx); err != nil && sp.Size() > s.cfg.SpoolMaxBytes*9/10 {
 		return fmt.Errorf("InfluxDB unreachable and spool nearly full: %w", err)

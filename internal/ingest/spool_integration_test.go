@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/binary"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/faultline/faultline/internal/influxstore"
+	"github.com/faultline/faultline/internal/servers"
 	"github.com/faultline/faultline/internal/spool"
+	"github.com/faultline/faultline/internal/testenv"
 )
 
 // damageSegment flips one byte in the payload of a record in the middle of the oldest
@@ -98,4 +102,40 @@ func TestSpoolCorruptionAndReplayIntegration(t *testing.T) {
 	if a, b := e.count(t, "a"), e.count(t, "b"); a != 1 || b != 1 {
 		t.Fatalf("after DROP DATABASE and a restart InfluxDB holds a=%d b=%d points; want only the 1 new one (shipped data was replayed)", a, b)
 	}
+}
+
+// TestDiskFullRecoversIntegration (issue 16.4), as root with the spool on a 256 KiB
+// tmpfs and InfluxDB down: the disk fills, ingest reports not ready (instead of 200),
+// and once InfluxDB is back it drains the spool, gets its space back and stores every
+// message by itself, without a restart. Before, ENOSPC never sealed the write segment
+// and the reader kept deleted segments open: acks stopped for good.
+func TestDiskFullRecoversIntegration(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs for the spool (disk-full test)")
+	}
+	// The broker holds what ingest cannot take meanwhile (deploy/mosquitto/mosquitto.conf
+	// sizes its queue the same way); Mosquitto's default of 1,000 would drop the rest.
+	e := &env{broker: testenv.Mosquitto(t, servers.MosquittoOptions{Extra: "max_queued_messages 100000\nmax_queued_bytes 0\n"}), influx: testenv.Influx(t)}
+	st, err := influxstore.New(influxstore.Config{URL: e.influx.URL, Bucket: "factory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	e.store = st
+	cfg := e.config(t, "ingest-diskfull")
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", cfg.SpoolDir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs (%v: %s)", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", cfg.SpoolDir).Run() })
+	e.influx.Stop()
+	r := start(t, cfg)
+	p := newPublisher(t, e.broker.URL, "pub-diskfull")
+	const n = 6000 // about 500 KB of spool records: twice the disk
+	go p.publish(0, n)
+	waitFor(t, "not ready while the disk is full", 60*time.Second, func() bool { return r.svc.Ready(context.Background()) != nil })
+	if err := e.influx.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.waitPoints(t, n, 120*time.Second)
+	waitFor(t, "ready again", 30*time.Second, func() bool { return r.svc.Ready(context.Background()) == nil })
 }

@@ -48,17 +48,22 @@ func readCheckpoint(dir string) (checkpoint, bool, error) {
 	return checkpoint{seg: binary.LittleEndian.Uint64(b), off: int64(binary.LittleEndian.Uint64(b[8:]))}, true, nil
 }
 
+// openCheckpoint opens the checkpoint file and writes the current start into it at once,
+// so its block is allocated while there is room: later overwrites in place need no new
+// space, also on a full disk.
 func (s *Spool) openCheckpoint() error {
 	f, err := os.OpenFile(filepath.Join(s.dir, CheckpointFile), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return fmt.Errorf("spool: open checkpoint: %w", err)
 	}
 	s.ckpt = f
+	s.writeCheckpoint(checkpoint{seg: s.rseg, off: s.roff})
 	return nil
 }
 
-// writeCheckpoint records c. Called with mu held; a failure is kept for Close and
-// otherwise ignored (the cost of a missing checkpoint is replay, not loss).
+// writeCheckpoint records c. Called with mu held. A failure (a full disk) is ignored:
+// the cost of a stale checkpoint is replaying more, never losing anything, and the
+// next advance writes it again.
 func (s *Spool) writeCheckpoint(c checkpoint) {
 	if s.ckpt == nil {
 		return
@@ -67,9 +72,7 @@ func (s *Spool) writeCheckpoint(c checkpoint) {
 	binary.LittleEndian.PutUint64(b[:], c.seg)
 	binary.LittleEndian.PutUint64(b[8:], uint64(c.off))
 	binary.LittleEndian.PutUint32(b[16:], crc32.Checksum(b[:16], crcTable))
-	if _, err := s.ckpt.WriteAt(b[:], 0); err != nil && s.ckptErr == nil {
-		s.ckptErr = fmt.Errorf("spool: write checkpoint: %w", err)
-	}
+	_, _ = s.ckpt.WriteAt(b[:], 0)
 }
 
 // settle advances the checkpoint over the done entries at the front of the queue.
@@ -95,8 +98,8 @@ func (s *Spool) closeCheckpoint() error {
 	if s.ckpt == nil {
 		return nil
 	}
-	err := s.ckptErr
-	if serr := s.ckpt.Sync(); err == nil && serr != nil {
+	var err error
+	if serr := s.ckpt.Sync(); serr != nil {
 		err = fmt.Errorf("spool: fsync checkpoint: %w", serr)
 	}
 	if cerr := s.ckpt.Close(); err == nil && cerr != nil && !errors.Is(cerr, io.EOF) {

@@ -140,24 +140,21 @@ func (s *Spool) skipCorrupt(id uint64, off, avail int64) (int64, error) {
 	return skip, fmt.Errorf("%w in segment %d at offset %d: skipped %d bytes to the next valid record", ErrCorrupt, id, off, skip)
 }
 
+// pread opens the segment for each read rather than keeping it open: an open
+// descriptor of a deleted segment would keep its disk space in use, which on a full
+// disk kept the spool from ever recovering.
 func (s *Spool) pread(scratch []byte, id uint64, off, n int64) ([]byte, error) {
-	if s.rfile == nil || s.rfileID != id {
-		if s.rfile != nil {
-			s.rfile.Close()
-		}
-		f, err := os.Open(s.path(id))
-		if err != nil {
-			s.rfile = nil
-			return nil, fmt.Errorf("spool: open segment %d: %w", id, err)
-		}
-		s.rfile, s.rfileID = f, id
+	f, err := os.Open(s.path(id))
+	if err != nil {
+		return nil, fmt.Errorf("spool: open segment %d: %w", id, err)
 	}
+	defer f.Close()
 	buf := scratch[:0]
 	if int64(cap(buf)) < n {
 		buf = make([]byte, n)
 	}
 	buf = buf[:n]
-	if _, err := s.rfile.ReadAt(buf, off); err != nil {
+	if _, err := f.ReadAt(buf, off); err != nil {
 		return nil, fmt.Errorf("spool: read segment %d: %w", id, err)
 	}
 	return buf, nil

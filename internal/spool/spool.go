@@ -80,18 +80,17 @@ type Spool struct {
 	dir  string
 	opts Options
 
-	rmu     sync.Mutex // serializes readers; held during read I/O, never by the writer
-	mu      sync.Mutex // guards everything below; never held during I/O of segment data
-	segs    []*segment // oldest first; the last one is written to
-	w       *os.File
-	wsize   int64 // bytes written to w, synced or not
-	failed  error // set when a partial write could not be undone: appends are refused
-	size    int64 // bytes of all segment files
-	wbuf    []byte
-	rseg    uint64 // segment the readers are in
-	roff    int64
-	rfile   *os.File
-	rfileID uint64
+	rmu    sync.Mutex // serializes readers; held during read I/O, never by the writer
+	mu     sync.Mutex // guards everything below; never held during I/O of segment data
+	segs   []*segment // oldest first; the last one is written to
+	w      *os.File
+	wsize  int64 // bytes written to w, synced or not
+	failed error // set when a partial write could not be undone: appends are refused
+	size   int64 // bytes of all segment files
+	wbuf   []byte
+	rseg   uint64 // segment the readers are in
+	roff   int64
+	nextID uint64 // id of the next write segment
 	// startOff is where reading starts in the first recovered segment (the checkpoint).
 	startOff int64
 	changed  chan struct{} // closed and replaced on every state change
@@ -99,7 +98,6 @@ type Spool struct {
 	// entries are the spans handed out or skipped since the checkpoint, in order.
 	entries []*entry
 	ckpt    *os.File
-	ckptErr error
 	// corrupt counts damaged bytes skipped, at recovery and while reading.
 	corrupt int64
 }
@@ -134,7 +132,8 @@ func Open(dir string, o Options) (*Spool, Recovery, error) {
 	if err := s.openCheckpoint(); err != nil {
 		return nil, rec, err
 	}
-	if err := s.openWriter(next); err != nil {
+	s.nextID = next
+	if err := s.openWriter(); err != nil {
 		s.ckpt.Close()
 		return nil, rec, err
 	}
@@ -280,7 +279,11 @@ func parseRecord(b []byte) (int, bool) {
 	return n, true
 }
 
-func (s *Spool) openWriter(id uint64) error {
+// openWriter creates the next write segment. On failure (out of inodes or file
+// descriptors, EIO) the spool has no writer; the next Append or Sync tries again, so a
+// passing fault does not leave the spool refusing everything until a restart.
+func (s *Spool) openWriter() error {
+	id := s.nextID
 	f, err := os.OpenFile(s.path(id), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("spool: create segment: %w", err)
@@ -288,11 +291,20 @@ func (s *Spool) openWriter(id uint64) error {
 	// The new file's directory entry must be durable too, or a crash could lose the file.
 	if err := syncDir(s.dir); err != nil {
 		f.Close()
+		os.Remove(s.path(id))
 		return err
 	}
-	s.w, s.wsize = f, 0
+	s.w, s.wsize, s.nextID = f, 0, id+1
 	s.segs = append(s.segs, &segment{id: id})
 	return nil
+}
+
+// ensureWriter opens a write segment when a failed rotation left none.
+func (s *Spool) ensureWriter() error {
+	if s.w != nil {
+		return nil
+	}
+	return s.openWriter()
 }
 
 func syncDir(dir string) error {
@@ -325,15 +337,13 @@ func (s *Spool) Append(rec []byte) error {
 	if s.failed != nil {
 		return s.failed
 	}
+	if err := s.ensureWriter(); err != nil {
+		return err
+	}
 	need := int64(HeaderSize + len(rec))
 	if s.size > 0 && s.size+need > s.opts.MaxBytes {
-		// Seal a fully synced write segment now, so readers can finish and free it;
-		// otherwise a spool full of shipped data in the open segment would never drain.
-		if s.wsize > 0 && s.segs[len(s.segs)-1].durable == s.wsize {
-			if err := s.rotate(); err != nil {
-				return err
-			}
-			s.notify()
+		if err := s.sealForReaders(); err != nil {
+			return err
 		}
 		return ErrFull
 	}
@@ -348,6 +358,8 @@ func (s *Spool) Append(rec []byte) error {
 			s.failed = fmt.Errorf("spool: cannot cut a partial write (%v) after: %w", terr, err)
 		} else if _, serr := s.w.Seek(s.wsize, io.SeekStart); serr != nil {
 			s.failed = fmt.Errorf("spool: cannot seek after a partial write (%v) after: %w", serr, err)
+		} else if rerr := s.sealForReaders(); rerr != nil {
+			err = fmt.Errorf("%w (and starting a new segment: %v)", err, rerr)
 		}
 		return fmt.Errorf("spool: write: %w (is the disk full?)", err)
 	}
@@ -367,6 +379,11 @@ func (s *Spool) Sync() error {
 		s.mu.Unlock()
 		return ErrClosed
 	}
+	if s.w == nil { // a rotation failed after the last sync: nothing is unsynced
+		err := s.ensureWriter()
+		s.mu.Unlock()
+		return err
+	}
 	w, size := s.w, s.wsize
 	s.mu.Unlock()
 	// fsync outside the lock: readers keep reading durable data meanwhile. Only the one
@@ -379,20 +396,43 @@ func (s *Spool) Sync() error {
 	cur := s.segs[len(s.segs)-1]
 	cur.durable = size
 	if size >= s.opts.SegmentBytes {
-		if err := s.rotate(); err != nil {
-			return err
-		}
+		// The data is durable whatever happens here; a failed rotation leaves no writer
+		// and the next Append retries it (and reports the error), so the caller does
+		// not append this group a second time.
+		_ = s.rotate()
 	}
 	s.notify()
 	return nil
 }
 
+// rotate seals the write segment and starts the next one. The sealed file is closed
+// and forgotten first, so nothing is ever written to a closed file: if creating the
+// next one fails, ensureWriter retries on the next Append or Sync.
 func (s *Spool) rotate() error {
 	s.segs[len(s.segs)-1].sealed = true
-	if err := s.w.Close(); err != nil {
-		return fmt.Errorf("spool: close segment: %w", err)
+	w := s.w
+	s.w, s.wsize = nil, 0
+	cerr := w.Close()
+	if err := s.openWriter(); err != nil {
+		return err
 	}
-	return s.openWriter(s.segs[len(s.segs)-1].id + 1)
+	if cerr != nil {
+		return fmt.Errorf("spool: close segment: %w", cerr)
+	}
+	return nil
+}
+
+// sealForReaders seals a non-empty, fully synced write segment, so readers can finish
+// it and Release can delete it. Without it, a full spool (or a full disk) whose only
+// shipped data sits in the open segment would never free any space: the wedge the
+// size bound and ENOSPC both ran into.
+func (s *Spool) sealForReaders() error {
+	if s.w == nil || s.wsize == 0 || s.segs[len(s.segs)-1].durable != s.wsize {
+		return nil
+	}
+	err := s.rotate()
+	s.notify()
+	return err
 }
 
 func (s *Spool) notify() {
@@ -440,15 +480,15 @@ func (s *Spool) Close() error {
 	}
 	s.closed = true
 	s.notify()
-	err := s.w.Sync()
-	if cerr := s.w.Close(); err == nil {
-		err = cerr
-	}
-	if s.rfile != nil {
-		s.rfile.Close()
-	}
-	if s.segs[len(s.segs)-1].durable == 0 && s.wsize == 0 {
-		os.Remove(s.path(s.segs[len(s.segs)-1].id)) // an empty segment is noise
+	var err error
+	if s.w != nil {
+		err = s.w.Sync()
+		if cerr := s.w.Close(); err == nil {
+			err = cerr
+		}
+		if last := s.segs[len(s.segs)-1]; last.durable == 0 && s.wsize == 0 {
+			os.Remove(s.path(last.id)) // an empty segment is noise
+		}
 	}
 	if cerr := s.closeCheckpoint(); err == nil {
 		err = cerr

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -456,4 +457,84 @@ func TestReplayOnlyUnshipped(t *testing.T) {
 		t.Fatalf("damaged checkpoint: recovery %+v, want the error and the 10 records on disk", rec)
 	}
 	wantSeq(t, drain(t, s, 1<<20, true), 50, 60)
+}
+
+// TestFailedRotationIsRetried (issue 16.5): when creating the next segment fails (here a
+// directory squats its name: EISDIR, as out of inodes or EMFILE would fail it), appends
+// fail while the fault lasts and work again once it is gone; nothing synced is lost and
+// nothing is written to a closed file. Before, the closed segment stayed the writer and
+// every later Append failed until a restart.
+func TestFailedRotationIsRetried(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, dir, Options{SegmentBytes: 100})
+	defer s.Close()
+	squat := filepath.Join(dir, fmt.Sprintf("%020d.seg", 2))
+	if err := os.Mkdir(squat, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, s, 0, 5) // 100 bytes: the Sync rotates, and the rotation fails
+	if err := s.Append([]byte("record-00005")); err == nil {
+		t.Fatal("Append succeeded with no segment to write to")
+	}
+	if err := os.Remove(squat); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, s, 5, 20)
+	wantSeq(t, drain(t, s, 1<<20, true), 0, 20)
+}
+
+// TestFullDiskRecovers (issue 16.4), as root on a small tmpfs: with the disk full, the
+// write segment (all of it shipped) is sealed so that it can be deleted, and the reader
+// holds no descriptor of a deleted segment, so the space comes back and appends resume
+// by themselves. Before, ENOSPC never sealed the segment: the spool stayed wedged.
+func TestFullDiskRecovers(t *testing.T) {
+	dir := tmpfs(t, 64<<10)
+	s, _ := open(t, dir, Options{MaxBytes: 1 << 30}) // the disk, not the bound, is the limit
+	defer s.Close()
+	rec := make([]byte, 1000)
+	written, errs := 0, 0
+	for i := 0; written < 300; i++ { // ~300 KB through a 64 KiB disk
+		rec[0], rec[1] = byte(i), byte(i>>8)
+		if err := s.Append(rec); err != nil {
+			errs++
+			if errs > 1000 {
+				t.Fatalf("spool stays wedged after %d records: %v", written, err)
+			}
+			// Ship everything durable, as the shipper would, freeing what is sealed.
+			for s.Pending() > 0 {
+				b, err := s.Next(context.Background(), 1<<20, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.Release(b)
+			}
+			continue
+		}
+		if err := s.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		written++
+	}
+	if errs == 0 {
+		t.Fatal("the disk never filled: the test did not test anything")
+	}
+	t.Logf("%d records through a 64 KiB tmpfs, %d ENOSPC on the way", written, errs)
+}
+
+// tmpfs mounts a tmpfs of size bytes for the test (root only).
+func tmpfs(t *testing.T, size int) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs (disk-full test)")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs (%v: %s): disk-full test skipped", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v %s", dir, err, out)
+		}
+	})
+	return dir
 }

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"sync"
@@ -21,10 +22,13 @@ var reasons = append(append(append([]telemetry.Reason(nil), telemetry.Reasons...
 // decoded is what one message became.
 type decoded struct {
 	points, values int
-	maxTS          int64 // unix nanoseconds of the newest point
-	rejected       []telemetry.Rejection
-	err            error // whole message rejected
-	rebirth        telemetry.SparkplugCommand
+	// stamped counts values stamped with the receive time (a per-sensor payload that
+	// is a bare number): a redelivery of the message stores them again, later.
+	stamped  int
+	maxTS    int64 // unix nanoseconds of the newest point
+	rejected []telemetry.Rejection
+	err      error // whole message rejected
+	rebirth  telemetry.SparkplugCommand
 }
 
 // decoder turns messages into line protocol. It is safe for concurrent use (one
@@ -159,6 +163,9 @@ func (d *decoder) decode(st *decodeState, dst []byte, topic string, payload []by
 		var s telemetry.Sample
 		s, err = telemetry.DecodeSensor(payload, r.sensor, d.limits, now)
 		samples = []telemetry.Sample{s}
+		if p := bytes.TrimSpace(payload); err == nil && len(p) > 0 && p[0] != '{' {
+			out.stamped = 1
+		}
 	} else {
 		samples, out.rejected, err = st.fd.Decode(payload, d.limits, now)
 	}

@@ -33,6 +33,7 @@ type counters struct {
 	spoolErrors                                         atomic.Int64
 	rebirths                                            atomic.Int64
 	spoolStalled                                        atomic.Bool // the last spool write failed (disk full?)
+	redeliveredStamped                                  atomic.Int64
 	rejections                                          map[telemetry.Reason]*atomic.Int64
 	newestWritten                                       atomic.Int64 // payload time (ns) of the newest point written
 	started                                             time.Time
@@ -101,6 +102,7 @@ func (c *counters) register(reg prometheus.Registerer, spoolBytes, pendingBytes,
 		counter("spool_errors_total", "Failed spool writes or fsyncs (the group is retried, never acknowledged before it is durable).", &c.spoolErrors),
 		counter("dead_letters_total", "Rejected messages republished to the dead-letter topic.", &c.deadLetters),
 		counter("sparkplug_rebirths_total", "Sparkplug B rebirth requests (NCMD Node Control/Rebirth) sent to edge nodes.", &c.rebirths),
+		counter("redelivered_receive_stamped_total", "Values without a timestamp in messages the broker redelivered (DUP): stamped with the receive time again, they may be stored twice.", &c.redeliveredStamped),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "faultline_ingest_spool_bytes", Help: "Bytes of spool segments on disk."}, spoolBytes),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "faultline_ingest_spool_pending_bytes", Help: "Spooled bytes not yet written to InfluxDB."}, pendingBytes),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "faultline_ingest_lag_seconds", Help: "While points wait in the spool: now minus the payload timestamp of the newest point written (it grows while nothing is written); 0 when nothing waits."},

@@ -232,6 +232,16 @@ func (h *handler) handle(m mqttclient.Message) {
 	if (d.err != nil || len(d.rejected) > 0) && s.cfg.DeadLetter && m.Topic() != s.deadTopic {
 		h.deadLetter(m, d)
 	}
+	if d.stamped > 0 && m.Duplicate() {
+		// The broker resends a message whose PUBACK it did not get (a crash, a lost
+		// connection). If the first delivery was stored, a value without its own
+		// timestamp is now stored a second time at a later receive time: no
+		// deduplication can tell. Count it, so the duplicates are visible.
+		s.c.redeliveredStamped.Add(int64(d.stamped))
+		if e := s.rlog.event(&s.log, zerolog.WarnLevel, "redelivered_stamped"); e != nil {
+			e.Str("topic", m.Topic()).Msg("redelivered per-sensor value without a timestamp: stamped with the receive time again, so it may be stored twice (send {\"ts\":...,\"value\":...} to make redelivery harmless)")
+		}
+	}
 	s.pend.add(m, lines, d)
 }
 

@@ -162,3 +162,38 @@ func TestRateLogSuppresses(t *testing.T) {
 		t.Fatalf("logged %d lines, suppressed %d; want 1 and 99", n, r.suppress["k"])
 	}
 }
+
+// fakeMsg is an MQTT message as the adapter hands it over.
+type fakeMsg struct {
+	topic, payload string
+	dup            bool
+}
+
+func (m fakeMsg) Topic() string   { return m.topic }
+func (m fakeMsg) Payload() []byte { return []byte(m.payload) }
+func (m fakeMsg) Duplicate() bool { return m.dup }
+func (m fakeMsg) Ack()            {}
+
+// TestRedeliveredReceiveStampedIsCounted (issue 16.12): a per-sensor bare value has no
+// timestamp of its own and is stamped with the receive time, so a broker redelivery
+// (DUP) after a crash stores it a second time, later. That is counted (metric and a
+// warning) instead of being called harmless; values with their own timestamp and first
+// deliveries are not counted.
+func TestRedeliveredReceiveStampedIsCounted(t *testing.T) {
+	cfg := DefaultConfig()
+	s := &Service{cfg: cfg, c: newCounters(), dec: newDecoder(cfg), pend: newPending(1 << 20), rlog: newRateLog(time.Hour), log: zerologTo(&bytes.Buffer{})}
+	h := &handler{s: s}
+	for _, m := range []fakeMsg{
+		{"factory/s/l/m/sensors/t", "3.5", true},                                            // counted
+		{"factory/s/l/m/sensors/t", " 4 ", true},                                            // counted
+		{"factory/s/l/m/sensors/t", "3.5", false},                                           // first delivery
+		{"factory/s/l/m/sensors/t", `{"ts":"2026-01-01T00:00:00Z","value":3}`, true},        // own timestamp: idempotent
+		{"factory/s/l/m/telemetry", `{"ts":"2026-01-01T00:00:00Z","values":{"a":1}}`, true}, // idempotent
+		{"factory/s/l/m/sensors/t", "oops", true},                                           // rejected, not stored
+	} {
+		h.handle(m)
+	}
+	if got := s.c.redeliveredStamped.Load(); got != 2 {
+		t.Fatalf("redelivered receive-stamped values = %d, want 2", got)
+	}
+}

@@ -68,7 +68,12 @@ func start(t *testing.T, cfg ingest.Config) *running {
 // startReg is start with the metrics registered in reg (nil: none).
 func startReg(t *testing.T, cfg ingest.Config, reg *prometheus.Registry) *running {
 	t.Helper()
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	return startLog(t, cfg, reg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+}
+
+// startLog is startReg with the service logging to log.
+func startLog(t *testing.T, cfg ingest.Config, reg *prometheus.Registry, log zerolog.Logger) *running {
+	t.Helper()
 	var r prometheus.Registerer
 	if reg != nil {
 		r = reg

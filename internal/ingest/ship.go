@@ -39,11 +39,17 @@ func (sh *shipper) run(ctx context.Context, writers int) {
 }
 
 // ensureBucket creates the database once InfluxDB answers; until then writes fail with
-// retryable errors and the data waits in the spool.
+// retryable errors and the data waits in the spool. Once a write has succeeded the
+// database evidently exists: a token that may write but not create or list databases
+// (the least privilege ingest needs) then stops the attempts instead of warning forever.
 func (sh *shipper) ensureBucket(ctx context.Context) {
 	for delay := 500 * time.Millisecond; ; delay = min(delay*2, 10*time.Second) {
 		err := sh.w.EnsureBucket(ctx)
 		if err == nil {
+			return
+		}
+		if sh.healthy.Load() {
+			sh.log.Info().Err(err).Msg("cannot check or create the InfluxDB database (a write-only token?), but writes succeed: not checking again")
 			return
 		}
 		if e := sh.rlog.event(&sh.log, zerolog.WarnLevel, "ensure_bucket"); e != nil {

@@ -3,10 +3,12 @@ package ingest_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
 	"github.com/faultline/faultline/internal/influxstore"
 	"github.com/faultline/faultline/internal/ops"
@@ -129,4 +131,36 @@ func gauge(t *testing.T, reg prometheus.Gatherer, name string) float64 {
 	}
 	t.Fatalf("no metric %s", name)
 	return 0
+}
+
+// TestWriteOnlyTokenIntegration (issue 16.16): with a token that may write to the
+// database but not create one (InfluxDB 1.8 user with WRITE on factory only), ingest
+// stores everything and, once a write has worked, stops trying to create the database
+// instead of warning every 10 s forever.
+func TestWriteOnlyTokenIntegration(t *testing.T) {
+	e := &env{broker: testenv.Mosquitto(t), influx: testenv.Influx(t, servers.InfluxOptions{Auth: true, AdminUser: "admin", AdminPassword: "adminpw"})}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, q := range []string{"CREATE DATABASE factory", "CREATE USER writer WITH PASSWORD 'writerpw'", "GRANT WRITE ON factory TO writer"} {
+		if err := e.influx.Query(ctx, q, "admin", "adminpw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := influxstore.New(influxstore.Config{URL: e.influx.URL, Bucket: "factory", Token: "admin:adminpw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	e.store = st
+	cfg := e.config(t, "ingest-writeonly")
+	cfg.Influx.Token = "writer:writerpw"
+	var logs syncBuffer
+	r := startLog(t, cfg, nil, zerolog.New(&logs))
+	p := newPublisher(t, e.broker.URL, "pub-writeonly")
+	p.publish(0, 200)
+	e.waitPoints(t, 200, 30*time.Second)
+	waitFor(t, "ingest to stop checking the database", 30*time.Second, func() bool { return strings.Contains(logs.String(), "not checking again") })
+	if s := r.svc.Stats(); s.Dropped != 0 || s.PointsWritten != 200 {
+		t.Fatalf("stats %+v", s)
+	}
 }

@@ -36,9 +36,14 @@ type Config struct {
 	FlushInterval   time.Duration // a smaller batch is written after this wait
 	Writers         int           // concurrent InfluxDB writes
 	MaxMachines     int           // cardinality guard: distinct machines accepted; 0 = unlimited
-	DeadLetter      bool          // republish rejected messages to DeadLetter("ingest")
-	Limits          telemetry.Limits
-	ShutdownTimeout time.Duration // how long shutdown keeps shipping the spool to InfluxDB
+	// MaxFieldsPerMachine and MaxFields bound distinct sensor names (InfluxDB columns)
+	// per machine and in total; 0 = unlimited. Like MaxMachines they persist in the
+	// spool directory across restarts.
+	MaxFieldsPerMachine int
+	MaxFields           int
+	DeadLetter          bool // republish rejected messages to DeadLetter("ingest")
+	Limits              telemetry.Limits
+	ShutdownTimeout     time.Duration // how long shutdown keeps shipping the spool to InfluxDB
 
 	HTTPAddr  string
 	PprofAddr string // "" = off; serves net/http/pprof for profiling under load
@@ -73,10 +78,13 @@ func DefaultConfig() Config {
 		FlushInterval:   200 * time.Millisecond,
 		Writers:         2,
 		MaxMachines:     100000,
-		Limits:          telemetry.DefaultLimits(),
-		ShutdownTimeout: 10 * time.Second,
-		MQTT:            mqttclient.DefaultConfig(),
-		Influx:          influxstore.DefaultConfig(),
+		// The payload limit allows 1,000 sensors in one sample; real machines have tens.
+		MaxFieldsPerMachine: 1000,
+		MaxFields:           1000000,
+		Limits:              telemetry.DefaultLimits(),
+		ShutdownTimeout:     10 * time.Second,
+		MQTT:                mqttclient.DefaultConfig(),
+		Influx:              influxstore.DefaultConfig(),
 	}
 }
 
@@ -133,6 +141,8 @@ func (c Config) validateBounds() []error {
 	intIn("batch-bytes", int64(c.BatchBytes), 1<<10, MaxBatchBytes, "")
 	intIn("writers", int64(c.Writers), 1, 64, "")
 	intIn("max-machines", int64(c.MaxMachines), 0, 10_000_000, " (0 = unlimited)")
+	intIn("max-fields-per-machine", int64(c.MaxFieldsPerMachine), 0, 100_000, " (0 = unlimited)")
+	intIn("max-fields", int64(c.MaxFields), 0, 100_000_000, " (0 = unlimited)")
 	// MQTT's own limit on a packet is 256 MiB.
 	intIn("max-payload", int64(c.Limits.MaxPayload), 64, 256<<20, " bytes")
 	durIn("flush-interval", c.FlushInterval, time.Millisecond, time.Minute)

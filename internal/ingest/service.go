@@ -162,6 +162,13 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	machines, fields, err := s.dec.guard.load(s.cfg.SpoolDir)
+	if err != nil {
+		sp.Close()
+		return err
+	}
+	defer s.dec.guard.close()
+	s.log.Info().Int("machines", machines).Int("sensor_columns", fields).Msg("cardinality guard: admissions of earlier runs loaded")
 	s.log.Info().Str("dir", s.cfg.SpoolDir).Int("records", rec.Records).Int64("bytes", rec.Bytes).Int64("shipped_bytes_skipped", rec.ShippedBytes).
 		Int64("torn_bytes_cut", rec.TruncatedBytes).Msg("spool opened; replaying what a previous run left unshipped")
 	if rec.CorruptBytes > 0 {

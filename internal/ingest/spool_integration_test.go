@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/internal/influxstore"
+	"github.com/faultline/faultline/internal/ingest"
 	"github.com/faultline/faultline/internal/servers"
 	"github.com/faultline/faultline/internal/spool"
+	"github.com/faultline/faultline/internal/telemetry"
 	"github.com/faultline/faultline/internal/testenv"
 )
 
@@ -138,4 +140,43 @@ func TestDiskFullRecoversIntegration(t *testing.T) {
 	}
 	e.waitPoints(t, n, 120*time.Second)
 	waitFor(t, "ready again", 30*time.Second, func() bool { return r.svc.Ready(context.Background()) == nil })
+}
+
+// TestCardinalityGuardSurvivesRestartIntegration (issue 16.14): the guard's admissions
+// live in the spool directory, so a restart does not reopen the door: with
+// --max-machines 1, a second machine is refused before and after a restart, and a
+// machine's sensor names are bounded (--max-fields-per-machine), each refusal counted
+// by reason. Before, only machines were bounded, and a restart forgot them.
+func TestCardinalityGuardSurvivesRestartIntegration(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config(t, "ingest-guard")
+	cfg.MaxMachines, cfg.MaxFieldsPerMachine = 1, 2
+	p := newPublisher(t, e.broker.URL, "pub-guard")
+	pub := func(machine string, sensors ...string) {
+		s := telemetry.Sample{Time: t0.Add(time.Duration(len(sensors)) * time.Second)}
+		for i, name := range sensors {
+			s.Values = append(s.Values, telemetry.Value{Sensor: name, V: float64(i)})
+		}
+		p.send(topics.Telemetry(telemetry.Machine{Site: "s1", Line: "l1", Machine: machine}), telemetry.EncodeTelemetry(nil, s))
+	}
+	r := start(t, cfg)
+	pub("m0", "a", "b", "c") // c: a third sensor name
+	waitFor(t, "the first message", 30*time.Second, func() bool { return r.svc.Stats().PointsWritten == 1 })
+	if got := r.svc.Stats().Rejections[ingest.ReasonTooManyFields]; got != 1 {
+		t.Fatalf("too_many_fields rejections = %d, want 1", got)
+	}
+	r.stop()
+
+	r = start(t, cfg)
+	pub("m1", "a")      // a second machine: refused although this process never saw m0
+	pub("m0", "a", "d") // d: still a third name for m0
+	waitFor(t, "both messages handled", 30*time.Second, func() bool { return r.svc.Stats().Messages == 2 })
+	st := r.svc.Stats()
+	if st.Rejections[ingest.ReasonTooManySeries] != 1 || st.Rejections[ingest.ReasonTooManyFields] != 1 {
+		t.Fatalf("after a restart: rejections %v, want one too_many_series and one too_many_fields", st.Rejections)
+	}
+	waitFor(t, "m0's point", 30*time.Second, func() bool { return r.svc.Stats().PointsWritten == 1 })
+	if c := e.count(t, "c") + e.count(t, "d"); c != 0 {
+		t.Fatalf("%d points of refused sensors stored", c)
+	}
 }

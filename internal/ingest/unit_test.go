@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -195,5 +196,63 @@ func TestRedeliveredReceiveStampedIsCounted(t *testing.T) {
 	}
 	if got := s.c.redeliveredStamped.Load(); got != 2 {
 		t.Fatalf("redelivered receive-stamped values = %d, want 2", got)
+	}
+}
+
+// TestCardinalityGuardFieldsAndRestart (issue 16.14): new sensor names are bounded per
+// machine and in total, each refused value is a counted too_many_fields rejection (the
+// admitted values of the same message are kept), and what was admitted survives a
+// restart through the spool directory. Before, only machines were bounded, and only
+// for the process lifetime.
+func TestCardinalityGuardFieldsAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.MaxMachines, cfg.MaxFieldsPerMachine, cfg.MaxFields = 2, 3, 4
+	now := time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)
+	msg := func(sensors ...string) string {
+		var kv []string
+		for i, s := range sensors {
+			kv = append(kv, fmt.Sprintf("%q:%d", s, i))
+		}
+		return `{"ts":"2026-01-01T00:00:00Z","values":{` + strings.Join(kv, ",") + `}}`
+	}
+	run := func(d *decoder, topic, payload string) (string, []telemetry.Rejection, error) {
+		var st decodeState
+		lines, out := d.decode(&st, nil, topic, []byte(payload), now)
+		return string(lines), out.rejected, out.err
+	}
+	d := newDecoder(cfg)
+	if _, _, err := d.guard.load(dir); err != nil {
+		t.Fatal(err)
+	}
+	lines, rej, err := run(d, "factory/s/l/m1/telemetry", msg("a", "b", "c", "d", "e"))
+	if err != nil || strings.Count(lines, "\n") != 1 || !strings.Contains(lines, "a=0,b=1,c=2 ") || len(rej) != 2 || rej[0].Reason != ReasonTooManyFields {
+		t.Fatalf("5 new sensors, 3 allowed: lines %q, rejections %v, err %v", lines, rej, err)
+	}
+	// Total bound: m2 may add one name (4 in total), not two.
+	if _, rej, _ = run(d, "factory/s/l/m2/telemetry", msg("a", "b")); len(rej) != 1 || !strings.Contains(rej[0].Detail, "--max-fields") {
+		t.Fatalf("total bound: rejections %v", rej)
+	}
+	if _, _, err = run(d, "factory/s/l/m3/telemetry", msg("a")); telemetry.ReasonOf(err) != ReasonTooManySeries {
+		t.Fatalf("third machine: err %v, want too_many_series", err)
+	}
+	// A per-sensor value of a refused name is a rejection too, with no line.
+	if lines, rej, _ = run(d, "factory/s/l/m1/sensors/zz", "1"); lines != "" || len(rej) != 1 {
+		t.Fatalf("per-sensor new name over the bound: %q %v", lines, rej)
+	}
+	d.guard.close()
+
+	// A restart remembers m1, m2 and their sensors: no new machine, no new names.
+	d = newDecoder(cfg)
+	machines, fields, err := d.guard.load(dir)
+	if err != nil || machines != 2 || fields != 4 {
+		t.Fatalf("after restart: %d machines, %d fields, %v; want 2, 4", machines, fields, err)
+	}
+	defer d.guard.close()
+	if _, _, err = run(d, "factory/s/l/m9/telemetry", msg("a")); telemetry.ReasonOf(err) != ReasonTooManySeries {
+		t.Fatalf("new machine after a restart: err %v, want too_many_series", err)
+	}
+	if lines, rej, err = run(d, "factory/s/l/m1/telemetry", msg("a", "b", "c")); err != nil || len(rej) != 0 || lines == "" {
+		t.Fatalf("known sensors after a restart: %q %v %v", lines, rej, err)
 	}
 }

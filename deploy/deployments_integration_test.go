@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/faultline/faultline/internal/influxstore"
 	"github.com/faultline/faultline/internal/mqttclient"
 	"github.com/faultline/faultline/internal/servers"
 	"github.com/faultline/faultline/internal/testenv"
@@ -63,6 +65,7 @@ func TestDeploymentsRunIntegration(t *testing.T) {
 		f.exec(compose["train"], r.testTrain()...)
 		f.start(compose["infer"])
 		f.waitAlert(compose["simulate"])
+		f.checkDashboard()
 	})
 
 	// Kubernetes: ingest, the training CronJob and the edge DaemonSet from deploy/k8s/base;
@@ -385,6 +388,65 @@ func (f *flavour) waitAlert(sim command) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	f.t.Logf("%s: %d alerts, e.g. %s", f.name, f.alerts.count()-before, f.alerts.last())
+}
+
+// checkDashboard runs every panel query of the Grafana dashboard against the InfluxDB
+// the deployment wrote to, with Grafana's variables filled in (all sites, lines and
+// machines; the simulated period), and waits until each returns rows (issue 16.17:
+// before, the alert panels queried a measurement nothing wrote).
+func (f *flavour) checkDashboard() {
+	f.t.Helper()
+	b, err := os.ReadFile(filepath.Join("grafana", "dashboards", "faultline.json"))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Query string `json:"query"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		f.t.Fatalf("faultline.json: %v", err)
+	}
+	st, err := influxstore.New(influxstore.Config{URL: f.r.influx.URL, Bucket: "factory"})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer st.Close()
+	vars := strings.NewReplacer("v.defaultBucket", `"factory/autogen"`,
+		"v.timeRangeStart", f.r.t0.Format(time.RFC3339), "v.timeRangeStop", time.Now().UTC().Add(time.Hour).Format(time.RFC3339),
+		"v.windowPeriod", "1h", "${site:regex}", ".*", "${line:regex}", ".*", "${machine:regex}", ".*")
+	queries := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			if strings.TrimSpace(tg.Query) == "" {
+				continue
+			}
+			queries++
+			q := vars.Replace(tg.Query)
+			deadline := time.Now().Add(60 * time.Second)
+			for {
+				rows, qerr := 0, error(nil)
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				qerr = st.Query(ctx, q, func(influxstore.Record) error { rows++; return nil })
+				cancel()
+				if qerr == nil && rows > 0 {
+					f.t.Logf("dashboard panel %q: %d rows", p.Title, rows)
+					break
+				}
+				if time.Now().After(deadline) {
+					f.t.Fatalf("dashboard panel %q returns no rows (err %v):\n%s", p.Title, qerr, q)
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+		}
+	}
+	if queries < 4 {
+		f.t.Fatalf("the dashboard has %d panel queries; expected at least 4", queries)
+	}
 }
 
 // stopAll stops the flavour's long-lived programs with SIGTERM (as every deployment

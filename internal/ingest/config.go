@@ -155,7 +155,9 @@ func (c Config) filters() ([]string, error) {
 	if len(fs) == 0 {
 		tpl, _ := ParseTemplate(c.TagTemplate)
 		if tpl == nil {
-			fs = []string{c.Topics.TelemetryFilter(), c.Topics.SensorFilter()}
+			// Alerts too: MQTT keeps only each machine's latest state, InfluxDB keeps
+			// the history the dashboard shows.
+			fs = []string{c.Topics.TelemetryFilter(), c.Topics.SensorFilter(), c.Topics.AlertsFilter()}
 		} else {
 			fs = []string{tpl.filter()}
 		}

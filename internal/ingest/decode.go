@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,6 +126,9 @@ func (c *routeCache) remember(topic string, r routed) {
 func (d *decoder) decode(st *decodeState, dst []byte, topic string, payload []byte, now time.Time) ([]byte, decoded) {
 	if d.sp != nil && telemetry.IsSparkplugTopic(topic) {
 		return d.decodeSparkplug(st, dst, topic, payload, now)
+	}
+	if d.tpl == nil && strings.HasSuffix(topic, "/alerts") {
+		return d.decodeAlert(dst, topic, payload, now)
 	}
 	var out decoded
 	r, known := d.routes.get(topic)

@@ -91,7 +91,7 @@ func TestParseFlagsEnvAndValidation(t *testing.T) {
 		t.Fatalf("cfg = %+v", cfg)
 	}
 	fs, _ := cfg.filters()
-	if len(fs) != 2 || fs[0] != "$share/g/factory/+/+/+/telemetry" {
+	if len(fs) != 3 || fs[0] != "$share/g/factory/+/+/+/telemetry" || fs[2] != "$share/g/factory/+/+/+/alerts" {
 		t.Fatalf("filters = %v", fs)
 	}
 	for _, bad := range [][]string{
@@ -254,5 +254,32 @@ func TestCardinalityGuardFieldsAndRestart(t *testing.T) {
 	}
 	if lines, rej, err = run(d, "factory/s/l/m1/telemetry", msg("a", "b", "c")); err != nil || len(rej) != 0 || lines == "" {
 		t.Fatalf("known sensors after a restart: %q %v %v", lines, rej, err)
+	}
+}
+
+// TestDecodeAlert (issue 16.17): an alert event becomes one point of measurement
+// "alerts" with the tags and fields the Grafana dashboard queries; mismatches are
+// rejected with a reason.
+func TestDecodeAlert(t *testing.T) {
+	d := newDecoder(DefaultConfig())
+	var st decodeState
+	now := time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC)
+	good := `{"id":"s/l/pump-1/anomaly/1","site":"s","line":"l","machine":"pump-1","kind":"anomaly","state":"raised","severity":"warning",` +
+		`"score":3.5,"threshold":2,"started_at":"2026-01-01T00:00:00Z","ts":"2026-01-01T00:00:00Z","model":"m","model_version":"1",` +
+		`"message":"pump-1: anomaly \"raised\""}`
+	lines, out := d.decode(&st, nil, "factory/s/l/pump-1/alerts", []byte(good), now)
+	want := `alerts,kind=anomaly,line=l,machine=pump-1,severity=warning,site=s,state=raised id="s/l/pump-1/anomaly/1",message="pump-1: anomaly \"raised\"",model="m",score=3.5,threshold=2 1767225600000000000` + "\n"
+	if out.err != nil || string(lines) != want || out.points != 1 {
+		t.Fatalf("decode = %q (%v, %d points), want %q", lines, out.err, out.points, want)
+	}
+	for name, tc := range map[string]struct{ topic, payload string }{
+		"other machine's topic": {"factory/s/l/pump-2/alerts", good},
+		"not JSON":              {"factory/s/l/pump-1/alerts", "raised"},
+		"bad state":             {"factory/s/l/pump-1/alerts", strings.Replace(good, `"state":"raised"`, `"state":"a b"`, 1)},
+		"no timestamp":          {"factory/s/l/pump-1/alerts", strings.Replace(good, `"ts":"2026-01-01T00:00:00Z",`, "", 1)},
+	} {
+		if lines, out := d.decode(&st, nil, tc.topic, []byte(tc.payload), now); out.err == nil || len(lines) != 0 {
+			t.Errorf("%s: accepted: %q", name, lines)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -287,5 +288,33 @@ func TestDecodeStrictRejects(t *testing.T) {
 		if _, err := decodeStrict([]byte(doc)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestK8sIngestDrainUsesTheGracePeriod: ingest keeps writing its spool for
+// --shutdown-timeout after SIGTERM; that must use most of the pod's grace period and
+// still end (with 10 s for the rest of the shutdown) before the kubelet's SIGKILL.
+// Before, the default 10 s drained during 10 s of a 60 s grace period.
+func TestK8sIngestDrainUsesTheGracePeriod(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("k8s", "base", "ingest-deployment.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := decodeStrict(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := objs[0].(*appsv1.Deployment)
+	grace := time.Duration(*d.Spec.Template.Spec.TerminationGracePeriodSeconds) * time.Second
+	drain := 10 * time.Second // ingest's default
+	for _, a := range d.Spec.Template.Spec.Containers[0].Args {
+		if v, ok := strings.CutPrefix(a, "--shutdown-timeout="); ok {
+			if drain, err = time.ParseDuration(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if drain < grace/2 || drain+10*time.Second > grace {
+		t.Errorf("ingest drains for %s of a %s grace period: use at least half of it and leave 10 s", drain, grace)
 	}
 }

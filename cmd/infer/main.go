@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -187,7 +188,7 @@ func runScore(args []string, getenv func(string) string, stdout, stderr io.Write
 		return err
 	}
 	st, err := infer.Score(infer.ScoreOptions{Model: model, CSV: o}, csvPath, w)
-	if cerr := closeOut(); err == nil {
+	if cerr := closeOut(err == nil); err == nil {
 		err = cerr
 	}
 	if err != nil {
@@ -228,15 +229,32 @@ func readHead(r io.Reader) string {
 	return string(b[:n])
 }
 
-func output(path string, stdout io.Writer) (io.Writer, func() error, error) {
+// output opens where scores go. A file is written under a temporary name beside it and
+// renamed over it only when scoring succeeded: a failed run (a bad model, a bad CSV, or
+// --out naming the input) leaves the old file as it was. close(ok) finishes or discards.
+func output(path string, stdout io.Writer) (io.Writer, func(ok bool) error, error) {
 	if path == "-" || path == "" {
-		return stdout, func() error { return nil }, nil
+		return stdout, func(bool) error { return nil }, nil
 	}
-	f, err := os.Create(path)
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return nil, nil, fmt.Errorf("create %s: %w", path, err)
 	}
-	return f, f.Close, nil
+	return f, func(ok bool) error {
+		err := f.Close()
+		if ok && err == nil {
+			if err = os.Chmod(f.Name(), 0o644); err == nil {
+				err = os.Rename(f.Name(), path)
+			}
+		}
+		if !ok || err != nil {
+			os.Remove(f.Name())
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return nil
+	}, nil
 }
 
 func runWatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -96,6 +96,71 @@ func TestRunErrors(t *testing.T) {
 	}
 }
 
+// TestScoreOutKeptOnFailure (issue 16.15): a failing `infer score --out FILE` leaves
+// FILE as it was, also when FILE is the input itself. Before, FILE was emptied first.
+func TestScoreOutKeptOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "scores.csv")
+	if err := os.WriteFile(out, []byte("ts,score\nprecious\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := func(string) string { return "" }
+	for _, args := range [][]string{
+		{"score", "--model", filepath.Join(dir, "missing.model"), "--csv", out, "--out", out},
+		{"score", "--model", filepath.Join(dir, "missing.model"), "--csv", filepath.Join(dir, "missing.csv"), "--out", out},
+	} {
+		var o, e bytes.Buffer
+		if err := run(context.Background(), args, env, &o, &e); err == nil {
+			t.Fatalf("%v succeeded", args)
+		}
+		if b, _ := os.ReadFile(out); string(b) != "ts,score\nprecious\n" {
+			t.Fatalf("%v: --out file changed by a failed run: %q", args, b)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".scores.csv.*")); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+}
+
+// TestRefusedStartLeavesNothing (issue 16.16): a daemon refused at start (a missing
+// model) creates no queue directory. Before, the queue opened first, and a test run from
+// cmd/infer left the committed artifact cmd/infer/infer-queue/alerts.q.
+func TestRefusedStartLeavesNothing(t *testing.T) {
+	q := filepath.Join(t.TempDir(), "queue")
+	var o, e bytes.Buffer
+	err := run(context.Background(), []string{"run", "--model", "/nonexistent.model", "--queue-dir", q}, func(string) string { return "" }, &o, &e)
+	if err == nil {
+		t.Fatal("started with a missing model")
+	}
+	if _, serr := os.Stat(q); !os.IsNotExist(serr) {
+		t.Fatalf("refused start created %s (%v)", q, serr)
+	}
+}
+
+// TestRunFlagsBounded (issue 16.13): every numeric flag of `infer run` out of its range is
+// refused before anything connects or loads, with the range. Before, for example,
+// --queue-max-bytes 1 was accepted (no alert fits: every queued alert is refused).
+func TestRunFlagsBounded(t *testing.T) {
+	env := func(string) string { return "" }
+	for args, want := range map[string]string{
+		"run --model m --queue-max-bytes 1":           "--queue-max-bytes 1: use 65536..17179869184",
+		"run --model m --queue-max-bytes -1":          "--queue-max-bytes -1: use 65536..",
+		"run --model m --queue-max-bytes 99999999999": "--queue-max-bytes 99999999999: use 65536..",
+		"run --model m --max-machines 0":              "--max-machines 0: use 1..1000000",
+		"run --model m --max-machines 2000000000":     "--max-machines 2000000000: use 1..1000000",
+		"run --model m --qos 2":                       "--qos 2: use 0 or 1",
+		"run --model m --shutdown-timeout 0s":         "--shutdown-timeout 0s: use 1ms..1h0m0s",
+		"run --model m --publish-timeout 2h":          "--publish-timeout 2h0m0s: use 1ms..10m0s",
+		"run --model m --reload-interval -1s":         "--reload-interval -1s: use 0s..24h0m0s (0 disables polling)",
+	} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), strings.Fields(args), env, &out, &errb)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err %v, want it to mention %q", args, err, want)
+		}
+	}
+}
+
 // TestArm64ScoreMatchesAmd64 cross-builds the edge binary for arm64, runs `score` under
 // qemu-user and compares its output byte for byte with the amd64 build's.
 func TestArm64ScoreMatchesAmd64(t *testing.T) {

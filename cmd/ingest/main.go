@@ -6,7 +6,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/faultline/faultline/internal/cli"
 	"github.com/faultline/faultline/internal/ingest"
@@ -31,9 +36,28 @@ func run(ctx context.Context, args []string, getenv cli.Getenv, _ io.Writer, std
 	if err != nil {
 		return fmt.Errorf("listen on --http-addr %s: %w", cfg.HTTPAddr, err)
 	}
+	// `systemctl reload` (ExecReload=kill -HUP) must not kill ingest: Go's default for
+	// SIGHUP is to exit, which skips the drain and which systemd counts as a clean stop.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go logHangups(ctx, hup, log)
 	runErr := svc.Run(ctx)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	srv.Shutdown(sctx)
 	return runErr
+}
+
+// logHangups answers SIGHUP: ingest reads its flags, environment and secret files once
+// at start, so there is nothing to reload; it says so and keeps running.
+func logHangups(ctx context.Context, hup <-chan os.Signal, log zerolog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			log.Info().Msg("SIGHUP: nothing to reload (settings are read at start; restart ingest to change them); still running")
+		}
+	}
 }

@@ -8,6 +8,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 dir="$here/secrets"
 umask 077
 mkdir -p "$dir"
+# The directory is tracked in git (for its .gitignore), so a checkout creates it 0755
+# and umask does not apply: make it private explicitly. It is what keeps the secrets
+# below from other users of this host.
+chmod 0700 "$dir"
 
 new_secret() {
   local f="$dir/$1"
@@ -15,8 +19,10 @@ new_secret() {
     head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$f"
     echo "created $f"
   fi
-  # Bind-mounted into containers running as other uids (influxdb, grafana 472,
-  # faultline 65532); the directory stays private to you on the host.
+  # Compose bind-mounts file secrets into containers that run as other uids (influxdb,
+  # grafana 472, faultline 65532) and cannot change their owner or mode (no uid
+  # remapping for bind mounts), so each file must be readable by those uids: 0644. On
+  # the host only the owner can reach it, through the 0700 directory above.
   chmod 0644 "$f"
 }
 
@@ -24,4 +30,9 @@ new_secret influx_token
 new_secret influx_admin_password
 new_secret grafana_admin_password
 "$here/../mosquitto/gen-passwd.sh" "$dir"
-echo "secrets ready in $dir (keep this directory private: chmod 700 is set)"
+# Check what the message below promises.
+if [ "$(stat -c %a "$dir")" != 700 ]; then
+  echo "could not make $dir private (mode $(stat -c %a "$dir"), want 700)" >&2
+  exit 1
+fi
+echo "secrets ready in $dir (private to $(id -un): mode 700; keep it that way)"

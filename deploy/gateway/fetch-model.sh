@@ -20,8 +20,14 @@ name=${FAULTLINE_MODEL_NAME:-$(basename "${url%%\?*}")}
 case $name in
   ""|.*|*/*) echo "fetch-model: bad model name '$name'" >&2; exit 1 ;;
 esac
+# The checksum comes from the same server: only TLS makes it worth anything
+# (docs/security.md). Redirects may not leave https either.
+case $url in
+  https://*) ;;
+  *) echo "fetch-model: FAULTLINE_MODEL_URL must be an https:// URL (got '$url')" >&2; exit 1 ;;
+esac
 
-curl_args=(--fail --silent --show-error --location --proto '=https,http' --max-time 300 --retry 3)
+curl_args=(--fail --silent --show-error --location --proto '=https' --proto-redir '=https' --max-time 300 --retry 3)
 if [ -n "${FAULTLINE_MODEL_CA_FILE:-}" ]; then
   curl_args+=(--cacert "$FAULTLINE_MODEL_CA_FILE")
 fi

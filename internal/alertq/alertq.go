@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // Item is one message waiting for the broker.
@@ -37,8 +38,15 @@ type Queue struct {
 	items    []Item
 	size     int64
 	maxBytes int64
-	// Dropped counts torn bytes truncated on Open.
+	// Dropped counts torn bytes truncated on Open: an incomplete last record (or a
+	// zero-filled tail) left by a crash mid-append, never fsync'd, never acknowledged.
 	Dropped int64
+	// Corrupt counts damaged bytes skipped on Open (CorruptRegions places): records
+	// that were complete and synced but fail their check. Every record after a damaged
+	// one is kept; the file as found was copied to Backup first.
+	Corrupt        int64
+	CorruptRegions int
+	Backup         string
 }
 
 // Open opens (or creates) the queue in dir and loads every complete record still in it.
@@ -68,24 +76,116 @@ func (q *Queue) load() error {
 	if err != nil {
 		return fmt.Errorf("alertq: read %s: %w", q.path, err)
 	}
-	off := 0
-	for off < len(data) {
-		it, n, ok := decode(data[off:])
-		if !ok {
+	var clean []byte // the valid records, when damage must be cut out
+	valid := 0
+	for off := 0; off < len(data); {
+		if it, n, ok := decode(data[off:]); ok {
+			q.items = append(q.items, it)
+			if q.Corrupt > 0 {
+				clean = append(clean, data[off:off+n]...)
+			}
+			valid, off = valid+n, off+n
+			continue
+		}
+		next := resync(data, off+1)
+		if next < 0 && torn(data[off:]) {
+			q.Dropped = int64(len(data) - off)
 			break
 		}
-		q.items = append(q.items, it)
-		off += n
+		if next < 0 {
+			next = len(data)
+		}
+		if q.Corrupt == 0 {
+			clean = append(clean, data[:off]...)
+		}
+		q.Corrupt += int64(next - off)
+		q.CorruptRegions++
+		off = next
 	}
-	if off < len(data) {
-		q.Dropped = int64(len(data) - off)
-		if err := q.f.Truncate(int64(off)); err != nil {
+	if q.Corrupt > 0 {
+		return q.repair(data, clean)
+	}
+	if q.Dropped > 0 {
+		if err := q.f.Truncate(int64(valid)); err != nil {
 			return fmt.Errorf("alertq: truncate torn tail of %s: %w", q.path, err)
 		}
 	}
-	q.size = int64(off)
-	_, err = q.f.Seek(int64(off), io.SeekStart)
+	q.size = int64(valid)
+	_, err = q.f.Seek(int64(valid), io.SeekStart)
 	return err
+}
+
+// torn reports whether b, the end of the file, is what a crash mid-append leaves: less
+// than a header, a length running past the end, or zeros.
+func torn(b []byte) bool {
+	if len(b) < 8 {
+		return true
+	}
+	zero := true
+	for _, c := range b {
+		zero = zero && c == 0
+	}
+	n := int64(binary.LittleEndian.Uint32(b))
+	return zero || 8+n > int64(len(b))
+}
+
+// resync returns the offset of the next valid record at or after from, or -1.
+func resync(b []byte, from int) int {
+	for off := from; off+8 < len(b); off++ {
+		n := int(binary.LittleEndian.Uint32(b[off:]))
+		if n < 3 || off+8+n > len(b) {
+			continue
+		}
+		if _, _, ok := decode(b[off:]); ok {
+			return off
+		}
+	}
+	return -1
+}
+
+// repair keeps a copy of the damaged file, then replaces it with its valid records
+// (write, fsync, rename, fsync dir) and reopens it.
+func (q *Queue) repair(data, clean []byte) error {
+	q.Backup = fmt.Sprintf("%s.corrupt-%d", q.path, time.Now().UnixNano())
+	if err := writeSync(q.Backup, data); err != nil {
+		return fmt.Errorf("alertq: back up damaged %s: %w", q.path, err)
+	}
+	tmp := q.path + ".repair"
+	if err := writeSync(tmp, clean); err != nil {
+		return fmt.Errorf("alertq: write repaired %s: %w", q.path, err)
+	}
+	if err := os.Rename(tmp, q.path); err != nil {
+		return fmt.Errorf("alertq: replace damaged %s: %w", q.path, err)
+	}
+	if d, err := os.Open(filepath.Dir(q.path)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	f, err := os.OpenFile(q.path, os.O_RDWR, 0o640)
+	if err != nil {
+		return fmt.Errorf("alertq: reopen %s: %w", q.path, err)
+	}
+	q.f.Close()
+	q.f = f
+	q.size = int64(len(clean))
+	_, err = q.f.Seek(q.size, io.SeekStart)
+	return err
+}
+
+func writeSync(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func decode(b []byte) (Item, int, bool) {

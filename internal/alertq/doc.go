@@ -14,6 +14,9 @@
 //	uint32 length | uint32 CRC-32C of body | body
 //	body = uint16 topic length | topic | uint8 flags (bit 0: retained) | payload
 //
-// A torn tail (a crash mid-append, never acknowledged) is detected by length and CRC on
-// Open, truncated away and reported.
+// On Open, a torn tail (an incomplete last record or zeros: a crash mid-append, never
+// acknowledged) is truncated away and reported in Dropped. A complete record that fails
+// its length or CRC check is corruption of acknowledged data: the file is copied aside
+// (Backup), the damaged bytes are skipped up to the next valid record, every record
+// after them is kept, and the damage is reported in Corrupt.
 package alertq

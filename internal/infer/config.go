@@ -52,7 +52,7 @@ type Config struct {
 	QoS      byte
 	Instance string // status topic instance and client id suffix
 	QueueDir string // on-disk alert queue
-	QueueMax int64  // bytes; 0 = alertq.DefaultMaxBytes
+	QueueMax int64  // bytes, MinQueueBytes..MaxQueueBytes
 	// ReloadInterval is how often model files are checked for changes (0 disables).
 	ReloadInterval  time.Duration
 	ShutdownTimeout time.Duration // flushing alerts on the way out
@@ -69,6 +69,13 @@ type Config struct {
 	SparkplugGroup string
 }
 
+// Bounds of the numeric settings.
+const (
+	MaxMachinesLimit = 1_000_000
+	MinQueueBytes    = 64 << 10
+	MaxQueueBytes    = 16 << 30
+)
+
 // DefaultConfig holds the defaults of the flags.
 func DefaultConfig() Config {
 	return Config{
@@ -76,6 +83,7 @@ func DefaultConfig() Config {
 		QoS:             1,
 		Instance:        "edge-1",
 		QueueDir:        "infer-queue",
+		QueueMax:        64 << 20,
 		ReloadInterval:  5 * time.Second,
 		ShutdownTimeout: 10 * time.Second,
 		PublishTimeout:  5 * time.Second,
@@ -91,8 +99,13 @@ func (c Config) Validate() error {
 	if c.Model == "" && len(c.Routes) == 0 {
 		errs = append(errs, errors.New("no model: give --model FILE and/or --route 'GLOB=FILE'"))
 	}
-	if c.MaxMachines < 1 {
-		errs = append(errs, fmt.Errorf("--max-machines %d: must be at least 1", c.MaxMachines))
+	if c.MaxMachines < 1 || c.MaxMachines > MaxMachinesLimit {
+		errs = append(errs, fmt.Errorf("--max-machines %d: use 1..%d", c.MaxMachines, MaxMachinesLimit))
+	}
+	// The queue must hold at least a few alerts (one is under 2 KiB) and should not be
+	// able to fill a gateway's disk.
+	if c.QueueMax < MinQueueBytes || c.QueueMax > MaxQueueBytes {
+		errs = append(errs, fmt.Errorf("--queue-max-bytes %d: use %d..%d", c.QueueMax, MinQueueBytes, MaxQueueBytes))
 	}
 	if err := telemetry.ValidateName(c.Instance); err != nil {
 		errs = append(errs, fmt.Errorf("--instance: %w", err))
@@ -108,9 +121,6 @@ func (c Config) Validate() error {
 	if c.QueueDir == "" {
 		errs = append(errs, errors.New("--queue-dir is empty: alerts need a directory to wait in while the broker is down"))
 	}
-	if c.ShutdownTimeout <= 0 || c.PublishTimeout <= 0 {
-		errs = append(errs, errors.New("--shutdown-timeout and --publish-timeout must be positive"))
-	}
 	if c.Sparkplug != nil {
 		if err := c.Sparkplug.Validate(); err != nil {
 			errs = append(errs, err)
@@ -119,8 +129,13 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("--sparkplug cannot be used with --share-group: each edge node's messages must reach one instance, in order"))
 		}
 	}
-	if c.ReloadInterval < 0 {
-		errs = append(errs, errors.New("--reload-interval must not be negative (0 disables polling)"))
+	durIn := func(flag string, v, lo, hi time.Duration, note string) {
+		if v < lo || v > hi {
+			errs = append(errs, fmt.Errorf("--%s %s: use %s..%s%s", flag, v, lo, hi, note))
+		}
 	}
+	durIn("shutdown-timeout", c.ShutdownTimeout, time.Millisecond, time.Hour, "")
+	durIn("publish-timeout", c.PublishTimeout, time.Millisecond, 10*time.Minute, "")
+	durIn("reload-interval", c.ReloadInterval, 0, 24*time.Hour, " (0 disables polling)")
 	return errors.Join(errs...)
 }

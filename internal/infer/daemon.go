@@ -66,6 +66,26 @@ func New(cfg Config, log zerolog.Logger, reg *prometheus.Registry) (*Daemon, err
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "infer_mqtt_unmatched_total",
 		Help: "Messages matching none of the subscriptions (kept by a persistent session from an earlier configuration?), acknowledged and dropped."},
 		func() float64 { return float64(cl.Unmatched()) }))
+	var sink ScoreSink
+	if cfg.Influx != nil {
+		if d.scores, err = newScoreWriter(*cfg.Influx, d.met, log); err != nil {
+			return nil, err
+		}
+		sink = d.scores.add
+	}
+	// The models load before the queue directory is created: a refused start (a bad
+	// model) leaves nothing behind. The engine emits only once Run feeds it, after
+	// the publisher below exists.
+	d.eng, err = NewEngine(EngineConfig{Model: cfg.Model, Routes: cfg.Routes, MaxMachines: cfg.MaxMachines, Topics: cfg.Topics, Limits: cfg.Limits},
+		d.met, log, func(a telemetry.Alert) { d.pub.Enqueue(a) }, sink)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Sparkplug != nil {
+		if d.sp, err = newSparkplugIntake(*cfg.Sparkplug, cfg.Limits, d.eng, reg, cl.PublishAsync, log); err != nil {
+			return nil, err
+		}
+	}
 	q, err := alertq.Open(cfg.QueueDir, cfg.QueueMax)
 	if err != nil {
 		return nil, err
@@ -73,31 +93,18 @@ func New(cfg Config, log zerolog.Logger, reg *prometheus.Registry) (*Daemon, err
 	if q.Dropped > 0 {
 		log.Warn().Int64("bytes", q.Dropped).Msg("alert queue had a torn tail (crash mid-append); it was never acknowledged and is dropped")
 	}
+	if q.Corrupt > 0 {
+		log.Error().Int64("bytes", q.Corrupt).Int("regions", q.CorruptRegions).Str("backup", q.Backup).
+			Msg("alert queue corruption: damaged alerts skipped, the ones after them kept; the file as found was copied for inspection (disk fault?)")
+	}
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "infer_alert_queue_corrupt_bytes_total",
+		Help: "Damaged alert-queue bytes skipped at start (complete records failing their check; the file was copied to alerts.q.corrupt-* first)."},
+		func() float64 { return float64(q.Corrupt) }))
 	if n := q.Len(); n > 0 {
 		log.Info().Int("alerts", n).Msg("alerts queued from a previous run will be sent once the broker answers")
 	}
 	d.q = q
 	d.pub = newPublisher(cl, q, cfg.Topics, cfg.PublishTimeout, d.met, log)
-	var sink ScoreSink
-	if cfg.Influx != nil {
-		if d.scores, err = newScoreWriter(*cfg.Influx, d.met, log); err != nil {
-			q.Close()
-			return nil, err
-		}
-		sink = d.scores.add
-	}
-	d.eng, err = NewEngine(EngineConfig{Model: cfg.Model, Routes: cfg.Routes, MaxMachines: cfg.MaxMachines, Topics: cfg.Topics, Limits: cfg.Limits},
-		d.met, log, d.pub.Enqueue, sink)
-	if err != nil {
-		q.Close()
-		return nil, err
-	}
-	if cfg.Sparkplug != nil {
-		if d.sp, err = newSparkplugIntake(*cfg.Sparkplug, cfg.Limits, d.eng, reg, cl.PublishAsync, log); err != nil {
-			q.Close()
-			return nil, err
-		}
-	}
 	d.cfg = cfg
 	return d, nil
 }

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -117,7 +118,10 @@ type WriteError struct {
 	Status     int           // HTTP status, 0 for network errors
 	Retryable  bool          // try again later; the data is fine
 	RetryAfter time.Duration // server's hint, if any
-	Err        error
+	// Dropped is the number of points a partial write refused (1.8's "partial write:
+	// ... dropped=N"; the server kept the others), or -1 when not a partial write.
+	Dropped int
+	Err     error
 }
 
 func (e *WriteError) Error() string {
@@ -210,17 +214,40 @@ func classify(err error) error {
 	var he *ihttp.Error
 	if errors.As(err, &he) {
 		st := he.StatusCode
-		retry := st == 0 || st == http.StatusTooManyRequests || st >= 500
+		// 408: the server gave up waiting for the body (a slow link, a proxy): the data
+		// is fine, send it again.
+		retry := st == 0 || st == http.StatusRequestTimeout || st == http.StatusTooManyRequests || st >= 500
 		// 1.8 answers 404 "database not found" until CREATE DATABASE ran, and a rotated,
 		// expired or under-privileged token gives 401/403: an operator can fix each
 		// without losing data, so keep the points (callers hold them durably and retry).
 		if st == http.StatusNotFound || st == http.StatusUnauthorized || st == http.StatusForbidden {
 			retry = true
 		}
-		return &WriteError{Status: st, Retryable: retry, RetryAfter: time.Duration(he.RetryAfter) * time.Second, Err: err}
+		return &WriteError{Status: st, Retryable: retry, RetryAfter: time.Duration(he.RetryAfter) * time.Second, Dropped: partialDropped(st, he.Error()), Err: err}
 	}
 	// Network errors, timeouts, refused connections: the server is away.
-	return &WriteError{Retryable: true, Err: err}
+	return &WriteError{Retryable: true, Dropped: -1, Err: err}
+}
+
+// partialDropped reads N from a partial write's "dropped=N", or -1.
+func partialDropped(status int, msg string) int {
+	if status != http.StatusBadRequest || !strings.Contains(msg, "partial write") {
+		return -1
+	}
+	i := strings.LastIndex(msg, "dropped=")
+	if i < 0 {
+		return -1
+	}
+	rest := msg[i+len("dropped="):]
+	end := 0
+	for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
+		end++
+	}
+	n, err := strconv.Atoi(rest[:end])
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // Ping checks that the server answers; used by readiness probes.

@@ -36,9 +36,14 @@ type Config struct {
 	FlushInterval   time.Duration // a smaller batch is written after this wait
 	Writers         int           // concurrent InfluxDB writes
 	MaxMachines     int           // cardinality guard: distinct machines accepted; 0 = unlimited
-	DeadLetter      bool          // republish rejected messages to DeadLetter("ingest")
-	Limits          telemetry.Limits
-	ShutdownTimeout time.Duration // how long shutdown keeps shipping the spool to InfluxDB
+	// MaxFieldsPerMachine and MaxFields bound distinct sensor names (InfluxDB columns)
+	// per machine and in total; 0 = unlimited. Like MaxMachines they persist in the
+	// spool directory across restarts.
+	MaxFieldsPerMachine int
+	MaxFields           int
+	DeadLetter          bool // republish rejected messages to DeadLetter("ingest")
+	Limits              telemetry.Limits
+	ShutdownTimeout     time.Duration // how long shutdown keeps shipping the spool to InfluxDB
 
 	HTTPAddr  string
 	PprofAddr string // "" = off; serves net/http/pprof for profiling under load
@@ -56,6 +61,9 @@ func DefaultClientID() string {
 	return "faultline-ingest-" + h
 }
 
+// MaxBatchBytes bounds --batch-bytes (16 MiB).
+const MaxBatchBytes = 16 << 20
+
 // DefaultConfig returns the defaults of the flags.
 func DefaultConfig() Config {
 	return Config{
@@ -70,10 +78,13 @@ func DefaultConfig() Config {
 		FlushInterval:   200 * time.Millisecond,
 		Writers:         2,
 		MaxMachines:     100000,
-		Limits:          telemetry.DefaultLimits(),
-		ShutdownTimeout: 10 * time.Second,
-		MQTT:            mqttclient.DefaultConfig(),
-		Influx:          influxstore.DefaultConfig(),
+		// The payload limit allows 1,000 sensors in one sample; real machines have tens.
+		MaxFieldsPerMachine: 1000,
+		MaxFields:           1000000,
+		Limits:              telemetry.DefaultLimits(),
+		ShutdownTimeout:     10 * time.Second,
+		MQTT:                mqttclient.DefaultConfig(),
+		Influx:              influxstore.DefaultConfig(),
 	}
 }
 
@@ -101,25 +112,42 @@ func (c Config) Validate() error {
 	if c.SpoolDir == "" {
 		errs = append(errs, errors.New("--spool-dir is empty"))
 	}
-	if c.SpoolMaxBytes < 1<<20 {
-		errs = append(errs, fmt.Errorf("--spool-max-mb: %d bytes is below 1 MiB", c.SpoolMaxBytes))
-	}
-	if c.MaxPendingBytes < 1<<10 || c.BatchBytes < 1<<10 {
-		errs = append(errs, errors.New("--max-pending-bytes and --batch-bytes must be at least 1024"))
-	}
-	if c.Writers < 1 || c.Writers > 64 {
-		errs = append(errs, fmt.Errorf("--writers %d: use 1..64", c.Writers))
-	}
-	if c.FlushInterval <= 0 {
-		errs = append(errs, errors.New("--flush-interval must be positive"))
-	}
-	if c.MaxMachines < 0 {
-		errs = append(errs, errors.New("--max-machines must be >= 0"))
-	}
+	errs = append(errs, c.validateBounds()...)
 	if err := c.Influx.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// validateBounds checks every numeric setting against its allowed range, so a value
+// that would silently disable a function (a 0-byte payload limit acknowledges and
+// discards every message) is refused with the range instead.
+func (c Config) validateBounds() []error {
+	var errs []error
+	intIn := func(flag string, v, lo, hi int64, unit string) {
+		if v < lo || v > hi {
+			errs = append(errs, fmt.Errorf("--%s %d%s: use %d..%d", flag, v, unit, lo, hi))
+		}
+	}
+	durIn := func(flag string, v, lo, hi time.Duration) {
+		if v < lo || v > hi {
+			errs = append(errs, fmt.Errorf("--%s %s: use %s..%s", flag, v, lo, hi))
+		}
+	}
+	intIn("spool-max-mb", c.SpoolMaxBytes>>20, 1, 1<<20, "") // 1 MiB .. 1 TiB
+	// A full spool's open segment and the pending buffer must fit; 1 GiB of memory
+	// waiting for one fsync is a misconfiguration.
+	intIn("max-pending-bytes", int64(c.MaxPendingBytes), 1<<10, 1<<30, "")
+	intIn("batch-bytes", int64(c.BatchBytes), 1<<10, MaxBatchBytes, "")
+	intIn("writers", int64(c.Writers), 1, 64, "")
+	intIn("max-machines", int64(c.MaxMachines), 0, 10_000_000, " (0 = unlimited)")
+	intIn("max-fields-per-machine", int64(c.MaxFieldsPerMachine), 0, 100_000, " (0 = unlimited)")
+	intIn("max-fields", int64(c.MaxFields), 0, 100_000_000, " (0 = unlimited)")
+	// MQTT's own limit on a packet is 256 MiB.
+	intIn("max-payload", int64(c.Limits.MaxPayload), 64, 256<<20, " bytes")
+	durIn("flush-interval", c.FlushInterval, time.Millisecond, time.Minute)
+	durIn("shutdown-timeout", c.ShutdownTimeout, 0, time.Hour)
+	return errs
 }
 
 func (c Config) filters() ([]string, error) {
@@ -127,7 +155,9 @@ func (c Config) filters() ([]string, error) {
 	if len(fs) == 0 {
 		tpl, _ := ParseTemplate(c.TagTemplate)
 		if tpl == nil {
-			fs = []string{c.Topics.TelemetryFilter(), c.Topics.SensorFilter()}
+			// Alerts too: MQTT keeps only each machine's latest state, InfluxDB keeps
+			// the history the dashboard shows.
+			fs = []string{c.Topics.TelemetryFilter(), c.Topics.SensorFilter(), c.Topics.AlertsFilter()}
 		} else {
 			fs = []string{tpl.filter()}
 		}

@@ -1,8 +1,10 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,15 +18,18 @@ import (
 const ReasonTooManySeries telemetry.Reason = "too_many_series"
 
 // reasons are every label value of the rejection counter.
-var reasons = append(append(append([]telemetry.Reason(nil), telemetry.Reasons...), ReasonTooManySeries), telemetry.SparkplugReasons...)
+var reasons = append(append(append([]telemetry.Reason(nil), telemetry.Reasons...), ReasonTooManySeries, ReasonTooManyFields), telemetry.SparkplugReasons...)
 
 // decoded is what one message became.
 type decoded struct {
 	points, values int
-	maxTS          int64 // unix nanoseconds of the newest point
-	rejected       []telemetry.Rejection
-	err            error // whole message rejected
-	rebirth        telemetry.SparkplugCommand
+	// stamped counts values stamped with the receive time (a per-sensor payload that
+	// is a bare number): a redelivery of the message stores them again, later.
+	stamped  int
+	maxTS    int64 // unix nanoseconds of the newest point
+	rejected []telemetry.Rejection
+	err      error // whole message rejected
+	rebirth  telemetry.SparkplugCommand
 }
 
 // decoder turns messages into line protocol. It is safe for concurrent use (one
@@ -34,18 +39,14 @@ type decoder struct {
 	tpl    *Template
 	limits telemetry.Limits
 
-	mu          sync.Mutex
-	machines    map[telemetry.Machine]struct{}
-	maxMachines int
-
+	guard  *guard
 	routes routeCache
 	sp     *telemetry.SparkplugDecoder // nil unless Config.Sparkplug
 }
 
 func newDecoder(c Config) *decoder {
 	tpl, _ := ParseTemplate(c.TagTemplate)
-	d := &decoder{topics: c.Topics, tpl: tpl, limits: c.Limits,
-		machines: map[telemetry.Machine]struct{}{}, maxMachines: c.MaxMachines}
+	d := &decoder{topics: c.Topics, tpl: tpl, limits: c.Limits, guard: newGuard(c)}
 	if c.Sparkplug != nil {
 		d.sp, _ = telemetry.NewSparkplugDecoder(*c.Sparkplug, c.Limits) // validated with the config
 	}
@@ -78,23 +79,6 @@ func (d *decoder) route(topic string) (telemetry.Machine, string, error) {
 	return t.Machine, "", rejectf(telemetry.ReasonBadTopic, "topic %q is %s, not telemetry", topic, t.Kind)
 }
 
-// admit applies the cardinality guard.
-func (d *decoder) admit(m telemetry.Machine) error {
-	if d.maxMachines <= 0 {
-		return nil
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, ok := d.machines[m]; ok {
-		return nil
-	}
-	if len(d.machines) >= d.maxMachines {
-		return rejectf(ReasonTooManySeries, "machine %s is new and %d machines are already stored (raise --max-machines if this is real)", m.Key(), d.maxMachines)
-	}
-	d.machines[m] = struct{}{}
-	return nil
-}
-
 // decodeState is one handler's own state (handlers of different connections run
 // concurrently): its fast payload decoder.
 type decodeState struct {
@@ -105,6 +89,7 @@ type decodeState struct {
 type routed struct {
 	sensor string
 	tags   [3]influxstore.Tag
+	fields *machineFields // the machine's admitted sensors
 }
 
 // routeCache remembers topics already routed and admitted, so a known machine costs one
@@ -142,6 +127,9 @@ func (d *decoder) decode(st *decodeState, dst []byte, topic string, payload []by
 	if d.sp != nil && telemetry.IsSparkplugTopic(topic) {
 		return d.decodeSparkplug(st, dst, topic, payload, now)
 	}
+	if d.tpl == nil && strings.HasSuffix(topic, "/alerts") {
+		return d.decodeAlert(dst, topic, payload, now)
+	}
 	var out decoded
 	r, known := d.routes.get(topic)
 	var m telemetry.Machine
@@ -159,12 +147,15 @@ func (d *decoder) decode(st *decodeState, dst []byte, topic string, payload []by
 		var s telemetry.Sample
 		s, err = telemetry.DecodeSensor(payload, r.sensor, d.limits, now)
 		samples = []telemetry.Sample{s}
+		if p := bytes.TrimSpace(payload); err == nil && len(p) > 0 && p[0] != '{' {
+			out.stamped = 1
+		}
 	} else {
 		samples, out.rejected, err = st.fd.Decode(payload, d.limits, now)
 	}
 	if err == nil && !known {
-		// Admitted machines stay admitted, so the guard runs once per topic.
-		if err = d.admit(m); err == nil {
+		// Admitted machines stay admitted, so the machine guard runs once per topic.
+		if r.fields, err = d.guard.machine(m); err == nil {
 			d.routes.remember(topic, r)
 		}
 	}
@@ -175,6 +166,11 @@ func (d *decoder) decode(st *decodeState, dst []byte, topic string, payload []by
 		return dst, out
 	}
 	for _, s := range samples {
+		// Sensors are columns: new names are admitted within the field bounds.
+		if s.Values, out.rejected = d.guard.filter(r.fields, s.Values, out.rejected); len(s.Values) == 0 {
+			out.stamped = 0
+			continue
+		}
 		dst = influxstore.AppendLine(dst, influxstore.Measurement, r.tags[:], s.Values, s.Time)
 		out.points++
 		out.values += len(s.Values)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/faultline/faultline/internal/influxstore"
@@ -61,8 +62,23 @@ type running struct {
 // start runs the service in-process; stop cancels it and waits for a clean shutdown.
 func start(t *testing.T, cfg ingest.Config) *running {
 	t.Helper()
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
-	svc, closeStore, err := ingest.Build(cfg, log, nil)
+	return startReg(t, cfg, nil)
+}
+
+// startReg is start with the metrics registered in reg (nil: none).
+func startReg(t *testing.T, cfg ingest.Config, reg *prometheus.Registry) *running {
+	t.Helper()
+	return startLog(t, cfg, reg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+}
+
+// startLog is startReg with the service logging to log.
+func startLog(t *testing.T, cfg ingest.Config, reg *prometheus.Registry, log zerolog.Logger) *running {
+	t.Helper()
+	var r prometheus.Registerer
+	if reg != nil {
+		r = reg
+	}
+	svc, closeStore, err := ingest.Build(cfg, log, r)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,13 +32,16 @@ type counters struct {
 	writeErrors, dropped, spoolFull, deadLetters        atomic.Int64
 	spoolErrors                                         atomic.Int64
 	rebirths                                            atomic.Int64
+	spoolStalled                                        atomic.Bool // the last spool write failed (disk full?)
+	redeliveredStamped                                  atomic.Int64
 	rejections                                          map[telemetry.Reason]*atomic.Int64
-	lagNanos                                            atomic.Int64
+	newestWritten                                       atomic.Int64 // payload time (ns) of the newest point written
+	started                                             time.Time
 	writeSeconds                                        prometheus.Histogram
 }
 
 func newCounters() *counters {
-	c := &counters{rejections: map[telemetry.Reason]*atomic.Int64{}}
+	c := &counters{rejections: map[telemetry.Reason]*atomic.Int64{}, started: time.Now()}
 	for _, r := range reasons {
 		c.rejections[r] = new(atomic.Int64)
 	}
@@ -67,8 +70,21 @@ func (c *counters) snapshot() Stats {
 	return s
 }
 
+// lag is how far InfluxDB is behind: 0 when nothing waits in the spool, otherwise now
+// minus the payload time of the newest point written (since start, when none was yet).
+func (c *counters) lag(now time.Time, waiting float64) float64 {
+	if waiting <= 0 {
+		return 0
+	}
+	newest := c.newestWritten.Load()
+	if newest == 0 {
+		return now.Sub(c.started).Seconds()
+	}
+	return max(0, float64(now.UnixNano()-newest)/1e9)
+}
+
 // register exports the counters; gauges read live state through the given funcs.
-func (c *counters) register(reg prometheus.Registerer, spoolBytes, pendingBytes, connects, unmatched func() float64) error {
+func (c *counters) register(reg prometheus.Registerer, spoolBytes, pendingBytes, waiting, connects, unmatched func() float64) error {
 	counter := func(name, help string, v *atomic.Int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "faultline_ingest_" + name, Help: help},
 			func() float64 { return float64(v.Load()) })
@@ -86,10 +102,11 @@ func (c *counters) register(reg prometheus.Registerer, spoolBytes, pendingBytes,
 		counter("spool_errors_total", "Failed spool writes or fsyncs (the group is retried, never acknowledged before it is durable).", &c.spoolErrors),
 		counter("dead_letters_total", "Rejected messages republished to the dead-letter topic.", &c.deadLetters),
 		counter("sparkplug_rebirths_total", "Sparkplug B rebirth requests (NCMD Node Control/Rebirth) sent to edge nodes.", &c.rebirths),
+		counter("redelivered_receive_stamped_total", "Values without a timestamp in messages the broker redelivered (DUP): stamped with the receive time again, they may be stored twice.", &c.redeliveredStamped),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "faultline_ingest_spool_bytes", Help: "Bytes of spool segments on disk."}, spoolBytes),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "faultline_ingest_spool_pending_bytes", Help: "Spooled bytes not yet written to InfluxDB."}, pendingBytes),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "faultline_ingest_lag_seconds", Help: "Now minus the payload timestamp of the newest point last written."},
-			func() float64 { return float64(c.lagNanos.Load()) / 1e9 }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "faultline_ingest_lag_seconds", Help: "While points wait in the spool: now minus the payload timestamp of the newest point written (it grows while nothing is written); 0 when nothing waits."},
+			func() float64 { return c.lag(time.Now(), waiting()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "faultline_ingest_broker_connects_total", Help: "Successful broker connects, all connections."}, connects),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "faultline_ingest_mqtt_unmatched_total", Help: "Messages matching none of the subscriptions (kept by a persistent session from an earlier configuration?), acknowledged and dropped."}, unmatched),
 		c.writeSeconds,

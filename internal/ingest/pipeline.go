@@ -155,8 +155,10 @@ func (cm *committer) persistRetry(ctx context.Context, stop <-chan struct{}, g g
 	for {
 		err := cm.persist(ctx, stop, g.rec)
 		if err == nil || errors.Is(err, errStopped) {
+			cm.c.spoolStalled.Store(false)
 			return err
 		}
+		cm.c.spoolStalled.Store(true) // not ready until a write works again
 		cm.c.spoolErrors.Add(1)
 		if e := cm.rlog.event(&cm.log, zerolog.ErrorLevel, "spool_error"); e != nil {
 			e.Err(err).Int("messages", len(g.acks)).Msg("spool write failed; retrying the same group (its messages stay unacknowledged)")
@@ -229,6 +231,16 @@ func (h *handler) handle(m mqttclient.Message) {
 	// Never dead-letter a dead letter: with a broad filter that would loop forever.
 	if (d.err != nil || len(d.rejected) > 0) && s.cfg.DeadLetter && m.Topic() != s.deadTopic {
 		h.deadLetter(m, d)
+	}
+	if d.stamped > 0 && m.Duplicate() {
+		// The broker resends a message whose PUBACK it did not get (a crash, a lost
+		// connection). If the first delivery was stored, a value without its own
+		// timestamp is now stored a second time at a later receive time: no
+		// deduplication can tell. Count it, so the duplicates are visible.
+		s.c.redeliveredStamped.Add(int64(d.stamped))
+		if e := s.rlog.event(&s.log, zerolog.WarnLevel, "redelivered_stamped"); e != nil {
+			e.Str("topic", m.Topic()).Msg("redelivered per-sensor value without a timestamp: stamped with the receive time again, so it may be stored twice (send {\"ts\":...,\"value\":...} to make redelivery harmless)")
+		}
 	}
 	s.pend.add(m, lines, d)
 }

@@ -78,7 +78,14 @@ func New(cfg Config, deps Deps, log zerolog.Logger, reg prometheus.Registerer) (
 	}
 	if reg != nil {
 		err := s.c.register(reg, s.spoolGauge(func(sp *spool.Spool) int64 { return sp.Size() }),
-			s.spoolGauge(func(sp *spool.Spool) int64 { return sp.Pending() }), s.connects, s.unmatched)
+			s.spoolGauge(func(sp *spool.Spool) int64 { return sp.Pending() }),
+			// Points wait while unread or read and not yet written (a batch in retry).
+			s.spoolGauge(func(sp *spool.Spool) int64 { return sp.Pending() + int64(sp.Outstanding()) }), s.connects, s.unmatched)
+		if err == nil {
+			err = reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "faultline_ingest_spool_corrupt_bytes_total",
+				Help: "Damaged spool bytes skipped (a record failed its length or CRC check after it was synced; the file was copied to <spool>/corrupt first)."},
+				s.spoolGauge(func(sp *spool.Spool) int64 { return sp.CorruptBytes() })))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("ingest metrics: %w", err)
 		}
@@ -117,8 +124,8 @@ func (s *Service) unmatched() float64 {
 // Stats returns the counters so far.
 func (s *Service) Stats() Stats { return s.c.snapshot() }
 
-// Ready reports whether the service can take data: a broker connection is up and either
-// InfluxDB answers or the spool still has room.
+// Ready reports whether the service can take data: a broker connection is up, the
+// spool's last write worked, and either InfluxDB answers or the spool still has room.
 func (s *Service) Ready(ctx context.Context) error {
 	up := false
 	for _, b := range s.deps.Brokers {
@@ -132,6 +139,9 @@ func (s *Service) Ready(ctx context.Context) error {
 	s.mu.Unlock()
 	if sp == nil {
 		return errors.New("spool not open yet")
+	}
+	if s.c.spoolStalled.Load() {
+		return errors.New("the spool cannot store data (disk full or failing?): messages stay unacknowledged at the broker")
 	}
 	if err := s.deps.Writer.Ping(ctx); err != nil && sp.Size() > s.cfg.SpoolMaxBytes*9/10 {
 		return fmt.Errorf("InfluxDB unreachable and spool nearly full: %w", err)
@@ -152,8 +162,22 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info().Str("dir", s.cfg.SpoolDir).Int("records", rec.Records).Int64("bytes", rec.Bytes).
-		Int64("torn_bytes_cut", rec.TruncatedBytes).Msg("spool opened; replaying what a previous run left")
+	machines, fields, err := s.dec.guard.load(s.cfg.SpoolDir)
+	if err != nil {
+		sp.Close()
+		return err
+	}
+	defer s.dec.guard.close()
+	s.log.Info().Int("machines", machines).Int("sensor_columns", fields).Msg("cardinality guard: admissions of earlier runs loaded")
+	s.log.Info().Str("dir", s.cfg.SpoolDir).Int("records", rec.Records).Int64("bytes", rec.Bytes).Int64("shipped_bytes_skipped", rec.ShippedBytes).
+		Int64("torn_bytes_cut", rec.TruncatedBytes).Msg("spool opened; replaying what a previous run left unshipped")
+	if rec.CorruptBytes > 0 {
+		s.log.Error().Int64("corrupt_bytes", rec.CorruptBytes).Int("regions", rec.CorruptRegions).Strs("backups", rec.Backups).
+			Msg("spool corruption: damaged records skipped (the records after them are kept); copies of the damaged segments kept for inspection (disk fault?)")
+	}
+	if rec.CheckpointErr != nil {
+		s.log.Warn().Err(rec.CheckpointErr).Msg("spool: replaying from the oldest segment (already shipped points may be written again)")
+	}
 	sh := &shipper{sp: sp, w: s.deps.Writer, c: s.c, log: s.log, rlog: s.rlog, batch: s.cfg.BatchBytes, interval: s.cfg.FlushInterval}
 	s.mu.Lock()
 	s.sp, s.sh = sp, sh

@@ -1,8 +1,11 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,11 +39,17 @@ func (sh *shipper) run(ctx context.Context, writers int) {
 }
 
 // ensureBucket creates the database once InfluxDB answers; until then writes fail with
-// retryable errors and the data waits in the spool.
+// retryable errors and the data waits in the spool. Once a write has succeeded the
+// database evidently exists: a token that may write but not create or list databases
+// (the least privilege ingest needs) then stops the attempts instead of warning forever.
 func (sh *shipper) ensureBucket(ctx context.Context) {
 	for delay := 500 * time.Millisecond; ; delay = min(delay*2, 10*time.Second) {
 		err := sh.w.EnsureBucket(ctx)
 		if err == nil {
+			return
+		}
+		if sh.healthy.Load() {
+			sh.log.Info().Err(err).Msg("cannot check or create the InfluxDB database (a write-only token?), but writes succeed: not checking again")
 			return
 		}
 		if e := sh.rlog.event(&sh.log, zerolog.WarnLevel, "ensure_bucket"); e != nil {
@@ -61,7 +70,7 @@ func (sh *shipper) loop(ctx context.Context) {
 		b, err := sh.sp.NextBuf(ctx, rbuf, sh.batch, sh.interval)
 		if err != nil {
 			if errors.Is(err, spool.ErrCorrupt) {
-				sh.log.Error().Err(err).Msg("spool corruption: the rest of a segment is lost (disk fault?)")
+				sh.log.Error().Err(err).Msg("spool corruption: a damaged record was skipped; the records after it are kept (disk fault?)")
 				continue
 			}
 			return // ctx done or spool closed
@@ -77,18 +86,22 @@ func (sh *shipper) loop(ctx context.Context) {
 			body = append(body, lines...)
 			maxTS, points, values = max(maxTS, ts), points+p, values+v
 		}
-		done, failed := sh.write(ctx, body, points)
+		res, failed := sh.write(ctx, body, points)
 		if failed {
 			// A failed request's transport may still be reading body: start a new one.
 			body = nil
 		}
-		if done {
+		if res.done {
 			if err := sh.sp.Release(b); err != nil {
 				sh.log.Error().Err(err).Msg("spool release")
 			}
-			sh.c.written.Add(int64(points))
-			sh.c.values.Add(int64(values))
-			sh.c.lagNanos.Store(time.Now().UnixNano() - maxTS)
+			// Only what InfluxDB kept counts as written; values are counted in
+			// proportion when some points of the batch were dropped.
+			sh.c.written.Add(int64(res.written))
+			if points > 0 {
+				sh.c.values.Add(int64(values) * int64(res.written) / int64(points))
+			}
+			sh.markWritten(maxTS)
 		}
 		if cap(body) > 4*sh.batch {
 			body = nil
@@ -96,33 +109,54 @@ func (sh *shipper) loop(ctx context.Context) {
 	}
 }
 
-// write retries retryable failures until ctx ends; done is true when the batch is done
-// with (written, or refused for good and counted as dropped), failed when any attempt
-// failed.
-func (sh *shipper) write(ctx context.Context, body []byte, points int) (done, failed bool) {
+// writeResult says what became of a batch.
+type writeResult struct {
+	done    bool // written, or refused for good (and counted as dropped): release it
+	written int  // points InfluxDB kept
+}
+
+// write writes body, splitting it when InfluxDB says it is too large (HTTP 413) and
+// retrying retryable failures until ctx ends. failed is true when any attempt failed.
+func (sh *shipper) write(ctx context.Context, body []byte, points int) (res writeResult, failed bool) {
 	for delay := 100 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
 		start := time.Now()
 		err := sh.w.WriteLines(ctx, body)
 		if err == nil {
 			sh.c.writeSeconds.Observe(time.Since(start).Seconds())
 			sh.healthy.Store(true)
-			return true, failed
+			return writeResult{done: true, written: points}, failed
 		}
 		failed = true
 		if ctx.Err() != nil {
-			return false, failed // shutting down: the batch stays in the spool for the next run
+			return writeResult{}, failed // shutting down: the batch stays in the spool for the next run
 		}
 		sh.c.writeErrors.Add(1)
+		var we *influxstore.WriteError
+		isWE := errors.As(err, &we)
+		if isWE && we.Status == http.StatusRequestEntityTooLarge {
+			return sh.split(ctx, body, points, err)
+		}
 		if !influxstore.IsRetryable(err) {
 			// InfluxDB will never take these lines (e.g. a field type conflict). Retrying
-			// forever would block everything behind them.
-			sh.c.dropped.Add(int64(points))
-			sh.log.Error().Err(err).Int("points", points).Msg("InfluxDB refused a batch permanently; dropped (see faultline_ingest_points_dropped_total)")
-			return true, failed
+			// forever would block everything behind them. On a partial write it kept the
+			// valid points and says how many it dropped.
+			dropped := points
+			if isWE && we.Dropped >= 0 && we.Dropped <= points {
+				dropped = we.Dropped
+			}
+			sh.c.dropped.Add(int64(dropped))
+			sh.log.Error().Err(err).Int("points", points).Int("dropped", dropped).Msg("InfluxDB refused points permanently; dropped (see faultline_ingest_points_dropped_total)")
+			return writeResult{done: true, written: points - dropped}, failed
 		}
 		sh.healthy.Store(false)
-		var we *influxstore.WriteError
-		if errors.As(err, &we) && we.RetryAfter > delay {
+		if isWE && we.Status == http.StatusNotFound {
+			// The database or bucket is gone (dropped, or a retention job removed it):
+			// create it again rather than retrying into a 404 until a restart.
+			if berr := sh.w.EnsureBucket(ctx); berr != nil {
+				err = fmt.Errorf("%w; re-creating the database: %v", err, berr)
+			}
+		}
+		if isWE && we.RetryAfter > delay {
 			delay = we.RetryAfter
 		}
 		if e := sh.rlog.event(&sh.log, zerolog.WarnLevel, "write_retry"); e != nil {
@@ -130,8 +164,64 @@ func (sh *shipper) write(ctx context.Context, body []byte, points int) (done, fa
 		}
 		select {
 		case <-ctx.Done():
-			return false, failed
+			return writeResult{}, failed
 		case <-time.After(delay):
+		}
+	}
+}
+
+// split writes the two halves of a batch InfluxDB found too large (its body limit may be
+// below --batch-bytes, e.g. a proxy's 1 MiB), down to single lines; a single line it
+// still refuses is dropped and counted. The halves are new slices: the failed request's
+// transport may still read body.
+func (sh *shipper) split(ctx context.Context, body []byte, points int, cause error) (writeResult, bool) {
+	lines := bytes.Count(body, []byte{'\n'})
+	if lines <= 1 {
+		sh.c.dropped.Add(int64(points))
+		sh.log.Error().Err(cause).Int("bytes", len(body)).Msg("InfluxDB refuses a single line as too large; dropped (see faultline_ingest_points_dropped_total)")
+		return writeResult{done: true}, true
+	}
+	if e := sh.rlog.event(&sh.log, zerolog.WarnLevel, "write_split"); e != nil {
+		e.Err(cause).Int("bytes", len(body)).Msg("InfluxDB says the batch is too large; writing it in halves (lower --batch-bytes to match the server's body limit)")
+	}
+	cut := lineBoundary(body, lines/2)
+	first, second := bytes.Clone(body[:cut]), bytes.Clone(body[cut:])
+	p1 := points * (lines / 2) / lines // points are lines; kept proportional should they differ
+	var out writeResult
+	for _, half := range []struct {
+		b []byte
+		p int
+	}{{first, p1}, {second, points - p1}} {
+		r, _ := sh.write(ctx, half.b, half.p)
+		if !r.done {
+			return writeResult{}, true // shutting down: the whole batch is shipped again next run
+		}
+		out.written += r.written
+	}
+	out.done = true
+	return out, true
+}
+
+// lineBoundary returns the offset just after the n-th newline of b.
+func lineBoundary(b []byte, n int) int {
+	off := 0
+	for range n {
+		i := bytes.IndexByte(b[off:], '\n')
+		if i < 0 {
+			return len(b)
+		}
+		off += i + 1
+	}
+	return off
+}
+
+// markWritten records the payload time of the newest point written; the lag gauge is
+// computed from it when scraped, so it grows while nothing is written.
+func (sh *shipper) markWritten(maxTS int64) {
+	for {
+		cur := sh.c.newestWritten.Load()
+		if maxTS <= cur || sh.c.newestWritten.CompareAndSwap(cur, maxTS) {
+			return
 		}
 	}
 }

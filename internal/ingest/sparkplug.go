@@ -52,10 +52,15 @@ func (d *decoder) decodeSparkplug(st *decodeState, dst []byte, topic string, pay
 	out.rejected = r.Rejected
 	for i := range r.Samples {
 		s := &r.Samples[i]
-		if err := d.admit(s.Machine); err != nil {
+		mf, err := d.guard.machine(s.Machine)
+		if err != nil {
 			// Admission is per machine; a Sparkplug message has one machine.
 			out.err, out.rejected = err, nil
 			return dst, out
+		}
+		// Metric names are columns: bounded like any sensor name.
+		if s.Values, out.rejected = d.guard.filter(mf, s.Values, out.rejected); len(s.Values) == 0 {
+			continue
 		}
 		tags := [3]influxstore.Tag{{Key: "line", Value: s.Machine.Line}, {Key: "machine", Value: s.Machine.Machine}, {Key: "site", Value: s.Machine.Site}}
 		dst = influxstore.AppendLine(dst, influxstore.Measurement, tags[:], s.Values, s.Time)

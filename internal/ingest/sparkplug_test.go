@@ -74,7 +74,7 @@ func TestSparkplugFlags(t *testing.T) {
 		t.Fatalf("cfg %+v", cfg.Sparkplug)
 	}
 	fs, _ := cfg.filters()
-	if len(fs) != 8 || fs[2] != "spBv1.0/plant1/NBIRTH/+" || fs[6] != "spBv1.0/plant1/DDATA/+/+" {
+	if len(fs) != 9 || fs[2] != "factory/+/+/+/alerts" || fs[3] != "spBv1.0/plant1/NBIRTH/+" || fs[7] != "spBv1.0/plant1/DDATA/+/+" {
 		t.Fatalf("filters %v", fs)
 	}
 	for bad, want := range map[string][]string{

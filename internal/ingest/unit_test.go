@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -90,7 +91,7 @@ func TestParseFlagsEnvAndValidation(t *testing.T) {
 		t.Fatalf("cfg = %+v", cfg)
 	}
 	fs, _ := cfg.filters()
-	if len(fs) != 2 || fs[0] != "$share/g/factory/+/+/+/telemetry" {
+	if len(fs) != 3 || fs[0] != "$share/g/factory/+/+/+/telemetry" || fs[2] != "$share/g/factory/+/+/+/alerts" {
 		t.Fatalf("filters = %v", fs)
 	}
 	for _, bad := range [][]string{
@@ -104,6 +105,44 @@ func TestParseFlagsEnvAndValidation(t *testing.T) {
 			t.Errorf("ParseFlags(%v) accepted a bad config", bad)
 		}
 	}
+}
+
+// TestNumericFlagsBounded (issue 16.13): every numeric flag out of its range is refused
+// before anything connects, with the allowed range in the message. Before, for example,
+// --max-payload 0 was accepted and then every message was acknowledged and discarded.
+func TestNumericFlagsBounded(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--max-payload", "0"}, "--max-payload 0 bytes: use 64..268435456"},
+		{[]string{"--max-payload", "-5"}, "--max-payload -5 bytes: use 64.."},
+		{[]string{"--max-payload", "1073741824"}, "--max-payload 1073741824 bytes: use 64.."},
+		{[]string{"--batch-bytes", "100"}, "--batch-bytes 100: use 1024..16777216"},
+		{[]string{"--batch-bytes", "1073741824"}, "--batch-bytes 1073741824: use 1024..16777216"},
+		{[]string{"--max-pending-bytes", "-1"}, "--max-pending-bytes -1: use 1024.."},
+		{[]string{"--max-pending-bytes", "4294967296"}, "--max-pending-bytes 4294967296: use 1024.."},
+		{[]string{"--spool-max-mb", "-3"}, "--spool-max-mb -3: use 1..1048576"},
+		{[]string{"--writers", "1000"}, "--writers 1000: use 1..64"},
+		{[]string{"--max-machines", "-1"}, "--max-machines -1 (0 = unlimited): use 0..10000000"},
+		{[]string{"--flush-interval", "0s"}, "--flush-interval 0s: use 1ms..1m0s"},
+		{[]string{"--flush-interval", "2h"}, "--flush-interval 2h0m0s: use 1ms..1m0s"},
+		{[]string{"--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s: use 0s..1h0m0s"},
+		{[]string{"--mqtt-connections", "0"}, "--mqtt-connections 0: use 1..64"},
+	} {
+		_, _, err := ParseFlags(tc.args, func(string) string { return "" }, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseFlags(%v) = %v, want an error containing %q", tc.args, err, tc.want)
+		}
+	}
+	for _, ok := range [][]string{{"--max-payload", "64"}, {"--batch-bytes", "16777216"}, {"--shutdown-timeout", "0s"}, {"--max-machines", "0"}} {
+		if _, _, err := ParseFlags(ok, func(string) string { return "" }, &bytes.Buffer{}); err != nil {
+			t.Errorf("ParseFlags(%v): %v (the bound itself is allowed)", ok, err)
+		}
+	}
+}
+
+func TestMalformedEnvRefused(t *testing.T) {
 	if _, _, err := ParseFlags(nil, func(k string) string { return map[string]string{"FAULTLINE_INGEST_WRITERS": "many"}[k] }, &bytes.Buffer{}); err == nil {
 		t.Error("a malformed env value must be an error")
 	}
@@ -122,5 +161,125 @@ func TestRateLogSuppresses(t *testing.T) {
 	}
 	if n != 1 || r.suppress["k"] != 99 {
 		t.Fatalf("logged %d lines, suppressed %d; want 1 and 99", n, r.suppress["k"])
+	}
+}
+
+// fakeMsg is an MQTT message as the adapter hands it over.
+type fakeMsg struct {
+	topic, payload string
+	dup            bool
+}
+
+func (m fakeMsg) Topic() string   { return m.topic }
+func (m fakeMsg) Payload() []byte { return []byte(m.payload) }
+func (m fakeMsg) Duplicate() bool { return m.dup }
+func (m fakeMsg) Ack()            {}
+
+// TestRedeliveredReceiveStampedIsCounted (issue 16.12): a per-sensor bare value has no
+// timestamp of its own and is stamped with the receive time, so a broker redelivery
+// (DUP) after a crash stores it a second time, later. That is counted (metric and a
+// warning) instead of being called harmless; values with their own timestamp and first
+// deliveries are not counted.
+func TestRedeliveredReceiveStampedIsCounted(t *testing.T) {
+	cfg := DefaultConfig()
+	s := &Service{cfg: cfg, c: newCounters(), dec: newDecoder(cfg), pend: newPending(1 << 20), rlog: newRateLog(time.Hour), log: zerologTo(&bytes.Buffer{})}
+	h := &handler{s: s}
+	for _, m := range []fakeMsg{
+		{"factory/s/l/m/sensors/t", "3.5", true},                                            // counted
+		{"factory/s/l/m/sensors/t", " 4 ", true},                                            // counted
+		{"factory/s/l/m/sensors/t", "3.5", false},                                           // first delivery
+		{"factory/s/l/m/sensors/t", `{"ts":"2026-01-01T00:00:00Z","value":3}`, true},        // own timestamp: idempotent
+		{"factory/s/l/m/telemetry", `{"ts":"2026-01-01T00:00:00Z","values":{"a":1}}`, true}, // idempotent
+		{"factory/s/l/m/sensors/t", "oops", true},                                           // rejected, not stored
+	} {
+		h.handle(m)
+	}
+	if got := s.c.redeliveredStamped.Load(); got != 2 {
+		t.Fatalf("redelivered receive-stamped values = %d, want 2", got)
+	}
+}
+
+// TestCardinalityGuardFieldsAndRestart (issue 16.14): new sensor names are bounded per
+// machine and in total, each refused value is a counted too_many_fields rejection (the
+// admitted values of the same message are kept), and what was admitted survives a
+// restart through the spool directory. Before, only machines were bounded, and only
+// for the process lifetime.
+func TestCardinalityGuardFieldsAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.MaxMachines, cfg.MaxFieldsPerMachine, cfg.MaxFields = 2, 3, 4
+	now := time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)
+	msg := func(sensors ...string) string {
+		var kv []string
+		for i, s := range sensors {
+			kv = append(kv, fmt.Sprintf("%q:%d", s, i))
+		}
+		return `{"ts":"2026-01-01T00:00:00Z","values":{` + strings.Join(kv, ",") + `}}`
+	}
+	run := func(d *decoder, topic, payload string) (string, []telemetry.Rejection, error) {
+		var st decodeState
+		lines, out := d.decode(&st, nil, topic, []byte(payload), now)
+		return string(lines), out.rejected, out.err
+	}
+	d := newDecoder(cfg)
+	if _, _, err := d.guard.load(dir); err != nil {
+		t.Fatal(err)
+	}
+	lines, rej, err := run(d, "factory/s/l/m1/telemetry", msg("a", "b", "c", "d", "e"))
+	if err != nil || strings.Count(lines, "\n") != 1 || !strings.Contains(lines, "a=0,b=1,c=2 ") || len(rej) != 2 || rej[0].Reason != ReasonTooManyFields {
+		t.Fatalf("5 new sensors, 3 allowed: lines %q, rejections %v, err %v", lines, rej, err)
+	}
+	// Total bound: m2 may add one name (4 in total), not two.
+	if _, rej, _ = run(d, "factory/s/l/m2/telemetry", msg("a", "b")); len(rej) != 1 || !strings.Contains(rej[0].Detail, "--max-fields") {
+		t.Fatalf("total bound: rejections %v", rej)
+	}
+	if _, _, err = run(d, "factory/s/l/m3/telemetry", msg("a")); telemetry.ReasonOf(err) != ReasonTooManySeries {
+		t.Fatalf("third machine: err %v, want too_many_series", err)
+	}
+	// A per-sensor value of a refused name is a rejection too, with no line.
+	if lines, rej, _ = run(d, "factory/s/l/m1/sensors/zz", "1"); lines != "" || len(rej) != 1 {
+		t.Fatalf("per-sensor new name over the bound: %q %v", lines, rej)
+	}
+	d.guard.close()
+
+	// A restart remembers m1, m2 and their sensors: no new machine, no new names.
+	d = newDecoder(cfg)
+	machines, fields, err := d.guard.load(dir)
+	if err != nil || machines != 2 || fields != 4 {
+		t.Fatalf("after restart: %d machines, %d fields, %v; want 2, 4", machines, fields, err)
+	}
+	defer d.guard.close()
+	if _, _, err = run(d, "factory/s/l/m9/telemetry", msg("a")); telemetry.ReasonOf(err) != ReasonTooManySeries {
+		t.Fatalf("new machine after a restart: err %v, want too_many_series", err)
+	}
+	if lines, rej, err = run(d, "factory/s/l/m1/telemetry", msg("a", "b", "c")); err != nil || len(rej) != 0 || lines == "" {
+		t.Fatalf("known sensors after a restart: %q %v %v", lines, rej, err)
+	}
+}
+
+// TestDecodeAlert (issue 16.17): an alert event becomes one point of measurement
+// "alerts" with the tags and fields the Grafana dashboard queries; mismatches are
+// rejected with a reason.
+func TestDecodeAlert(t *testing.T) {
+	d := newDecoder(DefaultConfig())
+	var st decodeState
+	now := time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC)
+	good := `{"id":"s/l/pump-1/anomaly/1","site":"s","line":"l","machine":"pump-1","kind":"anomaly","state":"raised","severity":"warning",` +
+		`"score":3.5,"threshold":2,"started_at":"2026-01-01T00:00:00Z","ts":"2026-01-01T00:00:00Z","model":"m","model_version":"1",` +
+		`"message":"pump-1: anomaly \"raised\""}`
+	lines, out := d.decode(&st, nil, "factory/s/l/pump-1/alerts", []byte(good), now)
+	want := `alerts,kind=anomaly,line=l,machine=pump-1,severity=warning,site=s,state=raised id="s/l/pump-1/anomaly/1",message="pump-1: anomaly \"raised\"",model="m",score=3.5,threshold=2 1767225600000000000` + "\n"
+	if out.err != nil || string(lines) != want || out.points != 1 {
+		t.Fatalf("decode = %q (%v, %d points), want %q", lines, out.err, out.points, want)
+	}
+	for name, tc := range map[string]struct{ topic, payload string }{
+		"other machine's topic": {"factory/s/l/pump-2/alerts", good},
+		"not JSON":              {"factory/s/l/pump-1/alerts", "raised"},
+		"bad state":             {"factory/s/l/pump-1/alerts", strings.Replace(good, `"state":"raised"`, `"state":"a b"`, 1)},
+		"no timestamp":          {"factory/s/l/pump-1/alerts", strings.Replace(good, `"ts":"2026-01-01T00:00:00Z",`, "", 1)},
+	} {
+		if lines, out := d.decode(&st, nil, tc.topic, []byte(tc.payload), now); out.err == nil || len(lines) != 0 {
+			t.Errorf("%s: accepted: %q", name, lines)
+		}
 	}
 }

@@ -20,6 +20,8 @@ type InfluxOptions struct {
 	AdminUser     string
 	AdminPassword string
 	Port          int
+	// MaxBodySize is the largest write body in bytes (HTTP 413 above it); 0 = no limit.
+	MaxBodySize int
 }
 
 // Influx is a real InfluxDB 1.8 process (the pinned influxd) serving the v2 API with
@@ -69,7 +71,7 @@ func StartInflux(ctx context.Context, dir string, o InfluxOptions) (*Influx, err
 		"INFLUXDB_HTTP_LOG_ENABLED=false",
 		"INFLUXDB_DATA_QUERY_LOG_ENABLED=false",
 		"INFLUXDB_LOGGING_LEVEL=warn",
-		"INFLUXDB_HTTP_MAX_BODY_SIZE=0",
+		"INFLUXDB_HTTP_MAX_BODY_SIZE=" + itoa(o.MaxBodySize),
 		fmt.Sprintf("INFLUXDB_HTTP_AUTH_ENABLED=%t", o.Auth),
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// ErrCorrupt is returned by Next when a synced record fails its CRC (disk corruption);
-// the rest of that segment is skipped and reading continues with the next one.
+// ErrCorrupt is returned by Next when a synced record fails its length or CRC check
+// (disk corruption); the damaged bytes are skipped up to the next valid record of the
+// segment and reading continues there.
 var ErrCorrupt = errors.New("spool: corrupt record")
 
 // Batch is consecutive records of one segment, handed to one reader.
@@ -18,6 +19,7 @@ type Batch struct {
 	Segment uint64
 	Records [][]byte // payloads, in append order; valid until the next Next of this reader
 	Bytes   int      // framed bytes
+	span    *entry
 }
 
 // Next returns the next records in append order, at most maxBytes of them unless a
@@ -98,43 +100,61 @@ func (s *Spool) read(scratch []byte, id uint64, off, avail int64, maxBytes int) 
 			b.Bytes += HeaderSize + l
 			buf = buf[HeaderSize+l:]
 		}
-		if len(b.Records) == 0 {
-			err = fmt.Errorf("%w in segment %d at offset %d; skipping the rest of the segment", ErrCorrupt, id, off)
-		}
+	}
+	var skip int64
+	if err == nil && len(b.Records) == 0 {
+		skip, err = s.skipCorrupt(id, off, avail)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seg := s.segByID(id)
 	if err != nil {
 		seg.outstanding--
-		if errors.Is(err, ErrCorrupt) {
-			s.roff = seg.durable
+		if skip > 0 {
+			s.roff = off + skip
+			s.corrupt += skip
+			s.entries = append(s.entries, &entry{seg: id, end: s.roff, done: true})
+			s.settle()
+			s.advance()
 		}
 		return nil, err
 	}
 	s.roff = off + int64(b.Bytes)
+	b.span = &entry{seg: id, end: s.roff}
+	s.entries = append(s.entries, b.span)
 	s.advance() // so Release can delete this segment as soon as its batches are back
 	return b, nil
 }
 
-func (s *Spool) pread(scratch []byte, id uint64, off, n int64) ([]byte, error) {
-	if s.rfile == nil || s.rfileID != id {
-		if s.rfile != nil {
-			s.rfile.Close()
-		}
-		f, err := os.Open(s.path(id))
-		if err != nil {
-			s.rfile = nil
-			return nil, fmt.Errorf("spool: open segment %d: %w", id, err)
-		}
-		s.rfile, s.rfileID = f, id
+// skipCorrupt finds the next valid record after a damaged one at off and returns the
+// bytes to skip (to the end of the durable data when none follows) with ErrCorrupt.
+func (s *Spool) skipCorrupt(id uint64, off, avail int64) (int64, error) {
+	rest, err := s.pread(nil, id, off, avail)
+	if err != nil {
+		return 0, err
 	}
+	skip := int64(len(rest))
+	if next := resync(rest, 1); next > 0 {
+		skip = int64(next)
+	}
+	return skip, fmt.Errorf("%w in segment %d at offset %d: skipped %d bytes to the next valid record", ErrCorrupt, id, off, skip)
+}
+
+// pread opens the segment for each read rather than keeping it open: an open
+// descriptor of a deleted segment would keep its disk space in use, which on a full
+// disk kept the spool from ever recovering.
+func (s *Spool) pread(scratch []byte, id uint64, off, n int64) ([]byte, error) {
+	f, err := os.Open(s.path(id))
+	if err != nil {
+		return nil, fmt.Errorf("spool: open segment %d: %w", id, err)
+	}
+	defer f.Close()
 	buf := scratch[:0]
 	if int64(cap(buf)) < n {
 		buf = make([]byte, n)
 	}
 	buf = buf[:n]
-	if _, err := s.rfile.ReadAt(buf, off); err != nil {
+	if _, err := f.ReadAt(buf, off); err != nil {
 		return nil, fmt.Errorf("spool: read segment %d: %w", id, err)
 	}
 	return buf, nil
@@ -149,6 +169,10 @@ func (s *Spool) Release(b *Batch) error {
 	defer s.mu.Unlock()
 	if seg := s.segByID(b.Segment); seg != nil {
 		seg.outstanding--
+	}
+	if b.span != nil {
+		b.span.done = true
+		s.settle()
 	}
 	return s.collect()
 }

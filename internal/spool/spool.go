@@ -53,10 +53,19 @@ func (o Options) withDefaults() Options {
 
 // Recovery says what Open found on disk.
 type Recovery struct {
-	Segments       int   // segment files replayed
-	Records        int   // valid records in them, all to be delivered again
-	Bytes          int64 // bytes of valid records
-	TruncatedBytes int64 // torn or corrupt bytes cut off (never synced, so never acknowledged)
+	Segments       int   // segment files with records still to ship
+	Records        int   // records not yet shipped, all to be delivered again
+	Bytes          int64 // bytes of those records
+	ShippedBytes   int64 // bytes of records the checkpoint says were shipped: not replayed
+	TruncatedBytes int64 // torn tail of the last segment cut off (never synced, so never acknowledged)
+	// CorruptBytes of synced records failed their length or CRC check and were skipped
+	// (CorruptRegions places); every record after a bad one is kept. Each damaged
+	// segment was copied to Backups first.
+	CorruptBytes   int64
+	CorruptRegions int
+	Backups        []string
+	// CheckpointErr says the shipped checkpoint was unreadable (everything is replayed).
+	CheckpointErr error
 }
 
 type segment struct {
@@ -71,20 +80,26 @@ type Spool struct {
 	dir  string
 	opts Options
 
-	rmu     sync.Mutex // serializes readers; held during read I/O, never by the writer
-	mu      sync.Mutex // guards everything below; never held during I/O of segment data
-	segs    []*segment // oldest first; the last one is written to
-	w       *os.File
-	wsize   int64 // bytes written to w, synced or not
-	failed  error // set when a partial write could not be undone: appends are refused
-	size    int64 // bytes of all segment files
-	wbuf    []byte
-	rseg    uint64 // segment the readers are in
-	roff    int64
-	rfile   *os.File
-	rfileID uint64
-	changed chan struct{} // closed and replaced on every state change
-	closed  bool
+	rmu    sync.Mutex // serializes readers; held during read I/O, never by the writer
+	mu     sync.Mutex // guards everything below; never held during I/O of segment data
+	segs   []*segment // oldest first; the last one is written to
+	w      *os.File
+	wsize  int64 // bytes written to w, synced or not
+	failed error // set when a partial write could not be undone: appends are refused
+	size   int64 // bytes of all segment files
+	wbuf   []byte
+	rseg   uint64 // segment the readers are in
+	roff   int64
+	nextID uint64 // id of the next write segment
+	// startOff is where reading starts in the first recovered segment (the checkpoint).
+	startOff int64
+	changed  chan struct{} // closed and replaced on every state change
+	closed   bool
+	// entries are the spans handed out or skipped since the checkpoint, in order.
+	entries []*entry
+	ckpt    *os.File
+	// corrupt counts damaged bytes skipped, at recovery and while reading.
+	corrupt int64
 }
 
 // Open opens or creates the spool in dir, recovering what a previous run left.
@@ -94,7 +109,9 @@ func Open(dir string, o Options) (*Spool, Recovery, error) {
 		return nil, Recovery{}, fmt.Errorf("spool: create %s: %w (check --spool-dir and its permissions)", dir, err)
 	}
 	s := &Spool{dir: dir, opts: o, changed: make(chan struct{})}
-	rec, err := s.recover()
+	ck, haveCk, ckErr := readCheckpoint(dir)
+	rec, err := s.recover(ck, haveCk)
+	rec.CheckpointErr = ckErr
 	if err != nil {
 		return nil, rec, err
 	}
@@ -105,7 +122,19 @@ func Open(dir string, o Options) (*Spool, Recovery, error) {
 	} else {
 		s.rseg = next
 	}
-	if err := s.openWriter(next); err != nil {
+	if haveCk && len(s.segs) > 0 && s.segs[0].id == ck.seg {
+		s.roff = s.startOff // the first segment is partly shipped
+	}
+	if haveCk && ck.seg >= next {
+		next = ck.seg + 1 // never reuse the id of a segment the checkpoint names
+		s.rseg = next
+	}
+	if err := s.openCheckpoint(); err != nil {
+		return nil, rec, err
+	}
+	s.nextID = next
+	if err := s.openWriter(); err != nil {
+		s.ckpt.Close()
 		return nil, rec, err
 	}
 	return s, rec, nil
@@ -136,54 +165,102 @@ func (s *Spool) segmentIDs() ([]uint64, error) {
 	return ids, nil
 }
 
-// recover scans every segment, truncates torn tails and removes empty segments.
-func (s *Spool) recover() (Recovery, error) {
+// recover scans every segment: it cuts a torn tail, repairs damaged segments (after
+// backing them up), skips what the checkpoint says was shipped and removes segments
+// with nothing left to ship.
+func (s *Spool) recover(ck checkpoint, haveCk bool) (Recovery, error) {
 	var rec Recovery
 	ids, err := s.segmentIDs()
 	if err != nil {
 		return rec, err
 	}
-	for _, id := range ids {
-		valid, records, total, err := scanSegment(s.path(id))
-		if err != nil {
-			return rec, err
-		}
-		if valid < total {
-			rec.TruncatedBytes += total - valid
-			if err := os.Truncate(s.path(id), valid); err != nil {
-				return rec, fmt.Errorf("spool: truncate torn segment %d: %w", id, err)
-			}
-		}
-		if valid == 0 {
-			if err := os.Remove(s.path(id)); err != nil {
-				return rec, fmt.Errorf("spool: remove empty segment %d: %w", id, err)
+	for i, id := range ids {
+		p := s.path(id)
+		if haveCk && id < ck.seg {
+			if err := os.Remove(p); err != nil { // shipped; its deletion did not happen
+				return rec, fmt.Errorf("spool: remove shipped segment %d: %w", id, err)
 			}
 			continue
 		}
-		s.segs = append(s.segs, &segment{id: id, durable: valid, sealed: true})
-		s.size += valid
+		sc, err := scanSegment(p, i == len(ids)-1)
+		if err != nil {
+			return rec, err
+		}
+		if err := s.repair(p, sc, &rec); err != nil {
+			return rec, err
+		}
+		shipped := int64(0)
+		if haveCk && id == ck.seg {
+			shipped = shippedPrefix(sc, ck.off)
+		}
+		if sc.valid == shipped {
+			if err := os.Remove(p); err != nil {
+				return rec, fmt.Errorf("spool: remove segment %d: %w", id, err)
+			}
+			rec.ShippedBytes += shipped
+			continue
+		}
+		if len(s.segs) == 0 {
+			s.startOff = shipped
+		}
+		s.segs = append(s.segs, &segment{id: id, durable: sc.valid, sealed: true})
+		s.size += sc.valid
 		rec.Segments++
-		rec.Records += records
-		rec.Bytes += valid
+		rec.Records += countFrom(sc, shipped)
+		rec.Bytes += sc.valid - shipped
+		rec.ShippedBytes += shipped
 	}
 	return rec, nil
 }
 
-// scanSegment returns the length of the valid prefix of a segment file.
-func scanSegment(path string) (valid int64, records int, total int64, err error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, 0, 0, fmt.Errorf("spool: read %s: %w", path, err)
-	}
-	total = int64(len(b))
-	for off := 0; ; {
-		n, ok := parseRecord(b[off:])
-		if !ok {
-			return int64(off), records, total, nil
+// repair cuts a torn tail or, for damage, backs the file up and rewrites it with its
+// valid records only.
+func (s *Spool) repair(p string, sc segScan, rec *Recovery) error {
+	switch {
+	case sc.corrupt > 0:
+		backup, err := repairSegment(s.dir, p, sc)
+		if backup != "" {
+			rec.Backups = append(rec.Backups, backup)
 		}
-		off += HeaderSize + n
-		records++
+		if err != nil {
+			return err
+		}
+		rec.CorruptBytes += sc.corrupt
+		rec.CorruptRegions += sc.regions
+		rec.TruncatedBytes += sc.torn
+		s.corrupt += sc.corrupt
+	case sc.torn > 0:
+		if err := os.Truncate(p, sc.valid); err != nil {
+			return fmt.Errorf("spool: truncate torn tail of %s: %w", p, err)
+		}
+		rec.TruncatedBytes += sc.torn
 	}
+	return nil
+}
+
+// shippedPrefix maps a checkpoint offset in the original file to the bytes of valid
+// records wholly before it (the same offset unless damage was cut out).
+func shippedPrefix(sc segScan, off int64) int64 {
+	var n int64
+	for _, fr := range sc.frames {
+		if int64(fr[1]) > off {
+			break
+		}
+		n += int64(fr[1] - fr[0])
+	}
+	return n
+}
+
+// countFrom counts the valid records after the first skip bytes of valid records.
+func countFrom(sc segScan, skip int64) int {
+	var n int64
+	for i, fr := range sc.frames {
+		if n >= skip {
+			return len(sc.frames) - i
+		}
+		n += int64(fr[1] - fr[0])
+	}
+	return 0
 }
 
 // parseRecord checks the record at the start of b and returns its payload length.
@@ -192,7 +269,8 @@ func parseRecord(b []byte) (int, bool) {
 		return 0, false
 	}
 	n := int(binary.LittleEndian.Uint32(b))
-	if n > MaxRecord || len(b) < HeaderSize+n {
+	// Append refuses empty records, so a zero length is damage (a zeroed block).
+	if n == 0 || n > MaxRecord || len(b) < HeaderSize+n {
 		return 0, false
 	}
 	if crc32.Checksum(b[HeaderSize:HeaderSize+n], crcTable) != binary.LittleEndian.Uint32(b[4:]) {
@@ -201,7 +279,11 @@ func parseRecord(b []byte) (int, bool) {
 	return n, true
 }
 
-func (s *Spool) openWriter(id uint64) error {
+// openWriter creates the next write segment. On failure (out of inodes or file
+// descriptors, EIO) the spool has no writer; the next Append or Sync tries again, so a
+// passing fault does not leave the spool refusing everything until a restart.
+func (s *Spool) openWriter() error {
+	id := s.nextID
 	f, err := os.OpenFile(s.path(id), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("spool: create segment: %w", err)
@@ -209,11 +291,20 @@ func (s *Spool) openWriter(id uint64) error {
 	// The new file's directory entry must be durable too, or a crash could lose the file.
 	if err := syncDir(s.dir); err != nil {
 		f.Close()
+		os.Remove(s.path(id))
 		return err
 	}
-	s.w, s.wsize = f, 0
+	s.w, s.wsize, s.nextID = f, 0, id+1
 	s.segs = append(s.segs, &segment{id: id})
 	return nil
+}
+
+// ensureWriter opens a write segment when a failed rotation left none.
+func (s *Spool) ensureWriter() error {
+	if s.w != nil {
+		return nil
+	}
+	return s.openWriter()
 }
 
 func syncDir(dir string) error {
@@ -235,6 +326,9 @@ func (s *Spool) Append(rec []byte) error {
 	if len(rec) > MaxRecord {
 		return fmt.Errorf("spool: record of %d bytes exceeds the %d-byte limit", len(rec), MaxRecord)
 	}
+	if len(rec) == 0 {
+		return errors.New("spool: empty record")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -243,15 +337,13 @@ func (s *Spool) Append(rec []byte) error {
 	if s.failed != nil {
 		return s.failed
 	}
+	if err := s.ensureWriter(); err != nil {
+		return err
+	}
 	need := int64(HeaderSize + len(rec))
 	if s.size > 0 && s.size+need > s.opts.MaxBytes {
-		// Seal a fully synced write segment now, so readers can finish and free it;
-		// otherwise a spool full of shipped data in the open segment would never drain.
-		if s.wsize > 0 && s.segs[len(s.segs)-1].durable == s.wsize {
-			if err := s.rotate(); err != nil {
-				return err
-			}
-			s.notify()
+		if err := s.sealForReaders(); err != nil {
+			return err
 		}
 		return ErrFull
 	}
@@ -266,6 +358,8 @@ func (s *Spool) Append(rec []byte) error {
 			s.failed = fmt.Errorf("spool: cannot cut a partial write (%v) after: %w", terr, err)
 		} else if _, serr := s.w.Seek(s.wsize, io.SeekStart); serr != nil {
 			s.failed = fmt.Errorf("spool: cannot seek after a partial write (%v) after: %w", serr, err)
+		} else if rerr := s.sealForReaders(); rerr != nil {
+			err = fmt.Errorf("%w (and starting a new segment: %v)", err, rerr)
 		}
 		return fmt.Errorf("spool: write: %w (is the disk full?)", err)
 	}
@@ -285,6 +379,11 @@ func (s *Spool) Sync() error {
 		s.mu.Unlock()
 		return ErrClosed
 	}
+	if s.w == nil { // a rotation failed after the last sync: nothing is unsynced
+		err := s.ensureWriter()
+		s.mu.Unlock()
+		return err
+	}
 	w, size := s.w, s.wsize
 	s.mu.Unlock()
 	// fsync outside the lock: readers keep reading durable data meanwhile. Only the one
@@ -297,20 +396,43 @@ func (s *Spool) Sync() error {
 	cur := s.segs[len(s.segs)-1]
 	cur.durable = size
 	if size >= s.opts.SegmentBytes {
-		if err := s.rotate(); err != nil {
-			return err
-		}
+		// The data is durable whatever happens here; a failed rotation leaves no writer
+		// and the next Append retries it (and reports the error), so the caller does
+		// not append this group a second time.
+		_ = s.rotate()
 	}
 	s.notify()
 	return nil
 }
 
+// rotate seals the write segment and starts the next one. The sealed file is closed
+// and forgotten first, so nothing is ever written to a closed file: if creating the
+// next one fails, ensureWriter retries on the next Append or Sync.
 func (s *Spool) rotate() error {
 	s.segs[len(s.segs)-1].sealed = true
-	if err := s.w.Close(); err != nil {
-		return fmt.Errorf("spool: close segment: %w", err)
+	w := s.w
+	s.w, s.wsize = nil, 0
+	cerr := w.Close()
+	if err := s.openWriter(); err != nil {
+		return err
 	}
-	return s.openWriter(s.segs[len(s.segs)-1].id + 1)
+	if cerr != nil {
+		return fmt.Errorf("spool: close segment: %w", cerr)
+	}
+	return nil
+}
+
+// sealForReaders seals a non-empty, fully synced write segment, so readers can finish
+// it and Release can delete it. Without it, a full spool (or a full disk) whose only
+// shipped data sits in the open segment would never free any space: the wedge the
+// size bound and ENOSPC both ran into.
+func (s *Spool) sealForReaders() error {
+	if s.w == nil || s.wsize == 0 || s.segs[len(s.segs)-1].durable != s.wsize {
+		return nil
+	}
+	err := s.rotate()
+	s.notify()
+	return err
 }
 
 func (s *Spool) notify() {
@@ -358,15 +480,25 @@ func (s *Spool) Close() error {
 	}
 	s.closed = true
 	s.notify()
-	err := s.w.Sync()
-	if cerr := s.w.Close(); err == nil {
+	var err error
+	if s.w != nil {
+		err = s.w.Sync()
+		if cerr := s.w.Close(); err == nil {
+			err = cerr
+		}
+		if last := s.segs[len(s.segs)-1]; last.durable == 0 && s.wsize == 0 {
+			os.Remove(s.path(last.id)) // an empty segment is noise
+		}
+	}
+	if cerr := s.closeCheckpoint(); err == nil {
 		err = cerr
 	}
-	if s.rfile != nil {
-		s.rfile.Close()
-	}
-	if s.segs[len(s.segs)-1].durable == 0 && s.wsize == 0 {
-		os.Remove(s.path(s.segs[len(s.segs)-1].id)) // an empty segment is noise
-	}
 	return err
+}
+
+// CorruptBytes returns the damaged bytes skipped so far (at Open and while reading).
+func (s *Spool) CorruptBytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.corrupt
 }

@@ -174,9 +174,9 @@ func sortUnique(v []Value) bool {
 	return true
 }
 
-// validName is ValidateName for bytes, without building an error.
+// validName is ValidateSensorName for bytes, without building an error.
 func validName(b []byte) bool {
-	if len(b) == 0 || len(b) > MaxNameLen || b[0] == '_' || b[0] == '$' {
+	if len(b) == 0 || len(b) > MaxNameLen || b[0] == '_' || b[0] == '$' || string(b) == "time" {
 		return false
 	}
 	for _, c := range b {

@@ -225,7 +225,7 @@ func decodeSample(r *rawSample, lim Limits, now time.Time) (Sample, []Rejection,
 	s := Sample{Time: ts, Values: make([]Value, 0, len(r.Values))}
 	var rej []Rejection
 	for _, name := range names {
-		if err := ValidateName(name); err != nil {
+		if err := ValidateSensorName(name); err != nil {
 			rej = append(rej, Rejection{Reason: ReasonInvalidName, Sensor: truncate(name), Detail: err.Error()})
 			continue
 		}
@@ -344,7 +344,7 @@ func DecodeSensor(payload []byte, sensor string, lim Limits, now time.Time) (Sam
 	if len(payload) > lim.MaxPayload {
 		return Sample{}, reject(ReasonOversize, "payload is %d bytes, limit %d", len(payload), lim.MaxPayload)
 	}
-	if err := ValidateName(sensor); err != nil {
+	if err := ValidateSensorName(sensor); err != nil {
 		return Sample{}, reject(ReasonInvalidName, "%v", err)
 	}
 	p := bytes.TrimSpace(payload)

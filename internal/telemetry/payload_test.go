@@ -155,6 +155,8 @@ var decodeCases = []decodeCase{
 	{name: "reserved sensor name", payload: obj(nowMS, `"_x":1`), err: ReasonInvalidName, rej: "invalid_name:_x"},
 	{name: "empty sensor name", payload: obj(nowMS, `"":1`), err: ReasonInvalidName, rej: "invalid_name:"},
 	{name: "wildcard sensor name", payload: obj(nowMS, `"#":1`), err: ReasonInvalidName, rej: "invalid_name:#"},
+	// InfluxDB refuses a field named "time" and the whole point with it (issue 16.16).
+	{name: "sensor named time", payload: obj(nowMS, `"time":1`), err: ReasonInvalidName, rej: "invalid_name:time"},
 
 	{name: "batch too big", payload: "[" + obj(nowMS, `"a":1`) + "," + obj(nowMS, `"a":1`) + "," + obj(nowMS, `"a":1`) + "]",
 		lim: func(l *Limits) { l.MaxBatch = 2 }, err: ReasonTooManyItems},
@@ -236,6 +238,7 @@ var sensorCases = []sensorCase{
 	{"oversize", "temp", strings.Repeat(" ", 20) + "1", ReasonOversize, ""},
 	{"bad sensor name", "bad name", "1", ReasonInvalidName, ""},
 	{"empty sensor name", "", "1", ReasonInvalidName, ""},
+	{"sensor named time", "time", "1", ReasonInvalidName, ""},
 	{"empty", "temp", "  ", ReasonEmpty, ""},
 	{"object without value", "temp", `{"ts":` + nowMS + `}`, ReasonEmpty, ""},
 	{"truncated object", "temp", `{"value":`, ReasonBadJSON, ""},

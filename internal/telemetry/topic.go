@@ -101,6 +101,18 @@ func ValidateName(s string) error {
 	return nil
 }
 
+// ValidateSensorName is ValidateName plus the one name InfluxDB keeps for itself: it
+// refuses a field called "time" (the timestamp column), and with it the whole point.
+func ValidateSensorName(s string) error {
+	if err := ValidateName(s); err != nil {
+		return err
+	}
+	if s == "time" {
+		return fmt.Errorf("%w: %q is reserved (InfluxDB's timestamp column)", ErrInvalidName, s)
+	}
+	return nil
+}
+
 // Topics builds and parses the topic tree under one root. It is the only place in
 // Faultline that joins or splits topic strings.
 type Topics struct {

@@ -312,6 +312,13 @@ func (m *Model) Validate() error {
 		if len(m.ResidualScale) != nt {
 			add("residual_scale has %d values, want %d", len(m.ResidualScale), nt)
 		}
+		for k, v := range m.ResidualScale {
+			if !(v > 0) {
+				// Residuals are divided by it: 0 makes every score infinite or NaN,
+				// and a model that never alerts would load without a word.
+				add("residual_scale of target %d is %v: want > 0 (retrain the model)", k, v)
+			}
+		}
 		for _, t := range m.Targets {
 			if indexOf(m.Spec.Sensors, t) < 0 {
 				add("target %q is not a spec sensor", t)

@@ -95,6 +95,11 @@ func TestValidateCatchesInconsistency(t *testing.T) {
 		t.Fatalf("validate: %v", err)
 	}
 	m = artifacttest.Anomaly([]string{"a", "b"}, 4)
+	m.ResidualScale[1] = 0 // every score would be infinite: refused (issue 16.13)
+	if err := m.Validate(); err == nil || !strings.Contains(err.Error(), "residual_scale of target 1 is 0") {
+		t.Fatalf("validate with a zero residual scale: %v", err)
+	}
+	m = artifacttest.Anomaly([]string{"a", "b"}, 4)
 	m.Targets = []string{"a", "zzz"}
 	if err := m.Save(filepath.Join(t.TempDir(), "x")); err == nil || !strings.Contains(err.Error(), `target "zzz"`) {
 		t.Fatalf("save of invalid model: %v", err)

@@ -164,12 +164,40 @@ func DetectSeparator(sample []byte) rune {
 	return best
 }
 
+// MaxLine bounds one line of a data file: a file with a 1 GiB cell is refused with a
+// clear error instead of being read into memory whole (encoding/csv has no bound).
+const MaxLine = 4 << 20
+
+// ErrLineTooLong is returned for a line longer than MaxLine.
+var ErrLineTooLong = fmt.Errorf("a line is longer than %d MiB: not a data file, or a broken one", MaxLine>>20)
+
+// lineLimit passes r through and fails once a line grows beyond max bytes.
+type lineLimit struct {
+	r   io.Reader
+	max int
+	cur int
+}
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for _, b := range p[:n] {
+		if b == '\n' {
+			l.cur = 0
+			continue
+		}
+		if l.cur++; l.cur > l.max {
+			return 0, ErrLineTooLong
+		}
+	}
+	return n, err
+}
+
 // rowReader returns a record iterator; a space separator means runs of whitespace
 // (C-MAPSS files end lines with trailing spaces).
 func rowReader(br *bufio.Reader, sep rune) (func() ([]string, error), error) {
 	if sep == ' ' {
 		sc := bufio.NewScanner(br)
-		sc.Buffer(make([]byte, 1<<16), 1<<22)
+		sc.Buffer(make([]byte, 1<<16), MaxLine)
 		return func() ([]string, error) {
 			if !sc.Scan() {
 				if err := sc.Err(); err != nil {
@@ -180,7 +208,7 @@ func rowReader(br *bufio.Reader, sep rune) (func() ([]string, error), error) {
 			return strings.Fields(sc.Text()), nil
 		}, nil
 	}
-	cr := csv.NewReader(br)
+	cr := csv.NewReader(&lineLimit{r: br, max: MaxLine})
 	cr.Comma = sep
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true

@@ -119,3 +119,19 @@ func TestDetectSeparator(t *testing.T) {
 		}
 	}
 }
+
+// A line longer than MaxLine is refused with ErrLineTooLong before it is held in
+// memory whole, for the comma and the whitespace reader alike.
+func TestHugeLineRefused(t *testing.T) {
+	for _, sep := range []string{",", " "} {
+		huge := "t" + sep + "a\n1" + sep + strings.Repeat("9", MaxLine+10) + "\n"
+		path := filepath.Join(t.TempDir(), "huge.csv")
+		if err := os.WriteFile(path, []byte(huge), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ReadFile(path, Options{TimeColumn: "t", Sep: rune(sep[0])})
+		if err == nil || !strings.Contains(err.Error(), "longer than") && !strings.Contains(err.Error(), "too long") {
+			t.Fatalf("sep %q: err %v, want a line-length error", sep, err)
+		}
+	}
+}

@@ -13,7 +13,7 @@ export FAULTLINE_INFLUXD ?= $(BIN)/influxd
 # `go test` timeouts are per package binary; the whole run stays under ~10 minutes.
 TEST_TIMEOUT ?= 12m
 
-.PHONY: all build test test-short lint fuzz demo servers mosquitto cross clean bench chaos
+.PHONY: all build test test-short lint tidy-check fuzz demo servers mosquitto cross clean bench chaos
 
 all: build
 
@@ -56,16 +56,20 @@ servers: $(BIN)/influxd mosquitto
 # DUP flag of a stored publish while its writer goroutine sends it), a report about the
 # library rather than about Faultline (open upstream: eclipse-paho/paho.mqtt.golang#703).
 # They run without the race detector.
-test: servers test-tools
+test: servers test-tools tidy-check
 	FAULTLINE_REQUIRE_SERVERS=1 $(GO) test -race -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/')
 	FAULTLINE_REQUIRE_SERVERS=1 $(GO) test -timeout $(TEST_TIMEOUT) ./test/...
 
 test-short:
 	$(GO) test -short ./...
 
-lint:
+lint: tidy-check
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+# go.mod and go.sum say exactly what the code imports (CI fails on drift).
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 # Each fuzz target for FUZZTIME (go test allows one target per invocation).
 FUZZTIME ?= 30s

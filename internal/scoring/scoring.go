@@ -402,9 +402,12 @@ const SensorLevel = 1.5
 // blamed on k alone.
 func (st *Stream) sensorFault(r *Result, k int, issue string) {
 	level := SensorLevel * st.s.M.Alert.Warn
-	if t := st.tgtOf[k]; r.Score >= level && (t < 0 || r.Shares[t] < 0.5) {
+	if t := st.tgtOf[k]; r.Score >= level && (t < 0 || r.Shares[t] < 0.5 || issue == IssueSpiking) {
 		// A process score above the sensor level that another sensor drives is a
-		// process fault, whatever this sensor does meanwhile.
+		// process fault, whatever this sensor does meanwhile. So is one with spikes
+		// on the very sensor that drives it: a spike barely moves a window mean, so a
+		// high score there is the process itself going impulsive (cavitation), while
+		// a stuck or silent sensor distorts its own features and drives the score.
 		return
 	}
 	r.SensorIssue, r.IssueSensor = issue, k

@@ -100,18 +100,6 @@ func TestHistoryEWMARefusedForAnomalyModels(t *testing.T) {
 	}
 }
 
-// Windows below the threshold appear twice; the others once.
-func TestBoostLowRUL(t *testing.T) {
-	m := matrix{X: [][]float64{{1}, {2}, {3}}, Y: [][]float64{{100}, {40}, {10}}, T: []float64{1, 2, 3}}
-	b := boostLowRUL(m, 50)
-	if len(b.X) != 5 || b.Y[3][0] != 40 || b.Y[4][0] != 10 || len(m.X) != 3 {
-		t.Fatalf("boosted %v from %v", b.Y, m.Y)
-	}
-	if got := boostLowRUL(m, 0); len(got.X) != 3 {
-		t.Fatalf("threshold 0 changed the windows: %d", len(got.X))
-	}
-}
-
 // A model with members predicts the mean of its own RUL and that of each member
 // whose (longer) window is complete; before that, its own alone.
 func TestMembersAveraged(t *testing.T) {

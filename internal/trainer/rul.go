@@ -21,7 +21,7 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 	rep := &Report{Task: o.Task, Windows: map[string]int{}, Metrics: map[string]float64{}}
 	nVal := int(math.Round(float64(len(d.Series)) * o.ValFrac))
 	if len(d.Series) < 2 {
-		return nil, nil, fmt.Errorf("%w: rul needs several run-to-failure assets (got %d); give --asset-column", ErrData, len(d.Series))
+		return nil, nil, namesFlag(fmt.Errorf("%w: rul needs several run-to-failure assets (got %d); give --asset-column", ErrData, len(d.Series)))
 	}
 	nVal = min(max(nVal, 1), len(d.Series)-1)
 	trainSet, valSet := d.Series[:len(d.Series)-nVal], d.Series[len(d.Series)-nVal:]
@@ -71,7 +71,6 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 	if err := in.Fit(tr.X); err != nil {
 		return nil, nil, err
 	}
-	tr = boostLowRUL(tr, o.RULBoostBelow)
 	// Scale the target by the cap, not its spread: outputs stay in [0, 1]-ish and the
 	// cap is meaningful to readers of the model file.
 	tc, ts := []float64{0}, []float64{o.RULCap}
@@ -195,8 +194,8 @@ func refitAll(ctx context.Context, o Options, hidden []int, in *features.Scaler,
 	o.Epochs = max(1, best[len(best)/2]+1)
 	o.Patience = 0
 	var all matrix
-	all.add(tr) // already boosted
-	all.add(boostLowRUL(va, o.RULBoostBelow))
+	all.add(tr)
+	all.add(va)
 	sub := &Report{}
 	nets, err := trainNets(ctx, o, hidden, scaleRows(in, all.X), scaleY(all.Y, tc, ts), nil, nil, sub)
 	if err != nil {
@@ -234,22 +233,6 @@ func rulWindows(spec features.Spec, period float64, o Options, rows [][]float64,
 		m.X, m.Y, m.T = append(m.X, x), append(m.Y, []float64{math.Min(o.RULCap, last-t[e])}), append(m.T, t[e])
 	}
 	return m, nil
-}
-
-// boostLowRUL returns the windows with those whose target is below thr added a
-// second time (thr <= 0: unchanged).
-func boostLowRUL(m matrix, thr float64) matrix {
-	if thr <= 0 {
-		return m
-	}
-	var out matrix
-	out.add(m)
-	for i, y := range m.Y {
-		if y[0] < thr {
-			out.X, out.Y, out.T = append(out.X, m.X[i]), append(out.Y, y), append(out.T, m.T[i])
-		}
-	}
-	return out
 }
 
 // fitMembers trains one model per o.MemberWindows entry with the same options (the

@@ -109,10 +109,6 @@ type Options struct {
 	// HistoryEWMA (rul): smoothing factors of whole-history per-sensor EWMA inputs
 	// (artifact.Model.HistoryEWMA); empty = none.
 	HistoryEWMA []float64
-	// RULBoostBelow (rul): training windows whose target is below it are used twice,
-	// weighting the loss towards the end of life, where the test units' last cycles
-	// mostly are and late predictions cost most. 0 = off.
-	RULBoostBelow float64
 	// MemberWindows (rul): window lengths of further models trained like the main
 	// one (seeds offset) and stored as its members (artifact.Model.Members); their
 	// predictions are averaged with the main model's where their window is complete.

@@ -50,15 +50,19 @@ func (f *rulFlags) register(fs *flag.FlagSet, getenv func(string) string, errs *
 
 // RULResult is results.json of the rul family.
 type RULResult struct {
-	Model      string          `json:"model"`
-	Test       string          `json:"test"`
-	Cap        float64         `json:"cap"`
-	Last       eval.RULErrors  `json:"last_cycle"`
-	AllCycles  eval.RULErrors  `json:"all_cycles"`
-	Unscored   int             `json:"unscored_assets"`
-	Train      *trainer.Report `json:"train,omitempty"`
-	Seconds    float64         `json:"seconds"`
-	Pred, True []float64       `json:"-"`
+	Model     string         `json:"model"`
+	Test      string         `json:"test"`
+	Cap       float64        `json:"cap"`
+	Last      eval.RULErrors `json:"last_cycle"`
+	AllCycles eval.RULErrors `json:"all_cycles"`
+	Unscored  int            `json:"unscored_assets"`
+	// Band: the share of last-cycle truths inside [rul_lo, rul_hi] and the band's mean
+	// width (models with a band, artifact.RULBand).
+	BandCoverage float64         `json:"band_coverage,omitempty"`
+	BandWidth    float64         `json:"band_width,omitempty"`
+	Train        *trainer.Report `json:"train,omitempty"`
+	Seconds      float64         `json:"seconds"`
+	Pred, True   []float64       `json:"-"`
 }
 
 func runRUL(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, log zerolog.Logger) error {
@@ -162,7 +166,7 @@ func scoreRUL(m *artifact.Model, d trainer.Data, truth []float64, res *RULResult
 			return err
 		}
 		last := s.T[len(s.T)-1]
-		var pred float64
+		var pred, lo, hi float64
 		scored := false
 		for i, row := range s.Rows {
 			r, ok, err := st.Push(trainer.TimeOf(s.T[i]), pickRow(row, idx))
@@ -170,7 +174,7 @@ func scoreRUL(m *artifact.Model, d trainer.Data, truth []float64, res *RULResult
 			if !scored {
 				continue
 			}
-			pred = r.RUL
+			pred, lo, hi = r.RUL, r.RULLo, r.RULHi
 			allP = append(allP, r.RUL)
 			allT = append(allT, capAt(truth[j]+last-s.T[i], res.Cap))
 		}
@@ -180,6 +184,15 @@ func scoreRUL(m *artifact.Model, d trainer.Data, truth []float64, res *RULResult
 		}
 		res.Pred = append(res.Pred, pred)
 		res.True = append(res.True, capAt(truth[j], res.Cap))
+		if m.Band != nil {
+			if tr := capAt(truth[j], res.Cap); tr >= lo && tr <= hi {
+				res.BandCoverage++
+			}
+			res.BandWidth += hi - lo
+		}
+	}
+	if n := float64(len(res.Pred)); m.Band != nil && n > 0 {
+		res.BandCoverage, res.BandWidth = res.BandCoverage/n, res.BandWidth/n
 	}
 	if res.Last, err = eval.RUL(res.Pred, res.True); err != nil {
 		return err
@@ -225,6 +238,9 @@ func printRUL(w io.Writer, r *RULResult) {
 	fmt.Fprintf(w, "%-22s %8s %10s %8s %8s %6s\n", "rul", "RMSE", "PHM08", "MAE", "bias", "n")
 	fmt.Fprintf(w, "%-22s %8.2f %10.1f %8.2f %8.2f %6d\n", "last cycle", r.Last.RMSE, r.Last.PHM08, r.Last.MAE, r.Last.Bias, r.Last.N)
 	fmt.Fprintf(w, "%-22s %8.2f %10.1f %8.2f %8.2f %6d\n", "all cycles", r.AllCycles.RMSE, r.AllCycles.PHM08, r.AllCycles.MAE, r.AllCycles.Bias, r.AllCycles.N)
+	if r.BandWidth > 0 {
+		fmt.Fprintf(w, "80%% band at the last cycle: holds %.0f%% of the true RULs, mean width %.1f\n", 100*r.BandCoverage, r.BandWidth)
+	}
 	if r.Unscored > 0 {
 		fmt.Fprintf(w, "%d assets got no RUL at their last row (a model without short-history scoring): left out of the figures above\n", r.Unscored)
 	}

@@ -53,7 +53,7 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 		dst *matrix
 	}{{trainSet, &tr}, {valSet, &va}} {
 		for _, s := range part.set {
-			if len(s.Rows) < spec.Window {
+			if len(s.Rows) == 0 || len(s.Rows) < spec.Window && !padShort(spec) {
 				continue
 			}
 			m, err := rulWindows(spec, p.period, o, p.rowsFor(s), s.T, rep)

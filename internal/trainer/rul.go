@@ -79,7 +79,8 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 		hidden = defaultHidden(len(tr.X[0]), len(tr.X))
 	}
 	rep.Hidden = hidden
-	nets, err := trainNets(ctx, o, hidden, scaleRows(in, tr.X), scaleY(tr.Y, tc, ts), scaleRows(in, va.X), scaleY(va.Y, tc, ts), rep)
+	tr.X, va.X = scaleInPlace(in, tr.X), scaleInPlace(in, va.X)
+	nets, err := trainNets(ctx, o, hidden, tr.X, scaleY(tr.Y, tc, ts), va.X, scaleY(va.Y, tc, ts), rep)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -97,7 +98,7 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 		if band, err = heldOutBand(m, p, valSet, o); err != nil {
 			return nil, nil, err
 		}
-		if m.Nets, err = refitAll(ctx, o, hidden, in, tr, va, tc, ts, rep); err != nil {
+		if m.Nets, err = refitAll(ctx, o, hidden, tr, va, tc, ts, rep); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -201,7 +202,7 @@ func PredictLast(m *artifact.Model, d Data) ([]float64, error) {
 // the median epoch count early stopping chose, without validation: the held-out
 // assets then teach the model too. Validation figures measured afterwards are
 // optimistic (the model has seen those assets).
-func refitAll(ctx context.Context, o Options, hidden []int, in *features.Scaler, tr, va matrix, tc, ts []float64, rep *Report) ([][]byte, error) {
+func refitAll(ctx context.Context, o Options, hidden []int, tr, va matrix, tc, ts []float64, rep *Report) ([][]byte, error) {
 	best := append([]int(nil), rep.BestEpochs...)
 	slices.Sort(best)
 	o.Epochs = max(1, best[len(best)/2]+1)
@@ -210,7 +211,7 @@ func refitAll(ctx context.Context, o Options, hidden []int, in *features.Scaler,
 	all.add(tr)
 	all.add(va)
 	sub := &Report{}
-	nets, err := trainNets(ctx, o, hidden, scaleRows(in, all.X), scaleY(all.Y, tc, ts), nil, nil, sub)
+	nets, err := trainNets(ctx, o, hidden, all.X, scaleY(all.Y, tc, ts), nil, nil, sub)
 	if err != nil {
 		return nil, fmt.Errorf("refit on all assets: %w", err)
 	}
@@ -401,4 +402,14 @@ func heldOutBand(m *artifact.Model, p *prepared, val []Series, o Options) (*arti
 		return nil, err
 	}
 	return bandOf(r.Pred, r.Actual, RULBandCoverage), nil
+}
+
+// scaleInPlace scales every window in place and returns X. The rul trainer keeps one
+// copy of its windows (the padded windows of short histories made them more): the
+// rows are not shared and are used only scaled from here on, in the refit too.
+func scaleInPlace(sc *features.Scaler, X [][]float64) [][]float64 {
+	for _, x := range X {
+		_ = sc.Transform(x, x)
+	}
+	return X
 }

@@ -52,7 +52,7 @@ func Register(fs *flag.FlagSet, o *trainer.Options, tasks Tasks, getenv cli.Gete
 	cli.Int(fs, &o.Patience, "patience", "FAULTLINE_TRAIN_PATIENCE", d.Patience, "early-stopping patience in epochs", getenv, errs)
 	cli.Float(fs, &o.LR, "lr", "FAULTLINE_TRAIN_LR", d.LR, "Adam learning rate", getenv, errs)
 	cli.Float(fs, &o.L2, "l2", "FAULTLINE_TRAIN_L2", d.L2, "L2 weight decay", getenv, errs)
-	cli.String(fs, &o.Loss, "loss", "FAULTLINE_TRAIN_LOSS", d.Loss, "mse (default), huber, mae, asym (squared error, late predictions weighted 2) or asym:W (late weight W >= 1)", getenv)
+	cli.String(fs, &o.Loss, "loss", "FAULTLINE_TRAIN_LOSS", d.Loss, "mse, huber, mae, asym (squared error, late predictions weighted 2) or asym:W (late weight W >= 1); default mse for anomaly, "+trainer.DefaultRULLoss+" for rul", getenv)
 	cli.String(fs, &f.features, "features", "FAULTLINE_TRAIN_FEATURES", "", "comma-separated window features (default: the standard set)", getenv)
 	cli.Float(fs, &o.ValFrac, "val-frac", "FAULTLINE_TRAIN_VAL_FRAC", d.ValFrac, "held-out share: the last part of each series (anomaly) or the last assets (rul)", getenv, errs)
 	if tasks&RUL != 0 {

@@ -30,6 +30,7 @@ type Flags struct {
 	settings, context, hidden, features, history, members string
 	seed                                                  int
 	sensorCheck                                           bool
+	tasks                                                 Tasks
 }
 
 // CMAPSSSettings are the operating-setting columns of C-MAPSS files, the --settings
@@ -41,7 +42,7 @@ var CMAPSSSettings = []string{"op_setting_1", "op_setting_2", "op_setting_3"}
 // appended to errs.
 func Register(fs *flag.FlagSet, o *trainer.Options, tasks Tasks, getenv cli.Getenv, errs *[]error) *Flags {
 	d := trainer.DefaultOptions()
-	f := &Flags{o: o}
+	f := &Flags{o: o, tasks: tasks}
 	cli.Int(fs, &f.seed, "seed", "FAULTLINE_TRAIN_SEED", 1, "random seed (same seed and data give the same model)", getenv, errs)
 	cli.String(fs, &f.settings, "settings", "FAULTLINE_TRAIN_SETTINGS", "", "comma-separated operating-setting columns (regime normalisation; default with --cmapss: "+strings.Join(CMAPSSSettings, ",")+")", getenv)
 	cli.Int(fs, &o.Regimes, "regimes", "FAULTLINE_TRAIN_REGIMES", 0, "number of operating regimes (0 = choose)", getenv, errs)
@@ -103,9 +104,11 @@ func (f *Flags) Finish(cmapss bool) []error {
 		add(fmt.Errorf("--seed %d: use a non-negative integer", f.seed))
 	}
 	o.Seed = uint64(max(0, f.seed))
-	o.NoSensorCheck = !f.sensorCheck // unregistered (rul only): false, unused by rul
-	if o.Envelope <= 0 {
-		o.Envelope = -1 // the flag's 0 is "off"; the trainer's 0 is "default"
+	if f.tasks&Anomaly != 0 {
+		o.NoSensorCheck = !f.sensorCheck
+		if o.Envelope <= 0 {
+			o.Envelope = -1 // the flag's 0 is "off"; the trainer's 0 is "default"
+		}
 	}
 	if err := o.Validate(); err != nil {
 		// Validate joins its problems: list them one by one like the other flags'.

@@ -5,14 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/faultline/faultline/internal/artifact"
 	"github.com/faultline/faultline/internal/cli"
 	"github.com/faultline/faultline/internal/trainer"
+	"github.com/faultline/faultline/internal/trainer/trainflags"
 	"github.com/faultline/faultline/internal/trainsrc"
 )
 
@@ -33,14 +32,13 @@ type config struct {
 	out, outDir, report string
 	progress            string // auto or log
 
-	opts trainer.Options
+	opts  trainer.Options
+	train *trainflags.Flags
 }
 
 // rawFlags holds values that need parsing after flag.Parse.
 type rawFlags struct {
-	sep, ignore, settings, context, hidden, start, stop string
-	seed                                                int
-	sensorCheck                                         bool
+	sep, ignore, start, stop string
 }
 
 func parseFlags(args []string, getenv cli.Getenv, stderr io.Writer) (*config, error) {
@@ -51,7 +49,7 @@ func parseFlags(args []string, getenv cli.Getenv, stderr io.Writer) (*config, er
 	var errs []error
 	c.com.Register(fs, getenv, "")
 	registerSource(fs, c, &raw, getenv, &errs)
-	registerModel(fs, c, &raw, getenv, &errs)
+	registerModel(fs, c, getenv, &errs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -89,33 +87,14 @@ func registerSource(fs *flag.FlagSet, c *config, raw *rawFlags, getenv cli.Geten
 	cli.String(fs, &c.progress, "progress", "FAULTLINE_TRAIN_PROGRESS", "auto", "auto (a rewritten line on a terminal, log lines otherwise) or log", getenv)
 }
 
-func registerModel(fs *flag.FlagSet, c *config, raw *rawFlags, getenv cli.Getenv, errs *[]error) {
+func registerModel(fs *flag.FlagSet, c *config, getenv cli.Getenv, errs *[]error) {
 	o := &c.opts
 	cli.String(fs, &o.Task, "task", "FAULTLINE_TRAIN_TASK", artifact.TaskAnomaly, "anomaly or rul", getenv)
 	cli.String(fs, &o.Name, "name", "FAULTLINE_TRAIN_NAME", "", "model name (default faultline-TASK[-KEY])", getenv)
 	cli.String(fs, &o.Version, "version", "FAULTLINE_TRAIN_VERSION", "", "model version (default: UTC timestamp)", getenv)
 	cli.String(fs, &o.Match, "match", "FAULTLINE_TRAIN_MATCH", "", "glob of machine ids the model is for (default: the machine or type trained on)", getenv)
-	cli.Int(fs, &raw.seed, "seed", "FAULTLINE_TRAIN_SEED", 1, "random seed (same seed and data give the same model)", getenv, errs)
-	cli.Float(fs, &o.RULCap, "rul-cap", "FAULTLINE_TRAIN_RUL_CAP", 125, "rul: cap of the remaining-life target", getenv, errs)
-	cli.Float(fs, &o.Horizon, "horizon", "FAULTLINE_TRAIN_HORIZON", 30, "rul: alert when predicted RUL falls under this", getenv, errs)
-	cli.String(fs, &raw.settings, "settings", "FAULTLINE_TRAIN_SETTINGS", "", "comma-separated operating-setting columns (regime normalisation)", getenv)
-	cli.String(fs, &raw.context, "context", "FAULTLINE_TRAIN_CONTEXT", "", "anomaly: comma-separated operating-condition sensors every other sensor is predicted from", getenv)
-	cli.Int(fs, &o.Regimes, "regimes", "FAULTLINE_TRAIN_REGIMES", 0, "number of operating regimes (0 = choose)", getenv, errs)
-	cli.Int(fs, &o.Window, "window", "FAULTLINE_TRAIN_WINDOW", 0, "samples per window (default 20 anomaly, 30 rul)", getenv, errs)
-	cli.Int(fs, &o.Epochs, "epochs", "FAULTLINE_TRAIN_EPOCHS", 0, "maximum epochs per network (default 200; early stopping)", getenv, errs)
-	cli.Int(fs, &o.Ensemble, "ensemble", "FAULTLINE_TRAIN_ENSEMBLE", 0, "networks averaged (default 1 anomaly, 5 rul)", getenv, errs)
-	cli.String(fs, &raw.hidden, "hidden", "FAULTLINE_TRAIN_HIDDEN", "", "hidden layer sizes, e.g. 64,32 (default from the data size)", getenv)
-	cli.Int(fs, &o.Patience, "patience", "FAULTLINE_TRAIN_PATIENCE", 0, "early-stopping patience in epochs (default 15)", getenv, errs)
-	cli.Float(fs, &o.LR, "lr", "FAULTLINE_TRAIN_LR", 0, "learning rate (default 2e-3)", getenv, errs)
-	cli.Float(fs, &o.ValFrac, "val-frac", "FAULTLINE_TRAIN_VAL_FRAC", 0, "held-out share (default 0.25)", getenv, errs)
-	cli.Float(fs, &o.Quantile, "quantile", "FAULTLINE_TRAIN_QUANTILE", 0, "anomaly: validation-score quantile for the warn level (default 0.999)", getenv, errs)
-	cli.Float(fs, &o.Margin, "margin", "FAULTLINE_TRAIN_MARGIN", 0, "anomaly: warn = quantile x margin (default 2)", getenv, errs)
-	cli.String(fs, &o.Combine, "combine", "FAULTLINE_TRAIN_COMBINE", "", "anomaly: how residuals become a score: max (default with several sensors) or rms", getenv)
-	cli.Float(fs, &o.Envelope, "envelope", "FAULTLINE_TRAIN_ENVELOPE", trainer.DefaultEnvelope, "anomaly: a latest value this share of its healthy range beyond that range scores the warn level (a learned limit alarm); 0 or less = off", getenv, errs)
-	cli.String(fs, &o.Detector, "detector", "FAULTLINE_TRAIN_DETECTOR", "", "anomaly: monitor (PCA of the window features), nets (a normal-behaviour network per sensor) or both (the larger score); default nets with --context, monitor without", getenv)
-	cli.Float(fs, &o.FalseAlarmsPerWeek, "false-alarms-per-week", "FAULTLINE_TRAIN_FALSE_ALARMS_PER_WEEK", 0, fmt.Sprintf("anomaly: how often healthy operation may cross the warn level, per machine and week (default %g, about one a month, for the monitor; the networks default to --quantile x --margin)", trainer.DefaultFalseAlarmsPerWeek), getenv, errs)
-	cli.Bool(fs, &raw.sensorCheck, "sensor-check", "FAULTLINE_TRAIN_SENSOR_CHECK", true, "anomaly: learn each sensor's healthy signal limits, so a stuck, spiking or silent sensor raises an alert with fault sensor naming it", getenv, errs)
-	cli.String(fs, &o.TargetFeature, "target-feature", "FAULTLINE_TRAIN_TARGET_FEATURE", o.TargetFeature, "anomaly: the window feature each network predicts: mean, ewma or last (ewma and last react within minutes to a fast fault)", getenv)
+	// The trainer's own options: the same flags, env fallbacks and validation as bin/eval.
+	c.train = trainflags.Register(fs, o, trainflags.All, getenv, errs)
 }
 
 // finish parses the composite flags and checks their combination; it returns every
@@ -130,46 +109,11 @@ func (c *config) finish(raw rawFlags, now time.Time) []error {
 	var err error
 	c.csv.Sep, err = trainsrc.ParseSep(raw.sep)
 	add(err)
-	c.csv.Ignore, c.opts.Settings, c.opts.Context = list(raw.ignore), list(raw.settings), list(raw.context)
-	c.opts.Hidden, err = ints(raw.hidden)
-	add(err)
-	if raw.seed < 0 {
-		add(fmt.Errorf("--seed %d: use a non-negative integer", raw.seed))
-	}
-	c.opts.Seed = uint64(max(0, raw.seed))
-	c.opts.NoSensorCheck = !raw.sensorCheck
-	if c.opts.Envelope <= 0 {
-		c.opts.Envelope = -1 // the flag's 0 is "off"; the trainer's 0 is "default"
-	}
-	switch c.opts.Task {
-	case artifact.TaskAnomaly, artifact.TaskRUL:
-	default:
-		add(fmt.Errorf("--task %q: use anomaly or rul", c.opts.Task))
-	}
-	if c.csv.CMAPSS && len(c.opts.Settings) == 0 {
-		c.opts.Settings = []string{"op_setting_1", "op_setting_2", "op_setting_3"}
-	}
-	switch c.opts.Detector {
-	case "", trainer.DetectorMonitor, trainer.DetectorNets, trainer.DetectorBoth:
-	default:
-		add(fmt.Errorf("--detector %q: use monitor, nets or both", c.opts.Detector))
-	}
-	if v := c.opts.FalseAlarmsPerWeek; v < 0 || v > 10000 || math.IsNaN(v) {
-		add(fmt.Errorf("--false-alarms-per-week %v: use a rate from 0 (the default, %g) to 10000", v, trainer.DefaultFalseAlarmsPerWeek))
-	}
+	c.csv.Ignore = list(raw.ignore)
+	// Every trainer option is checked here, before any data is read.
+	errs = append(errs, c.train.Finish(c.csv.CMAPSS)...)
 	if c.progress != "auto" && c.progress != "log" {
 		add(fmt.Errorf("--progress %q: use auto or log", c.progress))
-	}
-	for _, n := range []struct {
-		name string
-		v    int
-	}{{"--window", c.opts.Window}, {"--epochs", c.opts.Epochs}, {"--ensemble", c.opts.Ensemble}, {"--regimes", c.opts.Regimes}, {"--patience", c.opts.Patience}} {
-		if n.v < 0 {
-			add(fmt.Errorf("%s %d: must not be negative", n.name, n.v))
-		}
-	}
-	if c.opts.Window == 1 {
-		add(errors.New("--window 1: a window needs at least 2 samples"))
 	}
 	switch c.source {
 	case "":
@@ -253,16 +197,4 @@ func list(s string) []string {
 		}
 	}
 	return out
-}
-
-func ints(s string) ([]int, error) {
-	var out []int
-	for _, f := range list(s) {
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("--hidden %q: give positive layer sizes like 64,32", s)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }

@@ -212,7 +212,7 @@ func (r *runner) options(j job) trainer.Options {
 	if r.cfg.all {
 		base := o.Name
 		if base == "" {
-			base = "faultline-" + taskOf(o)
+			base = "faultline-" + o.Resolved().Task
 		}
 		o.Name = base + "-" + j.key
 	}
@@ -236,7 +236,7 @@ func checkColumns(d trainer.Data, o trainer.Options) error {
 // explain adds what to change to the trainer's data errors.
 func explain(err error) error {
 	if errors.Is(err, trainer.ErrData) {
-		if strings.Contains(err.Error(), "--") {
+		if errors.Is(err, trainer.ErrNamesFlag) {
 			return err // the trainer already names the flag to change
 		}
 		return fmt.Errorf("%w (check the input: more rows, a longer --start/--stop range, a smaller --window, or --ignore for unusable columns)", err)
@@ -258,34 +258,22 @@ func logDropped(log zerolog.Logger, rep *trainer.Report) {
 	}
 }
 
-func taskOf(o trainer.Options) string {
-	if o.Task == "" {
-		return artifact.TaskAnomaly
-	}
-	return o.Task
-}
-
-func epochsOf(o trainer.Options) int {
-	if o.Epochs > 0 {
-		return o.Epochs
-	}
-	return 200
-}
+// epochsOf is the epoch budget per network the trainer will use, for the ETA.
+func epochsOf(o trainer.Options) int { return o.Resolved().Epochs }
 
 // expectedNets estimates the networks the trainer will fit, for the ETA: one per
-// watched sensor for a multi-sensor anomaly model, else the ensemble.
+// watched sensor for a multi-sensor anomaly model, else the ensemble (rul: once per
+// member window too).
 func expectedNets(o trainer.Options, sum trainsrc.Summary) int {
-	if taskOf(o) == artifact.TaskAnomaly {
+	r := o.Resolved()
+	if r.Task == artifact.TaskAnomaly {
 		usable := sum.Usable(o.Settings)
 		if usable > 1 || len(o.Context) > 0 {
 			return max(1, usable-len(o.Context))
 		}
-		return max(1, o.Ensemble)
+		return max(1, r.Ensemble)
 	}
-	if o.Ensemble > 0 {
-		return o.Ensemble
-	}
-	return 5
+	return r.Ensemble * (1 + len(r.MemberWindows))
 }
 
 func metricLine(rep *trainer.Report) string {

@@ -145,6 +145,13 @@ type Model struct {
 	// and every member's whose window is complete. They share this model's sensors,
 	// settings and period, and have no members of their own.
 	Members []*Model `json:"members,omitempty"`
+	// PadShort (rul) scores a history shorter than the window: until the window is
+	// full, it is the rows so far preceded by copies of the first one (training
+	// made such windows from every asset's first rows), so every asset has a RUL from
+	// its first sample. Needs stride 1.
+	PadShort bool `json:"pad_short,omitempty"`
+	// Band (rul) gives each prediction a lower and upper bound (RULBand).
+	Band *RULBand `json:"rul_band,omitempty"`
 	// Forecast > 0 makes an anomaly model a forecaster: the networks predict the mean
 	// of each target's next Forecast rows from the window, and the residual at a row
 	// compares the mean of the last Forecast rows with the prediction made Forecast
@@ -422,6 +429,7 @@ func (m *Model) validateModes(add func(string, ...any)) {
 			}
 		}
 	}
+	m.validateRUL(add)
 	if len(m.HistoryEWMA) > 0 {
 		if err := features.ValidateHistory(m.HistoryEWMA); err != nil {
 			add("%w", err)

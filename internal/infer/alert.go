@@ -41,6 +41,10 @@ func BuildAlert(m telemetry.Machine, a *artifact.Model, r *scoring.Result) telem
 	if kind == telemetry.AlertRUL {
 		rul := r.RUL
 		al.RUL = &rul
+		if a.Band != nil {
+			lo, hi := r.RULLo, r.RULHi
+			al.RULLo, al.RULHi = &lo, &hi
+		}
 	} else {
 		al.Top = TopSensors(a.Targets, r.Shares, TopN)
 		if ev.Transition != alerting.Cleared {
@@ -121,6 +125,13 @@ func Message(a telemetry.Alert) string {
 	if a.RUL != nil {
 		b.WriteString(", predicted RUL ")
 		b.WriteString(num(*a.RUL))
+		if a.RULLo != nil && a.RULHi != nil {
+			b.WriteString(" (")
+			b.WriteString(num(*a.RULLo))
+			b.WriteString(" to ")
+			b.WriteString(num(*a.RULHi))
+			b.WriteByte(')')
+		}
 	} else {
 		b.WriteString(", score ")
 		b.WriteString(num(a.Score))

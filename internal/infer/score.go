@@ -30,12 +30,15 @@ type ScoreStats struct {
 
 // Score runs the live path over a CSV and writes one output row per input row:
 //
-//	ts[,asset],score,threshold,alert,rul      (RUL models)
+//	ts[,asset],score,threshold,alert,rul,rul_lo,rul_hi   (RUL models)
 //	ts[,asset],score,threshold,alert,cause,fault    (anomaly models)
 //
 // Each asset gets a fresh stream, as a machine does in the daemon. score and threshold
 // are empty until the first full window (and on rows scoring skipped, e.g. out of
-// order); alert is 1 while the alert state machine has an active alert; cause names
+// order); a rul model with short-history padding scores from an asset's first row.
+// For rul models rul_lo and rul_hi bound the RUL (the model's band; both equal rul
+// without one) and score is rul_lo, what the alert compares with the horizon. alert
+// is 1 while the alert state machine has an active alert; cause names
 // the sensor the active alert blames (scoring.Result.Cause; a change to a sensor not
 // yet blamed during the alert is the daemon's "updated, new cause" alert). A numeric
 // fault is the alert payload's fault of the row while an alert is active: sensor (the
@@ -135,7 +138,7 @@ func header(asset, rul bool) string {
 	}
 	h += ",score,threshold,alert"
 	if rul {
-		return h + ",rul\n"
+		return h + ",rul,rul_lo,rul_hi\n"
 	}
 	return h + ",cause,fault\n"
 }
@@ -208,6 +211,12 @@ func appendResult(dst []byte, r *scoring.Result, ready bool, active alerting.Sev
 	if rul {
 		if ready {
 			dst = strconv.AppendFloat(dst, r.RUL, 'g', ScoreDigits, 64)
+			dst = append(dst, ',')
+			dst = strconv.AppendFloat(dst, r.RULLo, 'g', ScoreDigits, 64)
+			dst = append(dst, ',')
+			dst = strconv.AppendFloat(dst, r.RULHi, 'g', ScoreDigits, 64)
+		} else {
+			dst = append(dst, ",,"...)
 		}
 	} else {
 		dst = append(dst, cause...)

@@ -47,7 +47,7 @@ func (w *scoreWriter) add(m telemetry.Machine, r *scoring.Result, mdl *Model) {
 	w.tags = [4]influxstore.Tag{{Key: "line", Value: m.Line}, {Key: "machine", Value: m.Machine}, {Key: "model", Value: mdl.Artifact().Name}, {Key: "site", Value: m.Site}}
 	f := append(w.fields[:0], telemetry.Value{Sensor: "score", V: r.Score}, telemetry.Value{Sensor: "threshold", V: r.Threshold})
 	if mdl.Artifact().Task == "rul" {
-		f = append(f, telemetry.Value{Sensor: "rul", V: r.RUL})
+		f = append(f, telemetry.Value{Sensor: "rul", V: r.RUL}, telemetry.Value{Sensor: "rul_lo", V: r.RULLo}, telemetry.Value{Sensor: "rul_hi", V: r.RULHi})
 	}
 	w.buf = influxstore.AppendLine(w.buf, "scores", w.tags[:], f, r.Time)
 }

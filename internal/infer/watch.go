@@ -59,6 +59,9 @@ func FormatAlertLine(payload []byte, raw bool) string {
 	fmt.Fprintf(&b, "%s  %s  %-8s %-9s ", a.TS.UTC().Format(time.RFC3339), a.MachineID().Key(), a.State, sev)
 	if a.RUL != nil {
 		fmt.Fprintf(&b, "rul %s / %s", num(*a.RUL), num(a.Threshold))
+		if a.RULLo != nil && a.RULHi != nil {
+			fmt.Fprintf(&b, "  band %s-%s", num(*a.RULLo), num(*a.RULHi))
+		}
 	} else {
 		fmt.Fprintf(&b, "score %s / %s", num(a.Score), num(a.Threshold))
 	}

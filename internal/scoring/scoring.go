@@ -105,7 +105,7 @@ func (s *Scorer) Columns() []string { return s.columns }
 // Result of one completed window.
 type Result struct {
 	Time      time.Time
-	Score     float64 // anomaly: smoothed combined normalised residuals; rul: predicted RUL
+	Score     float64 // anomaly: smoothed combined normalised residuals; rul: RULLo
 	Raw       float64 // anomaly: the unsmoothed score
 	RUL       float64 // rul task only
 	Threshold float64 // the alert's warn level
@@ -136,6 +136,10 @@ type Result struct {
 	// short gap just before this sample; they precede Event and must be published too.
 	Earlier []alerting.Event
 	Active  alerting.Severity
+
+	// RULLo and RULHi bound the RUL (rul: artifact.RULBand; both equal RUL for a model
+	// without a band). The RUL alert compares RULLo with the horizon, and Score is RULLo.
+	RULLo, RULHi float64
 }
 
 // Counters of a stream; callers export them as metrics.
@@ -177,6 +181,7 @@ type Stream struct {
 	hist    *features.History // whole-history EWMA inputs (artifact.Model.HistoryEWMA)
 	histV   []float64
 	mem     *memberStreams // rul: one stream per artifact.Model.Members entry
+	pad     *padder        // rul with PadShort: windows of short histories
 	mon     *monitorStage  // anomaly with a Monitor
 	chk     *SensorChecker // anomaly with a SensorCheck
 	tgtOf   []int          // target index of each spec sensor, -1 for context sensors
@@ -233,6 +238,9 @@ func (s *Scorer) NewStream() (*Stream, error) {
 		st.histV = make([]float64, st.hist.Len())
 	}
 	if st.mem, err = s.newMemberStreams(); err != nil {
+		return nil, err
+	}
+	if st.pad, err = newPadder(s); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -327,6 +335,9 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 	}
 	nf := m.Spec.NumFeatures()
 	ready, err := st.ext.Push(in, st.feat[:nf])
+	if err == nil {
+		ready, err = st.pad.push(in, st.ext.Stats().Samples, ready, st.feat[:nf])
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -377,7 +388,8 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 	r.Threshold = m.Alert.Warn
 	if m.Task == artifact.TaskRUL {
 		r.RUL = st.mem.mean(math.Max(0, st.ysum[0]))
-		r.Score, r.Raw = r.RUL, r.RUL
+		r.Raw = r.RUL
+		r.Score = st.rulBand(r)
 	} else {
 		st.anomaly(r)
 		r.SensorIssue, r.IssueSensor = "", -1

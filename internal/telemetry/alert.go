@@ -86,6 +86,12 @@ type Alert struct {
 	Fault   string `json:"fault,omitempty"`
 	Issue   string `json:"sensor_issue,omitempty"`
 	Message string `json:"message"`
+
+	// RULLo and RULHi bound the predicted RUL (the model's band, 80% by default); a
+	// RUL alert compares RULLo (then also in Score) with the horizon (Threshold).
+	// Absent from alerts of models without a band.
+	RULLo *float64 `json:"rul_lo,omitempty"`
+	RULHi *float64 `json:"rul_hi,omitempty"`
 }
 
 // Alert.Fault values.

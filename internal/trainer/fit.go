@@ -17,14 +17,11 @@ import (
 
 // Fit trains a model for o.Task.
 func Fit(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, error) {
-	o.defaults()
 	// Settings that would only fail after every network is trained fail now.
-	if math.IsNaN(o.Envelope) || math.IsInf(o.Envelope, 0) {
-		return nil, nil, fmt.Errorf("envelope %v: use a share of the range such as 0.05, or a negative value for off", o.Envelope)
+	if err := o.Validate(); err != nil {
+		return nil, nil, err
 	}
-	if o.TargetFeature != "" && o.Forecast > 0 {
-		return nil, nil, fmt.Errorf("target feature %q and forecast %d exclude each other: a forecaster predicts the coming rows' mean", o.TargetFeature, o.Forecast)
-	}
+	o.defaults()
 	switch o.Detector {
 	case DetectorMonitor, DetectorNets, DetectorBoth:
 	default:
@@ -258,8 +255,8 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 	}
 	rep.Windows["train"], rep.Windows["val"] = len(tr.X), len(va.X)
 	if len(tr.X) < minTrainWindows || len(va.X) < minValWindows {
-		return nil, nil, fmt.Errorf("%w: %d training and %d validation windows of %d samples; need at least %d and %d: give at least %d rows per machine (a window of %d needs %d held-out rows), or a smaller --window",
-			ErrData, len(tr.X), len(va.X), spec.Window, minTrainWindows, minValWindows, rowsNeeded(spec.Window, o.ValFrac), spec.Window, minValWindows+spec.Window-1)
+		return nil, nil, namesFlag(fmt.Errorf("%w: %d training and %d validation windows of %d samples; need at least %d and %d: give at least %d rows per machine (a window of %d needs %d held-out rows), or a smaller --window",
+			ErrData, len(tr.X), len(va.X), spec.Window, minTrainWindows, minValWindows, rowsNeeded(spec.Window, o.ValFrac), spec.Window, minValWindows+spec.Window-1))
 	}
 	in := features.NewScaler(features.ZScore)
 	if err := in.Fit(tr.X); err != nil {

@@ -50,7 +50,8 @@ func TestAgeFeatureBatchEqualsStream(t *testing.T) {
 	}
 	p := &prepared{sIdx: []int{0, 1}, sensors: m.Spec.Sensors}
 	s := d.Series[3]
-	mat, err := windows(m.Spec, m.Period, true, p.rowsFor(s), s.T, func([]float64, int, int) []float64 { return []float64{0} }, &Report{})
+	// rulWindows: the rul windows, with the padded ones of the first rows.
+	mat, err := rulWindows(m.Spec, m.Period, Options{AgeFeature: true, RULCap: 125}, p.rowsFor(s), s.T, &Report{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 	rep := &Report{Task: o.Task, Windows: map[string]int{}, Metrics: map[string]float64{}}
 	nVal := int(math.Round(float64(len(d.Series)) * o.ValFrac))
 	if len(d.Series) < 2 {
-		return nil, nil, fmt.Errorf("%w: rul needs several run-to-failure assets (got %d); give --asset-column", ErrData, len(d.Series))
+		return nil, nil, namesFlag(fmt.Errorf("%w: rul needs several run-to-failure assets (got %d); give --asset-column", ErrData, len(d.Series)))
 	}
 	nVal = min(max(nVal, 1), len(d.Series)-1)
 	trainSet, valSet := d.Series[:len(d.Series)-nVal], d.Series[len(d.Series)-nVal:]
@@ -53,7 +53,7 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 		dst *matrix
 	}{{trainSet, &tr}, {valSet, &va}} {
 		for _, s := range part.set {
-			if len(s.Rows) < spec.Window {
+			if len(s.Rows) == 0 || len(s.Rows) < spec.Window && !padShort(spec) {
 				continue
 			}
 			m, err := rulWindows(spec, p.period, o, p.rowsFor(s), s.T, rep)
@@ -71,7 +71,6 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 	if err := in.Fit(tr.X); err != nil {
 		return nil, nil, err
 	}
-	tr = boostLowRUL(tr, o.RULBoostBelow)
 	// Scale the target by the cap, not its spread: outputs stay in [0, 1]-ish and the
 	// cap is meaningful to readers of the model file.
 	tc, ts := []float64{0}, []float64{o.RULCap}
@@ -80,21 +79,28 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 		hidden = defaultHidden(len(tr.X[0]), len(tr.X))
 	}
 	rep.Hidden = hidden
-	nets, err := trainNets(ctx, o, hidden, scaleRows(in, tr.X), scaleY(tr.Y, tc, ts), scaleRows(in, va.X), scaleY(va.Y, tc, ts), rep)
+	tr.X, va.X = scaleInPlace(in, tr.X), scaleInPlace(in, va.X)
+	nets, err := trainNets(ctx, o, hidden, tr.X, scaleY(tr.Y, tc, ts), va.X, scaleY(va.Y, tc, ts), rep)
 	if err != nil {
 		return nil, nil, err
-	}
-	if o.RefitAll {
-		if nets, err = refitAll(ctx, o, hidden, in, tr, va, tc, ts, rep); err != nil {
-			return nil, nil, err
-		}
 	}
 	m := &artifact.Model{
 		Name: o.Name, Version: o.Version, Created: time.Now().UTC(), Task: o.Task, Match: o.Match,
 		Spec: spec, Settings: p.settings, Regimes: p.regimes, Input: in,
 		Targets: []string{"rul"}, TargetCenter: tc, TargetScale: ts, RULCap: o.RULCap, Period: p.period, Nets: nets,
-		AgeFeature: o.AgeFeature, HistoryEWMA: o.HistoryEWMA,
+		AgeFeature: o.AgeFeature, HistoryEWMA: o.HistoryEWMA, PadShort: padShort(spec),
 		Alert: alerting.Config{Levels: alerting.Levels{Warn: o.Horizon, Critical: o.Horizon / 2, Clear: o.Horizon * 1.2, Above: false}, K: 2, M: 3, ClearAfter: 3},
+	}
+	var band *artifact.RULBand
+	if o.RefitAll {
+		// The band comes from the early-stopped networks: after the refit the
+		// held-out assets are training data, and their residuals too small.
+		if band, err = heldOutBand(m, p, valSet, o); err != nil {
+			return nil, nil, err
+		}
+		if m.Nets, err = refitAll(ctx, o, hidden, tr, va, tc, ts, rep); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := fitMembers(ctx, d, o, m, rep); err != nil {
 		return nil, nil, err
@@ -104,6 +110,13 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 	}
 	if err := evalRUL(m, p, valSet, o, rep); err != nil {
 		return nil, nil, err
+	}
+	if band == nil {
+		band = bandOf(rep.Pred, rep.Actual, RULBandCoverage)
+	}
+	m.Band = band
+	if band != nil {
+		rep.Metrics["band_val_coverage"], rep.Metrics["band_val_width"] = bandFit(m, rep.Pred, rep.Actual)
 	}
 	rep.Duration = time.Since(start)
 	rep.Seconds = rep.Duration.Seconds()
@@ -189,16 +202,16 @@ func PredictLast(m *artifact.Model, d Data) ([]float64, error) {
 // the median epoch count early stopping chose, without validation: the held-out
 // assets then teach the model too. Validation figures measured afterwards are
 // optimistic (the model has seen those assets).
-func refitAll(ctx context.Context, o Options, hidden []int, in *features.Scaler, tr, va matrix, tc, ts []float64, rep *Report) ([][]byte, error) {
+func refitAll(ctx context.Context, o Options, hidden []int, tr, va matrix, tc, ts []float64, rep *Report) ([][]byte, error) {
 	best := append([]int(nil), rep.BestEpochs...)
 	slices.Sort(best)
 	o.Epochs = max(1, best[len(best)/2]+1)
 	o.Patience = 0
 	var all matrix
-	all.add(tr) // already boosted
-	all.add(boostLowRUL(va, o.RULBoostBelow))
+	all.add(tr)
+	all.add(va)
 	sub := &Report{}
-	nets, err := trainNets(ctx, o, hidden, scaleRows(in, all.X), scaleY(all.Y, tc, ts), nil, nil, sub)
+	nets, err := trainNets(ctx, o, hidden, all.X, scaleY(all.Y, tc, ts), nil, nil, sub)
 	if err != nil {
 		return nil, fmt.Errorf("refit on all assets: %w", err)
 	}
@@ -221,6 +234,11 @@ func rulWindows(spec features.Spec, period float64, o Options, rows [][]float64,
 			return matrix{}, err
 		}
 	}
+	if padShort(spec) {
+		if X, ends, err = addPadded(spec, period, rows, t, X, ends); err != nil {
+			return matrix{}, err
+		}
+	}
 	last := t[len(t)-1]
 	var m matrix
 	for i, e := range ends {
@@ -236,22 +254,6 @@ func rulWindows(spec features.Spec, period float64, o Options, rows [][]float64,
 	return m, nil
 }
 
-// boostLowRUL returns the windows with those whose target is below thr added a
-// second time (thr <= 0: unchanged).
-func boostLowRUL(m matrix, thr float64) matrix {
-	if thr <= 0 {
-		return m
-	}
-	var out matrix
-	out.add(m)
-	for i, y := range m.Y {
-		if y[0] < thr {
-			out.X, out.Y, out.T = append(out.X, m.X[i]), append(out.Y, y), append(out.T, m.T[i])
-		}
-	}
-	return out
-}
-
 // fitMembers trains one model per o.MemberWindows entry with the same options (the
 // seed offset so the networks differ) and attaches them to m.
 func fitMembers(ctx context.Context, d Data, o Options, m *artifact.Model, rep *Report) error {
@@ -263,9 +265,151 @@ func fitMembers(ctx context.Context, d Data, o Options, m *artifact.Model, rep *
 			return fmt.Errorf("member with window %d: %w", w, err)
 		}
 		mm.Name = fmt.Sprintf("%s-w%d", o.Name, mm.Spec.Window)
+		mm.Band = nil // the model's band covers the mean of the model and its members
 		m.Members = append(m.Members, mm)
 		rep.BestEpochs = append(rep.BestEpochs, r.BestEpochs...)
 		rep.Metrics[fmt.Sprintf("member_w%d_val_rmse_all_cycles", mm.Spec.Window)] = r.Metrics["val_rmse_all_cycles"]
 	}
 	return nil
+}
+
+// padShort says whether a model scores short histories by padding
+// (artifact.Model.PadShort): every rul model with stride 1.
+func padShort(spec features.Spec) bool { return spec.Stride == 1 }
+
+// addPadded adds to one series' windows (X, ends: extractRuns) the padded windows of
+// each run's first Window-1 rows (scoring.PadFeatures, as the stream makes them)
+// and returns them all in row order.
+func addPadded(spec features.Spec, period float64, rows [][]float64, t []float64, X [][]float64, ends []int) ([][]float64, []int, error) {
+	ext, err := features.NewExtractor(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	type win struct {
+		x   []float64
+		end int
+	}
+	all := make([]win, 0, len(X)+spec.Window)
+	for i := range X {
+		all = append(all, win{X[i], ends[i]})
+	}
+	// Runs split where the stream restarts its window: a gap beyond MaxFill (extractRuns).
+	start := 0
+	for j := 1; j <= len(rows); j++ {
+		if j < len(rows) && (period <= 0 || features.MissingSamples(t[j]-t[j-1], period) <= spec.MaxFill) {
+			continue
+		}
+		for k := 1; k < spec.Window && start+k <= j; k++ {
+			x := make([]float64, spec.NumFeatures())
+			ok, err := scoring.PadFeatures(ext, rows[start:start+k], x)
+			if err != nil {
+				return nil, nil, err
+			}
+			if ok {
+				all = append(all, win{x, start + k - 1})
+			}
+		}
+		start = j
+	}
+	slices.SortStableFunc(all, func(a, b win) int { return a.end - b.end })
+	X, ends = X[:0:0], ends[:0:0]
+	for _, w := range all {
+		X, ends = append(X, w.x), append(ends, w.end)
+	}
+	return X, ends, nil
+}
+
+// RULBandCoverage is the share of true RULs a rul model's band should hold.
+const RULBandCoverage = 0.8
+
+// bandBins is the most predicted-RUL bins of the band; each holds at least
+// bandMinPerBin held-out residuals.
+const (
+	bandBins      = 5
+	bandMinPerBin = 100
+)
+
+// bandOf fits the split-conformal band (artifact.RULBand) from held-out predictions
+// and truths: bins of equal count by predicted RUL, in each the residual quantiles
+// at (1-c)/2 and (1+c)/2 with the finite-sample correction. nil without residuals.
+func bandOf(pred, actual []float64, coverage float64) *artifact.RULBand {
+	n := len(pred)
+	if n < 10 {
+		return nil
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(pred[a], pred[b]) })
+	bins := max(1, min(bandBins, n/bandMinPerBin))
+	b := &artifact.RULBand{Coverage: coverage}
+	for k := range bins {
+		lo, hi := k*n/bins, (k+1)*n/bins
+		res := make([]float64, 0, hi-lo)
+		for _, i := range idx[lo:hi] {
+			res = append(res, actual[i]-pred[i])
+		}
+		m := float64(len(res))
+		// Split conformal: the ceil((m+1)(1-a))/m empirical quantile.
+		qHi := math.Min(1, math.Ceil((m+1)*(1+coverage)/2)/m)
+		qLo := math.Max(0, 1-qHi)
+		b.Lo, b.Hi = append(b.Lo, quantile(res, qLo)), append(b.Hi, quantile(res, qHi))
+		if k < bins-1 {
+			// The edge between two bins: midway between their neighbouring predictions.
+			b.Edges = append(b.Edges, (pred[idx[hi-1]]+pred[idx[hi]])/2)
+		}
+	}
+	// Equal predictions on both sides of a boundary make equal edges: keep the bins
+	// but make the edges increase so the model validates.
+	for i := 1; i < len(b.Edges); i++ {
+		b.Edges[i] = math.Max(b.Edges[i], b.Edges[i-1])
+	}
+	return b
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// bandFit is the share of truths inside m's band and the band's mean width.
+func bandFit(m *artifact.Model, pred, actual []float64) (coverage, width float64) {
+	if len(pred) == 0 {
+		return 0, 0
+	}
+	in := 0
+	for i, p := range pred {
+		lo, hi := m.Band.Bounds(p, m.RULCap)
+		if actual[i] >= lo && actual[i] <= hi {
+			in++
+		}
+		width += hi - lo
+	}
+	return float64(in) / float64(len(pred)), width / float64(len(pred))
+}
+
+// heldOutBand is the band of m as it is (its networks early-stopped on the
+// held-out assets), from those assets' residuals.
+func heldOutBand(m *artifact.Model, p *prepared, val []Series, o Options) (*artifact.RULBand, error) {
+	r := &Report{Metrics: map[string]float64{}}
+	if err := evalRUL(m, p, val, o, r); err != nil {
+		return nil, err
+	}
+	return bandOf(r.Pred, r.Actual, RULBandCoverage), nil
+}
+
+// scaleInPlace scales every window in place and returns X. The rul trainer keeps one
+// copy of its windows (the padded windows of short histories made them more): the
+// rows are not shared and are used only scaled from here on, in the refit too.
+func scaleInPlace(sc *features.Scaler, X [][]float64) [][]float64 {
+	for _, x := range X {
+		_ = sc.Transform(x, x)
+	}
+	return X
 }

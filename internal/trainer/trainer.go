@@ -62,7 +62,7 @@ type Options struct {
 	Patience  int // default 15
 	Seed      uint64
 	ValFrac   float64 // held-out share: last part of each series (anomaly) or last assets (rul); default 0.25
-	Loss      string  // mse (default), huber, mae
+	Loss      string  // mse (default; rul: DefaultRULLoss), huber, mae, asym, asym:W
 
 	// Anomaly calibration: the warn level is the Quantile of smoothed validation
 	// scores times Margin (defaults 0.999 and 1.5); critical is 2x warn, clear 0.8x.
@@ -109,10 +109,6 @@ type Options struct {
 	// HistoryEWMA (rul): smoothing factors of whole-history per-sensor EWMA inputs
 	// (artifact.Model.HistoryEWMA); empty = none.
 	HistoryEWMA []float64
-	// RULBoostBelow (rul): training windows whose target is below it are used twice,
-	// weighting the loss towards the end of life, where the test units' last cycles
-	// mostly are and late predictions cost most. 0 = off.
-	RULBoostBelow float64
 	// MemberWindows (rul): window lengths of further models trained like the main
 	// one (seeds offset) and stored as its members (artifact.Model.Members); their
 	// predictions are averaged with the main model's where their window is complete.
@@ -226,6 +222,9 @@ func (o *Options) defaults() {
 	}
 	if o.RULCap <= 0 {
 		o.RULCap = 125
+	}
+	if o.Loss == "" && o.Task == artifact.TaskRUL {
+		o.Loss = DefaultRULLoss
 	}
 	if o.Horizon <= 0 {
 		o.Horizon = 30

@@ -96,7 +96,7 @@ func TestRULEndToEnd(t *testing.T) {
 		_ = os.WriteFile(p, append([]byte(hdr), b...), 0o644)
 	}
 	var so, se bytes.Buffer
-	args := []string{"--train", train, "--csv", test, "--rul", rulPath, "--out", out, "--window", "10", "--ensemble", "1", "--epochs", "40", "--last-avg", "3"}
+	args := []string{"--train", train, "--csv", test, "--rul", rulPath, "--out", out, "--window", "10", "--ensemble", "1", "--epochs", "40"}
 	err := runRULWith(args, &so, &se)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, se.String())

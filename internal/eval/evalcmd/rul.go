@@ -2,36 +2,38 @@ package evalcmd
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/faultline/faultline/internal/artifact"
+	"github.com/faultline/faultline/internal/cli"
 	"github.com/faultline/faultline/internal/dataset"
 	"github.com/faultline/faultline/internal/eval"
 	"github.com/faultline/faultline/internal/scoring"
 	"github.com/faultline/faultline/internal/trainer"
+	"github.com/faultline/faultline/internal/trainer/trainflags"
 )
 
-// rulFlags are the rul family's flags; training flags apply with --train.
+// rulFlags are the rul family's flags. The training flags (with --train) are
+// bin/train's, registered by trainflags: same names, env fallbacks and validation, so
+// `bin/train --task rul` with the same flags trains the same model.
 type rulFlags struct {
-	model, train, csv, rul, out, save, settings, ignore, hidden, features, loss string
-	history, members                                                            string
-	boostBelow                                                                  float64
-	assetCol, timeCol                                                           string
-	cmapss, age, refitAll                                                       bool
-	cap, l2, lr                                                                 float64
-	window, ensemble, epochs, patience, lastAvg                                 int
-	seed                                                                        uint64
+	model, train, csv, rul, out, save, ignore string
+	assetCol, timeCol                         string
+	cmapss                                    bool
+	cap                                       float64
+	opts                                      trainer.Options
+	tf                                        *trainflags.Flags
 }
 
-func (f *rulFlags) register(fs *flag.FlagSet, getenv func(string) string) {
+func (f *rulFlags) register(fs *flag.FlagSet, getenv func(string) string, errs *[]error) {
 	fs.StringVar(&f.model, "model", "", "model file to evaluate (or --train)")
 	fs.StringVar(&f.train, "train", "", "run-to-failure file to train a model on first (instead of --model)")
 	fs.StringVar(&f.csv, "csv", "", "test file: each asset's rows up to some time before failure")
@@ -39,63 +41,53 @@ func (f *rulFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&f.assetCol, "asset-column", "unit", "asset column (ignored with --cmapss)")
 	fs.StringVar(&f.timeCol, "time-column", "cycle", "time column (ignored with --cmapss)")
 	fs.BoolVar(&f.cmapss, "cmapss", false, "files are C-MAPSS: no header, whitespace separated, unit and cycle columns")
-	fs.Float64Var(&f.cap, "cap", 125, "cap of the true RUL (piecewise-linear target); 0 = none")
+	fs.Float64Var(&f.cap, "cap", 125, "cap of the true RUL the predictions are scored against (piecewise-linear target); 0 = none")
 	fs.StringVar(&f.out, "out", env(getenv, "FAULTLINE_EVAL_OUT", "eval-out"), "output directory for results.json and plots")
 	fs.StringVar(&f.save, "save-model", "", "with --train: also save the trained model here")
-	fs.StringVar(&f.settings, "settings", "", "operating-setting columns for regime normalisation (default with --cmapss: op_setting_1,op_setting_2,op_setting_3)")
 	fs.StringVar(&f.ignore, "ignore", "", "columns to drop before training, comma separated")
-	fs.StringVar(&f.hidden, "hidden", "", "hidden layer sizes, e.g. 64,32 (default: trainer's)")
-	fs.StringVar(&f.features, "features", "", "window features (default: trainer's)")
-	fs.StringVar(&f.loss, "loss", "", "mse, huber, mae, asym (squared error, late predictions weighted 2) or asym:W (late weight W >= 1) (default mse)")
-	fs.Float64Var(&f.l2, "l2", 0, "L2 weight decay")
-	fs.Float64Var(&f.lr, "lr", 0, "Adam learning rate (default 2e-3)")
-	fs.IntVar(&f.window, "window", 0, "window length in rows (default 30)")
-	fs.IntVar(&f.ensemble, "ensemble", 0, "networks averaged (default 5)")
-	fs.IntVar(&f.epochs, "epochs", 0, "maximum epochs (default 200)")
-	fs.IntVar(&f.patience, "patience", 0, "early-stopping patience in epochs (default 15)")
-	fs.IntVar(&f.lastAvg, "last-avg", 1, "average the predictions of each test asset's last N windows (each shifted to the last row)")
-	fs.Uint64Var(&f.seed, "seed", 1, "training seed")
-	fs.BoolVar(&f.age, "age", false, "add the rows seen since the asset's stream began as an input")
-	fs.BoolVar(&f.refitAll, "refit-all", false, "after early stopping, retrain on all training assets for the median best epoch count")
-	fs.StringVar(&f.history, "history", "", "smoothing factors of whole-history per-sensor EWMA inputs, e.g. 0.1,0.03 (default none)")
-	fs.StringVar(&f.members, "member-windows", "", "window lengths of further ensemble members averaged with the main model, e.g. 20,40")
-	fs.Float64Var(&f.boostBelow, "boost-below", 0, "use training windows whose RUL target is below this twice (0 = off)")
+	f.tf = trainflags.Register(fs, &f.opts, trainflags.RUL, cli.Getenv(getenv), errs)
 }
 
 // RULResult is results.json of the rul family.
 type RULResult struct {
-	Model      string          `json:"model"`
-	Test       string          `json:"test"`
-	Cap        float64         `json:"cap"`
-	LastAvg    int             `json:"last_avg"`
-	Last       eval.RULErrors  `json:"last_cycle"`
-	AllCycles  eval.RULErrors  `json:"all_cycles"`
-	Unscored   int             `json:"unscored_assets"`
-	Train      *trainer.Report `json:"train,omitempty"`
-	Seconds    float64         `json:"seconds"`
-	Pred, True []float64       `json:"-"`
+	Model     string         `json:"model"`
+	Test      string         `json:"test"`
+	Cap       float64        `json:"cap"`
+	Last      eval.RULErrors `json:"last_cycle"`
+	AllCycles eval.RULErrors `json:"all_cycles"`
+	Unscored  int            `json:"unscored_assets"`
+	// Band: the share of last-cycle truths inside [rul_lo, rul_hi] and the band's mean
+	// width (models with a band, artifact.RULBand).
+	BandCoverage float64         `json:"band_coverage,omitempty"`
+	BandWidth    float64         `json:"band_width,omitempty"`
+	Train        *trainer.Report `json:"train,omitempty"`
+	Seconds      float64         `json:"seconds"`
+	Pred, True   []float64       `json:"-"`
 }
 
 func runRUL(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, log zerolog.Logger) error {
 	var f rulFlags
+	var errs []error
 	fs := flag.NewFlagSet("eval rul", flag.ContinueOnError)
-	f.register(fs, getenv)
+	f.register(fs, getenv, &errs)
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
 	if (f.model == "") == (f.train == "") || f.csv == "" || f.rul == "" {
 		return fmt.Errorf("%w: give exactly one of --model and --train, plus --csv and --rul", ErrUsage)
 	}
+	f.opts.Task, f.opts.Name = artifact.TaskRUL, "eval-rul"
+	// Every training option is checked before any file is read, as bin/train does.
+	if err := errors.Join(append(errs, f.tf.Finish(f.cmapss)...)...); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
 	start := time.Now()
 	opts := dataset.Options{Ignore: splitList(f.ignore), AssetColumn: f.assetCol, TimeColumn: f.timeCol}
 	if f.cmapss {
 		opts = dataset.CMAPSSOptions()
 		opts.Ignore = splitList(f.ignore)
-		if f.settings == "" {
-			f.settings = "op_setting_1,op_setting_2,op_setting_3"
-		}
 	}
-	res := &RULResult{Model: f.model, Test: f.csv, Cap: f.cap, LastAvg: max(1, f.lastAvg)}
+	res := &RULResult{Model: f.model, Test: f.csv, Cap: f.cap}
 	m, err := f.loadOrTrain(ctx, opts, res, log)
 	if err != nil {
 		return err
@@ -138,25 +130,7 @@ func (f *rulFlags) loadOrTrain(ctx context.Context, opts dataset.Options, res *R
 	if err != nil {
 		return nil, fmt.Errorf("read training file: %w", err)
 	}
-	hidden, err := intList(f.hidden)
-	if err != nil {
-		return nil, err
-	}
-	history, err := floatList(f.history)
-	if err != nil {
-		return nil, err
-	}
-	members, err := intList(f.members)
-	if err != nil {
-		return nil, err
-	}
-	o := trainer.Options{
-		Task: artifact.TaskRUL, Name: "eval-rul", Window: f.window, Settings: splitList(f.settings),
-		Hidden: hidden, Features: splitList(f.features), Loss: f.loss, L2: f.l2, LR: f.lr,
-		Ensemble: f.ensemble, Epochs: f.epochs, Patience: f.patience, Seed: f.seed, RULCap: f.cap,
-		AgeFeature: f.age, RefitAll: f.refitAll, HistoryEWMA: history, RULBoostBelow: f.boostBelow,
-		MemberWindows: members,
-	}
+	o := f.opts
 	log.Info().Str("file", f.train).Int("rows", len(tab.Rows)).Msg("training")
 	m, rep, err := trainer.Fit(ctx, trainer.FromTable(tab), o)
 	if err != nil {
@@ -172,9 +146,10 @@ func (f *rulFlags) loadOrTrain(ctx context.Context, opts dataset.Options, res *R
 	return m, nil
 }
 
-// scoreRUL streams every test asset through the live scorer. The last-cycle figure
-// averages the last LastAvg windows' predictions, each moved to the last row by
-// subtracting the cycles elapsed since it.
+// scoreRUL streams every test asset through the live scorer, as `infer score` does;
+// the last-cycle figure is each asset's prediction at its last row. An asset the model
+// gives no RUL at its last row (a model file without short-history scoring, and a
+// history shorter than its window) is counted in Unscored and left out of the figures.
 func scoreRUL(m *artifact.Model, d trainer.Data, truth []float64, res *RULResult) error {
 	sc, err := scoring.New(m)
 	if err != nil {
@@ -190,28 +165,34 @@ func scoreRUL(m *artifact.Model, d trainer.Data, truth []float64, res *RULResult
 		if err != nil {
 			return err
 		}
-		var preds, at []float64
 		last := s.T[len(s.T)-1]
+		var pred, lo, hi float64
+		scored := false
 		for i, row := range s.Rows {
 			r, ok, err := st.Push(trainer.TimeOf(s.T[i]), pickRow(row, idx))
-			if err != nil || !ok {
+			scored = err == nil && ok
+			if !scored {
 				continue
 			}
-			preds, at = append(preds, r.RUL), append(at, s.T[i])
+			pred, lo, hi = r.RUL, r.RULLo, r.RULHi
 			allP = append(allP, r.RUL)
 			allT = append(allT, capAt(truth[j]+last-s.T[i], res.Cap))
 		}
-		if len(preds) == 0 {
+		if !scored {
 			res.Unscored++
-			preds, at = []float64{meanOr(allP, res.Cap/2)}, []float64{last}
+			continue
 		}
-		var sum float64
-		k := min(res.LastAvg, len(preds))
-		for i := len(preds) - k; i < len(preds); i++ {
-			sum += math.Max(0, preds[i]-(last-at[i]))
-		}
-		res.Pred = append(res.Pred, sum/float64(k))
+		res.Pred = append(res.Pred, pred)
 		res.True = append(res.True, capAt(truth[j], res.Cap))
+		if m.Band != nil {
+			if tr := capAt(truth[j], res.Cap); tr >= lo && tr <= hi {
+				res.BandCoverage++
+			}
+			res.BandWidth += hi - lo
+		}
+	}
+	if n := float64(len(res.Pred)); m.Band != nil && n > 0 {
+		res.BandCoverage, res.BandWidth = res.BandCoverage/n, res.BandWidth/n
 	}
 	if res.Last, err = eval.RUL(res.Pred, res.True); err != nil {
 		return err
@@ -227,17 +208,6 @@ func capAt(v, c float64) float64 {
 		return math.Min(v, c)
 	}
 	return v
-}
-
-func meanOr(v []float64, def float64) float64 {
-	if len(v) == 0 {
-		return def
-	}
-	var s float64
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(len(v))
 }
 
 func columnIndex(want, have []string) ([]int, error) {
@@ -268,20 +238,10 @@ func printRUL(w io.Writer, r *RULResult) {
 	fmt.Fprintf(w, "%-22s %8s %10s %8s %8s %6s\n", "rul", "RMSE", "PHM08", "MAE", "bias", "n")
 	fmt.Fprintf(w, "%-22s %8.2f %10.1f %8.2f %8.2f %6d\n", "last cycle", r.Last.RMSE, r.Last.PHM08, r.Last.MAE, r.Last.Bias, r.Last.N)
 	fmt.Fprintf(w, "%-22s %8.2f %10.1f %8.2f %8.2f %6d\n", "all cycles", r.AllCycles.RMSE, r.AllCycles.PHM08, r.AllCycles.MAE, r.AllCycles.Bias, r.AllCycles.N)
+	if r.BandWidth > 0 {
+		fmt.Fprintf(w, "80%% band at the last cycle: holds %.0f%% of the true RULs, mean width %.1f\n", 100*r.BandCoverage, r.BandWidth)
+	}
 	if r.Unscored > 0 {
-		fmt.Fprintf(w, "%d assets had no complete window: predicted the mean\n", r.Unscored)
+		fmt.Fprintf(w, "%d assets got no RUL at their last row (a model without short-history scoring): left out of the figures above\n", r.Unscored)
 	}
-}
-
-// floatList parses "0.1,0.03" (empty: nil).
-func floatList(s string) ([]float64, error) {
-	var out []float64
-	for _, p := range splitList(s) {
-		v, err := strconv.ParseFloat(p, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %q is not a number in list %q", ErrUsage, p, s)
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }

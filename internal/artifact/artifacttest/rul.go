@@ -1,0 +1,39 @@
+package artifacttest
+
+import (
+	"time"
+
+	"github.com/faultline/faultline/internal/alerting"
+	"github.com/faultline/faultline/internal/artifact"
+	"github.com/faultline/faultline/internal/features"
+	"github.com/faultline/faultline/internal/model"
+)
+
+// RUL returns a rul model over sensors with window w whose network outputs zero, so
+// every window predicts RUL = rul (the target centre), with short-history padding and
+// an 80% band of [rul+lo, rul+hi] (no band when lo == hi == 0). Horizon 30: warn
+// under 30, critical under 15, 2 of 3 windows.
+func RUL(sensors []string, w int, rul, lo, hi float64) *artifact.Model {
+	m := Anomaly(sensors, w)
+	nf := m.Spec.NumFeatures()
+	net, err := model.New[float32](nf, []model.Layer{{Size: 4, Act: model.ReLU}, {Size: 1, Act: model.Linear}}, 1)
+	if err != nil {
+		panic(err)
+	}
+	for i := range net.Params() {
+		net.Params()[i] = 0
+	}
+	b, err := net.MarshalBinary()
+	if err != nil {
+		panic(err)
+	}
+	m.Name, m.Task, m.Created = "test-rul", artifact.TaskRUL, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m.Spec = features.DefaultSpec(sensors, w)
+	m.Targets, m.TargetCenter, m.TargetScale, m.ResidualScale, m.Smoothing = []string{"rul"}, []float64{rul}, []float64{125}, nil, 0
+	m.RULCap, m.Nets, m.PadShort = 125, [][]byte{b}, true
+	m.Alert = alerting.Config{Levels: alerting.Levels{Warn: 30, Critical: 15, Clear: 36, Above: false}, K: 2, M: 3, ClearAfter: 3}
+	if lo != 0 || hi != 0 {
+		m.Band = &artifact.RULBand{Coverage: 0.8, Lo: []float64{lo}, Hi: []float64{hi}}
+	}
+	return m
+}

@@ -1,0 +1,177 @@
+package infer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/faultline/faultline/internal/artifact"
+	"github.com/faultline/faultline/internal/artifact/artifacttest"
+	"github.com/faultline/faultline/internal/dataset"
+	"github.com/faultline/faultline/internal/scoring"
+	"github.com/faultline/faultline/internal/telemetry"
+	"github.com/faultline/faultline/internal/trainer"
+)
+
+// rulSensors are the two sensors of the small run-to-failure fleet.
+var rulSensors = []string{"wear", "noise"}
+
+// trainRUL trains a small rul model (window 8) on a fleet whose wear sensor rises
+// towards failure.
+func trainRUL(t *testing.T) *artifact.Model {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(4, 4))
+	d := trainer.Data{Columns: rulSensors}
+	for u := range 12 {
+		life := 60 + rng.IntN(40)
+		s := trainer.Series{Asset: strconv.Itoa(u)}
+		for c := 1; c <= life; c++ {
+			s.T = append(s.T, float64(c))
+			s.Rows = append(s.Rows, []float64{math.Exp(-float64(life-c)/25) + 0.02*rng.NormFloat64(), rng.NormFloat64()})
+		}
+		d.Series = append(d.Series, s)
+	}
+	m, _, err := trainer.Fit(context.Background(), d, trainer.Options{Task: artifact.TaskRUL, Window: 8, Ensemble: 2, Epochs: 20, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.PadShort || m.Band == nil {
+		t.Fatalf("trained rul model without short-history padding (%v) or band (%v)", m.PadShort, m.Band)
+	}
+	return m
+}
+
+// A unit with fewer rows than the window (3 of 8) gets a RUL and a band on every row,
+// from its first, in `infer score` and in the daemon's engine alike, with the same
+// numbers.
+func TestShortUnitGetsRULAndBand(t *testing.T) {
+	m := trainRUL(t)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "rul.model")
+	m.Match = "*"
+	if err := m.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	csv := filepath.Join(dir, "units.csv")
+	rows := [][]float64{{0.05, 0.3}, {0.06, -1.2}, {0.04, 0.8}}
+	writeCSV(t, csv, func(w func(string)) {
+		w("unit,cycle,wear,noise")
+		for i, r := range rows {
+			w(fmt.Sprintf("7,%d,%g,%g", i+1, r[0], r[1]))
+		}
+	})
+	var out bytes.Buffer
+	st, err := Score(ScoreOptions{Model: p, CSV: dataset.Options{TimeColumn: "cycle", AssetColumn: "unit"}}, csv, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if st.Scored != len(rows) || lines[0] != "ts,asset,score,threshold,alert,rul,rul_lo,rul_hi" {
+		t.Fatalf("scored %d of %d rows:\n%s", st.Scored, len(rows), out.String())
+	}
+	var fromCSV [][3]float64
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		var v [3]float64
+		for k := range v {
+			if v[k], err = strconv.ParseFloat(f[5+k], 64); err != nil {
+				t.Fatalf("row %q: %v", l, err)
+			}
+		}
+		if !(v[1] <= v[0] && v[0] <= v[2] && v[1] < v[2]) || f[2] != f[6] {
+			t.Fatalf("row %q: want rul_lo <= rul <= rul_hi, a band of some width, and score = rul_lo", l)
+		}
+		fromCSV = append(fromCSV, v)
+	}
+
+	var got []*scoring.Result
+	sink := func(_ telemetry.Machine, r *scoring.Result, _ *Model) { c := *r; got = append(got, &c) }
+	met := NewMetrics(nil)
+	lim := telemetry.DefaultLimits()
+	lim.MaxFuture = 0
+	e, err := NewEngine(EngineConfig{Model: p, MaxMachines: 10, Topics: testTopics, Limits: lim}, met, zerolog.Nop(), func(telemetry.Alert) {}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic := testTopics.Telemetry(machineID("engine-7"))
+	for i, r := range rows {
+		s := telemetry.Sample{Time: t0.Add(time.Duration(i) * time.Second)}
+		for k, name := range rulSensors {
+			s.Values = append(s.Values, telemetry.Value{Sensor: name, V: r[k]})
+		}
+		e.Ingest(topic, telemetry.EncodeTelemetry(nil, s))
+	}
+	if len(got) != len(rows) {
+		t.Fatalf("daemon scored %d of the short unit's %d rows", len(got), len(rows))
+	}
+	for i, r := range got {
+		want := fromCSV[i]
+		for k, v := range []float64{r.RUL, r.RULLo, r.RULHi} {
+			if strconv.FormatFloat(v, 'g', ScoreDigits, 64) != strconv.FormatFloat(want[k], 'g', ScoreDigits, 64) {
+				t.Fatalf("row %d: daemon rul/lo/hi %v %v %v, infer score %v", i, r.RUL, r.RULLo, r.RULHi, want)
+			}
+		}
+	}
+}
+
+// RUL alerts compare the band's lower bound with the horizon: a predicted RUL of 40
+// over horizon 30 with a lower bound of 25 raises, and the payload, its message and
+// `infer watch` carry the band; without a band the same prediction stays quiet.
+func TestRULAlertOnLowerBound(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		lo, hi float64
+		want   string
+	}{{"band", -15, 10, "engine-1:raised"}, {"no band", 0, 0, ""}} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := artifacttest.RUL(rulSensors, 5, 40, tc.lo, tc.hi)
+			p := filepath.Join(t.TempDir(), "r.model")
+			if err := m.Save(p); err != nil {
+				t.Fatal(err)
+			}
+			var col collector
+			e, _ := newTestEngine(t, EngineConfig{Model: p}, &col)
+			topic := testTopics.Telemetry(machineID("engine-1"))
+			for sec := range 4 {
+				s := telemetry.Sample{Time: t0.Add(time.Duration(sec) * time.Second), Values: []telemetry.Value{{Sensor: "wear", V: 0.1}, {Sensor: "noise", V: 0}}}
+				e.Ingest(topic, telemetry.EncodeTelemetry(nil, s))
+			}
+			got := col.get()
+			if states(got) != tc.want {
+				t.Fatalf("alerts %q, want %q", states(got), tc.want)
+			}
+			if len(got) == 0 {
+				return
+			}
+			a := got[0]
+			if a.Kind != telemetry.AlertRUL || a.RUL == nil || *a.RUL != 40 || a.RULLo == nil || *a.RULLo != 25 || a.RULHi == nil || *a.RULHi != 50 || a.Score != 25 || a.Threshold != 30 {
+				t.Fatalf("payload %+v", a)
+			}
+			if !strings.Contains(a.Message, "predicted RUL 40.00 (25.00 to 50.00)") {
+				t.Errorf("message %q", a.Message)
+			}
+			if line := FormatAlertLine(mustJSON(t, a), false); !strings.Contains(line, "rul 40.00 / 30.00  band 25.00-50.00") {
+				t.Errorf("watch line %q", line)
+			}
+		})
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

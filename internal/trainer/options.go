@@ -1,0 +1,193 @@
+package trainer
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/faultline/faultline/internal/artifact"
+	"github.com/faultline/faultline/internal/features"
+)
+
+// DefaultRULLoss is the loss of rul models without Options.Loss: squared error with
+// late predictions (above the true RUL) weighted 2. Late predictions cost most (the
+// PHM08 score); through bin/train and bin/infer score, 3 seeds each, it lowered the
+// mean last-cycle RMSE and PHM08 on C-MAPSS FD001 and FD003 (docs/benchmarks.md).
+const DefaultRULLoss = "asym:2"
+
+// ErrOptions is wrapped by every option value Validate refuses.
+var ErrOptions = errors.New("training options")
+
+// ErrNamesFlag is matched (errors.Is) by trainer errors whose message already says
+// which flag to change, so front-ends need not add a generic hint.
+var ErrNamesFlag = errors.New("names the flag to change")
+
+// namesFlag marks err as naming the flag to change (ErrNamesFlag).
+func namesFlag(err error) error { return flagHint{err} }
+
+type flagHint struct{ error }
+
+func (h flagHint) Unwrap() error        { return h.error }
+func (h flagHint) Is(target error) bool { return target == ErrNamesFlag }
+
+// DefaultOptions are the options of a run that sets nothing: what bin/train's and
+// bin/eval's flags start from. Fields whose default depends on the task, the data or
+// other options stay zero, which means "choose" (Ensemble, Window, Hidden, Detector,
+// FalseAlarmsPerWeek, Quantile, Margin, Envelope, Name, Version); Resolved shows what
+// they become. Fit(ctx, d, DefaultOptions()) trains exactly what Fit(ctx, d, Options{})
+// does.
+func DefaultOptions() Options {
+	o := Options{Task: artifact.TaskAnomaly}
+	o.defaults() // the one place the constants live
+	o.Ensemble, o.Detector, o.FalseAlarmsPerWeek, o.Quantile, o.Margin, o.Envelope = 0, "", 0, 0, 0, 0
+	o.Name, o.Version = "", ""
+	return o
+}
+
+// Resolved returns o with every default applied, as Fit applies them.
+func (o Options) Resolved() Options {
+	o.defaults()
+	return o
+}
+
+// Validate refuses values out of range, each with the range allowed, all at once
+// (errors.Join of errors matching ErrOptions).
+// Zero keeps meaning "the default" wherever Options says so; it is pure and reads no
+// data, so front-ends call it before loading anything. The messages name the flags
+// of bin/train and bin/eval, which share these names.
+func (o Options) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, optionError{fmt.Errorf(format, a...)}) }
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch o.Task {
+	case "", artifact.TaskAnomaly, artifact.TaskRUL:
+	default:
+		bad("--task %q: use anomaly or rul", o.Task)
+	}
+	rul := o.Task == artifact.TaskRUL
+	for _, n := range []struct {
+		name   string
+		v, max int
+	}{
+		{"--epochs", o.Epochs, 100000}, {"--ensemble", o.Ensemble, 1000}, {"--patience", o.Patience, 100000},
+		{"--regimes", o.Regimes, 64}, {"batch size", o.BatchSize, 1 << 20}, {"stride", o.Stride, 1 << 20},
+		{"max fill", o.MaxFill, 1 << 20}, {"forecast", o.Forecast, 1 << 20}, {"alert clear", o.Clear, 1000},
+		{"alert holdoff", o.Holdoff, 1000},
+	} {
+		if n.v < 0 || n.v > n.max {
+			bad("%s %d: use 0 (the default) to %d", n.name, n.v, n.max)
+		}
+	}
+	if o.Window < 0 || o.Window == 1 || o.Window > features.MaxWindow {
+		bad("--window %d: use 0 (the default: 20 anomaly, 30 rul) or 2 to %d samples", o.Window, features.MaxWindow)
+	}
+	for _, h := range o.Hidden {
+		if h < 1 || h > 4096 {
+			bad("--hidden %v: layer sizes from 1 to 4096", o.Hidden)
+			break
+		}
+	}
+	if o.K < 0 || o.M < 0 || o.M > 1000 || (o.K > 0 && o.M > 0 && o.K > o.M) {
+		bad("alert k of m %d of %d: use 1 <= k <= m <= 1000 (0 for the default 3 of 5)", o.K, o.M)
+	}
+	if !finite(o.LR) || o.LR < 0 || o.LR > 1 {
+		bad("--lr %v: use a learning rate above 0 and at most 1 (0 = the default %g)", o.LR, 2e-3)
+	}
+	if !finite(o.L2) || o.L2 < 0 || o.L2 > 1 {
+		bad("--l2 %v: use a weight decay from 0 to 1", o.L2)
+	}
+	if !finite(o.ValFrac) || o.ValFrac < 0 || o.ValFrac >= 0.9 {
+		bad("--val-frac %v: use a held-out share above 0 and below 0.9 (0 = the default 0.25)", o.ValFrac)
+	}
+	if _, err := lossOf(o.Loss); err != nil {
+		bad("--%w", err)
+	}
+	if !finite(o.Quantile) || o.Quantile < 0 || o.Quantile >= 1 {
+		bad("--quantile %v: use a quantile above 0 and below 1 (0 = the default 0.999)", o.Quantile)
+	}
+	if !finite(o.Margin) || o.Margin < 0 || o.Margin > 100 {
+		bad("--margin %v: use a factor above 0 and at most 100 (0 = the default)", o.Margin)
+	}
+	if !finite(o.Smoothing) || o.Smoothing < 0 || o.Smoothing > 1 {
+		bad("--smoothing %v: use an EWMA factor above 0 and at most 1 (0 = the default 0.3)", o.Smoothing)
+	}
+	switch o.Combine {
+	case "", "rms", artifact.CombineMax:
+	default:
+		bad("--combine %q: use max or rms", o.Combine)
+	}
+	if !finite(o.Envelope) {
+		bad("--envelope %v: use a share of the range such as 0.05, or 0 or less for off", o.Envelope)
+	}
+	if !finite(o.LikelihoodZ) || o.LikelihoodZ < 0 {
+		bad("likelihood z %v: use a positive standard score (0 = the default 4)", o.LikelihoodZ)
+	}
+	if o.TargetFeature != "" && o.Forecast > 0 {
+		bad("--target-feature %q and forecast %d exclude each other: a forecaster predicts the coming rows' mean", o.TargetFeature, o.Forecast)
+	}
+	switch o.Detector {
+	case "", DetectorMonitor, DetectorNets, DetectorBoth:
+	default:
+		bad("--detector %q: use monitor, nets or both", o.Detector)
+	}
+	if v := o.FalseAlarmsPerWeek; !finite(v) || v < 0 || v > 10000 {
+		bad("--false-alarms-per-week %v: use a rate from 0 (the default, %g) to 10000", v, DefaultFalseAlarmsPerWeek)
+	}
+	if !finite(o.RULCap) || o.RULCap < 0 {
+		bad("--rul-cap %v: use a positive cap of the remaining-life target (0 = the default 125)", o.RULCap)
+	}
+	if !finite(o.Horizon) || o.Horizon < 0 {
+		bad("--horizon %v: use a positive horizon (0 = the default 30)", o.Horizon)
+	} else if cp := cmpOr(o.RULCap, 125); finite(cp) && cmpOr(o.Horizon, 30) >= cp {
+		bad("--horizon %v: use a horizon below --rul-cap %v (the alert would never clear)", cmpOr(o.Horizon, 30), cp)
+	}
+	for _, a := range o.HistoryEWMA {
+		if !(a > 0 && a <= 1) {
+			bad("--history %v: use smoothing factors above 0 and at most 1, e.g. 0.1,0.03", o.HistoryEWMA)
+			break
+		}
+	}
+	for _, w := range o.MemberWindows {
+		if w < 2 || w > features.MaxWindow {
+			bad("--member-windows %v: use window lengths from 2 to %d", o.MemberWindows, features.MaxWindow)
+			break
+		}
+	}
+	if !rul {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"--age", o.AgeFeature}, {"--history", len(o.HistoryEWMA) > 0}, {"--member-windows", len(o.MemberWindows) > 0}, {"--refit-all", o.RefitAll}} {
+			if f.set {
+				bad("%s: only for --task rul models", f.name)
+			}
+		}
+	}
+	if len(o.Features) > 0 || o.Window > 1 {
+		sp := features.DefaultSpec([]string{"x"}, max(2, o.Window))
+		if len(o.Features) > 0 {
+			sp.Features = slices.Clone(o.Features)
+		}
+		if err := sp.Validate(); err != nil && o.Window <= features.MaxWindow {
+			bad("--features %v / --window %d: %w", o.Features, o.Window, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// optionError is one refused value; it matches ErrOptions and, since its message
+// names the flag, ErrNamesFlag.
+type optionError struct{ error }
+
+func (e optionError) Unwrap() error { return e.error }
+func (e optionError) Is(target error) bool {
+	return target == ErrOptions || target == ErrNamesFlag
+}
+
+func cmpOr(v, def float64) float64 {
+	if v > 0 {
+		return v
+	}
+	return def
+}

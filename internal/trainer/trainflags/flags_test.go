@@ -1,0 +1,63 @@
+package trainflags
+
+import (
+	"flag"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/faultline/faultline/internal/trainer"
+)
+
+func parse(t *testing.T, tasks Tasks, env map[string]string, args ...string) (*trainer.Options, []error) {
+	t.Helper()
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var o trainer.Options
+	var errs []error
+	f := Register(fs, &o, tasks, func(k string) string { return env[k] }, &errs)
+	if err := fs.Parse(args); err != nil {
+		return nil, []error{err}
+	}
+	if tasks == RUL {
+		o.Task = "rul" // as bin/eval rul sets it
+	}
+	return &o, append(errs, f.Finish(true)...)
+}
+
+// Environment fallbacks fill the options; flags override them; lists are parsed;
+// --cmapss supplies the settings.
+func TestEnvFallbacksAndLists(t *testing.T) {
+	env := map[string]string{"FAULTLINE_TRAIN_LR": "0.0005", "FAULTLINE_TRAIN_HISTORY": "0.1,0.03", "FAULTLINE_TRAIN_AGE": "true", "FAULTLINE_TRAIN_PATIENCE": "40"}
+	o, errs := parse(t, RUL, env, "--patience", "30", "--member-windows", "20,40", "--seed", "7")
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if o.LR != 0.0005 || !slices.Equal(o.HistoryEWMA, []float64{0.1, 0.03}) || !o.AgeFeature || o.Patience != 30 ||
+		!slices.Equal(o.MemberWindows, []int{20, 40}) || o.Seed != 7 || !slices.Equal(o.Settings, CMAPSSSettings) {
+		t.Fatalf("options %+v", o)
+	}
+}
+
+// Bad values, in flags or the environment, are reported together with their ranges.
+func TestBadValuesReported(t *testing.T) {
+	_, errs := parse(t, All, map[string]string{"FAULTLINE_TRAIN_EPOCHS": "many"}, "--val-frac", "0.95", "--history", "0.1,x", "--seed", "-1", "--combine", "sum")
+	joined := ""
+	for _, e := range errs {
+		joined += e.Error() + "\n"
+	}
+	for _, want := range []string{`env FAULTLINE_TRAIN_EPOCHS="many": not an integer`, "--val-frac 0.95: use a held-out share above 0 and below 0.9",
+		`--history "0.1,x": "x" is not a number`, "--seed -1", `--combine "sum": use max or rms`} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("%q missing from:\n%s", want, joined)
+		}
+	}
+}
+
+// bin/eval rul offers the rul and shared flags only.
+func TestRULFlagsOnly(t *testing.T) {
+	if _, errs := parse(t, RUL, nil, "--context", "load"); len(errs) == 0 || !strings.Contains(errs[0].Error(), "flag provided but not defined") {
+		t.Fatalf("--context accepted by the rul flag set: %v", errs)
+	}
+}

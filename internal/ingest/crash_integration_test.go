@@ -124,7 +124,6 @@ func tail(s string) string {
 func TestBadPayloadsIntegration(t *testing.T) {
 	e := newEnv(t)
 	cfg := e.config(t, "ingest-bad")
-	cfg.Connections = 1 // the dead letters are checked in publish order: one connection keeps it
 	cfg.DeadLetter = true
 	cfg.MaxMachines = 10 // m0..m9; "intruder" is one too many
 	r := start(t, cfg)

@@ -17,8 +17,8 @@ import (
 type Config struct {
 	Topics      telemetry.Topics
 	ClientID    string // fixed: a persistent session needs it
-	ShareGroup  string // "" = this process's own group when it has several connections; else $share/<group>/<filter>
-	Connections int    // MQTT connections; 0 = DefaultConnections (1 with Sparkplug); each has its own in-flight window
+	ShareGroup  string // "" = plain subscription; else $share/<group>/<filter>
+	Connections int    // MQTT connections; >1 needs ShareGroup (each has its own 20-message window)
 	// Filters to subscribe to; nil means the contract's telemetry and per-sensor filters,
 	// or the filter derived from TagTemplate.
 	Filters     []string
@@ -61,38 +61,6 @@ func DefaultClientID() string {
 	return "faultline-ingest-" + h
 }
 
-// DefaultConnections is the MQTT connections ingest opens unless told otherwise. A
-// broker lets each QoS 1 subscriber have a few unacknowledged messages in flight
-// (Mosquitto: 20), and ingest acknowledges only after its spool's group commit, so one
-// connection carries about 20 messages per fsync; the rest wait in the broker's
-// per-client queue (Mosquitto: 1,000 messages) and a burst overflows it. With one
-// connection, 60,000 messages at full speed lost 38,642 at the broker; with 16, none
-// (docs/ingest.md, `../shared/peers/ingest.sh 1000 60`).
-const DefaultConnections = 16
-
-// NumConnections is the connections this configuration opens.
-func (c Config) NumConnections() int {
-	switch {
-	case c.Connections > 0:
-		return c.Connections
-	case c.Sparkplug != nil:
-		return 1 // a node's messages must arrive in order on one connection
-	}
-	return DefaultConnections
-}
-
-// Group is the shared-subscription group the connections subscribe through: the
-// configured one, or with several connections and none configured this process's own
-// ("ingest-" and its client id), so its connections split the stream between them
-// while another ingest process (its own client id) still gets every message. "" for
-// a single connection without a group.
-func (c Config) Group() string {
-	if c.ShareGroup != "" || c.NumConnections() == 1 {
-		return c.ShareGroup
-	}
-	return "ingest-" + sanitize(c.ClientID)
-}
-
 // MaxBatchBytes bounds --batch-bytes (16 MiB).
 const MaxBatchBytes = 16 << 20
 
@@ -101,7 +69,7 @@ func DefaultConfig() Config {
 	return Config{
 		Topics:          telemetry.MustTopics(""),
 		ClientID:        DefaultClientID(),
-		Connections:     0,
+		Connections:     1,
 		SpoolDir:        "faultline-ingest-spool",
 		SpoolMaxBytes:   1 << 30,
 		SegmentBytes:    16 << 20,
@@ -126,8 +94,11 @@ func (c Config) Validate() error {
 	if c.ClientID == "" {
 		errs = append(errs, errors.New("--client-id is empty: a persistent session needs a fixed id"))
 	}
-	if c.Connections < 0 || c.Connections > 64 {
-		errs = append(errs, fmt.Errorf("--mqtt-connections %d: use 1..64, or 0 for the default (%d; 1 with --sparkplug)", c.Connections, DefaultConnections))
+	if c.Connections < 1 || c.Connections > 64 {
+		errs = append(errs, fmt.Errorf("--mqtt-connections %d: use 1..64", c.Connections))
+	}
+	if c.Connections > 1 && c.ShareGroup == "" {
+		errs = append(errs, errors.New("--mqtt-connections > 1 needs --share-group, or every connection would get every message"))
 	}
 	if c.ShareGroup != "" {
 		if _, err := telemetry.Shared(c.ShareGroup, "x"); err != nil {
@@ -194,13 +165,12 @@ func (c Config) filters() ([]string, error) {
 			fs = append(fs, telemetry.SparkplugFilters(c.SparkplugGroup)...)
 		}
 	}
-	group := c.Group()
-	if group == "" {
+	if c.ShareGroup == "" {
 		return fs, nil
 	}
 	out := make([]string, len(fs))
 	for i, f := range fs {
-		s, err := telemetry.Shared(group, f)
+		s, err := telemetry.Shared(c.ShareGroup, f)
 		if err != nil {
 			return nil, err
 		}

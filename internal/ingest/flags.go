@@ -22,8 +22,8 @@ func ParseFlags(args []string, getenv cli.Getenv, stderr io.Writer) (Config, *cl
 	var filters string
 	var spoolMB, limitPayload int
 	cli.String(fs, &cfg.ClientID, "client-id", "FAULTLINE_INGEST_CLIENT_ID", cfg.ClientID, "fixed MQTT client id of the persistent session", getenv)
-	cli.String(fs, &cfg.ShareGroup, "share-group", "FAULTLINE_INGEST_SHARE_GROUP", "", "subscribe via $share/<group>/... so replicas split the load (default: this process's own group, ingest-<client id>, when it has several connections)", getenv)
-	cli.Int(fs, &cfg.Connections, "mqtt-connections", "FAULTLINE_INGEST_MQTT_CONNECTIONS", cfg.Connections, fmt.Sprintf("MQTT connections in this process, 1..64; each adds the broker's in-flight window, so a burst does not overflow its queue (0 = %d, or 1 with --sparkplug)", DefaultConnections), getenv, &errs)
+	cli.String(fs, &cfg.ShareGroup, "share-group", "FAULTLINE_INGEST_SHARE_GROUP", "", "subscribe via $share/<group>/... so replicas split the load", getenv)
+	cli.Int(fs, &cfg.Connections, "mqtt-connections", "FAULTLINE_INGEST_MQTT_CONNECTIONS", cfg.Connections, "MQTT connections in this process (needs --share-group when > 1; each adds a 20-message in-flight window)", getenv, &errs)
 	cli.String(fs, &filters, "topics", "FAULTLINE_INGEST_TOPICS", "", "comma-separated topic filters (default: the contract's telemetry and sensor topics, or the --tag-template filter)", getenv)
 	cli.String(fs, &cfg.TagTemplate, "tag-template", "FAULTLINE_INGEST_TAG_TEMPLATE", "", "map topic levels to tags, e.g. plant/site/line/machine/data (levels: site line machine sensor + literal); empty = contract topics", getenv)
 	cli.String(fs, &cfg.SpoolDir, "spool-dir", "FAULTLINE_INGEST_SPOOL_DIR", cfg.SpoolDir, "directory of the on-disk spool (write-ahead log); keep it on local disk", getenv)

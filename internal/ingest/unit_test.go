@@ -95,7 +95,7 @@ func TestParseFlagsEnvAndValidation(t *testing.T) {
 		t.Fatalf("filters = %v", fs)
 	}
 	for _, bad := range [][]string{
-		{"--mqtt-connections", "65"},
+		{"--mqtt-connections", "2"}, // without a share group
 		{"--writers", "0"},
 		{"--tag-template", "site/line"},
 		{"--spool-max-mb", "0"},
@@ -128,7 +128,7 @@ func TestNumericFlagsBounded(t *testing.T) {
 		{[]string{"--flush-interval", "0s"}, "--flush-interval 0s: use 1ms..1m0s"},
 		{[]string{"--flush-interval", "2h"}, "--flush-interval 2h0m0s: use 1ms..1m0s"},
 		{[]string{"--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s: use 0s..1h0m0s"},
-		{[]string{"--mqtt-connections", "-1"}, "--mqtt-connections -1: use 1..64"},
+		{[]string{"--mqtt-connections", "0"}, "--mqtt-connections 0: use 1..64"},
 	} {
 		_, _, err := ParseFlags(tc.args, func(string) string { return "" }, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -281,38 +281,5 @@ func TestDecodeAlert(t *testing.T) {
 		if lines, out := d.decode(&st, nil, tc.topic, []byte(tc.payload), now); out.err == nil || len(lines) != 0 {
 			t.Errorf("%s: accepted: %q", name, lines)
 		}
-	}
-}
-
-// The defaults are burst-safe (issue 16.11): DefaultConnections connections sharing
-// this process's own group, so one process splits the stream over its connections
-// while another ingest (another client id) still gets every message; with Sparkplug
-// one connection and no group; an explicit group is kept.
-func TestDefaultConnectionsShareOwnGroup(t *testing.T) {
-	cfg, _, err := ParseFlags([]string{"--client-id", "ing-a"}, func(string) string { return "" }, &bytes.Buffer{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := len(MQTTConfigs(cfg)); n != DefaultConnections {
-		t.Fatalf("%d connections by default, want %d", n, DefaultConnections)
-	}
-	fs, err := cfg.filters()
-	if err != nil || len(fs) == 0 || !strings.HasPrefix(fs[0], "$share/ingest-ing-a/") {
-		t.Fatalf("filters %v (%v): want the process's own shared group", fs, err)
-	}
-	other := cfg
-	other.ClientID = "ing-b"
-	if cfg.Group() == other.Group() {
-		t.Fatal("two ingest processes share a group by default: each would get half the stream")
-	}
-	one := cfg
-	one.Connections = 1
-	if one.Group() != "" || len(MQTTConfigs(one)) != 1 {
-		t.Fatalf("--mqtt-connections 1: group %q", one.Group())
-	}
-	set := cfg
-	set.ShareGroup = "replicas"
-	if set.Group() != "replicas" {
-		t.Fatalf("explicit group became %q", set.Group())
 	}
 }

@@ -14,11 +14,11 @@ import (
 // client ids, persistent sessions, manual acks in arrival order, and a retained
 // online/offline status with a last will.
 func MQTTConfigs(cfg Config) []mqttclient.Config {
-	out := make([]mqttclient.Config, cfg.NumConnections())
+	out := make([]mqttclient.Config, cfg.Connections)
 	for i := range out {
 		c := cfg.MQTT
 		c.ClientID = cfg.ClientID
-		if len(out) > 1 {
+		if cfg.Connections > 1 {
 			c.ClientID = fmt.Sprintf("%s-%d", cfg.ClientID, i)
 		}
 		c.CleanSession = false
@@ -54,7 +54,7 @@ func sanitize(id string) string {
 	return string(b)
 }
 
-// Build wires the real adapters: cfg.NumConnections() MQTT clients and one InfluxDB store.
+// Build wires the real adapters: cfg.Connections MQTT clients and one InfluxDB store.
 // close releases the store after Run returned.
 func Build(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (svc *Service, close func(), err error) {
 	if err := cfg.Validate(); err != nil {

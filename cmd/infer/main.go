@@ -24,6 +24,7 @@ import (
 	"github.com/faultline/faultline/internal/dataset"
 	"github.com/faultline/faultline/internal/infer"
 	"github.com/faultline/faultline/internal/mqttclient"
+	"github.com/faultline/faultline/internal/trainsrc"
 )
 
 func main() { cli.Main("infer", run) }
@@ -167,7 +168,7 @@ func runScore(args []string, getenv func(string) string, stdout, stderr io.Write
 	cli.String(fs, &model, "model", "FAULTLINE_INFER_MODEL", "", "model file", getenv)
 	fs.StringVar(&csvPath, "csv", "", "input CSV")
 	fs.StringVar(&out, "out", "-", "output CSV ('-' for stdout)")
-	fs.StringVar(&o.TimeColumn, "time-column", "ts", "time column (timestamps, or numbers taken as seconds; '' numbers rows)")
+	fs.StringVar(&o.TimeColumn, "time-column", "", "time column (timestamps, or numbers taken as seconds); default: a column named ts, time, timestamp, datetime or date_time, as train detects it; none numbers the rows")
 	fs.StringVar(&o.AssetColumn, "asset-column", "", "column naming the machine/unit; each gets its own stream")
 	fs.StringVar(&ignore, "ignore", "", "comma-separated columns to skip")
 	cmapss := fs.Bool("cmapss", false, "the CSV is a NASA C-MAPSS file (no header, space-separated unit, cycle, settings, sensors)")
@@ -179,6 +180,10 @@ func runScore(args []string, getenv func(string) string, stdout, stderr io.Write
 	}
 	if *cmapss {
 		o = dataset.CMAPSSOptions()
+	} else if o.TimeColumn == "" {
+		// The rule bin/train applies, so a file trained on without --time-column is
+		// scored on the same clock (row numbers when it has no time column).
+		o.TimeColumn = trainsrc.DetectTimeColumn(csvPath)
 	}
 	if ignore != "" {
 		o.Ignore = strings.Split(ignore, ",")

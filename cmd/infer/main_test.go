@@ -236,3 +236,35 @@ func compareLoose(t *testing.T, a, b []byte) int {
 	}
 	return n
 }
+
+// Without --time-column, score finds the time column as train does (ts, time,
+// timestamp, datetime, date_time), and numbers the rows when there is none, so a model
+// trained on a file without flags scores it on the same clock.
+func TestScoreDetectsTimeColumn(t *testing.T) {
+	dir := t.TempDir()
+	m, csv := testModel(t, dir), testCSV(t, dir, 50)
+	b, err := os.ReadFile(csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	timed := filepath.Join(dir, "timed.csv")
+	if err := os.WriteFile(timed, []byte(strings.Replace(string(b), "unit,cycle,", "unit,time,", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first := func(path, ignore string) string {
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), []string{"score", "--model", m, "--csv", path, "--ignore", ignore}, func(string) string { return "" }, &out, &errb); err != nil {
+			t.Fatalf("%s: %v\n%s", path, err, errb.String())
+		}
+		lines := strings.Split(out.String(), "\n")
+		return strings.Split(lines[2], ",")[0] // the second data row's ts
+	}
+	if ts := first(csv, "unit,cycle"); ts != "1" {
+		t.Errorf("no time column: second row's ts %q, want row number 1", ts)
+	}
+	rows := strings.Split(string(b), "\n")
+	want := strings.Split(rows[2], ",")[1] // the cycle value of the second data row
+	if ts := first(timed, "unit"); ts != want {
+		t.Errorf("a column named time: second row's ts %q, want %q", ts, want)
+	}
+}

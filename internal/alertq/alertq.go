@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/faultline/faultline/internal/durable"
 )
 
 // Item is one message waiting for the broker.
@@ -147,19 +149,8 @@ func resync(b []byte, from int) int {
 // (write, fsync, rename, fsync dir) and reopens it.
 func (q *Queue) repair(data, clean []byte) error {
 	q.Backup = fmt.Sprintf("%s.corrupt-%d", q.path, time.Now().UnixNano())
-	if err := writeSync(q.Backup, data); err != nil {
-		return fmt.Errorf("alertq: back up damaged %s: %w", q.path, err)
-	}
-	tmp := q.path + ".repair"
-	if err := writeSync(tmp, clean); err != nil {
-		return fmt.Errorf("alertq: write repaired %s: %w", q.path, err)
-	}
-	if err := os.Rename(tmp, q.path); err != nil {
-		return fmt.Errorf("alertq: replace damaged %s: %w", q.path, err)
-	}
-	if d, err := os.Open(filepath.Dir(q.path)); err == nil {
-		_ = d.Sync()
-		d.Close()
+	if err := durable.Repair(q.path, q.Backup, data, clean, 0o640); err != nil {
+		return fmt.Errorf("alertq: %w", err)
 	}
 	f, err := os.OpenFile(q.path, os.O_RDWR, 0o640)
 	if err != nil {
@@ -170,22 +161,6 @@ func (q *Queue) repair(data, clean []byte) error {
 	q.size = int64(len(clean))
 	_, err = q.f.Seek(q.size, io.SeekStart)
 	return err
-}
-
-func writeSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func decode(b []byte) (Item, int, bool) {

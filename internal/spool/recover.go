@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/faultline/faultline/internal/durable"
 )
 
 // CorruptDir is the subdirectory of the spool where a damaged segment is copied before
@@ -99,37 +101,17 @@ func repairSegment(dir, path string, sc segScan) (string, error) {
 		return "", fmt.Errorf("spool: create %s: %w", bdir, err)
 	}
 	backup := filepath.Join(bdir, fmt.Sprintf("%s.%d", filepath.Base(path), time.Now().UnixNano()))
-	if err := writeFileSync(backup, b); err != nil {
-		return "", fmt.Errorf("spool: back up damaged segment: %w", err)
-	}
 	clean := make([]byte, 0, sc.valid)
 	for _, fr := range sc.frames {
 		clean = append(clean, b[fr[0]:fr[1]]...)
 	}
-	tmp := path + ".repair"
-	if err := writeFileSync(tmp, clean); err != nil {
-		return backup, fmt.Errorf("spool: write repaired segment: %w", err)
+	if err := durable.Repair(path, backup, b, clean, 0o644); err != nil {
+		if _, serr := os.Stat(backup); serr != nil {
+			backup = "" // the copy itself failed
+		}
+		return backup, fmt.Errorf("spool: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return backup, fmt.Errorf("spool: replace damaged segment: %w", err)
-	}
-	return backup, syncDir(dir)
-}
-
-func writeFileSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return backup, nil
 }
 
 func allZero(b []byte) bool {

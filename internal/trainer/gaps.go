@@ -94,18 +94,6 @@ func dropLate(d Data) (Data, int) {
 	dropped := 0
 	out := Data{Columns: d.Columns, Series: make([]Series, len(d.Series))}
 	for k, s := range d.Series {
-		ok := len(s.T) == 0 || func() bool {
-			for i := 1; i < len(s.T); i++ {
-				if s.T[i] <= s.T[i-1] {
-					return false
-				}
-			}
-			return true
-		}()
-		if ok {
-			out.Series[k] = s
-			continue
-		}
 		ns := Series{Asset: s.Asset, T: make([]float64, 0, len(s.T)), Rows: make([][]float64, 0, len(s.Rows))}
 		for i, t := range s.T {
 			if n := len(ns.T); n > 0 && t <= ns.T[n-1] {

@@ -84,7 +84,10 @@ func (p *publisher) run(ctx context.Context) {
 		case <-p.wake:
 		case <-tick.C:
 		}
-		p.flush(ctx)
+		// A batch already handed to the client is waited for even when ctx ends
+		// (sendBatch bounds the wait by p.timeout): giving up on a PUBACK that is
+		// on its way would queue the alert to disk and drain would send it twice.
+		p.flush(context.WithoutCancel(ctx))
 	}
 }
 

@@ -45,10 +45,14 @@ import (
 //	2: target_feature and envelope
 //	3: monitor (the PCA monitor), sensor_check, models without networks, per-target
 //	   envelope allowances
-const Format = 3
+//	4: baseline (the score follows a moving normal)
+const Format = 4
 
 // FormatVersion is the file format version Encode writes for m.
 func (m *Model) FormatVersion() int {
+	if m.Baseline != nil {
+		return 4
+	}
 	if m.Monitor != nil || m.SensorCheck != nil || len(m.Nets) == 0 || m.Envelope != nil && len(m.Envelope.Allowances) > 0 {
 		return 3
 	}
@@ -180,6 +184,9 @@ type Model struct {
 	// sensors too): a stuck, spiking or silent sensor raises a sensor-fault alert
 	// naming it.
 	SensorCheck *SensorCheck `json:"sensor_check,omitempty"`
+	// Baseline (anomaly) divides the process score by how far the recent past's typical
+	// score has moved above the held-out one (see Baseline).
+	Baseline *Baseline `json:"baseline,omitempty"`
 
 	Alert alerting.Config `json:"alert"`
 
@@ -353,6 +360,12 @@ func (m *Model) Validate() error {
 			add("sensor_check needs an anomaly model")
 		}
 		c.validate(len(m.Spec.Sensors), add)
+	}
+	if m.Baseline != nil {
+		if m.Task != TaskAnomaly {
+			add("baseline needs an anomaly model")
+		}
+		m.Baseline.validate(add)
 	}
 	if m.Monitor != nil {
 		if m.Task != TaskAnomaly {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -37,6 +38,8 @@ type Daemon struct {
 	ops    *ops.Server
 	opsMu  sync.Mutex
 	sp     *sparkplugIntake // nil unless cfg.Sparkplug
+	// basePath is where the machines' baselines are kept across restarts.
+	basePath string
 }
 
 // New validates the configuration, loads the models and opens the alert queue. Nothing
@@ -104,9 +107,38 @@ func New(cfg Config, log zerolog.Logger, reg *prometheus.Registry) (*Daemon, err
 		log.Info().Int("alerts", n).Msg("alerts queued from a previous run will be sent once the broker answers")
 	}
 	d.q = q
+	d.basePath = filepath.Join(cfg.QueueDir, BaselinesFile)
+	if n, err := loadBaselines(d.basePath, d.eng); err != nil {
+		log.Error().Err(err).Msg("baselines")
+	} else if n > 0 {
+		log.Info().Int("machines", n).Msg("baselines of the previous run restored")
+	}
 	d.pub = newPublisher(cl, q, cfg.Topics, cfg.PublishTimeout, d.met, log)
 	d.cfg = cfg
 	return d, nil
+}
+
+// baselineEvery is how often the baselines are saved besides at shutdown: a crash
+// loses at most this much of what they learned (they move over days).
+const baselineEvery = 10 * time.Minute
+
+func (d *Daemon) keepBaselines(ctx context.Context) {
+	t := time.NewTicker(baselineEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.saveBaselines()
+		}
+	}
+}
+
+func (d *Daemon) saveBaselines() {
+	if err := saveBaselines(d.basePath, d.eng); err != nil {
+		d.log.Error().Err(err).Msg("baselines not saved; a restart now would start them afresh")
+	}
 }
 
 // Engine exposes the scoring core (tests feed it directly, as if from the broker).
@@ -179,6 +211,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); d.pub.run(bg) }()
 	go func() { defer wg.Done(); d.watchModels(bg) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); d.keepBaselines(bg) }()
 	if d.scores != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); d.scores.run(bg) }()
@@ -193,6 +227,7 @@ func (d *Daemon) shutdown(stopBG context.CancelFunc, wg *sync.WaitGroup, srv *op
 	d.eng.Stop()
 	stopBG()
 	wg.Wait()
+	d.saveBaselines()
 	delivered := d.pub.drain(d.cfg.ShutdownTimeout)
 	if d.scores != nil {
 		d.scores.flush(context.Background())

@@ -42,7 +42,10 @@ type Engine struct {
 	// the retained alert state), keyed by telemetry topic, until the machine's stream
 	// exists to take them.
 	restored map[string]telemetry.Alert
-	dec      telemetry.FastDecoder
+	// baselines holds the saved baselines of a previous run (baselines.go), keyed by
+	// telemetry topic, until the machine's stream exists to take them.
+	baselines map[string]savedBaseline
+	dec       telemetry.FastDecoder
 }
 
 type machine struct {
@@ -75,7 +78,7 @@ func NewEngine(c EngineConfig, met *Metrics, log zerolog.Logger, emit Emit, onSc
 	if emit == nil {
 		emit = func(telemetry.Alert) {}
 	}
-	e := &Engine{reg: reg, machines: map[string]*machine{}, unknown: map[string]struct{}{}, restored: map[string]telemetry.Alert{}, max: c.MaxMachines,
+	e := &Engine{reg: reg, machines: map[string]*machine{}, unknown: map[string]struct{}{}, restored: map[string]telemetry.Alert{}, baselines: map[string]savedBaseline{}, max: c.MaxMachines,
 		topics: c.Topics, limits: c.Limits, met: met, log: log.With().Str("component", "engine").Logger(), emit: emit, onScore: onScore}
 	for p, m := range reg.models {
 		a := m.Artifact()
@@ -149,6 +152,7 @@ func (e *Engine) admit(topic string) *machine {
 		delete(e.restored, topic)
 		e.restore(m, a)
 	}
+	e.adoptBaseline(topic, m)
 	e.machines[topic] = m
 	e.met.Machines.Set(float64(len(e.machines)))
 	return m

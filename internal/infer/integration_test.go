@@ -336,3 +336,37 @@ func TestRestartCarriesOpenAlertIntegration(t *testing.T) {
 	}
 	_ = second.stop()
 }
+
+// The daemon saves each machine's baseline when it stops and the next run, on the same
+// queue directory, starts from it (a real Mosquitto between them).
+func TestDaemonKeepsBaselinesAcrossRestartIntegration(t *testing.T) {
+	broker := testenv.Mosquitto(t)
+	dir := t.TempDir()
+	model := writeBaselineModel(t, t.TempDir(), "1")
+	obs := newObserver(t, broker.URL, "observer", false)
+	pub := publisherClient(t, broker.URL)
+	pump := machineID("pump-0001")
+	topic := testTopics.Telemetry(pump)
+	first := startDaemon(t, broker, func(c *Config) { c.Model, c.QueueDir = model, dir })
+	waitFor(t, "daemon online", 10*time.Second, func() bool { return obs.lastStatus() == StatusOnline })
+	for sec := range 60 {
+		s := sampleAt(sec, false)
+		for i := range s.Values {
+			s.Values[i].V = 0.2
+		}
+		publish(t, pub, pump, s)
+	}
+	waitFor(t, "60 samples scored", 10*time.Second, func() bool {
+		b, ok := first.d.Engine().Baselines()[topic]
+		return ok && b.State.Factor > 3
+	})
+	want := first.d.Engine().Baselines()[topic].State
+	if err := first.stop(); err != nil {
+		t.Fatal(err)
+	}
+	second := startDaemon(t, broker, func(c *Config) { c.Model, c.QueueDir = model, dir })
+	if b, ok := second.d.Engine().Baselines()[topic]; !ok || b.State.Factor != want.Factor {
+		t.Fatalf("second run holds baseline %+v (ok %v), want factor %v from the first", b.State, ok, want.Factor)
+	}
+	_ = second.stop()
+}

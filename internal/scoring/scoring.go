@@ -115,6 +115,9 @@ type Result struct {
 	// that target alone and Score may exceed Raw; Residual stays the residuals.
 	Residual []float64
 	Shares   []float64
+	// Baseline is the factor the process score was divided by (artifact.Baseline; 1
+	// while the recent past looks like the held-out block, and without one).
+	Baseline float64
 	// T2 and SPE are the monitor's statistics over their levels (models with a
 	// Monitor; 0 otherwise).
 	T2, SPE float64
@@ -183,6 +186,7 @@ type Stream struct {
 	mem     *memberStreams // rul: one stream per artifact.Model.Members entry
 	pad     *padder        // rul with PadShort: windows of short histories
 	mon     *monitorStage  // anomaly with a Monitor
+	base    *baseline      // anomaly with a Baseline
 	chk     *SensorChecker // anomaly with a SensorCheck
 	tgtOf   []int          // target index of each spec sensor, -1 for context sensors
 	cause   causeTracker
@@ -225,6 +229,7 @@ func (s *Scorer) NewStream() (*Stream, error) {
 		st.nv = newNovelty(s.M.Novelty)
 	}
 	st.mon = newMonitorStage(s.M)
+	st.base = newBaseline(s.M.Baseline)
 	if s.M.SensorCheck != nil {
 		st.chk = NewSensorChecker(len(s.M.Spec.Sensors), s.M.Spec.Window)
 		for _, name := range s.M.Spec.Sensors {
@@ -435,7 +440,7 @@ func (st *Stream) sensorFault(r *Result, k int, issue string) {
 func (st *Stream) sensorOnly(ts time.Time, k int, issue string) *Result {
 	r := &st.res
 	r.Time, r.Threshold = ts, st.s.M.Alert.Warn
-	r.Raw, r.T2, r.SPE, r.Score = 0, 0, 0, 0
+	r.Raw, r.T2, r.SPE, r.Score, r.Baseline = 0, 0, 0, 0, 1
 	clear(r.Residual)
 	st.sensorFault(r, k, issue)
 	r.Event = st.alert.Observe(ts, r.Score)
@@ -548,9 +553,14 @@ func (st *Stream) predict() {
 }
 
 func (st *Stream) anomaly(r *Result) {
+	r.Baseline = 1
 	st.anomalyScore(r)
 	if st.s.M.Envelope != nil {
 		st.envelope(r)
+	}
+	if st.base != nil {
+		r.Baseline = st.base.observe(r.Time, r.Score)
+		r.Score /= r.Baseline
 	}
 }
 
@@ -695,6 +705,9 @@ func (st *Stream) Reset() {
 	}
 	if st.chk != nil {
 		st.chk.Reset()
+	}
+	if st.base != nil {
+		st.base.reset()
 	}
 	st.mem.reset()
 }

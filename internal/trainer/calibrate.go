@@ -1,6 +1,11 @@
 package trainer
 
-import "math"
+import (
+	"math"
+	"time"
+
+	"github.com/faultline/faultline/internal/artifact"
+)
 
 // tailFrom is the quantile of the held-out scores above which warnLevel fits its
 // tail model: high enough that the tail is exponential-like, low enough that a short
@@ -38,4 +43,37 @@ func warnLevel(scores []float64, perWeek, period float64) float64 {
 	beta := sum / float64(n)
 	beta *= 1 + 1/math.Sqrt(float64(n))
 	return u + beta*math.Log(pu/alpha)
+}
+
+// baselineQuantile is the quantile of the recent past the baseline compares with the
+// held-out block's: the upper decile moves once elevated scores are a tenth of the
+// recent past (most of a day in a week's memory), while a fault of a few hours does
+// not move it, and a score that keeps rising stays above a quantile of its own past.
+const baselineQuantile = 0.9
+
+// baselineDoubling is the shortest time in which the baseline may double its divisor.
+// Faults run their course in hours to days (bearing wear, overheating, fouling in the
+// simulated plant), and the monitor's statistics are squared distances, so a
+// departure that grows by 40 % in three days doubles the score: faster than that, it
+// outruns the baseline and alerts. A slower change is followed as a drift; a user who
+// must catch one turns the baseline off (--baseline-half-life -1s).
+const baselineDoubling = 72 * time.Hour
+
+// baselineWarmup is how much recent history the baseline needs before it moves the
+// score; until then the held-out calibration stands alone.
+const baselineWarmup = 12 * time.Hour
+
+// baselineFor is the baseline of a model whose held-out scores are scores (see
+// artifact.Baseline). Unknown period: a window a minute, as warnLevel.
+func baselineFor(scores []float64, halfLife time.Duration, period float64) *artifact.Baseline {
+	if period <= 0 {
+		period = 60
+	}
+	return &artifact.Baseline{
+		Quantile:   baselineQuantile,
+		Ref:        math.Max(quantile(scores, baselineQuantile), 1e-9),
+		HalfLife:   halfLife.Seconds(),
+		Doubling:   baselineDoubling.Seconds(),
+		MinWindows: math.Max(1, baselineWarmup.Seconds()/period),
+	}
 }

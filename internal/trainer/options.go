@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/faultline/faultline/internal/artifact"
 	"github.com/faultline/faultline/internal/features"
@@ -34,13 +35,14 @@ func (h flagHint) Is(target error) bool { return target == ErrNamesFlag }
 // DefaultOptions are the options of a run that sets nothing: what bin/train's and
 // bin/eval's flags start from. Fields whose default depends on the task, the data or
 // other options stay zero, which means "choose" (Ensemble, Window, Hidden, Detector,
-// FalseAlarmsPerWeek, Quantile, Margin, Envelope, Name, Version); Resolved shows what
+// FalseAlarmsPerWeek, Quantile, Margin, Envelope, BaselineHalfLife, Name, Version); Resolved shows what
 // they become. Fit(ctx, d, DefaultOptions()) trains exactly what Fit(ctx, d, Options{})
 // does.
 func DefaultOptions() Options {
 	o := Options{Task: artifact.TaskAnomaly}
 	o.defaults() // the one place the constants live
 	o.Ensemble, o.Detector, o.FalseAlarmsPerWeek, o.Quantile, o.Margin, o.Envelope = 0, "", 0, 0, 0, 0
+	o.BaselineHalfLife = 0
 	o.Name, o.Version = "", ""
 	return o
 }
@@ -130,6 +132,9 @@ func (o Options) Validate() error {
 	case "", DetectorMonitor, DetectorNets, DetectorBoth:
 	default:
 		bad("--detector %q: use monitor, nets or both", o.Detector)
+	}
+	if h := o.BaselineHalfLife; h > 0 && (h < time.Hour || h > 8760*time.Hour) {
+		bad("--baseline-half-life %v: use 1h to 8760h, 0 for the default %v, or a negative value for off", h, DefaultBaselineHalfLife)
 	}
 	if v := o.FalseAlarmsPerWeek; !finite(v) || v < 0 || v > 10000 {
 		bad("--false-alarms-per-week %v: use a rate from 0 (the default, %g) to 10000", v, DefaultFalseAlarmsPerWeek)

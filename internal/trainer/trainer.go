@@ -122,6 +122,12 @@ type Options struct {
 	// the held-out scores, see warnLevel). 0 means DefaultFalseAlarmsPerWeek with the
 	// monitor and Quantile x Margin for the networks alone (their calibration before).
 	FalseAlarmsPerWeek float64
+	// BaselineHalfLife (anomaly) lets the scorer follow a normal that moves
+	// (artifact.Baseline): the recent past it compares with the held-out block halves
+	// its weight this often. 0 means DefaultBaselineHalfLife for the monitor alone and
+	// off otherwise; a negative value turns it off. Models with Likelihood have none
+	// (that score adapts already).
+	BaselineHalfLife time.Duration
 	// NoSensorCheck (anomaly) leaves out the sensor checks (artifact.SensorCheck):
 	// stuck, spiking and silent sensors then raise no sensor-fault alert of their own.
 	NoSensorCheck bool
@@ -232,6 +238,13 @@ func (o *Options) defaults() {
 	if o.LikelihoodZ <= 0 {
 		o.LikelihoodZ = 4
 	}
+	if o.BaselineHalfLife == 0 && o.Task == artifact.TaskAnomaly && o.Detector == DetectorMonitor {
+		// Without declared operating conditions nothing explains a normal that moves,
+		// so the monitor follows it. Networks explain each sensor by the conditions;
+		// there the baseline only delayed alerts (simulated plant, seed 1: an
+		// overheating missed, lead times hours shorter; docs/benchmarks.md).
+		o.BaselineHalfLife = DefaultBaselineHalfLife
+	}
 	if o.Name == "" {
 		o.Name = "faultline-" + o.Task
 	}
@@ -251,6 +264,12 @@ const DefaultEnvelope = 0.05
 // is calibrated for without Options.FalseAlarmsPerWeek, Quantile or Margin: about one
 // false alarm a month per machine (measured on fresh healthy data: docs/benchmarks.md).
 const DefaultFalseAlarmsPerWeek = 0.25
+
+// DefaultBaselineHalfLife is how fast an anomaly model's baseline forgets
+// (artifact.Baseline): a week, so a day's excursion is a seventh of the recent past and
+// a new operating point needs days to become normal, while a normal that moved weeks
+// ago (NAB's streams, a season) no longer alarms (docs/model.md).
+const DefaultBaselineHalfLife = 7 * 24 * time.Hour
 
 // DefaultDetector is the anomaly detector a model gets without Options.Detector.
 const DefaultDetector = DetectorMonitor

@@ -36,6 +36,7 @@ type nabFlags struct {
 	plots                                 bool
 	detector                              string
 	perWeek, envelope                     float64
+	baseline                              time.Duration
 }
 
 func (f *nabFlags) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -69,6 +70,7 @@ func (f *nabFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.Float64Var(&f.minStd, "min-std", 0.05, "with --likelihood: floor of the long-term spread")
 	fs.StringVar(&f.detector, "detector", "", "anomaly detector: monitor, nets or both (default: trainer's)")
 	fs.Float64Var(&f.perWeek, "false-alarms-per-week", 0, "warn level from a tail model of held-out scores (default: trainer's)")
+	fs.DurationVar(&f.baseline, "baseline-half-life", 0, "half-life of the baseline that follows a moving normal; negative = off (default: trainer's)")
 	fs.Float64Var(&f.envelope, "envelope", 0, "healthy-range allowance; < 0 = off (default: trainer's)")
 }
 
@@ -253,7 +255,7 @@ func (f *nabFlags) train(ctx context.Context, tab *dataset.Table, nTrain int) (*
 		Task: artifact.TaskAnomaly, Name: "eval-nab", Window: f.window, Quantile: f.quantile, Margin: f.margin,
 		Smoothing: f.smooth, K: f.k, M: f.m, Clear: f.clear, Holdoff: f.holdoff, Epochs: f.epochs, Ensemble: f.ensemble,
 		Hidden: hidden, Seed: f.seed, Forecast: f.forecast, Features: splitList(f.feats), LikelihoodZ: f.z,
-		Envelope: f.envelope, Detector: f.detector, FalseAlarmsPerWeek: f.perWeek,
+		Envelope: f.envelope, Detector: f.detector, FalseAlarmsPerWeek: f.perWeek, BaselineHalfLife: f.baseline,
 	}
 	if f.likelihood != "" {
 		w, err := intList(f.likelihood)

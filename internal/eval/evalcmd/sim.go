@@ -41,6 +41,7 @@ type simFlags struct {
 	quantile, margin, smooth, envelope, valFrac float64
 	target, detector                            string
 	perWeek                                     float64
+	baseline                                    time.Duration
 }
 
 func (f *simFlags) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -69,6 +70,7 @@ func (f *simFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&f.target, "target-feature", "", "window feature the networks predict: mean, ewma or last (default: trainer's)")
 	fs.StringVar(&f.detector, "detector", "", "anomaly detector: monitor, nets or both (default: trainer's)")
 	fs.Float64Var(&f.perWeek, "false-alarms-per-week", 0, "warn level from a tail model of held-out scores (default: trainer's)")
+	fs.DurationVar(&f.baseline, "baseline-half-life", 0, "half-life of the baseline that follows a moving normal; negative = off (default: trainer's)")
 }
 
 // SimResult is results.json of the sim family.
@@ -336,7 +338,7 @@ func (p *simPlan) train(ctx context.Context, log zerolog.Logger) (map[string]str
 		o := trainer.Options{Task: artifact.TaskAnomaly, Name: "eval-sim-" + typ, Match: typ + "-*", Window: p.f.window,
 			Quantile: p.f.quantile, Margin: p.f.margin, Smoothing: p.f.smooth, K: p.f.k, M: p.f.m, Clear: p.f.clear, TargetFeature: p.f.target, Envelope: offIfNotPositive(p.f.envelope), ValFrac: p.f.valFrac,
 			Holdoff: p.f.holdoff, Epochs: p.f.epochs, Hidden: hidden, Seed: p.f.seed, Version: "eval-sim",
-			Detector: p.f.detector, FalseAlarmsPerWeek: p.f.perWeek}
+			Detector: p.f.detector, FalseAlarmsPerWeek: p.f.perWeek, BaselineHalfLife: p.f.baseline}
 		for _, c := range splitList(p.f.context) {
 			if slices.Contains(d.Columns, c) {
 				o.Context = append(o.Context, c)

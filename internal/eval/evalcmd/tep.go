@@ -53,6 +53,7 @@ func runTEP(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.StringVar(&o.Detector, "detector", "", "anomaly detector: monitor, nets or both (default: trainer's)")
 	fs.Float64Var(&o.Envelope, "envelope", 0, "healthy-range allowance; < 0 = off (default: trainer's)")
 	fs.Float64Var(&o.FalseAlarmsPerWeek, "false-alarms-per-week", 0, "warn level from a tail model of held-out scores (default: trainer's)")
+	fs.DurationVar(&o.BaselineHalfLife, "baseline-half-life", 0, "half-life of the baseline that follows a moving normal; negative = off (default: trainer's)")
 	fs.Float64Var(&o.Smoothing, "smoothing", 0, "EWMA factor of the score (default: trainer's)")
 	fs.IntVar(&o.Window, "window", 0, "window length in rows (default: trainer's)")
 	if err := parse(fs, args, stderr); err != nil {

@@ -1,0 +1,175 @@
+package scoring
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/faultline/faultline/internal/artifact"
+)
+
+// Bins of the baseline histogram: score / Ref from 2^-binsBelow to 2^(bins/perOctave -
+// binsBelow), perOctave bins per doubling. A score outside goes to the end bin.
+const (
+	perOctave = 4
+	binsBelow = 10
+	nBins     = 26 * perOctave
+)
+
+// baseline follows the distribution of the process score over the recent past
+// (artifact.Baseline): a histogram of log score whose counts decay with the model's
+// half-life, so it weighs the last days and forgets older ones. Its quantile over the
+// held-out block's (Ref) says how far the typical score of the present has moved from
+// the score the levels were calibrated on; the stream divides the score by that
+// factor (never below 1), which may at most double every Doubling seconds. A fault
+// that holds a minority of the recent past does not move an upper-decile quantile; a
+// fault that grows faster than the doubling time outruns the divisor and alerts; a
+// new normal that persists (another operating point, a season) stops alerting within
+// days instead of alerting for ever. It learns from every window, alerting or not:
+// learning only from calm windows taught it the calm part of a moved plant alone, so
+// the moved plant went on alerting (TestBaselineFollowsAMovedPlantAndStillCatchesAFault).
+// The price: a fault that holds steady, unattended, is followed too, and its alert
+// clears after days (at 3x the warn level, about six).
+type baseline struct {
+	b      *artifact.Baseline
+	counts [nBins]float64
+	total  float64
+	inc    float64 // weight of the next observation: grows instead of decaying counts
+	last   time.Time
+	factor float64
+}
+
+func newBaseline(b *artifact.Baseline) *baseline {
+	if b == nil {
+		return nil
+	}
+	bl := &baseline{b: b}
+	bl.reset()
+	return bl
+}
+
+func (bl *baseline) reset() {
+	clear(bl.counts[:])
+	bl.total, bl.inc, bl.last, bl.factor = 0, 1, time.Time{}, 1
+}
+
+// observe adds score at time at and returns the factor the score is divided by. The
+// factor of this window comes from the past only, so a sudden fault is judged
+// against the baseline before it.
+func (bl *baseline) observe(at time.Time, score float64) float64 {
+	f := bl.factor
+	if math.IsNaN(score) || math.IsInf(score, 0) {
+		return f
+	}
+	prev := bl.last
+	if !prev.IsZero() {
+		if dt := at.Sub(prev).Seconds(); dt > 0 {
+			// Decay by growing the weight of new observations; rescale before it overflows.
+			bl.inc *= math.Exp2(dt / bl.b.HalfLife)
+			if bl.inc > 1e200 {
+				for i := range bl.counts {
+					bl.counts[i] /= bl.inc
+				}
+				bl.total /= bl.inc
+				bl.inc = 1
+			}
+		}
+	}
+	bl.last = at
+	bl.counts[bin(score/bl.b.Ref)] += bl.inc
+	bl.total += bl.inc
+	// The factor needs MinWeight windows' worth of recent weight: before that the
+	// held-out calibration stands.
+	if bl.total >= bl.b.MinWindows*bl.inc {
+		target := math.Max(1, bl.quantile(bl.b.Quantile))
+		if !prev.IsZero() && target > f {
+			// The factor rises at most as fast as Doubling allows: a fault whose
+			// score grows faster outruns it and alerts.
+			target = math.Min(target, f*math.Exp2(at.Sub(prev).Seconds()/bl.b.Doubling))
+		}
+		bl.factor = target
+	}
+	return f
+}
+
+func bin(x float64) int {
+	if !(x > 0) {
+		return 0
+	}
+	k := int(math.Floor((math.Log2(x) + binsBelow) * perOctave))
+	return min(max(k, 0), nBins-1)
+}
+
+// quantile of score / Ref, interpolated geometrically inside its bin.
+func (bl *baseline) quantile(q float64) float64 {
+	want := q * bl.total
+	var cum float64
+	for k, c := range bl.counts {
+		if cum+c >= want && c > 0 {
+			frac := (want - cum) / c
+			return math.Exp2((float64(k)+frac)/perOctave - binsBelow)
+		}
+		cum += c
+	}
+	return math.Exp2(float64(nBins)/perOctave - binsBelow)
+}
+
+// BaselineState is a stream's baseline as the daemon keeps it across a restart: a
+// plant whose normal moved would otherwise alarm again, and the alert would stop the
+// baseline from learning it back, until the alert is older than the half-life. Counts
+// are the histogram's bins from From on, scaled so the newest window weighs 1.
+type BaselineState struct {
+	From   int       `json:"from"`
+	Counts []float64 `json:"counts"`
+	Last   time.Time `json:"last"`
+	Factor float64   `json:"factor"`
+}
+
+// BaselineState returns the stream's baseline; false for a model without one or a
+// stream that has not scored yet.
+func (st *Stream) BaselineState() (BaselineState, bool) {
+	bl := st.base
+	if bl == nil || bl.total == 0 {
+		return BaselineState{}, false
+	}
+	lo, hi := 0, nBins
+	for lo < hi && bl.counts[lo] == 0 {
+		lo++
+	}
+	for hi > lo && bl.counts[hi-1] == 0 {
+		hi--
+	}
+	s := BaselineState{From: lo, Counts: make([]float64, hi-lo), Last: bl.last, Factor: bl.factor}
+	for i := range s.Counts {
+		s.Counts[i] = bl.counts[lo+i] / bl.inc
+	}
+	return s, true
+}
+
+// RestoreBaseline loads a baseline saved by BaselineState into a stream of the same
+// model. It refuses a state that does not fit (another bin layout, non-finite or
+// negative counts) and leaves the stream as it was.
+func (st *Stream) RestoreBaseline(s BaselineState) error {
+	bl := st.base
+	if bl == nil {
+		return errors.New("baseline: the model has none")
+	}
+	if s.From < 0 || len(s.Counts) > nBins-s.From {
+		return fmt.Errorf("baseline: bins %d..%d outside 0..%d", s.From, s.From+len(s.Counts), nBins)
+	}
+	if !(s.Factor >= 1) || math.IsInf(s.Factor, 0) {
+		return fmt.Errorf("baseline: factor %v, want a finite value >= 1", s.Factor)
+	}
+	var total float64
+	for _, c := range s.Counts {
+		if !(c >= 0) || math.IsInf(c, 0) {
+			return fmt.Errorf("baseline: count %v, want a finite value >= 0", c)
+		}
+		total += c
+	}
+	bl.reset()
+	copy(bl.counts[s.From:], s.Counts)
+	bl.total, bl.last, bl.factor = total, s.Last, s.Factor
+	return nil
+}

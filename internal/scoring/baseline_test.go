@@ -1,0 +1,160 @@
+package scoring
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/internal/artifact"
+)
+
+// A minute a window, a week's half-life, 12 h to warm up, as the trainer's defaults on
+// minute data.
+func testBaseline(ref float64) *baseline {
+	return newBaseline(&artifact.Baseline{Quantile: 0.9, Ref: ref, HalfLife: 7 * 24 * 3600, Doubling: 72 * 3600, MinWindows: 720})
+}
+
+// healthy scores: exponential with mean 1, whose 90th percentile is ln 10.
+func expScore(rng *rand.Rand) float64 { return rng.ExpFloat64() }
+
+// The histogram's quantile of a known law lands within a bin's width (2^(1/4)).
+func TestBaselineQuantileOfKnownLaw(t *testing.T) {
+	bl := testBaseline(1)
+	rng := rand.New(rand.NewPCG(3, 4))
+	t0 := time.Unix(1_700_000_000, 0)
+	for i := range 20000 {
+		bl.observe(t0.Add(time.Duration(i)*time.Minute), expScore(rng))
+	}
+	for _, q := range []float64{0.5, 0.9} {
+		want := -math.Log(1 - q)
+		if got := bl.quantile(q); math.Abs(math.Log2(got/want)) > 0.25 {
+			t.Errorf("quantile %v = %.3f, want %.3f within a quarter octave", q, got, want)
+		}
+	}
+}
+
+// While the recent past looks like the held-out block the factor stays 1; after a
+// new normal three times as high has held for some days it divides the score back
+// to where the levels were calibrated, and a few hours' fault before it changes
+// nothing.
+func TestBaselineFollowsANewNormalNotAFault(t *testing.T) {
+	ref := math.Log(10) // the healthy law's 90th percentile
+	bl := testBaseline(ref)
+	rng := rand.New(rand.NewPCG(5, 6))
+	t0 := time.Unix(1_700_000_000, 0)
+	minute := 0
+	run := func(n int, scale float64) float64 {
+		var f float64
+		for range n {
+			f = bl.observe(t0.Add(time.Duration(minute)*time.Minute), scale*expScore(rng))
+			minute++
+		}
+		return f
+	}
+	if f := run(3*24*60, 1); f > 1.2 {
+		t.Fatalf("factor %.2f on healthy data like the held-out block, want about 1", f)
+	}
+	if f := run(4*60, 5); f > 1.3 { // a four-hour fault
+		t.Fatalf("factor %.2f after a four-hour fault, want it still about 1", f)
+	}
+	run(24*60, 1)
+	f := run(5*24*60, 3) // five days at a new operating point
+	if f < 2.2 || f > 3.8 {
+		t.Fatalf("factor %.2f after five days at three times the healthy score, want about 3", f)
+	}
+}
+
+// A degradation still alerts: a score rising e-fold every 12 hours, day or two days
+// from the healthy level crosses a warn level of three times Ref, and then stays
+// above it for the rest of the fortnight. The baseline follows the rise at most at
+// its doubling rate, so the slower the rise, the later the alert: the delays are
+// bounded here (measured: 44 min, 5.5 h and 37 h).
+func TestBaselineStaysBehindARisingFault(t *testing.T) {
+	const warn = 3.0
+	for _, c := range []struct {
+		efold    time.Duration
+		maxDelay time.Duration
+	}{{12 * time.Hour, 90 * time.Minute}, {24 * time.Hour, 8 * time.Hour}, {48 * time.Hour, 42 * time.Hour}} {
+		bl := testBaseline(1)
+		t0 := time.Unix(1_700_000_000, 0)
+		start := 3 * 24 * 60
+		tau := c.efold.Minutes()
+		plain := float64(start) + tau*math.Log(6) // 0.5 e^(m/tau) = 3
+		raised := -1
+		for i := range 14 * 24 * 60 {
+			score := 0.5
+			if i > start {
+				score = 0.5 * math.Exp(float64(i-start)/tau)
+			}
+			judged := score / bl.observe(t0.Add(time.Duration(i)*time.Minute), score)
+			if raised < 0 && judged >= warn {
+				raised = i
+			}
+			if raised >= 0 && judged < warn {
+				t.Fatalf("e-fold %v: minute %d: judged %.2f fell under the warn level after the alert at minute %d", c.efold, i, judged, raised)
+			}
+		}
+		delay := time.Duration(float64(raised)-plain) * time.Minute
+		t.Logf("e-fold %v: alert %v after the plain level", c.efold, delay.Round(time.Minute))
+		if raised < 0 || delay > c.maxDelay {
+			t.Fatalf("e-fold %v: alert at minute %d, %.0f without a baseline: want at most %v later", c.efold, raised, plain, c.maxDelay)
+		}
+	}
+}
+
+// Before the warm-up weight the held-out calibration stands alone, and after it the
+// divisor rises no faster than its doubling time, however high the recent scores.
+func TestBaselineWarmupAndRiseLimit(t *testing.T) {
+	bl := testBaseline(1)
+	t0 := time.Unix(1_700_000_000, 0)
+	for i := range 600 { // 10 h < 12 h warm-up
+		if f := bl.observe(t0.Add(time.Duration(i)*time.Minute), 10); f != 1 {
+			t.Fatalf("factor %v during warm-up, want 1", f)
+		}
+	}
+	for i := 600; i < 600+72*60; i++ {
+		bl.observe(t0.Add(time.Duration(i)*time.Minute), 10)
+	}
+	// 70 h after warm-up at the limit: at most 2^(70/72).
+	if f := bl.factor; f > math.Exp2(71.0/72) || f < 1.8 {
+		t.Fatalf("factor %v 70 h after warm-up under scores 10x Ref, want about 2 (the doubling time's limit)", f)
+	}
+}
+
+// A saved state restores to the same factors, and a state that does not fit is
+// refused without touching the stream.
+func TestBaselineStateRoundTrip(t *testing.T) {
+	m := &artifact.Model{Baseline: &artifact.Baseline{Quantile: 0.9, Ref: 1, HalfLife: 3600, Doubling: 3600, MinWindows: 10}}
+	a := &Stream{s: &Scorer{M: m}, base: newBaseline(m.Baseline)}
+	b := &Stream{s: &Scorer{M: m}, base: newBaseline(m.Baseline)}
+	t0 := time.Unix(1_700_000_000, 0)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range 500 {
+		a.base.observe(t0.Add(time.Duration(i)*time.Minute), 3*expScore(rng))
+	}
+	s, ok := a.BaselineState()
+	if !ok {
+		t.Fatal("no state after 500 windows")
+	}
+	if err := b.RestoreBaseline(s); err != nil {
+		t.Fatal(err)
+	}
+	for i := 500; i < 700; i++ {
+		v, at := 3*expScore(rng), t0.Add(time.Duration(i)*time.Minute)
+		fa, fb := a.base.observe(at, v), b.base.observe(at, v)
+		if math.Abs(fa-fb) > 1e-9*fa {
+			t.Fatalf("window %d: factor %v after restore, %v before", i, fb, fa)
+		}
+	}
+	for _, bad := range []BaselineState{
+		{From: -1, Counts: []float64{1}, Factor: 1},
+		{From: nBins - 1, Counts: []float64{1, 1}, Factor: 1},
+		{Counts: []float64{math.NaN()}, Factor: 1},
+		{Counts: []float64{1}, Factor: 0.5},
+	} {
+		if err := b.RestoreBaseline(bad); err == nil {
+			t.Errorf("state %+v accepted", bad)
+		}
+	}
+}

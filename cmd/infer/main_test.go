@@ -74,7 +74,7 @@ func TestScoreCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 401 || lines[0] != "ts,asset,score,threshold,alert,cause,fault" || !strings.Contains(errb.String(), "scored 400 rows") {
+	if len(lines) != 401 || lines[0] != "ts,asset,score,threshold,alert,cause,fault,baseline" || !strings.Contains(errb.String(), "scored 400 rows") {
 		t.Fatalf("%d lines, head %q, stderr %q", len(lines), lines[0], errb.String())
 	}
 }

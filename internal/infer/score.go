@@ -108,6 +108,10 @@ func ScoreTable(sc *scoring.Scorer, tbl *dataset.Table, withAsset bool, w io.Wri
 			line = appendResult(line, r, ready, active, rul, causeText)
 			if !rul {
 				line = append(append(line[:len(line)-1], ','), fault...)
+				line = append(line, ',')
+				if ready {
+					line = strconv.AppendFloat(line, r.Baseline, 'g', ScoreDigits, 64)
+				}
 				line = append(line, '\n')
 			}
 			if _, err := bw.Write(line); err != nil {
@@ -140,7 +144,7 @@ func header(asset, rul bool) string {
 	if rul {
 		return h + ",rul,rul_lo,rul_hi\n"
 	}
-	return h + ",cause,fault\n"
+	return h + ",cause,fault,baseline\n"
 }
 
 // faultOf is the fault column of an anomaly result with an active alert.

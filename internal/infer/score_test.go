@@ -63,7 +63,7 @@ func TestScoreMatchesEngine(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 	lines := strings.Split(out.String(), "\n")
-	if lines[0] != "ts,score,threshold,alert,cause,fault" || lines[1] != "2026-03-01T08:00:00Z,,,0,," {
+	if lines[0] != "ts,score,threshold,alert,cause,fault,baseline" || lines[1] != "2026-03-01T08:00:00Z,,,0,,," {
 		t.Fatalf("head of output:\n%s", strings.Join(lines[:3], "\n"))
 	}
 	var col collector
@@ -113,7 +113,7 @@ func TestScoreAssetsAndCycles(t *testing.T) {
 	if st.Assets != 2 || st.Scored != 2*3 || len(lines) != 15 {
 		t.Fatalf("stats %+v, %d lines", st, len(lines))
 	}
-	if lines[0] != "ts,asset,score,threshold,alert,cause,fault" || lines[8] != "1,2,,,0,," || lines[5] != "5,1,0,1,0,," {
+	if lines[0] != "ts,asset,score,threshold,alert,cause,fault,baseline" || lines[8] != "1,2,,,0,,," || lines[5] != "5,1,0,1,0,,,1" {
 		t.Fatalf("output:\n%s", out.String())
 	}
 	// A model column missing from the CSV is a clear error.

@@ -13,11 +13,6 @@ import (
 	"github.com/faultline/faultline/internal/telemetry"
 )
 
-// ReasonTooManyFields rejects a value whose sensor name is new for its machine when the
-// machine already has --max-fields-per-machine sensors, or when --max-fields sensor
-// columns are stored in total: each new name is a new column in InfluxDB's index.
-const ReasonTooManyFields telemetry.Reason = "too_many_fields"
-
 // CardinalityFile in the spool directory remembers every admitted machine and sensor,
 // so the guard's counts survive restarts (one line per admission, appended).
 const CardinalityFile = "cardinality.log"

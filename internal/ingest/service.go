@@ -266,3 +266,11 @@ func (s *Service) logReject(topic string, r telemetry.Reason, detail string) {
 		e.Str("reason", string(r)).Str("topic", truncate([]byte(topic), 200)).Str("detail", truncate([]byte(detail), 300)).Msg("rejected input")
 	}
 }
+
+// truncate bounds what a hostile topic or detail puts into one log line.
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "...(truncated)"
+	}
+	return string(b)
+}

@@ -10,44 +10,6 @@ import (
 	"github.com/faultline/faultline/internal/telemetry"
 )
 
-func TestParseTemplate(t *testing.T) {
-	cases := []struct {
-		tpl, topic string
-		want       telemetry.Machine
-		sensor     string
-		err        string
-	}{
-		{tpl: "plant/site/line/machine/data", topic: "plant/s1/l2/m3/data", want: telemetry.Machine{Site: "s1", Line: "l2", Machine: "m3"}},
-		{tpl: "+/site/line/machine/+", topic: "x/s/l/m/y", want: telemetry.Machine{Site: "s", Line: "l", Machine: "m"}},
-		{tpl: "+/machine/sensor", topic: "a/m9/temp", want: telemetry.Machine{Machine: "m9"}, sensor: "temp"},
-		{tpl: "plant/site/line/machine/data", topic: "other/s1/l2/m3/data", err: "template wants"},
-		{tpl: "plant/site/line/machine/data", topic: "plant/s1/m3/data", err: "levels"},
-		{tpl: "plant/site/line/machine/data", topic: "plant/s1/l 2/m3/data", err: "invalid name"},
-		{tpl: "site/line", err: "needs a machine"},
-		{tpl: "machine/machine", err: "twice"},
-		{tpl: "machine/#", err: "not supported"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.tpl+" "+tc.topic, func(t *testing.T) {
-			tpl, err := ParseTemplate(tc.tpl)
-			if err == nil && tc.topic != "" {
-				var m telemetry.Machine
-				var s string
-				m, s, err = tpl.match(tc.topic)
-				if err == nil && (m != tc.want || s != tc.sensor) {
-					t.Fatalf("match = %+v %q, want %+v %q", m, s, tc.want, tc.sensor)
-				}
-			}
-			if (err != nil) != (tc.err != "") || err != nil && !strings.Contains(err.Error(), tc.err) {
-				t.Fatalf("err = %v, want one containing %q", err, tc.err)
-			}
-		})
-	}
-	if tpl, _ := ParseTemplate("plant/site/line/machine/data"); tpl.filter() != "plant/+/+/+/data" {
-		t.Fatalf("filter = %q", tpl.filter())
-	}
-}
-
 func TestDecodeLinesAndReasons(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxMachines = 1

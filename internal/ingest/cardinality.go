@@ -128,7 +128,7 @@ func (g *guard) machine(m telemetry.Machine) (*machineFields, error) {
 		return mf, nil
 	}
 	if g.maxMachines > 0 && len(g.machines) >= g.maxMachines {
-		return nil, rejectf(ReasonTooManySeries, "machine %s is new and %d machines are already stored (raise --max-machines if this is real)", m.Key(), g.maxMachines)
+		return nil, rejectf(telemetry.ReasonTooManySeries, "machine %s is new and %d machines are already stored (raise --max-machines if this is real)", m.Key(), g.maxMachines)
 	}
 	mf := newMachineFields(m)
 	g.machines[m] = mf
@@ -144,10 +144,10 @@ func (g *guard) field(mf *machineFields, name string) error {
 		return nil
 	}
 	if n := len(*mf.names.Load()); g.maxPerMachine > 0 && n >= g.maxPerMachine {
-		return rejectf(ReasonTooManyFields, "sensor %q is new and machine %s already has %d sensors (raise --max-fields-per-machine if this is real)", name, mf.m.Key(), n)
+		return rejectf(telemetry.ReasonTooManyFields, "sensor %q is new and machine %s already has %d sensors (raise --max-fields-per-machine if this is real)", name, mf.m.Key(), n)
 	}
 	if g.maxTotal > 0 && g.total >= g.maxTotal {
-		return rejectf(ReasonTooManyFields, "sensor %q of %s is new and %d sensor columns are already stored (raise --max-fields if this is real)", name, mf.m.Key(), g.total)
+		return rejectf(telemetry.ReasonTooManyFields, "sensor %q of %s is new and %d sensor columns are already stored (raise --max-fields if this is real)", name, mf.m.Key(), g.total)
 	}
 	g.addName(mf, name)
 	g.record("F", mf.m.Site, mf.m.Line, mf.m.Machine, name)
@@ -166,7 +166,7 @@ func (g *guard) filter(mf *machineFields, values []telemetry.Value, rej []teleme
 				if errors.As(err, &re) {
 					detail = re.Detail
 				}
-				rej = append(rej, telemetry.Rejection{Reason: ReasonTooManyFields, Sensor: v.Sensor, Detail: detail})
+				rej = append(rej, telemetry.Rejection{Reason: telemetry.ReasonTooManyFields, Sensor: v.Sensor, Detail: detail})
 				continue
 			}
 		}

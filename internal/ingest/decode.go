@@ -13,14 +13,8 @@ import (
 	"github.com/faultline/faultline/internal/telemetry"
 )
 
-// ReasonTooManySeries and ReasonTooManyFields are the cardinality guard's reasons
-// (cardinality.go); they are the contract's, defined in telemetry.
-const (
-	ReasonTooManySeries = telemetry.ReasonTooManySeries
-	ReasonTooManyFields = telemetry.ReasonTooManyFields
-)
-
-// reasons are every label value of the rejection counter.
+// reasons are every label value of the rejection counter: the contract's payload and
+// topic reasons, the cardinality guard's (cardinality.go) and Sparkplug's.
 var reasons = append(append(append([]telemetry.Reason(nil), telemetry.Reasons...), telemetry.GuardReasons...), telemetry.SparkplugReasons...)
 
 // decoded is what one message became.

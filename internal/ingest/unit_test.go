@@ -30,7 +30,7 @@ func TestDecodeLinesAndReasons(t *testing.T) {
 			"telemetry,line=l,machine=m,site=s t=3.5 1767225600000000000\n", "", 0},
 		{"factory/s/l/m/alerts", `{}`, "", telemetry.ReasonBadTopic, 0},
 		{"factory/s/l/m/telemetry", `{"ts":"2026-01-01T00:00:00Z","values":{"a":"x"}}`, "", telemetry.ReasonWrongType, 0},
-		{"factory/s/l/other/telemetry", `{"ts":"2026-01-01T00:00:00Z","values":{"a":1}}`, "", ReasonTooManySeries, 0},
+		{"factory/s/l/other/telemetry", `{"ts":"2026-01-01T00:00:00Z","values":{"a":1}}`, "", telemetry.ReasonTooManySeries, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.topic+" "+tc.payload, func(t *testing.T) {
@@ -188,14 +188,14 @@ func TestCardinalityGuardFieldsAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines, rej, err := run(d, "factory/s/l/m1/telemetry", msg("a", "b", "c", "d", "e"))
-	if err != nil || strings.Count(lines, "\n") != 1 || !strings.Contains(lines, "a=0,b=1,c=2 ") || len(rej) != 2 || rej[0].Reason != ReasonTooManyFields {
+	if err != nil || strings.Count(lines, "\n") != 1 || !strings.Contains(lines, "a=0,b=1,c=2 ") || len(rej) != 2 || rej[0].Reason != telemetry.ReasonTooManyFields {
 		t.Fatalf("5 new sensors, 3 allowed: lines %q, rejections %v, err %v", lines, rej, err)
 	}
 	// Total bound: m2 may add one name (4 in total), not two.
 	if _, rej, _ = run(d, "factory/s/l/m2/telemetry", msg("a", "b")); len(rej) != 1 || !strings.Contains(rej[0].Detail, "--max-fields") {
 		t.Fatalf("total bound: rejections %v", rej)
 	}
-	if _, _, err = run(d, "factory/s/l/m3/telemetry", msg("a")); telemetry.ReasonOf(err) != ReasonTooManySeries {
+	if _, _, err = run(d, "factory/s/l/m3/telemetry", msg("a")); telemetry.ReasonOf(err) != telemetry.ReasonTooManySeries {
 		t.Fatalf("third machine: err %v, want too_many_series", err)
 	}
 	// A per-sensor value of a refused name is a rejection too, with no line.
@@ -211,7 +211,7 @@ func TestCardinalityGuardFieldsAndRestart(t *testing.T) {
 		t.Fatalf("after restart: %d machines, %d fields, %v; want 2, 4", machines, fields, err)
 	}
 	defer d.guard.close()
-	if _, _, err = run(d, "factory/s/l/m9/telemetry", msg("a")); telemetry.ReasonOf(err) != ReasonTooManySeries {
+	if _, _, err = run(d, "factory/s/l/m9/telemetry", msg("a")); telemetry.ReasonOf(err) != telemetry.ReasonTooManySeries {
 		t.Fatalf("new machine after a restart: err %v, want too_many_series", err)
 	}
 	if lines, rej, err = run(d, "factory/s/l/m1/telemetry", msg("a", "b", "c")); err != nil || len(rej) != 0 || lines == "" {

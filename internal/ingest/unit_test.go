@@ -42,6 +42,38 @@ func TestDecodeLinesAndReasons(t *testing.T) {
 	}
 }
 
+// With --tag-template, topics of the custom tree are read through telemetry.Template:
+// a telemetry payload per machine, or one value per sensor level; a topic the template
+// refuses is a bad topic, and the contract's own topics are not read.
+func TestDecodeTagTemplate(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)
+	for _, tc := range []struct {
+		template, topic, payload string
+		lines                    string
+		reason                   telemetry.Reason
+	}{
+		{"plant/site/line/machine/data", "plant/s/l/m/data", `{"ts":"2026-01-01T00:00:00Z","values":{"a":1}}`,
+			"telemetry,line=l,machine=m,site=s a=1 1767225600000000000\n", ""},
+		{"plant/+/line/machine/sensor", "plant/gw/l/m/t", `{"ts":"2026-01-01T00:00:00Z","value":3.5}`,
+			"telemetry,line=l,machine=m t=3.5 1767225600000000000\n", ""},
+		{"plant/site/line/machine/data", "plant/s/l/_m/data", `{"ts":"2026-01-01T00:00:00Z","values":{"a":1}}`, "", telemetry.ReasonBadTopic},
+		{"plant/site/line/machine/data", "factory/s/l/m/telemetry", `{"ts":"2026-01-01T00:00:00Z","values":{"a":1}}`, "", telemetry.ReasonBadTopic},
+	} {
+		t.Run(tc.template+" "+tc.topic, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.TagTemplate = tc.template
+			if fs, err := cfg.filters(); err != nil || len(fs) != 1 {
+				t.Fatalf("filters %v, %v: want the template's one filter", fs, err)
+			}
+			var st decodeState
+			lines, out := newDecoder(cfg).decode(&st, nil, tc.topic, []byte(tc.payload), now)
+			if string(lines) != tc.lines || telemetry.ReasonOf(out.err) != tc.reason {
+				t.Fatalf("decode = %q, err %v; want %q, reason %q", lines, out.err, tc.lines, tc.reason)
+			}
+		})
+	}
+}
+
 func TestParseFlagsEnvAndValidation(t *testing.T) {
 	env := map[string]string{"FAULTLINE_INGEST_WRITERS": "3", "FAULTLINE_INGEST_SHARE_GROUP": "g"}
 	getenv := func(k string) string { return env[k] }

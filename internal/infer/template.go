@@ -28,8 +28,10 @@ type templateRoute struct {
 }
 
 func newTemplateIntake(tpl *telemetry.Template, topics telemetry.Topics, eng *Engine, met *Metrics, maxMachines int) *templateIntake {
-	// A per-sensor template has one topic per sensor of each machine.
-	return &templateIntake{tpl: tpl, topics: topics, eng: eng, met: met, routes: map[string]templateRoute{}, max: 64 * maxMachines}
+	// A per-sensor template has one topic per sensor of each machine; beyond the bound
+	// the cache starts over, which costs only the recomputation (an edge daemon's
+	// memory matters more than that).
+	return &templateIntake{tpl: tpl, topics: topics, eng: eng, met: met, routes: map[string]templateRoute{}, max: 8 * maxMachines}
 }
 
 // handle scores one message of the template's tree.

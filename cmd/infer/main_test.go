@@ -152,12 +152,30 @@ func TestRunFlagsBounded(t *testing.T) {
 		"run --model m --shutdown-timeout 0s":         "--shutdown-timeout 0s: use 1ms..1h0m0s",
 		"run --model m --publish-timeout 2h":          "--publish-timeout 2h0m0s: use 1ms..10m0s",
 		"run --model m --reload-interval -1s":         "--reload-interval -1s: use 0s..24h0m0s (0 disables polling)",
+		"run --model m --tag-template site/line":      "needs a machine level",
+		"run --model m --tag-template p/machine/data": "needs a site level",
 	} {
 		var out, errb bytes.Buffer
 		err := run(context.Background(), strings.Fields(args), env, &out, &errb)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err %v, want it to mention %q", args, err, want)
 		}
+	}
+}
+
+// --tag-template has the env fallback of every run flag, and is checked before
+// anything loads or connects.
+func TestRunTagTemplateEnv(t *testing.T) {
+	env := func(k string) string {
+		if k == "FAULTLINE_INFER_TAG_TEMPLATE" {
+			return "plant/+/machine/data"
+		}
+		return ""
+	}
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"run", "--model", "m"}, env, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), `--tag-template "plant/+/machine/data": needs a site level`) {
+		t.Fatalf("err %v, want the env template refused for its missing site level", err)
 	}
 }
 

@@ -60,7 +60,11 @@ type Config struct {
 	Limits          telemetry.Limits
 	MQTT            mqttclient.Config
 	Topics          telemetry.Topics
-	HTTPAddr        string
+	// TagTemplate, when set, reads telemetry from a custom topic tree instead of the
+	// contract's telemetry and per-sensor topics (telemetry.ParseTemplate, the same
+	// grammar as ingest's --tag-template). Alerts still go to the contract's topics.
+	TagTemplate string
+	HTTPAddr    string
 	// Influx, when set, receives every score in measurement "scores".
 	Influx *influxstore.Config
 	// Sparkplug, when set, also scores Sparkplug B DATA (of SparkplugGroup, "" = all
@@ -115,6 +119,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("--share-group: %w", err))
 		}
 	}
+	errs = append(errs, validateTemplate(c.TagTemplate)...)
 	if c.QoS > 1 {
 		errs = append(errs, fmt.Errorf("--qos %d: use 0 or 1", c.QoS))
 	}
@@ -138,4 +143,24 @@ func (c Config) Validate() error {
 	durIn("publish-timeout", c.PublishTimeout, time.Millisecond, 10*time.Minute, "")
 	durIn("reload-interval", c.ReloadInterval, 0, 24*time.Hour, " (0 disables polling)")
 	return errors.Join(errs...)
+}
+
+// validateTemplate checks --tag-template. The daemon keys a machine's state by its
+// contract topic and publishes its alerts on {root}/{site}/{line}/{machine}/alerts, so
+// unlike ingest (which stores a missing level as a missing tag) it needs all three.
+func validateTemplate(s string) []error {
+	tpl, err := telemetry.ParseTemplate(s)
+	if err != nil {
+		return []error{err}
+	}
+	if tpl == nil {
+		return nil
+	}
+	var errs []error
+	for _, l := range []string{"site", "line"} {
+		if !tpl.Captures(l) {
+			errs = append(errs, fmt.Errorf("--tag-template %q: needs a %s level: alerts are published on {root}/{site}/{line}/{machine}/alerts", s, l))
+		}
+	}
+	return errs
 }

@@ -165,19 +165,26 @@ func (d *Daemon) OpsAddr() string {
 	return d.ops.Addr()
 }
 
+// shared makes filter a shared subscription of --share-group, if one is set.
+func (d *Daemon) shared(filter string) (string, error) {
+	if d.cfg.ShareGroup == "" {
+		return filter, nil
+	}
+	return telemetry.Shared(d.cfg.ShareGroup, filter)
+}
+
 // Run serves until ctx ends, then shuts down in order: stop intake, flush alerts
 // (bounded by ShutdownTimeout), publish "offline", disconnect.
 func (d *Daemon) Run(ctx context.Context) error {
-	filter, sensorFilter := d.cfg.Topics.TelemetryFilter(), d.cfg.Topics.SensorFilter()
+	filter, err := d.shared(d.cfg.Topics.TelemetryFilter())
+	if err != nil {
+		return err
+	}
+	sensorFilter, err := d.shared(d.cfg.Topics.SensorFilter())
+	if err != nil {
+		return err
+	}
 	if d.cfg.ShareGroup != "" {
-		f, err := telemetry.Shared(d.cfg.ShareGroup, filter)
-		if err != nil {
-			return err
-		}
-		filter = f
-		if sensorFilter, err = telemetry.Shared(d.cfg.ShareGroup, sensorFilter); err != nil {
-			return err
-		}
 		// Scoring keeps state per machine: every sample of a machine must reach the same
 		// instance. Mosquitto shares per message (round robin), which would split each
 		// machine's stream; only a broker that shares by topic keeps it whole.
@@ -186,8 +193,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// Retained alert states first: an alert left open by a previous run is carried on
 	// and cleared when its machine calms down.
 	d.cl.Subscribe(d.cfg.Topics.AlertStateFilter(), 1, func(m mqttclient.Message) { d.eng.RestoreState(m.Topic(), m.Payload()) })
-	d.cl.Subscribe(filter, d.cfg.QoS, func(m mqttclient.Message) { d.eng.Ingest(m.Topic(), m.Payload()) })
-	d.cl.Subscribe(sensorFilter, d.cfg.QoS, func(m mqttclient.Message) { d.eng.IngestSensor(m.Topic(), m.Payload()) })
+	filters := []string{filter, sensorFilter}
+	if tpl, _ := telemetry.ParseTemplate(d.cfg.TagTemplate); tpl != nil {
+		// A custom topic tree replaces the contract's telemetry and per-sensor topics,
+		// as in ingest: the one filter derived from the template.
+		f, err := d.shared(tpl.Filter())
+		if err != nil {
+			return err
+		}
+		filters = []string{f}
+		ti := newTemplateIntake(tpl, d.cfg.Topics, d.eng, d.met, d.cfg.MaxMachines)
+		d.cl.Subscribe(f, d.cfg.QoS, ti.handle)
+	} else {
+		d.cl.Subscribe(filter, d.cfg.QoS, func(m mqttclient.Message) { d.eng.Ingest(m.Topic(), m.Payload()) })
+		d.cl.Subscribe(sensorFilter, d.cfg.QoS, func(m mqttclient.Message) { d.eng.IngestSensor(m.Topic(), m.Payload()) })
+	}
 	if d.sp != nil {
 		for _, f := range telemetry.SparkplugFilters(d.cfg.SparkplugGroup) {
 			d.cl.Subscribe(f, d.cfg.QoS, func(m mqttclient.Message) { d.sp.handle(m.Topic(), m.Payload()) })
@@ -217,7 +237,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); d.scores.run(bg) }()
 	}
-	d.log.Info().Strs("filters", []string{filter, sensorFilter}).Int("max_machines", d.cfg.MaxMachines).Msg("scoring telemetry")
+	d.log.Info().Strs("filters", filters).Int("max_machines", d.cfg.MaxMachines).Msg("scoring telemetry")
 	<-ctx.Done()
 	return d.shutdown(stopBG, &wg, srv)
 }

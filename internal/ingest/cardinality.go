@@ -13,11 +13,6 @@ import (
 	"github.com/faultline/faultline/internal/telemetry"
 )
 
-// ReasonTooManyFields rejects a value whose sensor name is new for its machine when the
-// machine already has --max-fields-per-machine sensors, or when --max-fields sensor
-// columns are stored in total: each new name is a new column in InfluxDB's index.
-const ReasonTooManyFields telemetry.Reason = "too_many_fields"
-
 // CardinalityFile in the spool directory remembers every admitted machine and sensor,
 // so the guard's counts survive restarts (one line per admission, appended).
 const CardinalityFile = "cardinality.log"
@@ -133,7 +128,7 @@ func (g *guard) machine(m telemetry.Machine) (*machineFields, error) {
 		return mf, nil
 	}
 	if g.maxMachines > 0 && len(g.machines) >= g.maxMachines {
-		return nil, rejectf(ReasonTooManySeries, "machine %s is new and %d machines are already stored (raise --max-machines if this is real)", m.Key(), g.maxMachines)
+		return nil, rejectf(telemetry.ReasonTooManySeries, "machine %s is new and %d machines are already stored (raise --max-machines if this is real)", m.Key(), g.maxMachines)
 	}
 	mf := newMachineFields(m)
 	g.machines[m] = mf
@@ -149,10 +144,10 @@ func (g *guard) field(mf *machineFields, name string) error {
 		return nil
 	}
 	if n := len(*mf.names.Load()); g.maxPerMachine > 0 && n >= g.maxPerMachine {
-		return rejectf(ReasonTooManyFields, "sensor %q is new and machine %s already has %d sensors (raise --max-fields-per-machine if this is real)", name, mf.m.Key(), n)
+		return rejectf(telemetry.ReasonTooManyFields, "sensor %q is new and machine %s already has %d sensors (raise --max-fields-per-machine if this is real)", name, mf.m.Key(), n)
 	}
 	if g.maxTotal > 0 && g.total >= g.maxTotal {
-		return rejectf(ReasonTooManyFields, "sensor %q of %s is new and %d sensor columns are already stored (raise --max-fields if this is real)", name, mf.m.Key(), g.total)
+		return rejectf(telemetry.ReasonTooManyFields, "sensor %q of %s is new and %d sensor columns are already stored (raise --max-fields if this is real)", name, mf.m.Key(), g.total)
 	}
 	g.addName(mf, name)
 	g.record("F", mf.m.Site, mf.m.Line, mf.m.Machine, name)
@@ -171,7 +166,7 @@ func (g *guard) filter(mf *machineFields, values []telemetry.Value, rej []teleme
 				if errors.As(err, &re) {
 					detail = re.Detail
 				}
-				rej = append(rej, telemetry.Rejection{Reason: ReasonTooManyFields, Sensor: v.Sensor, Detail: detail})
+				rej = append(rej, telemetry.Rejection{Reason: telemetry.ReasonTooManyFields, Sensor: v.Sensor, Detail: detail})
 				continue
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/faultline/faultline/internal/influxstore"
@@ -22,7 +21,7 @@ type Config struct {
 	// Filters to subscribe to; nil means the contract's telemetry and per-sensor filters,
 	// or the filter derived from TagTemplate.
 	Filters     []string
-	TagTemplate string // "" = the contract's topic tree; see ParseTemplate
+	TagTemplate string // "" = the contract's topic tree; see telemetry.ParseTemplate
 	// Sparkplug, when set, also subscribes to Sparkplug B BIRTH/DATA/DEATH messages
 	// (of SparkplugGroup, "" = every group) and stores their values (sparkplug.go).
 	Sparkplug      *telemetry.SparkplugConfig
@@ -105,7 +104,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("--share-group: %w", err))
 		}
 	}
-	if _, err := ParseTemplate(c.TagTemplate); err != nil {
+	if _, err := telemetry.ParseTemplate(c.TagTemplate); err != nil {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.validateSparkplug()...)
@@ -153,13 +152,13 @@ func (c Config) validateBounds() []error {
 func (c Config) filters() ([]string, error) {
 	fs := c.Filters
 	if len(fs) == 0 {
-		tpl, _ := ParseTemplate(c.TagTemplate)
+		tpl, _ := telemetry.ParseTemplate(c.TagTemplate)
 		if tpl == nil {
 			// Alerts too: MQTT keeps only each machine's latest state, InfluxDB keeps
 			// the history the dashboard shows.
 			fs = []string{c.Topics.TelemetryFilter(), c.Topics.SensorFilter(), c.Topics.AlertsFilter()}
 		} else {
-			fs = []string{tpl.filter()}
+			fs = []string{tpl.Filter()}
 		}
 		if c.Sparkplug != nil {
 			fs = append(fs, telemetry.SparkplugFilters(c.SparkplugGroup)...)
@@ -177,86 +176,4 @@ func (c Config) filters() ([]string, error) {
 		out[i] = s
 	}
 	return out, nil
-}
-
-// Template maps the levels of a custom topic tree to tags. Each level of the template is
-// one of: site, line, machine (captured as that tag), sensor (the topic carries one
-// sensor's value, as the contract's per-sensor topics do), + (any value, ignored), or a
-// literal that must match. Example: "plant/site/line/machine/data" reads
-// plant/s1/l2/m3/data as site=s1 line=l2 machine=m3 with a telemetry payload.
-type Template struct {
-	levels []string
-	sensor bool
-}
-
-// ParseTemplate parses --tag-template; "" returns nil (use the contract's tree).
-func ParseTemplate(s string) (*Template, error) {
-	if s == "" {
-		return nil, nil
-	}
-	t := &Template{levels: strings.Split(s, "/")}
-	seen := map[string]bool{}
-	for _, l := range t.levels {
-		switch l {
-		case "site", "line", "machine", "sensor":
-			if seen[l] {
-				return nil, fmt.Errorf("--tag-template %q: %q appears twice", s, l)
-			}
-			seen[l] = true
-		case "#", "":
-			return nil, fmt.Errorf("--tag-template %q: empty levels and # are not supported; use + for a level to ignore", s)
-		}
-	}
-	if !seen["machine"] {
-		return nil, fmt.Errorf("--tag-template %q: needs a machine level", s)
-	}
-	t.sensor = seen["sensor"]
-	return t, nil
-}
-
-func (t *Template) filter() string {
-	out := make([]string, len(t.levels))
-	for i, l := range t.levels {
-		switch l {
-		case "site", "line", "machine", "sensor":
-			out[i] = "+"
-		default:
-			out[i] = l
-		}
-	}
-	return strings.Join(out, "/")
-}
-
-// match maps a topic to its machine and, for per-sensor topics, sensor name.
-func (t *Template) match(topic string) (m telemetry.Machine, sensor string, err error) {
-	parts := strings.Split(topic, "/")
-	if len(parts) != len(t.levels) {
-		return m, "", fmt.Errorf("topic %q has %d levels, template has %d", topic, len(parts), len(t.levels))
-	}
-	for i, l := range t.levels {
-		p := parts[i]
-		switch l {
-		case "+":
-			continue
-		case "site", "line", "machine", "sensor":
-			if err := telemetry.ValidateName(p); err != nil {
-				return m, "", fmt.Errorf("topic %q: %s: %w", topic, l, err)
-			}
-		}
-		switch l {
-		case "site":
-			m.Site = p
-		case "line":
-			m.Line = p
-		case "machine":
-			m.Machine = p
-		case "sensor":
-			sensor = p
-		default:
-			if p != l {
-				return m, "", fmt.Errorf("topic %q: level %d is %q, template wants %q", topic, i+1, p, l)
-			}
-		}
-	}
-	return m, sensor, nil
 }

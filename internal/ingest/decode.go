@@ -13,12 +13,9 @@ import (
 	"github.com/faultline/faultline/internal/telemetry"
 )
 
-// ReasonTooManySeries rejects a message from a new machine once --max-machines distinct
-// machines were accepted: a misbehaving publisher must not explode InfluxDB's series index.
-const ReasonTooManySeries telemetry.Reason = "too_many_series"
-
-// reasons are every label value of the rejection counter.
-var reasons = append(append(append([]telemetry.Reason(nil), telemetry.Reasons...), ReasonTooManySeries, ReasonTooManyFields), telemetry.SparkplugReasons...)
+// reasons are every label value of the rejection counter: the contract's payload and
+// topic reasons, the cardinality guard's (cardinality.go) and Sparkplug's.
+var reasons = append(append(append([]telemetry.Reason(nil), telemetry.Reasons...), telemetry.GuardReasons...), telemetry.SparkplugReasons...)
 
 // decoded is what one message became.
 type decoded struct {
@@ -36,7 +33,7 @@ type decoded struct {
 // handler per MQTT connection); the cardinality set and the route cache are shared.
 type decoder struct {
 	topics telemetry.Topics
-	tpl    *Template
+	tpl    *telemetry.Template
 	limits telemetry.Limits
 
 	guard  *guard
@@ -45,7 +42,7 @@ type decoder struct {
 }
 
 func newDecoder(c Config) *decoder {
-	tpl, _ := ParseTemplate(c.TagTemplate)
+	tpl, _ := telemetry.ParseTemplate(c.TagTemplate)
 	d := &decoder{topics: c.Topics, tpl: tpl, limits: c.Limits, guard: newGuard(c)}
 	if c.Sparkplug != nil {
 		d.sp, _ = telemetry.NewSparkplugDecoder(*c.Sparkplug, c.Limits) // validated with the config
@@ -60,7 +57,7 @@ func rejectf(r telemetry.Reason, format string, args ...any) error {
 // route maps a topic to a machine and, for per-sensor topics, a sensor.
 func (d *decoder) route(topic string) (telemetry.Machine, string, error) {
 	if d.tpl != nil {
-		m, s, err := d.tpl.match(topic)
+		m, s, err := d.tpl.Match(topic)
 		if err != nil {
 			return m, "", rejectf(telemetry.ReasonBadTopic, "%v", err)
 		}

@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -248,31 +247,14 @@ func (h *handler) handle(m mqttclient.Message) {
 // deadLetter republishes a rejected message, QoS 0 and not awaited: it is a diagnostic
 // and must never slow the data path or grow memory while the broker is away.
 func (h *handler) deadLetter(m mqttclient.Message, d decoded) {
-	dl := deadLetter{Topic: m.Topic(), Payload: truncate(m.Payload(), 1024)}
-	if d.err != nil {
-		dl.Reason, dl.Detail = telemetry.ReasonOf(d.err), d.err.Error()
-	} else {
-		dl.Reason, dl.Detail, dl.Rejected = d.rejected[0].Reason, "some values rejected; the others were stored", d.rejected
+	dl, ok := telemetry.NewDeadLetter(m.Topic(), m.Payload(), d.err, d.rejected)
+	if !ok {
+		return
 	}
-	b, err := json.Marshal(dl)
+	b, err := dl.Marshal()
 	if err != nil {
 		return
 	}
 	h.broker.PublishAsync(h.s.deadTopic, 0, false, b)
 	h.s.c.deadLetters.Add(1)
-}
-
-type deadLetter struct {
-	Topic    string                `json:"topic"`
-	Reason   telemetry.Reason      `json:"reason"`
-	Detail   string                `json:"detail"`
-	Rejected []telemetry.Rejection `json:"rejected,omitempty"`
-	Payload  string                `json:"payload"`
-}
-
-func truncate(b []byte, n int) string {
-	if len(b) > n {
-		return string(b[:n]) + "...(truncated)"
-	}
-	return string(b)
 }

@@ -211,6 +211,12 @@ func (s *Service) connect(ctx context.Context) {
 		}
 	}
 	s.log.Info().Strs("filters", s.filters).Int("connections", len(s.deps.Brokers)).Msg("ingesting")
+	if s.cfg.ShareGroup != "" {
+		// Measured (TestBrokerRestartWhileIngestAwayIntegration): Mosquitto 2.0 restores a
+		// persistent session's plain subscriptions after a restart but not its shared
+		// ones, so what is published before ingest has subscribed again is lost.
+		s.log.Warn().Str("group", s.cfg.ShareGroup).Msg("shared subscription: Mosquitto 2.0 does not keep shared subscriptions over a broker restart; messages published after a broker restart and before ingest resubscribes are lost (the default, one connection without --share-group, keeps them)")
+	}
 }
 
 func (s *Service) shutdown(sp *spool.Spool, sh *shipper, stopCommit chan struct{}, commitDone chan struct{},
@@ -265,4 +271,12 @@ func (s *Service) logReject(topic string, r telemetry.Reason, detail string) {
 	if e := s.rlog.event(&s.log, zerolog.WarnLevel, "reject_"+string(r)); e != nil {
 		e.Str("reason", string(r)).Str("topic", truncate([]byte(topic), 200)).Str("detail", truncate([]byte(detail), 300)).Msg("rejected input")
 	}
+}
+
+// truncate bounds what a hostile topic or detail puts into one log line.
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "...(truncated)"
+	}
+	return string(b)
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/internal/influxstore"
-	"github.com/faultline/faultline/internal/ingest"
 	"github.com/faultline/faultline/internal/servers"
 	"github.com/faultline/faultline/internal/spool"
 	"github.com/faultline/faultline/internal/telemetry"
@@ -162,7 +161,7 @@ func TestCardinalityGuardSurvivesRestartIntegration(t *testing.T) {
 	r := start(t, cfg)
 	pub("m0", "a", "b", "c") // c: a third sensor name
 	waitFor(t, "the first message", 30*time.Second, func() bool { return r.svc.Stats().PointsWritten == 1 })
-	if got := r.svc.Stats().Rejections[ingest.ReasonTooManyFields]; got != 1 {
+	if got := r.svc.Stats().Rejections[telemetry.ReasonTooManyFields]; got != 1 {
 		t.Fatalf("too_many_fields rejections = %d, want 1", got)
 	}
 	r.stop()
@@ -172,7 +171,7 @@ func TestCardinalityGuardSurvivesRestartIntegration(t *testing.T) {
 	pub("m0", "a", "d") // d: still a third name for m0
 	waitFor(t, "both messages handled", 30*time.Second, func() bool { return r.svc.Stats().Messages == 2 })
 	st := r.svc.Stats()
-	if st.Rejections[ingest.ReasonTooManySeries] != 1 || st.Rejections[ingest.ReasonTooManyFields] != 1 {
+	if st.Rejections[telemetry.ReasonTooManySeries] != 1 || st.Rejections[telemetry.ReasonTooManyFields] != 1 {
 		t.Fatalf("after a restart: rejections %v, want one too_many_series and one too_many_fields", st.Rejections)
 	}
 	waitFor(t, "m0's point", 30*time.Second, func() bool { return r.svc.Stats().PointsWritten == 1 })

@@ -10,44 +10,6 @@ import (
 	"github.com/faultline/faultline/internal/telemetry"
 )
 
-func TestParseTemplate(t *testing.T) {
-	cases := []struct {
-		tpl, topic string
-		want       telemetry.Machine
-		sensor     string
-		err        string
-	}{
-		{tpl: "plant/site/line/machine/data", topic: "plant/s1/l2/m3/data", want: telemetry.Machine{Site: "s1", Line: "l2", Machine: "m3"}},
-		{tpl: "+/site/line/machine/+", topic: "x/s/l/m/y", want: telemetry.Machine{Site: "s", Line: "l", Machine: "m"}},
-		{tpl: "+/machine/sensor", topic: "a/m9/temp", want: telemetry.Machine{Machine: "m9"}, sensor: "temp"},
-		{tpl: "plant/site/line/machine/data", topic: "other/s1/l2/m3/data", err: "template wants"},
-		{tpl: "plant/site/line/machine/data", topic: "plant/s1/m3/data", err: "levels"},
-		{tpl: "plant/site/line/machine/data", topic: "plant/s1/l 2/m3/data", err: "invalid name"},
-		{tpl: "site/line", err: "needs a machine"},
-		{tpl: "machine/machine", err: "twice"},
-		{tpl: "machine/#", err: "not supported"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.tpl+" "+tc.topic, func(t *testing.T) {
-			tpl, err := ParseTemplate(tc.tpl)
-			if err == nil && tc.topic != "" {
-				var m telemetry.Machine
-				var s string
-				m, s, err = tpl.match(tc.topic)
-				if err == nil && (m != tc.want || s != tc.sensor) {
-					t.Fatalf("match = %+v %q, want %+v %q", m, s, tc.want, tc.sensor)
-				}
-			}
-			if (err != nil) != (tc.err != "") || err != nil && !strings.Contains(err.Error(), tc.err) {
-				t.Fatalf("err = %v, want one containing %q", err, tc.err)
-			}
-		})
-	}
-	if tpl, _ := ParseTemplate("plant/site/line/machine/data"); tpl.filter() != "plant/+/+/+/data" {
-		t.Fatalf("filter = %q", tpl.filter())
-	}
-}
-
 func TestDecodeLinesAndReasons(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxMachines = 1
@@ -68,13 +30,45 @@ func TestDecodeLinesAndReasons(t *testing.T) {
 			"telemetry,line=l,machine=m,site=s t=3.5 1767225600000000000\n", "", 0},
 		{"factory/s/l/m/alerts", `{}`, "", telemetry.ReasonBadTopic, 0},
 		{"factory/s/l/m/telemetry", `{"ts":"2026-01-01T00:00:00Z","values":{"a":"x"}}`, "", telemetry.ReasonWrongType, 0},
-		{"factory/s/l/other/telemetry", `{"ts":"2026-01-01T00:00:00Z","values":{"a":1}}`, "", ReasonTooManySeries, 0},
+		{"factory/s/l/other/telemetry", `{"ts":"2026-01-01T00:00:00Z","values":{"a":1}}`, "", telemetry.ReasonTooManySeries, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.topic+" "+tc.payload, func(t *testing.T) {
 			lines, out := d.decode(&st, nil, tc.topic, []byte(tc.payload), now)
 			if string(lines) != tc.lines || telemetry.ReasonOf(out.err) != tc.reason || len(out.rejected) != tc.rejected {
 				t.Fatalf("decode = %q, err %v, rejected %v; want %q, reason %q, %d rejected", lines, out.err, out.rejected, tc.lines, tc.reason, tc.rejected)
+			}
+		})
+	}
+}
+
+// With --tag-template, topics of the custom tree are read through telemetry.Template:
+// a telemetry payload per machine, or one value per sensor level; a topic the template
+// refuses is a bad topic, and the contract's own topics are not read.
+func TestDecodeTagTemplate(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)
+	for _, tc := range []struct {
+		template, topic, payload string
+		lines                    string
+		reason                   telemetry.Reason
+	}{
+		{"plant/site/line/machine/data", "plant/s/l/m/data", `{"ts":"2026-01-01T00:00:00Z","values":{"a":1}}`,
+			"telemetry,line=l,machine=m,site=s a=1 1767225600000000000\n", ""},
+		{"plant/+/line/machine/sensor", "plant/gw/l/m/t", `{"ts":"2026-01-01T00:00:00Z","value":3.5}`,
+			"telemetry,line=l,machine=m t=3.5 1767225600000000000\n", ""},
+		{"plant/site/line/machine/data", "plant/s/l/_m/data", `{"ts":"2026-01-01T00:00:00Z","values":{"a":1}}`, "", telemetry.ReasonBadTopic},
+		{"plant/site/line/machine/data", "factory/s/l/m/telemetry", `{"ts":"2026-01-01T00:00:00Z","values":{"a":1}}`, "", telemetry.ReasonBadTopic},
+	} {
+		t.Run(tc.template+" "+tc.topic, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.TagTemplate = tc.template
+			if fs, err := cfg.filters(); err != nil || len(fs) != 1 {
+				t.Fatalf("filters %v, %v: want the template's one filter", fs, err)
+			}
+			var st decodeState
+			lines, out := newDecoder(cfg).decode(&st, nil, tc.topic, []byte(tc.payload), now)
+			if string(lines) != tc.lines || telemetry.ReasonOf(out.err) != tc.reason {
+				t.Fatalf("decode = %q, err %v; want %q, reason %q", lines, out.err, tc.lines, tc.reason)
 			}
 		})
 	}
@@ -226,14 +220,14 @@ func TestCardinalityGuardFieldsAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines, rej, err := run(d, "factory/s/l/m1/telemetry", msg("a", "b", "c", "d", "e"))
-	if err != nil || strings.Count(lines, "\n") != 1 || !strings.Contains(lines, "a=0,b=1,c=2 ") || len(rej) != 2 || rej[0].Reason != ReasonTooManyFields {
+	if err != nil || strings.Count(lines, "\n") != 1 || !strings.Contains(lines, "a=0,b=1,c=2 ") || len(rej) != 2 || rej[0].Reason != telemetry.ReasonTooManyFields {
 		t.Fatalf("5 new sensors, 3 allowed: lines %q, rejections %v, err %v", lines, rej, err)
 	}
 	// Total bound: m2 may add one name (4 in total), not two.
 	if _, rej, _ = run(d, "factory/s/l/m2/telemetry", msg("a", "b")); len(rej) != 1 || !strings.Contains(rej[0].Detail, "--max-fields") {
 		t.Fatalf("total bound: rejections %v", rej)
 	}
-	if _, _, err = run(d, "factory/s/l/m3/telemetry", msg("a")); telemetry.ReasonOf(err) != ReasonTooManySeries {
+	if _, _, err = run(d, "factory/s/l/m3/telemetry", msg("a")); telemetry.ReasonOf(err) != telemetry.ReasonTooManySeries {
 		t.Fatalf("third machine: err %v, want too_many_series", err)
 	}
 	// A per-sensor value of a refused name is a rejection too, with no line.
@@ -249,7 +243,7 @@ func TestCardinalityGuardFieldsAndRestart(t *testing.T) {
 		t.Fatalf("after restart: %d machines, %d fields, %v; want 2, 4", machines, fields, err)
 	}
 	defer d.guard.close()
-	if _, _, err = run(d, "factory/s/l/m9/telemetry", msg("a")); telemetry.ReasonOf(err) != ReasonTooManySeries {
+	if _, _, err = run(d, "factory/s/l/m9/telemetry", msg("a")); telemetry.ReasonOf(err) != telemetry.ReasonTooManySeries {
 		t.Fatalf("new machine after a restart: err %v, want too_many_series", err)
 	}
 	if lines, rej, err = run(d, "factory/s/l/m1/telemetry", msg("a", "b", "c")); err != nil || len(rej) != 0 || lines == "" {

@@ -47,6 +47,9 @@ func BuildAlert(m telemetry.Machine, a *artifact.Model, r *scoring.Result) telem
 		}
 	} else {
 		al.Top = TopSensors(a.Targets, r.Shares, TopN)
+		if r.Baseline > 1 {
+			al.Baseline = r.Baseline
+		}
 		if ev.Transition != alerting.Cleared {
 			al.Cause = causeName(a.Targets, r.Cause)
 			al.Fault, al.Issue = telemetry.FaultProcess, r.SensorIssue
@@ -138,6 +141,10 @@ func Message(a telemetry.Alert) string {
 	}
 	b.WriteString(" (threshold ")
 	b.WriteString(num(a.Threshold))
+	if a.Baseline > 1 {
+		b.WriteString(", against a normal moved x")
+		b.WriteString(num(a.Baseline))
+	}
 	b.WriteByte(')')
 	if len(a.Top) > 0 {
 		b.WriteString("; top sensors: ")

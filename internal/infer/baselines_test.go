@@ -42,6 +42,9 @@ func TestBaselinesSurviveARestart(t *testing.T) {
 		first.Ingest(topic, telemetry.EncodeTelemetry(nil, s))
 	}
 	want := first.Baselines()[topic]
+	if got := col.get(); len(got) > 0 && got[len(got)-1].Baseline != 0 && got[len(got)-1].Baseline < 1 {
+		t.Fatalf("alert baseline %v: want absent or above 1", got[len(got)-1].Baseline)
+	}
 	if want.State.Factor < 3 {
 		t.Fatalf("factor %v after a minute at 4 x Ref, want about 4", want.State.Factor)
 	}

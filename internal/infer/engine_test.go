@@ -168,6 +168,10 @@ func TestMessageAndTop(t *testing.T) {
 	if got, want := Message(a), "pump-0003: anomaly warning, score 2.40 (threshold 1.00); top sensors: b 61%, d 29%"; got != want {
 		t.Errorf("message\n got %q\nwant %q", got, want)
 	}
+	a.Baseline = 2.5
+	if got, want := Message(a), "pump-0003: anomaly warning, score 2.40 (threshold 1.00, against a normal moved x2.50); top sensors: b 61%, d 29%"; got != want {
+		t.Errorf("message with a moved baseline\n got %q\nwant %q", got, want)
+	}
 	line := FormatAlertLine([]byte(`{"machine":"m1","site":"s","line":"l","state":"cleared","score":0.2,"threshold":1,"ts":"2026-01-01T00:00:10Z"}`), false)
 	if want := "2026-01-01T00:00:10Z  s/l/m1  cleared  -         score 0.20 / 1.00"; line != want {
 		t.Errorf("watch line\n got %q\nwant %q", line, want)

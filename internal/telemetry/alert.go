@@ -92,6 +92,12 @@ type Alert struct {
 	// Absent from alerts of models without a band.
 	RULLo *float64 `json:"rul_lo,omitempty"`
 	RULHi *float64 `json:"rul_hi,omitempty"`
+
+	// Baseline (anomaly alerts) is the factor the score was divided by because the
+	// machine's recent normal has moved above its training history (the model's
+	// baseline); absent while it has not, and for models without one. An operator
+	// reads it as "judged against a normal that moved this much".
+	Baseline float64 `json:"baseline,omitempty"`
 }
 
 // Alert.Fault values.

@@ -411,10 +411,6 @@ func (cl *Client) Connect(ctx context.Context) error {
 	}
 }
 
-// ErrNotConnected is returned by Publish when the client is offline and the caller did
-// not want to wait.
-var ErrNotConnected = errors.New("mqtt: not connected")
-
 // Publish sends one message and, for QoS > 0, waits for the broker's acknowledgement or ctx.
 func (cl *Client) Publish(ctx context.Context, topic string, qos byte, retained bool, payload []byte) error {
 	tok := cl.c.Publish(topic, qos, retained, payload)

@@ -122,9 +122,6 @@ func (in *Influx) Start(ctx context.Context) error {
 // Stop stops influxd gracefully.
 func (in *Influx) Stop() { in.p.Stop(10 * time.Second) }
 
-// Kill stops influxd with SIGKILL.
-func (in *Influx) Kill() { in.p.Signal(syscall.SIGKILL, 5*time.Second) }
-
 // PID of the running influxd, 0 when stopped.
 func (in *Influx) PID() int { return in.p.PID() }
 

@@ -100,9 +100,6 @@ func (m *Mosquitto) Start(ctx context.Context) error {
 // Stop stops the broker gracefully (it saves persistent state on SIGTERM).
 func (m *Mosquitto) Stop() { m.p.Stop(5 * time.Second) }
 
-// Kill stops the broker with SIGKILL.
-func (m *Mosquitto) Kill() { m.p.Signal(syscall.SIGKILL, 5*time.Second) }
-
 // Restart stops and starts the broker.
 func (m *Mosquitto) Restart(ctx context.Context) error {
 	m.Stop()

@@ -53,7 +53,6 @@ type Process struct {
 	cmd     *exec.Cmd
 	done    chan struct{}
 	exitErr error
-	started time.Time
 }
 
 func (p *Process) name() string {
@@ -83,7 +82,7 @@ func (p *Process) Start() error {
 		return fmt.Errorf("start %s: %w", p.name(), err)
 	}
 	done := make(chan struct{})
-	p.cmd, p.done, p.exitErr, p.started = cmd, done, nil, time.Now()
+	p.cmd, p.done, p.exitErr = cmd, done, nil
 	go func() {
 		err := cmd.Wait()
 		logf.Close()
@@ -103,13 +102,6 @@ func (p *Process) PID() int {
 		return 0
 	}
 	return p.cmd.Process.Pid
-}
-
-// Started is when the last run began.
-func (p *Process) Started() time.Time {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.started
 }
 
 // Exited reports whether the last run ended (true also when never started or

@@ -90,7 +90,7 @@ type rig struct {
 	influx *servers.Influx
 	store  *influxstore.Store
 	ingest *servers.Process
-	rss    *rssWatch
+	rss    *servers.MemWatch
 	// pprofAddr is ingest's --pprof-addr when -cpuprofile is set.
 	pprofAddr string
 }
@@ -124,7 +124,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	res.rssMB = r.rss.peakMB()
+	res.rssMB = r.rss.PeakMB()
 	res.cpuSeconds = cpuSeconds(r.ingest.PID()) - cpu0
 	// Where the machine's cores went: all four processes share them, so a cheaper
 	// publisher or broker leaves more for ingest and InfluxDB.
@@ -178,7 +178,8 @@ func setup(ctx context.Context, dir string, o options) (*rig, error) {
 		r.close()
 		return nil, err
 	}
-	r.rss = watchRSS(r.ingest.PID())
+	// The kernel's high-water mark, sampled: the peak between samples is not missed.
+	r.rss = servers.WatchMem(r.ingest.PID, "VmHWM:", 200*time.Millisecond)
 	time.Sleep(time.Second) // connect and subscribe
 	return r, nil
 }
@@ -189,7 +190,7 @@ func (r *rig) close() {
 		r.ingest.Stop(2 * time.Minute)
 	}
 	if r.rss != nil {
-		r.rss.stop()
+		r.rss.Stop()
 	}
 	if r.store != nil {
 		r.store.Close()

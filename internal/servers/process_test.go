@@ -1,6 +1,7 @@
 package servers
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -72,4 +73,21 @@ func TestFreeAddr(t *testing.T) {
 	if err != nil || !strings.HasPrefix(a, "127.0.0.1:") || a == "127.0.0.1:0" {
 		t.Fatalf("FreeAddr = %q, %v", a, err)
 	}
+}
+
+// TestWatchMem: the peak of this test process's own resident set is read from /proc.
+func TestWatchMem(t *testing.T) {
+	pid := func() int { return os.Getpid() }
+	if kb := StatusKB(pid(), "VmRSS:"); kb <= 0 {
+		t.Fatalf("VmRSS of this process = %d kB", kb)
+	}
+	if kb := StatusKB(pid(), "NoSuchField:"); kb != 0 {
+		t.Fatalf("a missing field = %d, want 0", kb)
+	}
+	w := WatchMem(pid, "VmHWM:", 10*time.Millisecond)
+	time.Sleep(30 * time.Millisecond)
+	if mb := w.Stop(); mb <= 0 {
+		t.Fatalf("peak = %.1f MB", mb)
+	}
+	w.Stop() // a second Stop is harmless
 }

@@ -9,8 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,62 +136,7 @@ func Poll(ctx context.Context, every time.Duration, cond func() bool) error {
 	}
 }
 
-// RSSWatch samples the resident set of a process from /proc/PID/status; pid is asked
-// on every sample so a restarted process keeps being watched.
-type RSSWatch struct {
-	peak atomic.Int64 // kB
-	stop chan struct{}
-	wg   sync.WaitGroup
-}
-
-// WatchRSS samples every 100 ms until Stop.
-func WatchRSS(pid func() int) *RSSWatch {
-	w := &RSSWatch{stop: make(chan struct{})}
-	w.wg.Go(func() {
-		for {
-			if kb := StatusKB(pid(), "VmRSS:"); kb > w.peak.Load() {
-				w.peak.Store(kb)
-			}
-			select {
-			case <-w.stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	})
-	return w
-}
-
-// Stop ends the sampling and returns the peak RSS in MB.
-func (w *RSSWatch) Stop() float64 {
-	select {
-	case <-w.stop:
-	default:
-		close(w.stop)
-	}
-	w.wg.Wait()
-	return w.PeakMB()
-}
-
-// PeakMB is the highest RSS seen so far.
-func (w *RSSWatch) PeakMB() float64 { return float64(w.peak.Load()) / 1024 }
-
-// StatusKB reads one kB field (VmRSS:, VmHWM:) of /proc/PID/status; 0 when gone.
-func StatusKB(pid int, key string) int64 {
-	if pid <= 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, key); ok {
-			if f := strings.Fields(v); len(f) > 0 {
-				n, _ := strconv.ParseInt(f[0], 10, 64)
-				return n
-			}
-		}
-	}
-	return 0
+// WatchRSS samples a program's resident set every 100 ms until Stop.
+func WatchRSS(pid func() int) *servers.MemWatch {
+	return servers.WatchMem(pid, "VmRSS:", 100*time.Millisecond)
 }

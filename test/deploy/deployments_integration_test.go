@@ -111,10 +111,8 @@ type deployRig struct {
 
 func newDeployRig(t *testing.T) *deployRig {
 	r := &deployRig{t: t, bin: t.TempDir(), root: t.TempDir()}
-	build := exec.Command("go", "build", "-o", r.bin+"/", "../cmd/ingest", "../cmd/train", "../cmd/infer", "../cmd/simulate")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	if err := servers.BuildPrograms(t.Context(), r.bin, "ingest", "train", "infer", "simulate"); err != nil {
+		t.Fatal(err)
 	}
 	r.influx = testenv.Influx(t)
 	r.t0 = time.Now().UTC().Add(-200 * time.Hour).Truncate(time.Hour)

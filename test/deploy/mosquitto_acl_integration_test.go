@@ -170,7 +170,6 @@ func (in *inbox) count(topic string) int {
 	return len(in.got[topic])
 }
 
-
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

@@ -62,7 +62,10 @@ type TLSConfig struct {
 type StatusMessage struct {
 	Topic   string
 	Payload []byte
-	QoS     byte
+	// QoS is the last will's QoS. The online marker is always published at QoS 0,
+	// whatever QoS says (see onConnect for why); it is retained and re-sent on every
+	// connect.
+	QoS byte
 }
 
 // DefaultConfig returns sane defaults for a service.

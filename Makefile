@@ -55,21 +55,27 @@ servers: $(BIN)/influxd mosquitto
 # across broker restarts: there paho.mqtt.golang v1.5.1 itself races (resume() sets the
 # DUP flag of a stored publish while its writer goroutine sends it), a report about the
 # library rather than about Faultline (open upstream: eclipse-paho/paho.mqtt.golang#703).
-# They run without the race detector.
+# They run without the race detector. test/deploy (the deployment artifacts' tests) is a
+# module of its own, which keeps the Kubernetes API types out of the product's
+# dependencies: `./...` does not reach it, so it runs on its own line.
 test: servers test-tools tidy-check
 	FAULTLINE_REQUIRE_SERVERS=1 $(GO) test -race -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/')
 	FAULTLINE_REQUIRE_SERVERS=1 $(GO) test -timeout $(TEST_TIMEOUT) ./test/...
+	cd test/deploy && FAULTLINE_REQUIRE_SERVERS=1 $(GO) test -race -timeout $(TEST_TIMEOUT) ./...
 
 test-short:
 	$(GO) test -short ./...
+	cd test/deploy && $(GO) test -short ./...
 
 lint: tidy-check
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd test/deploy && $(GO) vet ./...
 
-# go.mod and go.sum say exactly what the code imports (CI fails on drift).
+# go.mod and go.sum say exactly what the code imports (CI fails on drift), in both modules.
 tidy-check:
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+	@cd test/deploy && $(GO) mod tidy -diff || { echo "test/deploy/go.mod/go.sum are not tidy: run go mod tidy in test/deploy"; exit 1; }
 
 # Each fuzz target for FUZZTIME (go test allows one target per invocation).
 FUZZTIME ?= 30s

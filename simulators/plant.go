@@ -230,12 +230,6 @@ func (p *Plant) Time(k int64) time.Time { return p.cfg.Start.Add(time.Duration(k
 // Period is the time between two steps.
 func (p *Plant) Period() time.Duration { return p.period }
 
-// StepIndex is the index of the step the next Step call computes.
-func (p *Plant) StepIndex() int64 { return p.k }
-
-// Config returns the plant's configuration.
-func (p *Plant) Config() Config { return p.cfg }
-
 // Machines lists the machines in index order.
 func (p *Plant) Machines() []MachineInfo {
 	out := make([]MachineInfo, len(p.machines))

@@ -354,15 +354,9 @@ func rss(dir string, out io.Writer) error {
 		}
 	}
 	time.Sleep(2 * time.Second)
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
-	if err != nil {
-		return err
-	}
-	var kb int
-	for _, l := range strings.Split(string(status), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			fmt.Sscan(strings.TrimPrefix(l, "VmRSS:"), &kb)
-		}
+	kb := servers.StatusKB(cmd.Process.Pid, "VmRSS:")
+	if kb == 0 {
+		return fmt.Errorf("no VmRSS in /proc/%d/status: the daemon exited", cmd.Process.Pid)
 	}
 	fmt.Fprintf(out, "rss: daemon subprocess, 100 machines x 50 samples (window 30, 64-32-8 MLP); stripped static linux/%s binary\n", runtime.GOARCH)
 	fmt.Fprintf(out, "rss_mb=%.1f binary_mb=%.1f\n", float64(kb)/1024, float64(st.Size())/(1<<20))

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -217,59 +215,6 @@ func probe(ctx context.Context, c *mqttclient.Client, st *influxstore.Store, int
 		}
 	}
 	return lat
-}
-
-// rssWatch samples a process's resident set from /proc.
-type rssWatch struct {
-	pid  int
-	peak atomic.Int64 // kB
-	done chan struct{}
-	wg   sync.WaitGroup
-}
-
-func watchRSS(pid int) *rssWatch {
-	w := &rssWatch{pid: pid, done: make(chan struct{})}
-	w.wg.Go(func() {
-		for {
-			if kb := readStatus(pid, "VmHWM:"); kb > w.peak.Load() {
-				w.peak.Store(kb)
-			}
-			select {
-			case <-w.done:
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
-	})
-	return w
-}
-
-func (w *rssWatch) stop() {
-	select {
-	case <-w.done:
-	default:
-		close(w.done)
-	}
-	w.wg.Wait()
-}
-
-func (w *rssWatch) peakMB() float64 { return float64(w.peak.Load()) / 1024 }
-
-func readStatus(pid int, key string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, key); ok {
-			f := strings.Fields(v)
-			if len(f) > 0 {
-				n, _ := strconv.ParseInt(f[0], 10, 64)
-				return n
-			}
-		}
-	}
-	return 0
 }
 
 // stall freezes influxd with SIGSTOP for d: a database that stops answering, not one

@@ -89,8 +89,8 @@ type rig struct {
 	broker *servers.Mosquitto
 	influx *servers.Influx
 	store  *influxstore.Store
-	ingest *exec.Cmd
-	rss    *rssWatch
+	ingest *servers.Process
+	rss    *servers.MemWatch
 	// pprofAddr is ingest's --pprof-addr when -cpuprofile is set.
 	pprofAddr string
 }
@@ -111,7 +111,7 @@ func run(ctx context.Context, o options) error {
 	}
 	defer r.close()
 	var res result
-	cpu0 := cpuSeconds(r.ingest.Process.Pid)
+	cpu0 := cpuSeconds(r.ingest.PID())
 	broker0, influx0, self0 := cpuSeconds(r.broker.PID()), cpuSeconds(r.influx.PID()), cpuSeconds(os.Getpid())
 	switch o.scenario {
 	case "throughput":
@@ -124,8 +124,8 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	res.rssMB = r.rss.peakMB()
-	res.cpuSeconds = cpuSeconds(r.ingest.Process.Pid) - cpu0
+	res.rssMB = r.rss.PeakMB()
+	res.cpuSeconds = cpuSeconds(r.ingest.PID()) - cpu0
 	// Where the machine's cores went: all four processes share them, so a cheaper
 	// publisher or broker leaves more for ingest and InfluxDB.
 	res.brokerCPU = cpuSeconds(r.broker.PID()) - broker0
@@ -155,47 +155,42 @@ func setup(ctx context.Context, dir string, o options) (*rig, error) {
 		r.close()
 		return nil, fmt.Errorf("go build ./cmd/ingest: %w\n%s", err, out)
 	}
-	r.ingest = exec.Command(bin, "--mqtt-url", r.broker.URL, "--influx-url", r.influx.URL,
+	args := []string{"--mqtt-url", r.broker.URL, "--influx-url", r.influx.URL,
 		"--client-id", "bench-ingest", "--mqtt-connections", fmt.Sprint(o.connections),
 		"--writers", fmt.Sprint(o.writers), "--batch-bytes", fmt.Sprint(o.batchBytes), "--flush-interval", "100ms",
-		"--spool-dir", filepath.Join(dir, "spool"), "--http-addr", "", "--log-format", "json", "--log-level", "warn")
+		"--spool-dir", filepath.Join(dir, "spool"), "--http-addr", "", "--log-format", "json", "--log-level", "warn"}
 	if o.connections > 1 {
-		r.ingest.Args = append(r.ingest.Args, "--share-group", "bench")
+		args = append(args, "--share-group", "bench")
 	}
 	if o.format == "sparkplug" {
-		r.ingest.Args = append(r.ingest.Args, "--sparkplug")
+		args = append(args, "--sparkplug")
 	}
 	if o.cpuProfile != "" {
-		if r.pprofAddr, err = freeAddr(); err != nil {
+		if r.pprofAddr, err = servers.FreeAddr(); err != nil {
 			r.close()
-			return nil, err
+			return nil, fmt.Errorf("find a free port for --pprof-addr: %w", err)
 		}
-		r.ingest.Args = append(r.ingest.Args, "--pprof-addr", r.pprofAddr)
+		args = append(args, "--pprof-addr", r.pprofAddr)
 	}
-	r.ingest.Args = append(r.ingest.Args, strings.Fields(o.ingestArgs)...)
-	logf, err := os.Create(filepath.Join(dir, "ingest.log"))
-	if err != nil {
+	args = append(args, strings.Fields(o.ingestArgs)...)
+	r.ingest = &servers.Process{Name: "ingest", Path: bin, Args: args, Env: os.Environ(), LogPath: filepath.Join(dir, "ingest.log")}
+	if err := r.ingest.Start(); err != nil {
 		r.close()
 		return nil, err
 	}
-	r.ingest.Stdout, r.ingest.Stderr = logf, logf
-	r.ingest.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := r.ingest.Start(); err != nil {
-		r.close()
-		return nil, fmt.Errorf("start ingest: %w", err)
-	}
-	r.rss = watchRSS(r.ingest.Process.Pid)
+	// The kernel's high-water mark, sampled: the peak between samples is not missed.
+	r.rss = servers.WatchMem(r.ingest.PID, "VmHWM:", 200*time.Millisecond)
 	time.Sleep(time.Second) // connect and subscribe
 	return r, nil
 }
 
 func (r *rig) close() {
-	if r.ingest != nil && r.ingest.Process != nil {
-		_ = r.ingest.Process.Signal(syscall.SIGTERM)
-		_ = r.ingest.Wait()
+	if r.ingest != nil {
+		// A drain that takes longer than this is a hang: kill it rather than wait forever.
+		r.ingest.Stop(2 * time.Minute)
 	}
 	if r.rss != nil {
-		r.rss.stop()
+		r.rss.Stop()
 	}
 	if r.store != nil {
 		r.store.Close()

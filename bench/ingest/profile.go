@@ -4,23 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// freeAddr returns a loopback address with a port nobody listens on right now.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port for --pprof-addr: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
 
 // startCPUProfile fetches a CPU profile of ingest covering d (from now) in the
 // background and writes it to path; wait returns its error. A no-op without -cpuprofile.

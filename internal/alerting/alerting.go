@@ -39,11 +39,6 @@ type Config struct {
 	Holdoff int `json:"holdoff,omitempty"`
 }
 
-// DefaultConfig: 3 of 5 to raise, 5 calm windows to clear.
-func DefaultConfig(l Levels) Config {
-	return Config{Levels: l, K: 3, M: 5, ClearAfter: 5}
-}
-
 // Validate checks that the levels are ordered and the window counts make sense.
 func (c Config) Validate() error {
 	if c.M < 1 || c.M > 64 || c.K < 1 || c.K > c.M {

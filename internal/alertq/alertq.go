@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -30,7 +30,10 @@ const DefaultMaxBytes = 64 << 20
 // ErrFull is returned by Append when the queue holds MaxBytes already.
 var ErrFull = errors.New("alertq: queue full")
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// framing is the queue file's record format (internal/durable, shared with the ingest
+// spool); a payload is a topic length (uint16), the topic, a retained flag byte and the
+// message, so it is at least 3 bytes.
+var framing = durable.Framing{MinLen: 3, MaxLen: math.MaxUint32, Check: validItem}
 
 // Queue is safe for concurrent use.
 type Queue struct {
@@ -78,71 +81,22 @@ func (q *Queue) load() error {
 	if err != nil {
 		return fmt.Errorf("alertq: read %s: %w", q.path, err)
 	}
-	var clean []byte // the valid records, when damage must be cut out
-	valid := 0
-	for off := 0; off < len(data); {
-		if it, n, ok := decode(data[off:]); ok {
-			q.items = append(q.items, it)
-			if q.Corrupt > 0 {
-				clean = append(clean, data[off:off+n]...)
-			}
-			valid, off = valid+n, off+n
-			continue
-		}
-		next := resync(data, off+1)
-		if next < 0 && torn(data[off:]) {
-			q.Dropped = int64(len(data) - off)
-			break
-		}
-		if next < 0 {
-			next = len(data)
-		}
-		if q.Corrupt == 0 {
-			clean = append(clean, data[:off]...)
-		}
-		q.Corrupt += int64(next - off)
-		q.CorruptRegions++
-		off = next
+	sc := framing.Scan(data, true)
+	for _, fr := range sc.Frames {
+		q.items = append(q.items, decodeItem(data[fr[0]+durable.HeaderSize:fr[1]]))
 	}
+	q.Dropped, q.Corrupt, q.CorruptRegions = sc.Torn, sc.Corrupt, sc.Regions
 	if q.Corrupt > 0 {
-		return q.repair(data, clean)
+		return q.repair(data, sc.Clean(data))
 	}
 	if q.Dropped > 0 {
-		if err := q.f.Truncate(int64(valid)); err != nil {
+		if err := q.f.Truncate(sc.Valid); err != nil {
 			return fmt.Errorf("alertq: truncate torn tail of %s: %w", q.path, err)
 		}
 	}
-	q.size = int64(valid)
-	_, err = q.f.Seek(int64(valid), io.SeekStart)
+	q.size = sc.Valid
+	_, err = q.f.Seek(sc.Valid, io.SeekStart)
 	return err
-}
-
-// torn reports whether b, the end of the file, is what a crash mid-append leaves: less
-// than a header, a length running past the end, or zeros.
-func torn(b []byte) bool {
-	if len(b) < 8 {
-		return true
-	}
-	zero := true
-	for _, c := range b {
-		zero = zero && c == 0
-	}
-	n := int64(binary.LittleEndian.Uint32(b))
-	return zero || 8+n > int64(len(b))
-}
-
-// resync returns the offset of the next valid record at or after from, or -1.
-func resync(b []byte, from int) int {
-	for off := from; off+8 < len(b); off++ {
-		n := int(binary.LittleEndian.Uint32(b[off:]))
-		if n < 3 || off+8+n > len(b) {
-			continue
-		}
-		if _, _, ok := decode(b[off:]); ok {
-			return off
-		}
-	}
-	return -1
 }
 
 // repair keeps a copy of the damaged file, then replaces it with its valid records
@@ -163,39 +117,27 @@ func (q *Queue) repair(data, clean []byte) error {
 	return err
 }
 
-func decode(b []byte) (Item, int, bool) {
-	if len(b) < 8 {
-		return Item{}, 0, false
-	}
-	n := int(binary.LittleEndian.Uint32(b))
-	if n < 3 || len(b)-8 < n {
-		return Item{}, 0, false
-	}
-	body := b[8 : 8+n]
-	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(b[4:]) {
-		return Item{}, 0, false
-	}
-	tl := int(binary.LittleEndian.Uint16(body))
-	if 2+tl+1 > n {
-		return Item{}, 0, false
-	}
-	it := Item{Topic: string(body[2 : 2+tl]), Retained: body[2+tl]&1 == 1}
-	it.Payload = append([]byte(nil), body[3+tl:]...)
-	return it, 8 + n, true
+// validItem reports whether a payload that passed the frame's checks holds an item:
+// its topic length fits inside it.
+func validItem(p []byte) bool {
+	return 2+int(binary.LittleEndian.Uint16(p))+1 <= len(p)
+}
+
+// decodeItem reads a payload validItem accepted.
+func decodeItem(p []byte) Item {
+	tl := int(binary.LittleEndian.Uint16(p))
+	return Item{Topic: string(p[2 : 2+tl]), Retained: p[2+tl]&1 == 1, Payload: append([]byte(nil), p[3+tl:]...)}
 }
 
 func encode(it Item) []byte {
-	n := 2 + len(it.Topic) + 1 + len(it.Payload)
-	b := make([]byte, 8+n)
-	binary.LittleEndian.PutUint32(b, uint32(n))
-	binary.LittleEndian.PutUint16(b[8:], uint16(len(it.Topic)))
-	copy(b[10:], it.Topic)
+	p := make([]byte, 2+len(it.Topic)+1+len(it.Payload))
+	binary.LittleEndian.PutUint16(p, uint16(len(it.Topic)))
+	copy(p[2:], it.Topic)
 	if it.Retained {
-		b[10+len(it.Topic)] = 1
+		p[2+len(it.Topic)] = 1
 	}
-	copy(b[11+len(it.Topic):], it.Payload)
-	binary.LittleEndian.PutUint32(b[4:], crc32.Checksum(b[8:], castagnoli))
-	return b
+	copy(p[3+len(it.Topic):], it.Payload)
+	return durable.AppendRecord(make([]byte, 0, durable.HeaderSize+len(p)), p)
 }
 
 // Append writes it durably (write + fsync) at the tail.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/faultline/faultline/internal/eval"
 	"github.com/faultline/faultline/internal/mqttclient"
 	"github.com/faultline/faultline/internal/servers"
 	"github.com/faultline/faultline/internal/telemetry"
@@ -48,7 +49,7 @@ type Config struct {
 // Demo is one run.
 type Demo struct {
 	cfg      Config
-	children []*child
+	children []*servers.Process
 	stops    []func()
 
 	mu     sync.Mutex // alerts, and every write to cfg.Out (alerts print from MQTT callbacks)
@@ -70,7 +71,7 @@ func (d *Demo) say(format string, a ...any) {
 
 func (d *Demo) shutdown() {
 	for i := len(d.children) - 1; i >= 0; i-- {
-		d.children[i].stop()
+		d.children[i].Stop(childGrace)
 	}
 	for i := len(d.stops) - 1; i >= 0; i-- {
 		d.stops[i]()
@@ -118,8 +119,11 @@ func (d *Demo) run(ctx context.Context) error {
 	}
 	env := []string{"FAULTLINE_MQTT_URL=" + brokerURL, "FAULTLINE_INFLUX_URL=" + influx.URL}
 
-	ingestAddr := freeAddr()
-	ing, err := d.start(ctx, "ingest", env, append([]string{"--http-addr", ingestAddr, "--spool-dir", filepath.Join(c.OutDir, "spool"), "--client-id", "faultline-demo-ingest"}, d.sparkplugArgs("ingest")...)...)
+	ingestAddr, err := servers.FreeAddr()
+	if err != nil {
+		return err
+	}
+	ing, err := d.start("ingest", env, append([]string{"--http-addr", ingestAddr, "--spool-dir", filepath.Join(c.OutDir, "spool"), "--client-id", "faultline-demo-ingest"}, d.sparkplugArgs("ingest")...)...)
 	if err != nil {
 		return err
 	}
@@ -162,8 +166,11 @@ func (d *Demo) run(ctx context.Context) error {
 	if err := d.watchAlerts(ctx, brokerURL); err != nil {
 		return err
 	}
-	inferAddr := freeAddr()
-	inf, err := d.start(ctx, "infer", env, append([]string{"run", "--http-addr", inferAddr, "--queue-dir", filepath.Join(c.OutDir, "queue"),
+	inferAddr, err := servers.FreeAddr()
+	if err != nil {
+		return err
+	}
+	inf, err := d.start("infer", env, append([]string{"run", "--http-addr", inferAddr, "--queue-dir", filepath.Join(c.OutDir, "queue"),
 		"--route", "pump-*=" + filepath.Join(models, "pump.model"),
 		"--route", "motor-*=" + filepath.Join(models, "motor.model"),
 		"--route", "compressor-*=" + filepath.Join(models, "compressor.model")}, d.sparkplugArgs("infer")...)...)
@@ -190,13 +197,13 @@ func (d *Demo) run(ctx context.Context) error {
 		return err
 	}
 	time.Sleep(2 * time.Second) // last windows and alerts in flight
-	truth, err := ReadTruthFile(filepath.Join(c.OutDir, "truth.jsonl"))
+	truth, err := eval.ReadTruthFile(filepath.Join(c.OutDir, "truth.jsonl"))
 	if err != nil {
 		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s := Summarize(truth, d.alerts, t1, t1.Add(c.Faulty), 2*time.Hour)
+	s := eval.Summarize(truth, d.alerts, t1, t1.Add(c.Faulty), 2*time.Hour)
 	s.Print(c.Out)
 	fmt.Fprintf(c.Out, "\nmodels: %s\nreports: %s\nlogs: %s\ntruth: %s\n", models, filepath.Join(c.OutDir, "reports"),
 		filepath.Join(c.OutDir, "logs"), filepath.Join(c.OutDir, "truth.jsonl"))

@@ -3,26 +3,21 @@ package demo
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/faultline/faultline/internal/servers"
 )
 
-// child is a Faultline program the demo started; it is stopped by PID with SIGTERM
-// (the programs flush on SIGTERM), then SIGKILL after a grace period.
-type child struct {
-	name string
-	cmd  *exec.Cmd
-	done chan error
-	log  string
-}
+// childGrace is how long a Faultline program gets to flush after SIGTERM.
+const childGrace = 15 * time.Second
 
-func (d *Demo) start(ctx context.Context, name string, env []string, args ...string) (*child, error) {
+// start starts a Faultline program of BinDir as a servers.Process: it is stopped by PID
+// with SIGTERM (the programs flush on SIGTERM), then SIGKILL after childGrace.
+func (d *Demo) start(name string, env []string, args ...string) (*servers.Process, error) {
 	bin := filepath.Join(d.cfg.BinDir, name)
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("%s not built (run `make build`): %w", bin, err)
@@ -31,75 +26,37 @@ func (d *Demo) start(ctx context.Context, name string, env []string, args ...str
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		logPath = filepath.Join(d.cfg.OutDir, "logs", name+"-"+args[0]+".log")
 	}
-	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
+	p := &servers.Process{Name: name, Path: bin, Args: args, LogPath: logPath,
+		Env: append(append(os.Environ(), "FAULTLINE_LOG_FORMAT=json"), env...)}
+	if err := p.Start(); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(append(os.Environ(), "FAULTLINE_LOG_FORMAT=json"), env...)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	c := &child{name: name, cmd: cmd, done: make(chan error, 1), log: logPath}
-	go func() { c.done <- cmd.Wait(); lf.Close() }()
-	d.children = append(d.children, c)
-	return c, nil
+	d.children = append(d.children, p)
+	return p, nil
 }
 
 // exec starts a program and waits for it to exit successfully.
 func (d *Demo) exec(ctx context.Context, name string, env []string, args ...string) error {
-	c, err := d.start(ctx, name, env, args...)
+	p, err := d.start(name, env, args...)
 	if err != nil {
 		return err
 	}
-	select {
-	case err := <-c.done:
-		c.done <- err
-		if err != nil {
-			return fmt.Errorf("%s %s failed: %w; see %s", name, strings.Join(args, " "), err, c.log)
+	if err := p.Wait(ctx); err != nil {
+		if ctx.Err() != nil {
+			p.Stop(childGrace)
+			return ctx.Err()
 		}
-		return nil
-	case <-ctx.Done():
-		c.stop()
-		return ctx.Err()
+		return fmt.Errorf("%s %s failed: %w; see %s", name, strings.Join(args, " "), err, p.LogPath)
 	}
-}
-
-func (c *child) stop() {
-	select {
-	case err := <-c.done:
-		c.done <- err
-		return
-	default:
-	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-c.done:
-		c.done <- err
-	case <-time.After(15 * time.Second):
-		_ = c.cmd.Process.Kill()
-	}
-}
-
-func (c *child) exited() bool {
-	select {
-	case err := <-c.done:
-		c.done <- err
-		return true
-	default:
-		return false
-	}
+	return nil
 }
 
 // waitHTTP waits until a program's /healthz answers.
-func waitHTTP(ctx context.Context, c *child, addr string) error {
+func waitHTTP(ctx context.Context, p *servers.Process, addr string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if c.exited() {
-			return fmt.Errorf("%s exited during start-up; see %s", c.name, c.log)
+		if exited, _ := p.Exited(); exited {
+			return fmt.Errorf("%s exited during start-up; see %s", p.Name, p.LogPath)
 		}
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err == nil {
@@ -114,14 +71,5 @@ func waitHTTP(ctx context.Context, c *child, addr string) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("%s /healthz on %s not up after 30s; see %s", c.name, addr, c.log)
-}
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "127.0.0.1:0"
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return fmt.Errorf("%s /healthz on %s not up after 30s; see %s", p.Name, addr, p.LogPath)
 }

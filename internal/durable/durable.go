@@ -1,7 +1,8 @@
-// Package durable holds the file operations the on-disk stores (the ingest spool and
-// the edge daemon's alert queue) need to survive a crash: a file written and fsync'd,
-// a directory fsync'd after a rename, and the repair of a damaged file that keeps a
-// copy of it first.
+// Package durable holds what the on-disk stores (the ingest spool and the edge daemon's
+// alert queue) share to survive a crash: one record framing (length, CRC-32C, payload)
+// with its recovery scan that tells a torn tail from corruption (record.go), a file
+// written and fsync'd, a directory fsync'd after a rename, and the repair of a damaged
+// file that keeps a copy of it first.
 package durable
 
 import (

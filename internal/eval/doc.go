@@ -1,7 +1,10 @@
 // Package eval is the arithmetic of Faultline's accuracy figures: remaining-useful-life
 // error (RMSE and the PHM08 score), point-wise and event-wise anomaly metrics, and the
-// Numenta Anomaly Benchmark score. It is pure: no I/O, no clock, no models. The
-// programs that train, score and print tables live in internal/eval/evalcmd.
+// Numenta Anomaly Benchmark score, and the matching of alerts with the simulator's
+// truth (truth.go: fault episodes, detection, lead time, false alerts) that `make demo`,
+// `eval sim` and bench/accuracy/sim report. It is pure apart from reading a truth file
+// and printing that summary: no clock, no models, no servers. The programs that train,
+// score and print tables live in internal/eval/evalcmd.
 //
 // RUL, with d = predicted - true per asset:
 //

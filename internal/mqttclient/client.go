@@ -62,7 +62,10 @@ type TLSConfig struct {
 type StatusMessage struct {
 	Topic   string
 	Payload []byte
-	QoS     byte
+	// QoS is the last will's QoS. The online marker is always published at QoS 0,
+	// whatever QoS says (see onConnect for why); it is retained and re-sent on every
+	// connect.
+	QoS byte
 }
 
 // DefaultConfig returns sane defaults for a service.
@@ -410,10 +413,6 @@ func (cl *Client) Connect(ctx context.Context) error {
 		}
 	}
 }
-
-// ErrNotConnected is returned by Publish when the client is offline and the caller did
-// not want to wait.
-var ErrNotConnected = errors.New("mqtt: not connected")
 
 // Publish sends one message and, for QoS > 0, waits for the broker's acknowledgement or ctx.
 func (cl *Client) Publish(ctx context.Context, topic string, qos byte, retained bool, payload []byte) error {

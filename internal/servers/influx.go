@@ -31,12 +31,12 @@ type Influx struct {
 	Port int
 	Dir  string
 	opts InfluxOptions
-	p    *proc
+	p    *Process
 }
 
 // InfluxdBinary finds influxd: $FAULTLINE_INFLUXD, <module>/bin/influxd, PATH.
 func InfluxdBinary() (string, error) {
-	root := moduleRoot()
+	root := ModuleRoot()
 	c := ""
 	if root != "" {
 		c = filepath.Join(root, "bin", "influxd")
@@ -78,7 +78,7 @@ func StartInflux(ctx context.Context, dir string, o InfluxOptions) (*Influx, err
 		return nil, fmt.Errorf("influxd dir: %w", err)
 	}
 	in := &Influx{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, Dir: dir, opts: o,
-		p: &proc{name: bin, args: []string{"run"}, env: env, logPath: filepath.Join(dir, "influxd.log")}}
+		p: &Process{Name: "influxd", Path: bin, Args: []string{"run"}, Env: append(os.Environ(), env...), LogPath: filepath.Join(dir, "influxd.log")}}
 	if err := in.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -96,11 +96,11 @@ func StartInflux(ctx context.Context, dir string, o InfluxOptions) (*Influx, err
 func (in *Influx) Start(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := in.p.start(); err != nil {
+	if err := in.p.Start(); err != nil {
 		return err
 	}
 	if err := waitTCP(ctx, in.p, fmt.Sprintf("127.0.0.1:%d", in.Port)); err != nil {
-		in.p.stop(syscall.SIGKILL, time.Second)
+		in.p.Signal(syscall.SIGKILL, time.Second)
 		return err
 	}
 	for {
@@ -120,19 +120,13 @@ func (in *Influx) Start(ctx context.Context) error {
 }
 
 // Stop stops influxd gracefully.
-func (in *Influx) Stop() { in.p.stop(syscall.SIGTERM, 10*time.Second) }
-
-// Kill stops influxd with SIGKILL.
-func (in *Influx) Kill() { in.p.stop(syscall.SIGKILL, 5*time.Second) }
+func (in *Influx) Stop() { in.p.Stop(10 * time.Second) }
 
 // PID of the running influxd, 0 when stopped.
-func (in *Influx) PID() int { return in.p.pid() }
+func (in *Influx) PID() int { return in.p.PID() }
 
 // Log returns influxd's log so far.
-func (in *Influx) Log() string {
-	b, _ := os.ReadFile(in.p.logPath)
-	return string(b)
-}
+func (in *Influx) Log() string { return in.p.Log() }
 
 // CreateDatabase runs CREATE DATABASE on the 1.x /query endpoint.
 func (in *Influx) CreateDatabase(ctx context.Context, db string) error {

@@ -28,7 +28,7 @@ type Mosquitto struct {
 	URL  string // tcp://127.0.0.1:port
 	Port int
 	Dir  string
-	p    *proc
+	p    *Process
 }
 
 // MosquittoBinary finds mosquitto: $FAULTLINE_MOSQUITTO, PATH, /usr/sbin/mosquitto.
@@ -69,7 +69,7 @@ func StartMosquitto(ctx context.Context, dir string, o MosquittoOptions) (*Mosqu
 		return nil, fmt.Errorf("write mosquitto config: %w", err)
 	}
 	m := &Mosquitto{URL: fmt.Sprintf("tcp://127.0.0.1:%d", port), Port: port, Dir: dir,
-		p: &proc{name: bin, args: []string{"-c", confPath}, logPath: filepath.Join(dir, "mosquitto.log")}}
+		p: &Process{Name: "mosquitto", Path: bin, Args: []string{"-c", confPath}, Env: os.Environ(), LogPath: filepath.Join(dir, "mosquitto.log")}}
 	if err := m.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func (m *Mosquitto) Start(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	for {
-		if err := m.p.start(); err != nil {
+		if err := m.p.Start(); err != nil {
 			return err
 		}
 		err := waitTCP(ctx, m.p, fmt.Sprintf("127.0.0.1:%d", m.Port))
@@ -89,7 +89,7 @@ func (m *Mosquitto) Start(ctx context.Context) error {
 			return nil
 		}
 		// The port may still be held by the previous instance's socket; retry.
-		m.p.stop(syscall.SIGKILL, time.Second)
+		m.p.Signal(syscall.SIGKILL, time.Second)
 		if ctx.Err() != nil {
 			return err
 		}
@@ -98,10 +98,7 @@ func (m *Mosquitto) Start(ctx context.Context) error {
 }
 
 // Stop stops the broker gracefully (it saves persistent state on SIGTERM).
-func (m *Mosquitto) Stop() { m.p.stop(syscall.SIGTERM, 5*time.Second) }
-
-// Kill stops the broker with SIGKILL.
-func (m *Mosquitto) Kill() { m.p.stop(syscall.SIGKILL, 5*time.Second) }
+func (m *Mosquitto) Stop() { m.p.Stop(5 * time.Second) }
 
 // Restart stops and starts the broker.
 func (m *Mosquitto) Restart(ctx context.Context) error {
@@ -110,10 +107,7 @@ func (m *Mosquitto) Restart(ctx context.Context) error {
 }
 
 // PID of the running broker, 0 when stopped.
-func (m *Mosquitto) PID() int { return m.p.pid() }
+func (m *Mosquitto) PID() int { return m.p.PID() }
 
 // Log returns the broker's log so far.
-func (m *Mosquitto) Log() string {
-	b, _ := os.ReadFile(m.p.logPath)
-	return string(b)
-}
+func (m *Mosquitto) Log() string { return m.p.Log() }

@@ -2,11 +2,12 @@ package spool
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/faultline/faultline/internal/durable"
 )
 
 // ErrCorrupt is returned by Next when a synced record fails its length or CRC check
@@ -85,7 +86,7 @@ func (s *Spool) read(scratch []byte, id uint64, off, avail int64, maxBytes int) 
 	}
 	buf, err := s.pread(scratch, id, off, n)
 	if err == nil && len(buf) >= HeaderSize {
-		if l := int64(binary.LittleEndian.Uint32(buf)) + HeaderSize; l > n && l <= avail {
+		if l := int64(durable.RecordLen(buf)) + HeaderSize; l > n && l <= avail {
 			buf, err = s.pread(scratch, id, off, l) // one record larger than maxBytes
 		}
 	}
@@ -134,7 +135,7 @@ func (s *Spool) skipCorrupt(id uint64, off, avail int64) (int64, error) {
 		return 0, err
 	}
 	skip := int64(len(rest))
-	if next := resync(rest, 1); next > 0 {
+	if next := framing.Resync(rest, 1); next > 0 {
 		skip = int64(next)
 	}
 	return skip, fmt.Errorf("%w in segment %d at offset %d: skipped %d bytes to the next valid record", ErrCorrupt, id, off, skip)

@@ -1,7 +1,6 @@
 package spool
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -16,12 +15,18 @@ import (
 	"github.com/faultline/faultline/internal/durable"
 )
 
-// HeaderSize is the framing overhead of one record.
-const HeaderSize = 8
+// HeaderSize is the framing overhead of one record (internal/durable's record format,
+// shared with the edge daemon's alert queue).
+const HeaderSize = durable.HeaderSize
 
 // MaxRecord bounds one record; a larger length in a header means corruption.
 const MaxRecord = 64 << 20
 
+// framing is what a segment record may be: Append refuses empty records, so a zero
+// length is damage (a zeroed block).
+var framing = durable.Framing{MinLen: 1, MaxLen: MaxRecord}
+
+// crcTable checksums the checkpoint file.
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // ErrFull means the spool holds MaxBytes already; retry after readers released space.
@@ -195,7 +200,7 @@ func (s *Spool) recover(ck checkpoint, haveCk bool) (Recovery, error) {
 		if haveCk && id == ck.seg {
 			shipped = shippedPrefix(sc, ck.off)
 		}
-		if sc.valid == shipped {
+		if sc.Valid == shipped {
 			if err := os.Remove(p); err != nil {
 				return rec, fmt.Errorf("spool: remove segment %d: %w", id, err)
 			}
@@ -205,11 +210,11 @@ func (s *Spool) recover(ck checkpoint, haveCk bool) (Recovery, error) {
 		if len(s.segs) == 0 {
 			s.startOff = shipped
 		}
-		s.segs = append(s.segs, &segment{id: id, durable: sc.valid, sealed: true})
-		s.size += sc.valid
+		s.segs = append(s.segs, &segment{id: id, durable: sc.Valid, sealed: true})
+		s.size += sc.Valid
 		rec.Segments++
 		rec.Records += countFrom(sc, shipped)
-		rec.Bytes += sc.valid - shipped
+		rec.Bytes += sc.Valid - shipped
 		rec.ShippedBytes += shipped
 	}
 	return rec, nil
@@ -217,9 +222,9 @@ func (s *Spool) recover(ck checkpoint, haveCk bool) (Recovery, error) {
 
 // repair cuts a torn tail or, for damage, backs the file up and rewrites it with its
 // valid records only.
-func (s *Spool) repair(p string, sc segScan, rec *Recovery) error {
+func (s *Spool) repair(p string, sc durable.Scan, rec *Recovery) error {
 	switch {
-	case sc.corrupt > 0:
+	case sc.Corrupt > 0:
 		backup, err := repairSegment(s.dir, p, sc)
 		if backup != "" {
 			rec.Backups = append(rec.Backups, backup)
@@ -227,24 +232,24 @@ func (s *Spool) repair(p string, sc segScan, rec *Recovery) error {
 		if err != nil {
 			return err
 		}
-		rec.CorruptBytes += sc.corrupt
-		rec.CorruptRegions += sc.regions
-		rec.TruncatedBytes += sc.torn
-		s.corrupt += sc.corrupt
-	case sc.torn > 0:
-		if err := os.Truncate(p, sc.valid); err != nil {
+		rec.CorruptBytes += sc.Corrupt
+		rec.CorruptRegions += sc.Regions
+		rec.TruncatedBytes += sc.Torn
+		s.corrupt += sc.Corrupt
+	case sc.Torn > 0:
+		if err := os.Truncate(p, sc.Valid); err != nil {
 			return fmt.Errorf("spool: truncate torn tail of %s: %w", p, err)
 		}
-		rec.TruncatedBytes += sc.torn
+		rec.TruncatedBytes += sc.Torn
 	}
 	return nil
 }
 
 // shippedPrefix maps a checkpoint offset in the original file to the bytes of valid
 // records wholly before it (the same offset unless damage was cut out).
-func shippedPrefix(sc segScan, off int64) int64 {
+func shippedPrefix(sc durable.Scan, off int64) int64 {
 	var n int64
-	for _, fr := range sc.frames {
+	for _, fr := range sc.Frames {
 		if int64(fr[1]) > off {
 			break
 		}
@@ -254,11 +259,11 @@ func shippedPrefix(sc segScan, off int64) int64 {
 }
 
 // countFrom counts the valid records after the first skip bytes of valid records.
-func countFrom(sc segScan, skip int64) int {
+func countFrom(sc durable.Scan, skip int64) int {
 	var n int64
-	for i, fr := range sc.frames {
+	for i, fr := range sc.Frames {
 		if n >= skip {
-			return len(sc.frames) - i
+			return len(sc.Frames) - i
 		}
 		n += int64(fr[1] - fr[0])
 	}
@@ -266,20 +271,7 @@ func countFrom(sc segScan, skip int64) int {
 }
 
 // parseRecord checks the record at the start of b and returns its payload length.
-func parseRecord(b []byte) (int, bool) {
-	if len(b) < HeaderSize {
-		return 0, false
-	}
-	n := int(binary.LittleEndian.Uint32(b))
-	// Append refuses empty records, so a zero length is damage (a zeroed block).
-	if n == 0 || n > MaxRecord || len(b) < HeaderSize+n {
-		return 0, false
-	}
-	if crc32.Checksum(b[HeaderSize:HeaderSize+n], crcTable) != binary.LittleEndian.Uint32(b[4:]) {
-		return 0, false
-	}
-	return n, true
-}
+func parseRecord(b []byte) (int, bool) { return framing.Parse(b) }
 
 // openWriter creates the next write segment. On failure (out of inodes or file
 // descriptors, EIO) the spool has no writer; the next Append or Sync tries again, so a
@@ -344,9 +336,7 @@ func (s *Spool) Append(rec []byte) error {
 		}
 		return ErrFull
 	}
-	s.wbuf = binary.LittleEndian.AppendUint32(s.wbuf[:0], uint32(len(rec)))
-	s.wbuf = binary.LittleEndian.AppendUint32(s.wbuf, crc32.Checksum(rec, crcTable))
-	s.wbuf = append(s.wbuf, rec...)
+	s.wbuf = durable.AppendRecord(s.wbuf[:0], rec)
 	if _, err := s.w.Write(s.wbuf); err != nil {
 		// A short write (ENOSPC, EIO) leaves part of a frame on disk; records appended
 		// after it would sit behind a broken frame and be lost. Cut it off, or refuse

@@ -20,12 +20,6 @@ type SeriesReader interface {
 	ReadTelemetry(ctx context.Context, q influxstore.SeriesQuery, fn func(influxstore.Row) error) error
 }
 
-// MachineLister lists the machines with telemetry in a range; *influxstore.Store
-// satisfies it.
-type MachineLister interface {
-	Machines(ctx context.Context, start, stop time.Time) ([]telemetry.Machine, error)
-}
-
 // Range is the history to read: a set of machines over [Start, Stop), read in chunks.
 type Range struct {
 	Machines    []telemetry.Machine // empty Site/Line match any

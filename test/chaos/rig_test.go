@@ -65,14 +65,13 @@ func newRig(t *testing.T, brokerConf string) *rig {
 // proc prepares a program of binDir with a /metrics address; it is not started.
 func (r *rig) proc(name string, args ...string) *Proc {
 	r.t.Helper()
-	addr, err := FreeAddr()
+	addr, err := servers.FreeAddr()
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	prog := strings.Fields(name)[0]
-	p := &Proc{Name: name, Bin: filepath.Join(binDir, prog), HTTPAddr: addr,
-		Args:    append(args, "--http-addr", addr, "--log-format", "json"),
-		LogPath: filepath.Join(r.dir, strings.ReplaceAll(name, " ", "-")+".log")}
+	p := NewProc(name, filepath.Join(binDir, prog), addr, filepath.Join(r.dir, strings.ReplaceAll(name, " ", "-")+".log"),
+		nil, append(args, "--http-addr", addr, "--log-format", "json")...)
 	r.t.Cleanup(func() {
 		p.Stop(15 * time.Second)
 		if r.t.Failed() {

@@ -49,9 +49,9 @@ func startSecureBroker(t *testing.T) *secureBroker {
 			t.Skipf("%s not found; run `make test`", tool)
 		}
 	}
-	root, err := chaos.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
+	root := servers.ModuleRoot()
+	if root == "" {
+		t.Fatal("go.mod not found above the working directory")
 	}
 	deploy := filepath.Join(root, "deploy", "mosquitto")
 	certs, pw := t.TempDir(), t.TempDir()
@@ -155,13 +155,13 @@ func writeSecret(t *testing.T, dir, name, v string) string {
 // proc prepares a program of binDir with its log in dir.
 func proc(t *testing.T, dir, name string, env []string, args ...string) *chaos.Proc {
 	t.Helper()
-	addr, err := chaos.FreeAddr()
+	addr, err := servers.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
 	prog := strings.Fields(name)[0]
-	p := &chaos.Proc{Name: name, Bin: filepath.Join(binDir, prog), Env: env, HTTPAddr: addr,
-		Args: append(args, "--http-addr", addr, "--log-format", "json"), LogPath: filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".log")}
+	p := chaos.NewProc(name, filepath.Join(binDir, prog), addr, filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".log"),
+		env, append(args, "--http-addr", addr, "--log-format", "json")...)
 	t.Cleanup(func() {
 		p.Stop(15 * time.Second)
 		if t.Failed() {

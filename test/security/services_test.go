@@ -207,7 +207,7 @@ func ingestWithoutCredentials(t *testing.T, b *secureBroker, dir, influxURL, tok
 		}
 		// ingest keeps retrying (its data would wait in the spool): give it time to
 		// try and say why, then stop it.
-		exited, err := tc.p.Wait(6 * time.Second)
+		exited, err := tc.p.WaitFor(6 * time.Second)
 		log := tc.p.Log()
 		logs[tc.p.Name] = log
 		switch {

@@ -91,7 +91,7 @@ type SimResult struct {
 	Raises            int                `json:"raises"`
 	RaisesPerDetected float64            `json:"raises_per_detected_fault"`
 	FalseAlerts       int                `json:"false_alerts"`
-	HealthyDays       float64            `json:"healthy_machine_days"` // demo.Summarize: run time minus fault time
+	HealthyDays       float64            `json:"healthy_machine_days"` // eval.Summarize: run time minus fault time
 	DownDays          float64            `json:"down_machine_days"`    // failed, awaiting maintenance: no telemetry
 	FalsePer30        float64            `json:"false_alerts_per_30_machine_days"`
 	Targets           map[string]bool    `json:"targets_met"`

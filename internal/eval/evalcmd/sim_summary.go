@@ -9,20 +9,20 @@ import (
 	"strings"
 	"time"
 
-	"github.com/faultline/faultline/internal/demo"
+	"github.com/faultline/faultline/internal/eval"
 	"github.com/faultline/faultline/internal/telemetry"
 	"github.com/faultline/faultline/simulators"
 )
 
-// summarize matches alerts with the truth through demo.Summarize (the demo's own
-// scoring), prints its per-fault table and adds the per-kind and false-alert detail.
+// summarize matches alerts with the truth through eval.Summarize (what `make demo`
+// reports too), prints its per-fault table and adds the per-kind and false-alert detail.
 func (p *simPlan) summarize(alerts []telemetry.Alert, w io.Writer) (*SimResult, error) {
-	truth, err := demo.ReadTruthFile(p.truthPath)
+	truth, err := eval.ReadTruthFile(p.truthPath)
 	if err != nil {
 		return nil, err
 	}
 	from := p.start.Add(p.healthy)
-	s := demo.Summarize(truth, alerts, from, from.Add(p.faulty), p.f.grace)
+	s := eval.Summarize(truth, alerts, from, from.Add(p.faulty), p.f.grace)
 	s.Print(w)
 	res := &SimResult{Machines: len(p.machines), Failures: s.Failures, AlertedBefore: s.Detected, Other: s.Other,
 		OtherAlerted: s.OtherDetected, Alerts: s.Alerts, FalseAlerts: s.FalseAlerts, HealthyDays: s.HealthyDays,
@@ -75,7 +75,7 @@ func (p *simPlan) summarize(alerts []telemetry.Alert, w io.Writer) (*SimResult, 
 	return res, nil
 }
 
-func episodeOf(e *demo.Episode) SimEpisode {
+func episodeOf(e *eval.Episode) SimEpisode {
 	out := SimEpisode{Machine: e.Machine, Kind: e.Kind, Sensor: e.Sensor, Onset: e.Onset}
 	if e.LifeEnding() {
 		fa := e.FailureAt
@@ -110,7 +110,7 @@ func restartTimes(truth []telemetry.Truth) map[string][]time.Time {
 }
 
 // downDays is the machine-days between failures and their maintenance (or the end):
-// demo.Summarize counts that silence as healthy time, though nothing can alert then.
+// eval.Summarize counts that silence as healthy time, though nothing can alert then.
 func downDays(truth []telemetry.Truth, end time.Time) float64 {
 	var total time.Duration
 	down := map[string]time.Time{}
@@ -129,13 +129,13 @@ func downDays(truth []telemetry.Truth, end time.Time) float64 {
 	return total.Hours() / 24
 }
 
-// falseAlerts repeats demo.Summarize's matching rule (an alert inside an episode, a
+// falseAlerts repeats eval.Summarize's matching rule (an alert inside an episode, a
 // life-ending one up to its failure, the others up to their last record + grace) to
 // list the alerts it counted as false, with the time since the machine's last restart.
-func falseAlerts(eps []*demo.Episode, alerts []telemetry.Alert, restarts map[string][]time.Time, grace time.Duration) []SimFalse {
+func falseAlerts(eps []*eval.Episode, alerts []telemetry.Alert, restarts map[string][]time.Time, grace time.Duration) []SimFalse {
 	var out []SimFalse
 	for _, a := range alerts {
-		hit := slices.ContainsFunc(eps, func(e *demo.Episode) bool {
+		hit := slices.ContainsFunc(eps, func(e *eval.Episode) bool {
 			end := e.LastSeen.Add(grace)
 			if e.LifeEnding() {
 				end = e.FailureAt
@@ -164,7 +164,7 @@ func durSeconds(d []time.Duration) []float64 {
 	return out
 }
 
-// medianOf is the upper median, as demo.Summary.Print reports it.
+// medianOf is the upper median, as eval.Summary.Print reports it.
 func medianOf(v []float64) float64 {
 	if len(v) == 0 {
 		return 0

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/internal/dataset"
-	"github.com/faultline/faultline/internal/demo"
+	"github.com/faultline/faultline/internal/eval"
 	"github.com/faultline/faultline/internal/infer"
 	"github.com/faultline/faultline/internal/telemetry"
 	"github.com/faultline/faultline/simulators"
@@ -163,7 +163,7 @@ func TestDownDaysAndFalseAlerts(t *testing.T) {
 		{Machine: "m1", State: telemetry.StateRaised, TS: at(20)}, // 2 h after the restart
 		{Machine: "m1", State: telemetry.StateRaised, TS: at(1)},  // before any fault
 	}
-	s := demo.Summarize(truth, alerts, t0, at(48), time.Hour)
+	s := eval.Summarize(truth, alerts, t0, at(48), time.Hour)
 	f := falseAlerts(s.Episodes, alerts, restartTimes(truth), time.Hour)
 	if len(f) != s.FalseAlerts || len(f) != 2 {
 		t.Fatalf("false alerts %+v, summary counted %d", f, s.FalseAlerts)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -111,10 +110,8 @@ type deployRig struct {
 
 func newDeployRig(t *testing.T) *deployRig {
 	r := &deployRig{t: t, bin: t.TempDir(), root: t.TempDir()}
-	build := exec.Command("go", "build", "-o", r.bin+"/", "../cmd/ingest", "../cmd/train", "../cmd/infer", "../cmd/simulate")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	if err := servers.BuildPrograms(t.Context(), r.bin, "ingest", "train", "infer", "simulate"); err != nil {
+		t.Fatal(err)
 	}
 	r.influx = testenv.Influx(t)
 	r.t0 = time.Now().UTC().Add(-200 * time.Hour).Truncate(time.Hour)
@@ -155,11 +152,9 @@ type flavour struct {
 }
 
 type runningProc struct {
-	cmd  *exec.Cmd
+	*servers.Process
 	log  string
 	addr string // its --http-addr
-	done chan struct{}
-	err  error
 }
 
 func (r *deployRig) run(name string, body func(f *flavour)) {
@@ -282,26 +277,14 @@ func (f *flavour) newProc(c command, extra []string, tag string) *runningProc {
 	f.t.Helper()
 	argv, env, addr := f.prepare(c, extra)
 	logPath := filepath.Join(f.r.root, f.name, tag+".log")
-	lf, err := os.Create(logPath)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	cmd := exec.Command(argv[0], argv[1:]...)
 	// Only the deployment's environment (plus PATH/HOME): nothing leaks in from the
 	// test's own environment.
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + f.r.root}, env...)
-	cmd.Stdout, cmd.Stderr = lf, lf
+	p := &runningProc{log: logPath, addr: addr, Process: &servers.Process{Path: argv[0], Args: argv[1:], LogPath: logPath,
+		Env: append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + f.r.root}, env...)}}
 	f.t.Logf("%s: %s (from %s)", f.name, strings.Join(argv, " "), c.source)
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		f.t.Fatalf("%s: start %s: %v", c.source, argv[0], err)
+	if err := p.Start(); err != nil {
+		f.t.Fatalf("%s: %v", c.source, err)
 	}
-	p := &runningProc{cmd: cmd, log: logPath, addr: addr, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		lf.Close()
-		close(p.done)
-	}()
 	return p
 }
 
@@ -312,10 +295,8 @@ func (f *flavour) start(c command) {
 	f.procs[c.program()] = p
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		select {
-		case <-p.done:
-			f.t.Fatalf("%s: %s exited at start: %v\n%s", c.source, c.program(), p.err, readTail(p.log))
-		default:
+		if exited, err := p.Exited(); exited {
+			f.t.Fatalf("%s: %s exited at start: %v\n%s", c.source, c.program(), err, readTail(p.log))
 		}
 		if resp, err := http.Get("http://" + p.addr + "/readyz"); err == nil {
 			resp.Body.Close()
@@ -334,15 +315,13 @@ func (f *flavour) start(c command) {
 func (f *flavour) exec(c command, extra ...string) *runningProc {
 	f.t.Helper()
 	p := f.newProc(c, extra, c.program()+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))
-	select {
-	case <-p.done:
-	case <-time.After(6 * time.Minute):
-		_ = p.cmd.Process.Kill()
-		<-p.done
+	exited, err := p.WaitFor(6 * time.Minute)
+	if !exited {
+		p.Kill()
 		f.t.Fatalf("%s: %s still running after 6 minutes\n%s", c.source, c.program(), readTail(p.log))
 	}
-	if p.err != nil {
-		f.t.Fatalf("%s: %s: %v\n%s", c.source, c.program(), p.err, readTail(p.log))
+	if err != nil {
+		f.t.Fatalf("%s: %s: %v\n%s", c.source, c.program(), err, readTail(p.log))
 	}
 	if c.program() == "simulate" {
 		f.procs["simulate-last"] = p
@@ -453,21 +432,17 @@ func (f *flavour) checkDashboard() {
 // does) and checks they exit cleanly.
 func (f *flavour) stopAll() {
 	for name, p := range f.procs {
-		select {
-		case <-p.done:
+		if exited, _ := p.Exited(); exited {
 			continue
-		default:
 		}
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-			if p.err != nil {
-				f.t.Errorf("%s: %s exited with %v on SIGTERM\n%s", f.name, name, p.err, readTail(p.log))
-			}
-		case <-time.After(30 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
+		_ = p.Send(syscall.SIGTERM)
+		exited, err := p.WaitFor(30 * time.Second)
+		switch {
+		case !exited:
+			p.Kill()
 			f.t.Errorf("%s: %s did not stop within 30 s of SIGTERM", f.name, name)
+		case err != nil:
+			f.t.Errorf("%s: %s exited with %v on SIGTERM\n%s", f.name, name, err, readTail(p.log))
 		}
 	}
 }

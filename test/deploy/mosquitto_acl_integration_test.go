@@ -170,16 +170,6 @@ func (in *inbox) count(topic string) int {
 	return len(in.got[topic])
 }
 
-func (in *inbox) total() int {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	n := 0
-	for _, v := range in.got {
-		n += len(v)
-	}
-	return n
-}
-
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

@@ -108,6 +108,7 @@ type Common struct {
 	InfluxOrg        string
 	InfluxBucket     string
 	InfluxTokenFile  string
+	InfluxCAFile     string
 	InfluxQuery      string
 	TopicRoot        string
 	LogFormat        string
@@ -134,6 +135,7 @@ func (c *Common) Register(fs *flag.FlagSet, getenv Getenv, httpDefault string) {
 	String(fs, &c.InfluxOrg, "influx-org", "FAULTLINE_INFLUX_ORG", "faultline", "InfluxDB organization (2.x; ignored by 1.8)", getenv)
 	String(fs, &c.InfluxBucket, "influx-bucket", "FAULTLINE_INFLUX_BUCKET", "factory", "InfluxDB bucket (on 1.8: database, mapped to factory/autogen)", getenv)
 	String(fs, &c.InfluxTokenFile, "influx-token-file", "FAULTLINE_INFLUX_TOKEN_FILE", "", "file holding the InfluxDB token (or user:password on 1.8); else FAULTLINE_INFLUX_TOKEN", getenv)
+	String(fs, &c.InfluxCAFile, "influx-ca-file", "FAULTLINE_INFLUX_CA_FILE", "", "PEM CA bundle to verify an https InfluxDB's certificate (a private CA, as in a cluster); default the system's roots", getenv)
 	String(fs, &c.InfluxQuery, "influx-query", "FAULTLINE_INFLUX_QUERY", "", "language of history reads: flux, influxql, or empty for auto (influxql on InfluxDB 3, which has no Flux; flux otherwise)", getenv)
 	String(fs, &c.TopicRoot, "topic-root", "FAULTLINE_TOPIC_ROOT", telemetry.DefaultRoot, "first level of every MQTT topic", getenv)
 	String(fs, &c.LogFormat, "log-format", "FAULTLINE_LOG_FORMAT", "", "json or console (default: console on a terminal, json otherwise)", getenv)
@@ -203,6 +205,7 @@ func (c *Common) MQTTConfig(clientID string) (mqttclient.Config, error) {
 func (c *Common) InfluxConfig() (influxstore.Config, error) {
 	cfg := influxstore.DefaultConfig()
 	cfg.URL, cfg.Org, cfg.Bucket, cfg.QueryLanguage = c.InfluxURL, c.InfluxOrg, c.InfluxBucket, c.InfluxQuery
+	cfg.CAFile = c.InfluxCAFile
 	tok, err := Secret(c.InfluxTokenFile, "FAULTLINE_INFLUX_TOKEN", c.getenv)
 	if err != nil {
 		return cfg, fmt.Errorf("influx token: %w", err)

@@ -9,12 +9,14 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,7 +35,10 @@ type Config struct {
 	Bucket string // 2.x bucket; on 1.8 "db" or "db/retention" ("factory" means factory/autogen)
 	Gzip   bool
 	// Timeout bounds each HTTP request.
-	Timeout            time.Duration
+	Timeout time.Duration
+	// CAFile is a PEM bundle of the CAs that may sign an https server's certificate
+	// (a private CA in a cluster); empty means the system's roots.
+	CAFile             string
 	InsecureSkipVerify bool
 	// QueryLanguage of history reads: QueryFlux, QueryInfluxQL, or QueryAuto ("":
 	// InfluxQL on InfluxDB 3, which has no Flux; Flux on 1.8 and 2.x). See influxql.go.
@@ -88,11 +93,22 @@ func New(cfg Config) (*Store, error) {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // opt-in
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("influx: read CA file: %w (set --influx-ca-file to a readable PEM bundle)", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("influx: CA file %s holds no PEM certificate", cfg.CAFile)
+		}
+	}
 	httpc := &http.Client{Timeout: timeout, Transport: &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: 16,
 		IdleConnTimeout:     90 * time.Second,
-		TLSClientConfig:     &tls.Config{InsecureSkipVerify: cfg.InsecureSkipVerify}, //nolint:gosec // opt-in
+		TLSClientConfig:     tc,
 	}}
 	opts := influxdb2.DefaultOptions().
 		SetUseGZip(cfg.Gzip).

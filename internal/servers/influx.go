@@ -2,6 +2,7 @@ package servers
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,16 +23,21 @@ type InfluxOptions struct {
 	Port          int
 	// MaxBodySize is the largest write body in bytes (HTTP 413 above it); 0 = no limit.
 	MaxBodySize int
+	// TLSCertFile and TLSKeyFile, when set, make influxd serve https with them; the
+	// harness's own readiness and query requests then skip verification (the clients
+	// under test do not).
+	TLSCertFile, TLSKeyFile string
 }
 
 // Influx is a real InfluxDB 1.8 process (the pinned influxd) serving the v2 API with
 // Flux enabled. Its data survives Stop/Start, so tests can take it down mid-stream.
 type Influx struct {
-	URL  string // http://127.0.0.1:port
+	URL  string // http://127.0.0.1:port (https:// with InfluxOptions.TLSCertFile)
 	Port int
 	Dir  string
 	opts InfluxOptions
 	p    *Process
+	hc   *http.Client
 }
 
 // InfluxdBinary finds influxd: $FAULTLINE_INFLUXD, <module>/bin/influxd, PATH.
@@ -74,10 +80,16 @@ func StartInflux(ctx context.Context, dir string, o InfluxOptions) (*Influx, err
 		"INFLUXDB_HTTP_MAX_BODY_SIZE=" + itoa(o.MaxBodySize),
 		fmt.Sprintf("INFLUXDB_HTTP_AUTH_ENABLED=%t", o.Auth),
 	}
+	scheme, hc := "http", http.DefaultClient
+	if o.TLSCertFile != "" {
+		env = append(env, "INFLUXDB_HTTP_HTTPS_ENABLED=true", "INFLUXDB_HTTP_HTTPS_CERTIFICATE="+o.TLSCertFile, "INFLUXDB_HTTP_HTTPS_PRIVATE_KEY="+o.TLSKeyFile)
+		scheme = "https"
+		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // the harness's own probe
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("influxd dir: %w", err)
 	}
-	in := &Influx{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, Dir: dir, opts: o,
+	in := &Influx{URL: fmt.Sprintf("%s://127.0.0.1:%d", scheme, port), Port: port, Dir: dir, opts: o, hc: hc,
 		p: &Process{Name: "influxd", Path: bin, Args: []string{"run"}, Env: append(os.Environ(), env...), LogPath: filepath.Join(dir, "influxd.log")}}
 	if err := in.Start(ctx); err != nil {
 		return nil, err
@@ -104,7 +116,7 @@ func (in *Influx) Start(ctx context.Context) error {
 		return err
 	}
 	for {
-		resp, err := http.Get(in.URL + "/ping")
+		resp, err := in.hc.Get(in.URL + "/ping")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusNoContent {
@@ -144,7 +156,7 @@ func (in *Influx) Query(ctx context.Context, q, user, pass string) error {
 	if user != "" {
 		req.SetBasicAuth(user, pass)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := in.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("influxql %q: %w", q, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/faultline/faultline/internal/durable"
@@ -38,6 +39,7 @@ var framing = durable.Framing{MinLen: 3, MaxLen: math.MaxUint32, Check: validIte
 // Queue is safe for concurrent use.
 type Queue struct {
 	mu       sync.Mutex
+	lock     *os.File // LockName, flocked while the queue is open
 	f        *os.File
 	path     string
 	items    []Item
@@ -63,17 +65,50 @@ func Open(dir string, maxBytes int64) (*Queue, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("alertq: create queue directory %s: %w (set --queue-dir to a writable directory)", dir, err)
 	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
 	path := filepath.Join(dir, FileName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("alertq: open %s: %w", path, err)
 	}
-	q := &Queue{f: f, path: path, maxBytes: maxBytes}
+	q := &Queue{lock: lock, f: f, path: path, maxBytes: maxBytes}
 	if err := q.load(); err != nil {
-		f.Close()
+		q.f.Close()
+		lock.Close()
 		return nil, err
 	}
 	return q, nil
+}
+
+// LockName is the file in the queue directory that one process holds locked while it
+// uses the directory.
+const LockName = "LOCK"
+
+// ErrInUse is returned by Open when another process holds the queue directory.
+var ErrInUse = errors.New("alertq: queue directory in use")
+
+// lockDir takes dir's lock without waiting: two daemons on one directory would
+// interleave their appends and overwrite each other's files (the queue, the
+// baselines), so the second one is refused at start. The kernel drops the lock when
+// its holder dies, so a crash leaves nothing to clean up.
+func lockDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, LockName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("alertq: open lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: another process uses %s (give each daemon its own --queue-dir)", ErrInUse, dir)
+		}
+		return nil, fmt.Errorf("alertq: lock %s: %w", path, err)
+	}
+	return f, nil
 }
 
 func (q *Queue) load() error {
@@ -211,5 +246,9 @@ func (q *Queue) Pop() error {
 func (q *Queue) Close() error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.f.Close()
+	err := q.f.Close()
+	if lerr := q.lock.Close(); err == nil {
+		err = lerr
+	}
+	return err
 }

@@ -154,3 +154,24 @@ func TestFull(t *testing.T) {
 		t.Fatalf("want ErrFull, got %v", err)
 	}
 }
+
+// Two daemons on one queue directory would interleave their appends: the second Open
+// is refused while the first holds it, and succeeds once it is closed.
+func TestOpenRefusesADirectoryInUse(t *testing.T) {
+	dir := t.TempDir()
+	a, err := Open(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, 0); !errors.Is(err, ErrInUse) {
+		t.Fatalf("second Open of a directory in use: %v, want ErrInUse", err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(dir, 0)
+	if err != nil {
+		t.Fatalf("Open after the first closed: %v", err)
+	}
+	b.Close()
+}

@@ -47,7 +47,8 @@ func BuildAlert(m telemetry.Machine, a *artifact.Model, r *scoring.Result) telem
 		}
 	} else {
 		al.Top = TopSensors(a.Targets, r.Shares, TopN)
-		if r.Baseline > 1 {
+		if r.Baseline > 1 && r.SensorIssue == "" {
+			// A sensor fault's level is not divided: the moved normal is no part of it.
 			al.Baseline = r.Baseline
 		}
 		if ev.Transition != alerting.Cleared {

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"time"
 
+	"github.com/faultline/faultline/internal/artifact"
 	"github.com/faultline/faultline/internal/durable"
 	"github.com/faultline/faultline/internal/scoring"
 )
@@ -16,44 +19,88 @@ import (
 const BaselinesFile = "baselines.json"
 
 // savedBaseline is one machine's baseline, kept for the model it was learned under: a
-// different model (another file, or a new version) calibrates its own scores, and a
-// baseline of the old one would mean nothing to it.
+// different model (another file, a new version, or a retrain that kept its version but
+// calibrated another Ref) scores on its own scale, and a baseline of the old one would
+// mean nothing to it.
 type savedBaseline struct {
-	Model   string                `json:"model"`
-	Version string                `json:"version"`
-	State   scoring.BaselineState `json:"state"`
+	Model    string                `json:"model"`
+	Version  string                `json:"version"`
+	Ref      float64               `json:"ref"`
+	Quantile float64               `json:"quantile"`
+	HalfLife float64               `json:"half_life_s"`
+	State    scoring.BaselineState `json:"state"`
 }
+
+// saved is m's baseline as kept, and false when it has none.
+func saved(m *machine) (savedBaseline, bool) {
+	s, ok := m.st.BaselineState()
+	if !ok {
+		return savedBaseline{}, false
+	}
+	a := m.mdl.Artifact()
+	return savedBaseline{Model: a.Name, Version: a.Version, Ref: a.Baseline.Ref, Quantile: a.Baseline.Quantile, HalfLife: a.Baseline.HalfLife, State: s}, true
+}
+
+// fits says whether b was learned under a model calibrated as a.
+func (b savedBaseline) fits(a *artifact.Model) bool {
+	return a.Baseline != nil && b.Model == a.Name && b.Version == a.Version && b.Ref == a.Baseline.Ref && b.Quantile == a.Baseline.Quantile
+}
+
+// staleAfter is how many half-lives a baseline is kept for a machine that stopped
+// reporting: after four its counts weigh a sixteenth and the machine is likely gone.
+const staleAfter = 4
 
 // baselinesFile is the file's content, keyed by telemetry topic.
 type baselinesFile struct {
 	Machines map[string]savedBaseline `json:"machines"`
 }
 
-// Baselines returns the baseline of every machine whose model has one.
-func (e *Engine) Baselines() map[string]savedBaseline {
+// Baselines returns the baseline of every machine whose model has one, and those
+// kept from an earlier run or model for machines that have not reported since, unless
+// they are staleAfter half-lives old (by now).
+func (e *Engine) Baselines(now time.Time) map[string]savedBaseline {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := make(map[string]savedBaseline, len(e.machines)+len(e.baselines))
-	for topic, b := range e.baselines { // not seen yet since the start: kept for later
-		out[topic] = b
+	for topic, b := range e.baselines {
+		if now.Sub(b.State.Last).Seconds() <= staleAfter*b.HalfLife {
+			out[topic] = b
+		}
 	}
 	for topic, m := range e.machines {
-		if s, ok := m.st.BaselineState(); ok {
-			a := m.mdl.Artifact()
-			out[topic] = savedBaseline{Model: a.Name, Version: a.Version, State: s}
+		if b, ok := saved(m); ok {
+			out[topic] = b
 		}
 	}
 	return out
 }
 
-// restoreBaselines holds saved baselines until each machine's stream exists.
-func (e *Engine) restoreBaselines(saved map[string]savedBaseline) {
+// restoreBaselines holds saved baselines until each machine's stream exists, at most
+// the engine's machine limit of them, the most recently learned first. It returns how
+// many it kept.
+func (e *Engine) restoreBaselines(in map[string]savedBaseline) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for topic, b := range saved {
+	topics := make([]string, 0, len(in))
+	for t := range in {
+		topics = append(topics, t)
+	}
+	sort.Slice(topics, func(i, j int) bool { return in[topics[i]].State.Last.After(in[topics[j]].State.Last) })
+	n := 0
+	for _, t := range topics {
 		if len(e.baselines) >= e.max {
-			return
+			break
 		}
+		e.baselines[t] = in[t]
+		n++
+	}
+	return n
+}
+
+// keepBaseline holds m's baseline for its next stream (a model reload restarts the
+// machine's stream): the new model adopts it if it is calibrated the same.
+func (e *Engine) keepBaseline(topic string, m *machine) {
+	if b, ok := saved(m); ok && len(e.baselines) < e.max {
 		e.baselines[topic] = b
 	}
 }
@@ -65,8 +112,7 @@ func (e *Engine) adoptBaseline(topic string, m *machine) {
 		return
 	}
 	delete(e.baselines, topic)
-	a := m.mdl.Artifact()
-	if b.Model != a.Name || b.Version != a.Version {
+	if !b.fits(m.mdl.Artifact()) {
 		return
 	}
 	if err := m.st.RestoreBaseline(b.State); err != nil {
@@ -77,7 +123,7 @@ func (e *Engine) adoptBaseline(topic string, m *machine) {
 // saveBaselines writes the engine's baselines to path (written whole, fsync'd and
 // renamed into place, so a crash leaves the previous file).
 func saveBaselines(path string, e *Engine) error {
-	saved := e.Baselines()
+	saved := e.Baselines(time.Now())
 	if len(saved) == 0 {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			return nil // no model with a baseline, and none kept from before
@@ -116,6 +162,5 @@ func loadBaselines(path string, e *Engine) (int, error) {
 		}
 		return 0, fmt.Errorf("baselines %s do not parse (%v); moved to %s, baselines start afresh", path, err, aside)
 	}
-	e.restoreBaselines(f.Machines)
-	return len(f.Machines), nil
+	return e.restoreBaselines(f.Machines), nil
 }

@@ -335,6 +335,7 @@ func (e *Engine) dropMachines(path string) (reset, active int) {
 						Kind: kind, State: telemetry.StateRaised, Reason: carriedOverReload, Severity: sevName, StartedAt: started}
 				}
 			}
+			e.keepBaseline(topic, m)
 			delete(e.machines, topic)
 			reset++
 		}

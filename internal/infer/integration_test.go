@@ -357,16 +357,27 @@ func TestDaemonKeepsBaselinesAcrossRestartIntegration(t *testing.T) {
 		publish(t, pub, pump, s)
 	}
 	waitFor(t, "60 samples scored", 10*time.Second, func() bool {
-		b, ok := first.d.Engine().Baselines()[topic]
+		b, ok := first.d.Engine().Baselines(t0)[topic]
 		return ok && b.State.Factor > 3
 	})
-	want := first.d.Engine().Baselines()[topic].State
+	want := first.d.Engine().Baselines(t0)[topic].State
 	if err := first.stop(); err != nil {
 		t.Fatal(err)
 	}
 	second := startDaemon(t, broker, func(c *Config) { c.Model, c.QueueDir = model, dir })
-	if b, ok := second.d.Engine().Baselines()[topic]; !ok || b.State.Factor != want.Factor {
-		t.Fatalf("second run holds baseline %+v (ok %v), want factor %v from the first", b.State, ok, want.Factor)
+	waitFor(t, "second daemon online", 10*time.Second, func() bool { return obs.lastStatus() == StatusOnline })
+	var s telemetry.Sample
+	for sec := 60; sec < 60+testWindow; sec++ { // a window's worth: the new stream scores once
+		s = sampleAt(sec, false)
+		for i := range s.Values {
+			s.Values[i].V = 0.2
+		}
+		publish(t, pub, pump, s)
 	}
+	// Adopted by the machine's new stream: its state has the next sample's time.
+	waitFor(t, "the machine's stream takes its saved baseline", 10*time.Second, func() bool {
+		b, ok := second.d.Engine().Baselines(t0)[topic]
+		return ok && b.State.Last.Equal(s.Time) && b.State.Factor >= want.Factor
+	})
 	_ = second.stop()
 }

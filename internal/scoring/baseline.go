@@ -54,43 +54,46 @@ func (bl *baseline) reset() {
 	bl.total, bl.inc, bl.last, bl.factor = 0, 1, time.Time{}, 1
 }
 
-// observe adds score at time at and returns the factor the score is divided by. The
-// factor of this window comes from the past only, so a sudden fault is judged
-// against the baseline before it.
-func (bl *baseline) observe(at time.Time, score float64) float64 {
-	f := bl.factor
+// learn adds score, the process score of the window at time at, to the recent past,
+// and moves the factor the next windows are divided by (the current window was
+// divided by the one before: a sudden fault is judged against the baseline before
+// it). A time before the last one learned (a restored state meeting an older sample,
+// a replay) decays nothing and cannot lower the factor below 1.
+func (bl *baseline) learn(at time.Time, score float64) {
 	if math.IsNaN(score) || math.IsInf(score, 0) {
-		return f
+		return
 	}
-	prev := bl.last
-	if !prev.IsZero() {
-		if dt := at.Sub(prev).Seconds(); dt > 0 {
-			// Decay by growing the weight of new observations; rescale before it overflows.
-			bl.inc *= math.Exp2(dt / bl.b.HalfLife)
-			if bl.inc > 1e200 {
-				for i := range bl.counts {
-					bl.counts[i] /= bl.inc
-				}
-				bl.total /= bl.inc
-				bl.inc = 1
+	var dt float64
+	if !bl.last.IsZero() {
+		dt = max(0, at.Sub(bl.last).Seconds())
+	}
+	if dt > 0 {
+		// Decay by growing the weight of new observations; rescale before it overflows.
+		bl.inc *= math.Exp2(dt / bl.b.HalfLife)
+		if bl.inc > 1e200 {
+			for i := range bl.counts {
+				bl.counts[i] /= bl.inc
 			}
+			bl.total /= bl.inc
+			bl.inc = 1
 		}
 	}
-	bl.last = at
+	if at.After(bl.last) {
+		bl.last = at
+	}
 	bl.counts[bin(score/bl.b.Ref)] += bl.inc
 	bl.total += bl.inc
-	// The factor needs MinWeight windows' worth of recent weight: before that the
+	// The factor needs MinWindows windows' worth of recent weight: before that the
 	// held-out calibration stands.
 	if bl.total >= bl.b.MinWindows*bl.inc {
 		target := math.Max(1, bl.quantile(bl.b.Quantile))
-		if !prev.IsZero() && target > f {
+		if target > bl.factor {
 			// The factor rises at most as fast as Doubling allows: a fault whose
 			// score grows faster outruns it and alerts.
-			target = math.Min(target, f*math.Exp2(at.Sub(prev).Seconds()/bl.b.Doubling))
+			target = math.Min(target, bl.factor*math.Exp2(dt/bl.b.Doubling))
 		}
-		bl.factor = target
+		bl.factor = math.Max(1, target)
 	}
-	return f
 }
 
 func bin(x float64) int {
@@ -115,10 +118,10 @@ func (bl *baseline) quantile(q float64) float64 {
 	return math.Exp2(float64(nBins)/perOctave - binsBelow)
 }
 
-// BaselineState is a stream's baseline as the daemon keeps it across a restart: a
-// plant whose normal moved would otherwise alarm again, and the alert would stop the
-// baseline from learning it back, until the alert is older than the half-life. Counts
-// are the histogram's bins from From on, scaled so the newest window weighs 1.
+// BaselineState is a stream's baseline as the daemon keeps it across a restart (and a
+// model reload): a plant whose normal moved would otherwise alarm again for days while
+// the baseline learns it back at its doubling rate. Counts are the histogram's bins
+// from From on, scaled so the newest window weighs 1.
 type BaselineState struct {
 	From   int       `json:"from"`
 	Counts []float64 `json:"counts"`
@@ -158,8 +161,8 @@ func (st *Stream) RestoreBaseline(s BaselineState) error {
 	if s.From < 0 || len(s.Counts) > nBins-s.From {
 		return fmt.Errorf("baseline: bins %d..%d outside 0..%d", s.From, s.From+len(s.Counts), nBins)
 	}
-	if !(s.Factor >= 1) || math.IsInf(s.Factor, 0) {
-		return fmt.Errorf("baseline: factor %v, want a finite value >= 1", s.Factor)
+	if !(s.Factor >= 1) || s.Factor > maxFactor {
+		return fmt.Errorf("baseline: factor %v, want 1 to %v", s.Factor, maxFactor)
 	}
 	var total float64
 	for _, c := range s.Counts {
@@ -171,5 +174,13 @@ func (st *Stream) RestoreBaseline(s BaselineState) error {
 	bl.reset()
 	copy(bl.counts[s.From:], s.Counts)
 	bl.total, bl.last, bl.factor = total, s.Last, s.Factor
+	if total < bl.b.MinWindows {
+		// A factor the counts could not have produced: the held-out calibration
+		// stands until the baseline has warmed up again.
+		bl.factor = 1
+	}
 	return nil
 }
+
+// maxFactor bounds a restored factor: the histogram's top bin is 2^16 x Ref.
+const maxFactor = 1 << 16

@@ -15,6 +15,14 @@ func testBaseline(ref float64) *baseline {
 	return newBaseline(&artifact.Baseline{Quantile: 0.9, Ref: ref, HalfLife: 7 * 24 * 3600, Doubling: 72 * 3600, MinWindows: 720})
 }
 
+// observe is what a stream does with a window's process score: divide it by the
+// current factor (returned), then learn it.
+func observe(bl *baseline, at time.Time, score float64) float64 {
+	f := bl.factor
+	bl.learn(at, score)
+	return f
+}
+
 // healthy scores: exponential with mean 1, whose 90th percentile is ln 10.
 func expScore(rng *rand.Rand) float64 { return rng.ExpFloat64() }
 
@@ -24,7 +32,7 @@ func TestBaselineQuantileOfKnownLaw(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	t0 := time.Unix(1_700_000_000, 0)
 	for i := range 20000 {
-		bl.observe(t0.Add(time.Duration(i)*time.Minute), expScore(rng))
+		observe(bl, t0.Add(time.Duration(i)*time.Minute), expScore(rng))
 	}
 	for _, q := range []float64{0.5, 0.9} {
 		want := -math.Log(1 - q)
@@ -47,7 +55,7 @@ func TestBaselineFollowsANewNormalNotAFault(t *testing.T) {
 	run := func(n int, scale float64) float64 {
 		var f float64
 		for range n {
-			f = bl.observe(t0.Add(time.Duration(minute)*time.Minute), scale*expScore(rng))
+			f = observe(bl, t0.Add(time.Duration(minute)*time.Minute), scale*expScore(rng))
 			minute++
 		}
 		return f
@@ -87,7 +95,7 @@ func TestBaselineStaysBehindARisingFault(t *testing.T) {
 			if i > start {
 				score = 0.5 * math.Exp(float64(i-start)/tau)
 			}
-			judged := score / bl.observe(t0.Add(time.Duration(i)*time.Minute), score)
+			judged := score / observe(bl, t0.Add(time.Duration(i)*time.Minute), score)
 			if raised < 0 && judged >= warn {
 				raised = i
 			}
@@ -109,12 +117,12 @@ func TestBaselineWarmupAndRiseLimit(t *testing.T) {
 	bl := testBaseline(1)
 	t0 := time.Unix(1_700_000_000, 0)
 	for i := range 600 { // 10 h < 12 h warm-up
-		if f := bl.observe(t0.Add(time.Duration(i)*time.Minute), 10); f != 1 {
+		if f := observe(bl, t0.Add(time.Duration(i)*time.Minute), 10); f != 1 {
 			t.Fatalf("factor %v during warm-up, want 1", f)
 		}
 	}
 	for i := 600; i < 600+72*60; i++ {
-		bl.observe(t0.Add(time.Duration(i)*time.Minute), 10)
+		observe(bl, t0.Add(time.Duration(i)*time.Minute), 10)
 	}
 	// 70 h after warm-up at the limit: at most 2^(70/72).
 	if f := bl.factor; f > math.Exp2(71.0/72) || f < 1.8 {
@@ -131,7 +139,7 @@ func TestBaselineStateRoundTrip(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	rng := rand.New(rand.NewPCG(7, 8))
 	for i := range 500 {
-		a.base.observe(t0.Add(time.Duration(i)*time.Minute), 3*expScore(rng))
+		observe(a.base, t0.Add(time.Duration(i)*time.Minute), 3*expScore(rng))
 	}
 	s, ok := a.BaselineState()
 	if !ok {
@@ -142,7 +150,7 @@ func TestBaselineStateRoundTrip(t *testing.T) {
 	}
 	for i := 500; i < 700; i++ {
 		v, at := 3*expScore(rng), t0.Add(time.Duration(i)*time.Minute)
-		fa, fb := a.base.observe(at, v), b.base.observe(at, v)
+		fa, fb := observe(a.base, at, v), observe(b.base, at, v)
 		if math.Abs(fa-fb) > 1e-9*fa {
 			t.Fatalf("window %d: factor %v after restore, %v before", i, fb, fa)
 		}
@@ -156,5 +164,39 @@ func TestBaselineStateRoundTrip(t *testing.T) {
 		if err := b.RestoreBaseline(bad); err == nil {
 			t.Errorf("state %+v accepted", bad)
 		}
+	}
+}
+
+// A restored state that meets an older sample (a replay, a clock that was ahead when
+// the state was saved) keeps its factor, never below 1, and a restored factor its
+// counts could not have produced is refused or reset.
+func TestBaselineTimeGoingBack(t *testing.T) {
+	m := &artifact.Model{Baseline: &artifact.Baseline{Quantile: 0.9, Ref: 1, HalfLife: 3600, Doubling: 3600, MinWindows: 10}}
+	a := &Stream{s: &Scorer{M: m}, base: newBaseline(m.Baseline)}
+	t0 := time.Unix(1_700_000_000, 0)
+	for i := range 300 {
+		observe(a.base, t0.Add(time.Duration(i)*time.Minute), 3)
+	}
+	s, _ := a.BaselineState()
+	for _, back := range []time.Duration{time.Minute, 24 * time.Hour, 50 * 365 * 24 * time.Hour} {
+		b := &Stream{s: &Scorer{M: m}, base: newBaseline(m.Baseline)}
+		if err := b.RestoreBaseline(s); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 30 {
+			observe(b.base, s.Last.Add(-back+time.Duration(i)*time.Second), 0.1)
+			if f := b.base.factor; f < 1 || f > s.Factor*1.0001 {
+				t.Fatalf("%v back: factor %v after restoring %v, want within [1, restored]", back, f, s.Factor)
+			}
+		}
+		if b.base.last != s.Last {
+			t.Fatalf("%v back: last %v, want it kept at %v", back, b.base.last, s.Last)
+		}
+	}
+	if err := a.RestoreBaseline(BaselineState{Counts: []float64{1}, Factor: 1e300}); err == nil {
+		t.Error("a factor of 1e300 was accepted")
+	}
+	if err := a.RestoreBaseline(BaselineState{Counts: []float64{1}, Factor: 50}); err != nil || a.base.factor != 1 {
+		t.Errorf("factor 50 restored with one window of counts: %v, factor %v; want accepted and reset to 1", err, a.base.factor)
 	}
 }

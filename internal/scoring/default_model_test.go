@@ -49,7 +49,10 @@ func TestDefaultModelPushAllocatesNothing(t *testing.T) {
 		_, _, _ = st.Push(time.Unix(1_800_000_000+60*int64(i), 0), rows[i%len(rows)])
 		i++
 	}
-	for range 200 { // past the first window
+	if sc.M.Baseline == nil {
+		t.Fatal("the default model has no baseline")
+	}
+	for range 2000 { // past the first window and the baseline's 12 h warm-up (minute rows)
 		push()
 	}
 	if n := testing.AllocsPerRun(500, push); n != 0 {

@@ -187,10 +187,13 @@ type Stream struct {
 	pad     *padder        // rul with PadShort: windows of short histories
 	mon     *monitorStage  // anomaly with a Monitor
 	base    *baseline      // anomaly with a Baseline
-	chk     *SensorChecker // anomaly with a SensorCheck
-	tgtOf   []int          // target index of each spec sensor, -1 for context sensors
-	cause   causeTracker
-	C       Counters
+	// baseScore is the process score before the baseline's division, which the
+	// baseline learns once the sensor checks have had their say.
+	baseScore float64
+	chk       *SensorChecker // anomaly with a SensorCheck
+	tgtOf     []int          // target index of each spec sensor, -1 for context sensors
+	cause     causeTracker
+	C         Counters
 }
 
 // NewStream starts a machine's state.
@@ -400,6 +403,11 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 		r.SensorIssue, r.IssueSensor = "", -1
 		if issue != "" {
 			st.sensorFault(r, issueAt, issue)
+		} else if st.base != nil {
+			// A faulty transmitter distorts its own features and drives the process
+			// score; learning such windows would let days of a stuck sensor hide the
+			// next process fault.
+			st.base.learn(ts, st.baseScore)
 		}
 	}
 	r.Event = st.alert.Observe(ts, r.Score)
@@ -559,7 +567,8 @@ func (st *Stream) anomaly(r *Result) {
 		st.envelope(r)
 	}
 	if st.base != nil {
-		r.Baseline = st.base.observe(r.Time, r.Score)
+		st.baseScore = r.Score
+		r.Baseline = st.base.factor
 		r.Score /= r.Baseline
 	}
 }
@@ -681,7 +690,8 @@ func (st *Stream) AlertStartedAt() time.Time { return st.alert.StartedAt() }
 // ActiveAlert is the current alert severity (None when idle).
 func (st *Stream) ActiveAlert() alerting.Severity { return st.alert.Active() }
 
-// Reset forgets the window and alert state (after maintenance, for example).
+// Reset forgets the window and alert state, and the baseline (after maintenance, for
+// example: the machine's normal is the trained one again).
 func (st *Stream) Reset() {
 	st.ext.Reset()
 	st.alert, _ = alerting.New(st.s.M.Alert)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/internal/alerting"
+	"github.com/faultline/faultline/internal/artifact"
 	"github.com/faultline/faultline/internal/scoring"
 	"github.com/faultline/faultline/internal/trainer"
 )
@@ -114,7 +115,61 @@ func TestBaselineDefaults(t *testing.T) {
 			t.Errorf("options %+v: baseline %v, want %v", c.o, m.Baseline != nil, c.want)
 		}
 	}
-	if err := (trainer.Options{BaselineHalfLife: 30 * time.Minute}).Validate(); err == nil {
-		t.Error("a 30 min half-life was accepted")
+	// Under a day the decaying history never holds the 12 h warm-up: refused, not
+	// silently never on.
+	if err := (trainer.Options{BaselineHalfLife: 12 * time.Hour}).Validate(); err == nil {
+		t.Error("a 12 h half-life was accepted")
+	}
+	if err := (trainer.Options{BaselineHalfLife: trainer.MinBaselineHalfLife}).Validate(); err != nil {
+		t.Errorf("the minimum half-life was refused: %v", err)
+	}
+	lk := &artifact.Likelihood{Short: 5, Long: 100, MinHistory: 10, MinStd: 0.05}
+	if err := (trainer.Options{BaselineHalfLife: 48 * time.Hour, Likelihood: lk}).Validate(); err == nil {
+		t.Error("a baseline with the likelihood score was accepted (it would be dropped silently)")
+	}
+}
+
+// Days of a stuck transmitter are a sensor fault, not a new normal: the baseline does
+// not learn them, so a process fault after them is caught as fast as without them.
+func TestBaselineDoesNotLearnAStuckSensor(t *testing.T) {
+	const day = 1440
+	train := movedPlant(3*day, math.MaxInt, 0, math.MaxInt, 1)
+	live := movedPlant(12*day, math.MaxInt, 0, 10*day, 3)
+	stuck := live.Rows[4*day][2]
+	for i := 4 * day; i < 8*day; i++ {
+		live.Rows[i][2] = stuck
+	}
+	d := trainer.Data{Columns: []string{"a", "b", "c"}, Series: []trainer.Series{train}}
+	m, _, err := trainer.Fit(context.Background(), d, trainer.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scoring.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := sc.NewStream()
+	factor, caught := 0.0, -1
+	for i, row := range live.Rows {
+		r, ok, err := st.Push(time.Unix(int64(live.T[i]), 0), row)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			continue
+		}
+		if i == 10*day {
+			factor = r.Baseline
+		}
+		if i >= 10*day && caught < 0 && r.Event.Transition == alerting.Raised {
+			caught = i - 10*day
+		}
+	}
+	t.Logf("factor %.2f when the fault starts, caught after %d min", factor, caught)
+	if factor > 1.3 {
+		t.Fatalf("factor %.2f after four days of a stuck sensor: the baseline learned the sensor fault", factor)
+	}
+	if caught < 0 || caught > 90 {
+		t.Fatalf("process fault after the stuck period caught after %d min, want within 90", caught)
 	}
 }

@@ -60,20 +60,23 @@ const baselineQuantile = 0.9
 const baselineDoubling = 72 * time.Hour
 
 // baselineWarmup is how much recent history the baseline needs before it moves the
-// score; until then the held-out calibration stands alone.
+// score; until then the held-out calibration stands alone. A decaying history holds at
+// most half-life / ln 2 of weight, so the half-life must be at least 12 h x ln 2 for
+// the baseline ever to warm up: Validate asks for a day (MinBaselineHalfLife).
 const baselineWarmup = 12 * time.Hour
 
 // baselineFor is the baseline of a model whose held-out scores are scores (see
-// artifact.Baseline). Unknown period: a window a minute, as warnLevel.
-func baselineFor(scores []float64, halfLife time.Duration, period float64) *artifact.Baseline {
-	if period <= 0 {
-		period = 60
+// artifact.Baseline); every is the time between windows (the period x the stride).
+// Unknown period: a window a minute, as warnLevel.
+func baselineFor(scores []float64, halfLife time.Duration, every float64) *artifact.Baseline {
+	if every <= 0 {
+		every = 60
 	}
 	return &artifact.Baseline{
 		Quantile:   baselineQuantile,
 		Ref:        math.Max(quantile(scores, baselineQuantile), 1e-9),
 		HalfLife:   halfLife.Seconds(),
 		Doubling:   baselineDoubling.Seconds(),
-		MinWindows: math.Max(1, baselineWarmup.Seconds()/period),
+		MinWindows: math.Max(1, baselineWarmup.Seconds()/every),
 	}
 }

@@ -133,8 +133,11 @@ func (o Options) Validate() error {
 	default:
 		bad("--detector %q: use monitor, nets or both", o.Detector)
 	}
-	if h := o.BaselineHalfLife; h > 0 && (h < time.Hour || h > 8760*time.Hour) {
-		bad("--baseline-half-life %v: use 1h to 8760h, 0 for the default %v, or a negative value for off", h, DefaultBaselineHalfLife)
+	if h := o.BaselineHalfLife; h > 0 && (h < MinBaselineHalfLife || h > 8760*time.Hour) {
+		bad("--baseline-half-life %v: use %v to 8760h, 0 for the default %v, or a negative value for off", h, MinBaselineHalfLife, DefaultBaselineHalfLife)
+	}
+	if o.BaselineHalfLife > 0 && o.Likelihood != nil {
+		bad("--baseline-half-life %v and the likelihood score exclude each other: the likelihood score follows the recent past already", o.BaselineHalfLife)
 	}
 	if v := o.FalseAlarmsPerWeek; !finite(v) || v < 0 || v > 10000 {
 		bad("--false-alarms-per-week %v: use a rate from 0 (the default, %g) to 10000", v, DefaultFalseAlarmsPerWeek)

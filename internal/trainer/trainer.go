@@ -238,7 +238,7 @@ func (o *Options) defaults() {
 	if o.LikelihoodZ <= 0 {
 		o.LikelihoodZ = 4
 	}
-	if o.BaselineHalfLife == 0 && o.Task == artifact.TaskAnomaly && o.Detector == DetectorMonitor {
+	if o.BaselineHalfLife == 0 && o.Task == artifact.TaskAnomaly && o.Detector == DetectorMonitor && o.Likelihood == nil {
 		// Without declared operating conditions nothing explains a normal that moves,
 		// so the monitor follows it. Networks explain each sensor by the conditions;
 		// there the baseline only delayed alerts (simulated plant, seed 1: an
@@ -270,6 +270,10 @@ const DefaultFalseAlarmsPerWeek = 0.25
 // a new operating point needs days to become normal, while a normal that moved weeks
 // ago (NAB's streams, a season) no longer alarms (docs/model.md).
 const DefaultBaselineHalfLife = 7 * 24 * time.Hour
+
+// MinBaselineHalfLife is the shortest half-life Validate accepts: with less, the
+// baseline's decaying history never holds its 12 h warm-up (baselineWarmup).
+const MinBaselineHalfLife = 24 * time.Hour
 
 // DefaultDetector is the anomaly detector a model gets without Options.Detector.
 const DefaultDetector = DetectorMonitor

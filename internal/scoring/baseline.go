@@ -41,9 +41,6 @@ type baseline struct {
 }
 
 func newBaseline(b *artifact.Baseline) *baseline {
-	if b == nil {
-		return nil
-	}
 	bl := &baseline{b: b}
 	bl.reset()
 	return bl
@@ -129,7 +126,7 @@ type BaselineState struct {
 // BaselineState returns the stream's baseline; false for a model without one or a
 // stream that has not scored yet.
 func (st *Stream) BaselineState() (BaselineState, bool) {
-	bl := st.base
+	bl := st.baselineStage()
 	if bl == nil || bl.total == 0 {
 		return BaselineState{}, false
 	}
@@ -151,7 +148,7 @@ func (st *Stream) BaselineState() (BaselineState, bool) {
 // model. It refuses a state that does not fit (another bin layout, non-finite or
 // negative counts) and leaves the stream as it was.
 func (st *Stream) RestoreBaseline(s BaselineState) error {
-	bl := st.base
+	bl := st.baselineStage()
 	if bl == nil {
 		return errors.New("baseline: the model has none")
 	}

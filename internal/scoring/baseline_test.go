@@ -126,12 +126,12 @@ func TestBaselineWarmupAndRiseLimit(t *testing.T) {
 // refused without touching the stream.
 func TestBaselineStateRoundTrip(t *testing.T) {
 	m := &artifact.Model{Baseline: &artifact.Baseline{Quantile: 0.9, Ref: 1, HalfLife: 3600, Doubling: 3600, MinWindows: 10}}
-	a := &Stream{s: &Scorer{M: m}, base: newBaseline(m.Baseline)}
-	b := &Stream{s: &Scorer{M: m}, base: newBaseline(m.Baseline)}
+	a := &Stream{s: &Scorer{M: m}, scoreStages: []scoreStage{newBaseline(m.Baseline)}}
+	b := &Stream{s: &Scorer{M: m}, scoreStages: []scoreStage{newBaseline(m.Baseline)}}
 	t0 := time.Unix(1_700_000_000, 0)
 	rng := rand.New(rand.NewPCG(7, 8))
 	for i := range 500 {
-		a.base.observe(t0.Add(time.Duration(i)*time.Minute), 3*expScore(rng))
+		a.baselineStage().observe(t0.Add(time.Duration(i)*time.Minute), 3*expScore(rng))
 	}
 	s, ok := a.BaselineState()
 	if !ok {
@@ -142,7 +142,7 @@ func TestBaselineStateRoundTrip(t *testing.T) {
 	}
 	for i := 500; i < 700; i++ {
 		v, at := 3*expScore(rng), t0.Add(time.Duration(i)*time.Minute)
-		fa, fb := a.base.observe(at, v), b.base.observe(at, v)
+		fa, fb := a.baselineStage().observe(at, v), b.baselineStage().observe(at, v)
 		if math.Abs(fa-fb) > 1e-9*fa {
 			t.Fatalf("window %d: factor %v after restore, %v before", i, fb, fa)
 		}

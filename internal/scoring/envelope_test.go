@@ -36,7 +36,7 @@ func TestEnvelopeArithmetic(t *testing.T) {
 	} {
 		st.feat[0], st.feat[1] = tc.a, tc.b
 		r := &Result{Score: tc.score, Shares: []float64{0.2, 0.8}}
-		st.envelope(r)
+		envelopeStage{}.apply(st, r)
 		if math.Abs(r.Score-tc.wantScore) > 1e-12 || r.Shares[0] != tc.wantShares[0] || r.Shares[1] != tc.wantShares[1] {
 			t.Errorf("%s: score %v shares %v, want %v %v", tc.name, r.Score, r.Shares, tc.wantScore, tc.wantShares)
 		}
@@ -55,7 +55,7 @@ func TestEnvelopeDegenerateRange(t *testing.T) {
 	}
 	st := &Stream{s: &Scorer{M: m, lastIdx: []int{0}}, feat: []float64{5.4}}
 	r := &Result{Score: 0.1, Shares: []float64{1}}
-	st.envelope(r)
+	envelopeStage{}.apply(st, r)
 	if math.Abs(r.Score-6) > 1e-9 {
 		t.Fatalf("score %v, want 6", r.Score)
 	}

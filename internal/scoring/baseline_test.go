@@ -125,7 +125,7 @@ func TestBaselineWarmupAndRiseLimit(t *testing.T) {
 // A saved state restores to the same factors, and a state that does not fit is
 // refused without touching the stream.
 func TestBaselineStateRoundTrip(t *testing.T) {
-	m := &artifact.Model{Baseline: &artifact.Baseline{Quantile: 0.9, Ref: 1, HalfLife: 3600, Doubling: 3600, MinWindows: 10}}
+	m := &artifact.Model{Modes: artifact.Modes{Baseline: &artifact.Baseline{Quantile: 0.9, Ref: 1, HalfLife: 3600, Doubling: 3600, MinWindows: 10}}}
 	a := &Stream{s: &Scorer{M: m}, scoreStages: []scoreStage{newBaseline(m.Baseline)}}
 	b := &Stream{s: &Scorer{M: m}, scoreStages: []scoreStage{newBaseline(m.Baseline)}}
 	t0 := time.Unix(1_700_000_000, 0)

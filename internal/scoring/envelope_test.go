@@ -14,9 +14,9 @@ import (
 // A range narrower than the target's residual scale is widened to it.
 func TestEnvelopeArithmetic(t *testing.T) {
 	m := &artifact.Model{
-		Targets:  []string{"a", "b"},
-		Envelope: &artifact.Envelope{Min: []float64{10, 0}, Max: []float64{20, 100}, Allowance: 0.1},
-		Alert:    alerting.Config{Levels: alerting.Levels{Warn: 3}},
+		Targets: []string{"a", "b"},
+		Modes:   artifact.Modes{Envelope: &artifact.Envelope{Min: []float64{10, 0}, Max: []float64{20, 100}, Allowance: 0.1}},
+		Alert:   alerting.Config{Levels: alerting.Levels{Warn: 3}},
 		// Smaller than both ranges: no effect on the cases below.
 		ResidualScale: []float64{0.5, 0.5},
 	}
@@ -49,7 +49,7 @@ func TestEnvelopeArithmetic(t *testing.T) {
 func TestEnvelopeDegenerateRange(t *testing.T) {
 	m := &artifact.Model{
 		Targets:       []string{"a"},
-		Envelope:      &artifact.Envelope{Min: []float64{5}, Max: []float64{5}, Allowance: 0.1},
+		Modes:         artifact.Modes{Envelope: &artifact.Envelope{Min: []float64{5}, Max: []float64{5}, Allowance: 0.1}},
 		Alert:         alerting.Config{Levels: alerting.Levels{Warn: 3}},
 		ResidualScale: []float64{2},
 	}

@@ -2,8 +2,11 @@
 // The edge daemon runs it on live MQTT telemetry, `infer score` runs it on a CSV, and
 // the trainer runs it to calibrate thresholds, so all three agree by construction:
 //
-//	row -> regime normalisation -> streaming window features -> input scaler ->
-//	ensemble of MLPs -> residuals (anomaly) or RUL -> smoothed score -> alert state
+//	row -> regime normalisation -> row stages -> streaming window features ->
+//	input scaler -> ensemble of MLPs -> residuals (anomaly) or RUL ->
+//	score stages (smoothing, likelihood, ...) -> alert state
+//
+// A model's optional modes are the stages (stages.go).
 package scoring
 
 import (
@@ -296,6 +299,9 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 	}
 	n := st.rows
 	st.rows++
+	// Every row reaches the row stages, whether or not it completes a window: the
+	// forecaster's rings, the history EWMA inputs (written into st.feat) and the
+	// sensor checks (the extractor below does not read them).
 	for _, s := range st.rowStages {
 		if err := s.observe(n, in); err != nil {
 			return nil, false, err

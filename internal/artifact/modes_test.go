@@ -1,6 +1,9 @@
 package artifact_test
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -103,6 +106,43 @@ func TestFormatVersionFollowsFields(t *testing.T) {
 		}
 		if _, err := artifact.Decode(strings.NewReader(string(b))); err != nil {
 			t.Fatalf("%s: this build must read its own format 2: %v", name, err)
+		}
+	}
+}
+
+// Files written before the mode fields were grouped (trained models with every mode:
+// an anomaly model with forecast, likelihood, level with lag and weight, novelty,
+// envelope with per-target allowances, monitor, sensor check and baseline; a rul model
+// with age, history EWMA, a member, short-history padding and a band) load, keep
+// their modes, and encode back to the very same bytes: the JSON names, their order
+// and the format version did not move.
+func TestModeGoldensKeepTheirBytes(t *testing.T) {
+	for _, tc := range []struct {
+		file  string
+		modes func(m *artifact.Model) bool
+	}{
+		{"golden-v4-anomaly-modes.model", func(m *artifact.Model) bool {
+			return m.Forecast == 1 && m.Likelihood != nil && m.Level != nil && m.Level.Lag == 24 && m.Novelty != nil &&
+				m.Envelope != nil && len(m.Envelope.Allowances) == 3 && m.Monitor != nil && m.SensorCheck != nil && m.Baseline != nil
+		}},
+		{"golden-v1-rul-modes.model", func(m *artifact.Model) bool {
+			return m.AgeFeature && len(m.HistoryEWMA) == 2 && len(m.Members) == 1 && m.PadShort && m.Band != nil
+		}},
+	} {
+		path := filepath.Join("testdata", tc.file)
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := artifact.Load(path)
+		if err != nil {
+			t.Fatalf("%s no longer loads: %v", tc.file, err)
+		}
+		if !tc.modes(m) {
+			t.Errorf("%s: a mode was lost on loading: %+v", tc.file, m)
+		}
+		if got := encode(t, m); !bytes.Equal(got, raw) {
+			t.Errorf("%s: re-encoded bytes differ from the file (header %q, was %q)", tc.file, got[:bytes.IndexByte(got, '\n')], raw[:bytes.IndexByte(raw, '\n')])
 		}
 	}
 }

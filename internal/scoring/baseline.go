@@ -38,12 +38,12 @@ type baseline struct {
 	inc    float64 // weight of the next observation: grows instead of decaying counts
 	last   time.Time
 	factor float64
+	// pending is the current window's process score, learned once the stream knows
+	// it is not a sensor fault.
+	pending float64
 }
 
 func newBaseline(b *artifact.Baseline) *baseline {
-	if b == nil {
-		return nil
-	}
 	bl := &baseline{b: b}
 	bl.reset()
 	return bl
@@ -132,7 +132,7 @@ type BaselineState struct {
 // BaselineState returns the stream's baseline; false for a model without one or a
 // stream that has not scored yet.
 func (st *Stream) BaselineState() (BaselineState, bool) {
-	bl := st.base
+	bl := st.baselineStage()
 	if bl == nil || bl.total == 0 {
 		return BaselineState{}, false
 	}
@@ -154,7 +154,7 @@ func (st *Stream) BaselineState() (BaselineState, bool) {
 // model. It refuses a state that does not fit (another bin layout, non-finite or
 // negative counts) and leaves the stream as it was.
 func (st *Stream) RestoreBaseline(s BaselineState) error {
-	bl := st.base
+	bl := st.baselineStage()
 	if bl == nil {
 		return errors.New("baseline: the model has none")
 	}

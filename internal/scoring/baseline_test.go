@@ -23,6 +23,12 @@ func observe(bl *baseline, at time.Time, score float64) float64 {
 	return f
 }
 
+// testStream is a stream with only m's baseline stage.
+func testStream(m *artifact.Model) *Stream {
+	bl := newBaseline(m.Baseline)
+	return &Stream{s: &Scorer{M: m}, base: bl, scoreStages: []scoreStage{bl}}
+}
+
 // healthy scores: exponential with mean 1, whose 90th percentile is ln 10.
 func expScore(rng *rand.Rand) float64 { return rng.ExpFloat64() }
 
@@ -133,13 +139,13 @@ func TestBaselineWarmupAndRiseLimit(t *testing.T) {
 // A saved state restores to the same factors, and a state that does not fit is
 // refused without touching the stream.
 func TestBaselineStateRoundTrip(t *testing.T) {
-	m := &artifact.Model{Baseline: &artifact.Baseline{Quantile: 0.9, Ref: 1, HalfLife: 3600, Doubling: 3600, MinWindows: 10}}
-	a := &Stream{s: &Scorer{M: m}, base: newBaseline(m.Baseline)}
-	b := &Stream{s: &Scorer{M: m}, base: newBaseline(m.Baseline)}
+	m := &artifact.Model{Modes: artifact.Modes{Baseline: &artifact.Baseline{Quantile: 0.9, Ref: 1, HalfLife: 3600, Doubling: 3600, MinWindows: 10}}}
+	a := testStream(m)
+	b := testStream(m)
 	t0 := time.Unix(1_700_000_000, 0)
 	rng := rand.New(rand.NewPCG(7, 8))
 	for i := range 500 {
-		observe(a.base, t0.Add(time.Duration(i)*time.Minute), 3*expScore(rng))
+		observe(a.baselineStage(), t0.Add(time.Duration(i)*time.Minute), 3*expScore(rng))
 	}
 	s, ok := a.BaselineState()
 	if !ok {
@@ -150,7 +156,7 @@ func TestBaselineStateRoundTrip(t *testing.T) {
 	}
 	for i := 500; i < 700; i++ {
 		v, at := 3*expScore(rng), t0.Add(time.Duration(i)*time.Minute)
-		fa, fb := observe(a.base, at, v), observe(b.base, at, v)
+		fa, fb := observe(a.baselineStage(), at, v), observe(b.baselineStage(), at, v)
 		if math.Abs(fa-fb) > 1e-9*fa {
 			t.Fatalf("window %d: factor %v after restore, %v before", i, fb, fa)
 		}
@@ -171,20 +177,20 @@ func TestBaselineStateRoundTrip(t *testing.T) {
 // the state was saved) keeps its factor, never below 1, and a restored factor its
 // counts could not have produced is refused or reset.
 func TestBaselineTimeGoingBack(t *testing.T) {
-	m := &artifact.Model{Baseline: &artifact.Baseline{Quantile: 0.9, Ref: 1, HalfLife: 3600, Doubling: 3600, MinWindows: 10}}
-	a := &Stream{s: &Scorer{M: m}, base: newBaseline(m.Baseline)}
+	m := &artifact.Model{Modes: artifact.Modes{Baseline: &artifact.Baseline{Quantile: 0.9, Ref: 1, HalfLife: 3600, Doubling: 3600, MinWindows: 10}}}
+	a := testStream(m)
 	t0 := time.Unix(1_700_000_000, 0)
 	for i := range 300 {
-		observe(a.base, t0.Add(time.Duration(i)*time.Minute), 3)
+		observe(a.baselineStage(), t0.Add(time.Duration(i)*time.Minute), 3)
 	}
 	s, _ := a.BaselineState()
 	for _, back := range []time.Duration{time.Minute, 24 * time.Hour, 50 * 365 * 24 * time.Hour} {
-		b := &Stream{s: &Scorer{M: m}, base: newBaseline(m.Baseline)}
+		b := testStream(m)
 		if err := b.RestoreBaseline(s); err != nil {
 			t.Fatal(err)
 		}
 		for i := range 30 {
-			observe(b.base, s.Last.Add(-back+time.Duration(i)*time.Second), 0.1)
+			observe(b.baselineStage(), s.Last.Add(-back+time.Duration(i)*time.Second), 0.1)
 			if f := b.base.factor; f < 1 || f > s.Factor*1.0001 {
 				t.Fatalf("%v back: factor %v after restoring %v, want within [1, restored]", back, f, s.Factor)
 			}

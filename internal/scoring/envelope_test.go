@@ -14,9 +14,9 @@ import (
 // A range narrower than the target's residual scale is widened to it.
 func TestEnvelopeArithmetic(t *testing.T) {
 	m := &artifact.Model{
-		Targets:  []string{"a", "b"},
-		Envelope: &artifact.Envelope{Min: []float64{10, 0}, Max: []float64{20, 100}, Allowance: 0.1},
-		Alert:    alerting.Config{Levels: alerting.Levels{Warn: 3}},
+		Targets: []string{"a", "b"},
+		Modes:   artifact.Modes{Envelope: &artifact.Envelope{Min: []float64{10, 0}, Max: []float64{20, 100}, Allowance: 0.1}},
+		Alert:   alerting.Config{Levels: alerting.Levels{Warn: 3}},
 		// Smaller than both ranges: no effect on the cases below.
 		ResidualScale: []float64{0.5, 0.5},
 	}
@@ -36,7 +36,7 @@ func TestEnvelopeArithmetic(t *testing.T) {
 	} {
 		st.feat[0], st.feat[1] = tc.a, tc.b
 		r := &Result{Score: tc.score, Shares: []float64{0.2, 0.8}}
-		st.envelope(r)
+		envelopeStage{}.apply(st, r)
 		if math.Abs(r.Score-tc.wantScore) > 1e-12 || r.Shares[0] != tc.wantShares[0] || r.Shares[1] != tc.wantShares[1] {
 			t.Errorf("%s: score %v shares %v, want %v %v", tc.name, r.Score, r.Shares, tc.wantScore, tc.wantShares)
 		}
@@ -49,13 +49,13 @@ func TestEnvelopeArithmetic(t *testing.T) {
 func TestEnvelopeDegenerateRange(t *testing.T) {
 	m := &artifact.Model{
 		Targets:       []string{"a"},
-		Envelope:      &artifact.Envelope{Min: []float64{5}, Max: []float64{5}, Allowance: 0.1},
+		Modes:         artifact.Modes{Envelope: &artifact.Envelope{Min: []float64{5}, Max: []float64{5}, Allowance: 0.1}},
 		Alert:         alerting.Config{Levels: alerting.Levels{Warn: 3}},
 		ResidualScale: []float64{2},
 	}
 	st := &Stream{s: &Scorer{M: m, lastIdx: []int{0}}, feat: []float64{5.4}}
 	r := &Result{Score: 0.1, Shares: []float64{1}}
-	st.envelope(r)
+	envelopeStage{}.apply(st, r)
 	if math.Abs(r.Score-6) > 1e-9 {
 		t.Fatalf("score %v, want 6", r.Score)
 	}

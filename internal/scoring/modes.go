@@ -48,13 +48,17 @@ func (f *forecaster) reset() {
 	}
 }
 
+// restart follows an outage: no prediction made before it pairs with a row after.
+func (f *forecaster) restart() { f.reset() }
+
 // observe records row n's (post-regime) inputs.
-func (f *forecaster) observe(n int64, in []float64) {
+func (f *forecaster) observe(n int64, in []float64) error {
 	k := int(n % int64(f.h))
 	for j, s := range f.tIdx {
 		f.vals[k][j] = in[s]
 	}
 	f.valsAt[k] = n
+	return nil
 }
 
 // record stores the prediction made at row n and reports whether row n can be
@@ -142,43 +146,4 @@ func (l *likelihood) resum() {
 	for _, v := range l.long[:l.nLong] {
 		l.sum, l.sumSq = l.sum+v, l.sumSq+v*v
 	}
-}
-
-// level is the mean over targets of the standardised window mean, the input of the
-// level score (artifact.Model.Level).
-func (st *Stream) level() float64 {
-	m := st.s.M
-	var sum float64
-	for k, idx := range st.s.meanIdx {
-		sum += (st.feat[idx] - m.TargetCenter[k]) / m.TargetScale[k]
-	}
-	return sum / float64(len(st.s.meanIdx))
-}
-
-// levelScore raises r.Score to the level score's |z| when that is larger. With a
-// lag, the input is the change of level since Lag rows earlier; a row whose lagged
-// level is unknown (start, gap) leaves the score as it is.
-func (st *Stream) levelScore(r *Result) {
-	v := st.level()
-	if lag := st.s.M.Level.Lag; lag > 0 {
-		if st.lagV == nil {
-			st.lagV, st.lagAt = make([]float64, lag), make([]int64, lag)
-			for i := range st.lagAt {
-				st.lagAt[i] = -1
-			}
-		}
-		n := st.rows - 1
-		k := int(n % int64(lag))
-		old, oldAt := st.lagV[k], st.lagAt[k]
-		st.lagV[k], st.lagAt[k] = v, n
-		if n < int64(lag) || oldAt != n-int64(lag) {
-			return
-		}
-		v -= old
-	}
-	z := math.Abs(st.lv.score(v))
-	if w := st.s.M.Level.Weight; w > 0 {
-		z *= w
-	}
-	r.Score = math.Max(r.Score, z)
 }

@@ -32,7 +32,7 @@ func TestLikelihoodArithmetic(t *testing.T) {
 
 // The forecaster pairs row n's actual mean of h rows with the prediction of row n-h.
 func TestForecasterAlignment(t *testing.T) {
-	m := &artifact.Model{Forecast: 2, Targets: []string{"v"}}
+	m := &artifact.Model{Modes: artifact.Modes{Forecast: 2}, Targets: []string{"v"}}
 	m.Spec.Sensors = []string{"v"}
 	f := newForecaster(m)
 	ok := []bool{}

@@ -20,9 +20,6 @@ type monitorStage struct {
 }
 
 func newMonitorStage(m *artifact.Model) *monitorStage {
-	if m.Monitor == nil {
-		return nil
-	}
 	names := m.Spec.FeatureNames()
 	inputs := m.Monitor.Inputs
 	if len(inputs) == 0 {

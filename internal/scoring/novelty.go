@@ -23,8 +23,8 @@ func newNovelty(c *artifact.Novelty) *novelty {
 
 func (v *novelty) reset() { *v = *newNovelty(&v.cfg) }
 
-// apply records score and returns it scaled by warn / max(warn, ratio x window max).
-func (v *novelty) apply(score, warn float64) float64 {
+// scale records score and returns it scaled by warn / max(warn, ratio x window max).
+func (v *novelty) scale(score, warn float64) float64 {
 	g := int64(v.cfg.Gap)
 	v.past[v.n%(g+1)] = score
 	// The score of row n-Gap enters the window; rows before n-Gap-Window+1 leave it.

@@ -17,12 +17,12 @@ func TestNoveltyApply(t *testing.T) {
 	// Rows 1-3 see row 0's 8 in the window (bar 0.5 x 8 = 4); row 4 on, it has left.
 	want := []float64{8, 0.5, 0.5, 0.5, 1, 1, 10}
 	for i, s := range in {
-		if got := v.apply(s, 2); math.Abs(got-want[i]) > 1e-12 {
+		if got := v.scale(s, 2); math.Abs(got-want[i]) > 1e-12 {
 			t.Fatalf("row %d: %v, want %v", i, got, want[i])
 		}
 	}
 	v.reset()
-	if got := v.apply(1, 2); got != 1 {
+	if got := v.scale(1, 2); got != 1 {
 		t.Fatalf("after reset: %v, want 1 (empty window)", got)
 	}
 }
@@ -30,9 +30,9 @@ func TestNoveltyApply(t *testing.T) {
 // A NaN score never poisons the running maximum, and a bar below warn changes nothing.
 func TestNoveltyNaNAndLowBar(t *testing.T) {
 	v := newNovelty(&artifact.Novelty{Window: 5, Gap: 0, Ratio: 1})
-	v.apply(math.NaN(), 4)
+	v.scale(math.NaN(), 4)
 	for i := 0; i < 10; i++ {
-		if got := v.apply(3, 4); got != 3 {
+		if got := v.scale(3, 4); got != 3 {
 			t.Fatalf("row %d: %v, want 3 (past max 3 is under warn 4)", i, got)
 		}
 	}

@@ -2,8 +2,11 @@
 // The edge daemon runs it on live MQTT telemetry, `infer score` runs it on a CSV, and
 // the trainer runs it to calibrate thresholds, so all three agree by construction:
 //
-//	row -> regime normalisation -> streaming window features -> input scaler ->
-//	ensemble of MLPs -> residuals (anomaly) or RUL -> smoothed score -> alert state
+//	row -> regime normalisation -> row stages -> streaming window features ->
+//	input scaler -> ensemble of MLPs -> residuals (anomaly) or RUL ->
+//	score stages (smoothing, likelihood, ...) -> alert state
+//
+// A model's optional modes are the stages (stages.go).
 package scoring
 
 import (
@@ -172,28 +175,19 @@ type Stream struct {
 	nanRow  []float64
 	res     Result
 	last    time.Time
-	smooth  float64
-	warm    bool
 	rows    int64 // rows processed since the stream began or Reset: the age input
-	fc      *forecaster
-	lk      *likelihood
-	lv      *likelihood
-	nv      *novelty
-	lagV    []float64
-	lagAt   []int64
-	hist    *features.History // whole-history EWMA inputs (artifact.Model.HistoryEWMA)
-	histV   []float64
-	mem     *memberStreams // rul: one stream per artifact.Model.Members entry
-	pad     *padder        // rul with PadShort: windows of short histories
-	mon     *monitorStage  // anomaly with a Monitor
-	base    *baseline      // anomaly with a Baseline
-	// baseScore is the process score before the baseline's division, which the
-	// baseline learns once the sensor checks have had their say.
-	baseScore float64
-	chk       *SensorChecker // anomaly with a SensorCheck
-	tgtOf     []int          // target index of each spec sensor, -1 for context sensors
-	cause     causeTracker
-	C         Counters
+
+	// The model's optional modes (stages.go), built by NewStream in a fixed order.
+	rowStages   []rowStage     // every row: forecaster, history EWMA, sensor checks
+	scoreStages []scoreStage   // anomaly: raw score -> alerting score
+	fc          *forecaster    // also a row stage: the residual's actual and expected
+	chk         *sensorStage   // also a row stage: the latest row's sensor fault
+	mem         *memberStreams // rul: one stream per artifact.Model.Members entry
+	pad         *padder        // rul with PadShort: windows of short histories
+	base        *baseline      // also a score stage: learns once the sensor checks have had their say
+
+	cause causeTracker
+	C     Counters
 }
 
 // NewStream starts a machine's state.
@@ -219,31 +213,8 @@ func (s *Scorer) NewStream() (*Stream, error) {
 	for _, n := range s.nets {
 		st.preds = append(st.preds, n.NewPredictor())
 	}
-	if s.M.Forecast > 0 {
-		st.fc = newForecaster(s.M)
-	}
-	if s.M.Likelihood != nil {
-		st.lk = newLikelihood(s.M.Likelihood)
-	}
-	if s.M.Level != nil {
-		st.lv = newLikelihood(s.M.Level)
-	}
-	if s.M.Novelty != nil {
-		st.nv = newNovelty(s.M.Novelty)
-	}
-	st.mon = newMonitorStage(s.M)
-	st.base = newBaseline(s.M.Baseline)
-	if s.M.SensorCheck != nil {
-		st.chk = NewSensorChecker(len(s.M.Spec.Sensors), s.M.Spec.Window)
-		for _, name := range s.M.Spec.Sensors {
-			st.tgtOf = append(st.tgtOf, indexOf(s.M.Targets, name))
-		}
-	}
-	if len(s.M.HistoryEWMA) > 0 {
-		if st.hist, err = features.NewHistory(s.M.HistoryEWMA, ns); err != nil {
-			return nil, err
-		}
-		st.histV = make([]float64, st.hist.Len())
+	if err := st.newStages(); err != nil {
+		return nil, err
 	}
 	if st.mem, err = s.newMemberStreams(); err != nil {
 		return nil, err
@@ -276,11 +247,8 @@ func (st *Stream) Push(ts time.Time, row []float64) (*Result, bool, error) {
 			st.C.Gaps++
 			st.cause.held = true
 			st.ext.Reset()
-			if st.chk != nil {
-				st.chk.Reset()
-			}
-			if st.fc != nil {
-				st.fc.reset()
+			for _, s := range st.rowStages {
+				s.restart()
 			}
 		case missing > 0:
 			for i := 0; i < missing; i++ {
@@ -332,12 +300,11 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 	}
 	n := st.rows
 	st.rows++
-	if st.fc != nil {
-		st.fc.observe(n, in)
-	}
-	if st.hist != nil {
-		// Every row updates the history, whether or not a window completes.
-		if err := st.hist.Push(in, st.histV); err != nil {
+	// Every row reaches the row stages, whether or not it completes a window: the
+	// forecaster's rings, the history EWMA inputs (written into st.feat) and the
+	// sensor checks (the extractor below does not read them).
+	for _, s := range st.rowStages {
+		if err := s.observe(n, in); err != nil {
 			return nil, false, err
 		}
 	}
@@ -351,8 +318,7 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 	}
 	issueAt, issue := -1, ""
 	if st.chk != nil {
-		st.chk.Push(in)
-		issueAt, issue = st.chk.Check(m.SensorCheck)
+		issueAt, issue = st.chk.at, st.chk.issue
 	}
 	if !ready {
 		if skip := st.ext.LastSkip(); issue != IssueSilent || skip != features.SkipTooMissing && skip != features.SkipGap {
@@ -364,10 +330,6 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 	}
 	if m.AgeFeature {
 		st.feat[nf] = float64(st.rows)
-		nf++
-	}
-	if st.hist != nil {
-		copy(st.feat[nf:], st.histV)
 	}
 	st.C.Windows++
 	if err := m.Input.Transform(st.feat, st.scaled); err != nil {
@@ -407,7 +369,7 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 			// A faulty transmitter distorts its own features and drives the process
 			// score; learning such windows would let days of a stuck sensor hide the
 			// next process fault.
-			st.base.learn(ts, st.baseScore)
+			st.base.learn(ts, st.base.pending)
 		}
 	}
 	r.Event = st.alert.Observe(ts, r.Score)
@@ -424,10 +386,10 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 const SensorLevel = 1.5
 
 // sensorFault makes r a sensor fault of spec sensor k: at least SensorLevel x warn,
-// blamed on k alone.
+// blamed on k alone. Only the sensor stage finds one, so st.chk is set.
 func (st *Stream) sensorFault(r *Result, k int, issue string) {
 	level := SensorLevel * st.s.M.Alert.Warn
-	if t := st.tgtOf[k]; r.Score >= level && (t < 0 || r.Shares[t] < 0.5 || issue == IssueSpiking) {
+	if t := st.chk.tgtOf[k]; r.Score >= level && (t < 0 || r.Shares[t] < 0.5 || issue == IssueSpiking) {
 		// A process score above the sensor level that another sensor drives is a
 		// process fault, whatever this sensor does meanwhile. So is one with spikes
 		// on the very sensor that drives it: a spike barely moves a window mean, so a
@@ -438,7 +400,7 @@ func (st *Stream) sensorFault(r *Result, k int, issue string) {
 	r.SensorIssue, r.IssueSensor = issue, k
 	r.Score = math.Max(r.Score, level)
 	clear(r.Shares)
-	if t := st.tgtOf[k]; t >= 0 {
+	if t := st.chk.tgtOf[k]; t >= 0 {
 		r.Shares[t] = 1
 	}
 }
@@ -560,48 +522,10 @@ func (st *Stream) predict() {
 	}
 }
 
+// anomaly scores an anomaly window: the networks' residuals, then the model's score
+// stages in their order (stages.go).
 func (st *Stream) anomaly(r *Result) {
 	r.Baseline = 1
-	st.anomalyScore(r)
-	if st.s.M.Envelope != nil {
-		st.envelope(r)
-	}
-	if st.base != nil {
-		st.baseScore = r.Score
-		r.Baseline = st.base.factor
-		r.Score /= r.Baseline
-	}
-}
-
-// envelope raises the score to warn x excess / allowance when a target's latest value
-// is outside its healthy range, and then blames that target alone: a limit was crossed.
-func (st *Stream) envelope(r *Result) {
-	e, warn := st.s.M.Envelope, st.s.M.Alert.Warn
-	top, topK := r.Score, -1
-	for k, idx := range st.s.lastIdx {
-		x := st.feat[idx]
-		excess := math.Max(x-e.Max[k], e.Min[k]-x)
-		if !(excess > 0) || e.AllowanceOf(k) == 0 { // also NaN
-			continue
-		}
-		// A sensor that barely moved in healthy operation would otherwise make any
-		// departure an instant critical alert: its typical residual is the least width.
-		allow := e.AllowanceOf(k) * math.Max(e.Max[k]-e.Min[k], math.Max(st.s.M.ResidualScale[k], 1e-9))
-		if v := warn * excess / allow; v > top {
-			top, topK = v, k
-		}
-	}
-	if topK < 0 {
-		return
-	}
-	r.Score = top
-	for k := range r.Shares {
-		r.Shares[k] = 0
-	}
-	r.Shares[topK] = 1
-}
-
-func (st *Stream) anomalyScore(r *Result) {
 	if len(st.preds) > 0 {
 		st.residualScore(r)
 	} else {
@@ -609,19 +533,9 @@ func (st *Stream) anomalyScore(r *Result) {
 		clear(r.Residual)
 		clear(r.Shares)
 	}
-	if st.mon != nil {
-		// The monitor joins by the maximum; the alert blames the sensors of whichever
-		// score decided.
-		t2, spe := st.mon.stats(st.scaled)
-		r.T2, r.SPE = t2, spe
-		if v := math.Max(t2, spe); v > r.Raw || len(st.preds) == 0 {
-			r.Raw = v
-			// T2 contributions smear over correlated sensors; the residual names the one
-			// that left the relation, so it blames unless T2 clearly dominates.
-			st.mon.blame(t2 > 2*spe, r.Shares)
-		}
+	for _, s := range st.scoreStages {
+		s.apply(st, r)
 	}
-	st.smoothScore(r)
 }
 
 // residualScore is the networks' score: the targets' normalised residuals combined.
@@ -653,32 +567,6 @@ func (st *Stream) residualScore(r *Result) {
 	}
 }
 
-// smoothScore turns the raw score into the alerting score: the likelihood's standard
-// score when the model has one, else an EWMA.
-func (st *Stream) smoothScore(r *Result) {
-	m := st.s.M
-	if st.lk != nil {
-		r.Score = st.lk.score(r.Raw)
-		if st.lv != nil {
-			st.levelScore(r)
-		}
-		if st.nv != nil {
-			r.Score = st.nv.apply(r.Score, m.Alert.Warn)
-		}
-		return
-	}
-	a := m.Smoothing
-	if a <= 0 || a > 1 {
-		a = 1
-	}
-	if !st.warm {
-		st.smooth, st.warm = r.Raw, true
-	} else {
-		st.smooth = a*r.Raw + (1-a)*st.smooth
-	}
-	r.Score = st.smooth
-}
-
 // RestoreAlert carries an alert that was active before a restart into this stream.
 func (st *Stream) RestoreAlert(sev alerting.Severity, startedAt time.Time) {
 	st.alert.Restore(sev, startedAt)
@@ -696,28 +584,12 @@ func (st *Stream) Reset() {
 	st.ext.Reset()
 	st.alert, _ = alerting.New(st.s.M.Alert)
 	st.cause.reset()
-	st.last, st.warm, st.smooth, st.rows = time.Time{}, false, 0, 0
-	if st.fc != nil {
-		st.fc.reset()
+	st.last, st.rows = time.Time{}, 0
+	for _, s := range st.rowStages {
+		s.reset()
 	}
-	if st.lk != nil {
-		st.lk.reset()
-	}
-	if st.lv != nil {
-		st.lv.reset()
-		st.lagV, st.lagAt = nil, nil
-	}
-	if st.nv != nil {
-		st.nv.reset()
-	}
-	if st.hist != nil {
-		st.hist.Reset()
-	}
-	if st.chk != nil {
-		st.chk.Reset()
-	}
-	if st.base != nil {
-		st.base.reset()
+	for _, s := range st.scoreStages {
+		s.reset()
 	}
 	st.mem.reset()
 }

@@ -190,8 +190,8 @@ func TestLearnMatchesCheck(t *testing.T) {
 // The monitor's statistics are the textbook ones: with the components along the first
 // two axes, T2 sums those coordinates' squares over their variances and SPE the rest.
 func TestMonitorStatistics(t *testing.T) {
-	m := &artifact.Model{Targets: []string{"a", "b", "c"}, Monitor: &artifact.Monitor{
-		Components: [][]float64{{1, 0, 0}, {0, 1, 0}}, Variance: []float64{4, 1}, T2Level: 2, SPELevel: 0.5}}
+	m := &artifact.Model{Targets: []string{"a", "b", "c"}, Modes: artifact.Modes{Monitor: &artifact.Monitor{
+		Components: [][]float64{{1, 0, 0}, {0, 1, 0}}, Variance: []float64{4, 1}, T2Level: 2, SPELevel: 0.5}}}
 	m.Spec.Sensors, m.Spec.Features, m.Spec.Window = []string{"a", "b", "c"}, []string{"mean"}, 2
 	ms := newMonitorStage(m)
 	t2, spe := ms.stats([]float64{2, 1, 0.5})

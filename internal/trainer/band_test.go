@@ -29,7 +29,7 @@ func TestBandOfCoversStatedShare(t *testing.T) {
 	if len(b.Lo) != bandBins || len(b.Edges) != bandBins-1 {
 		t.Fatalf("%d bins, %d edges", len(b.Lo), len(b.Edges))
 	}
-	m := &artifact.Model{Band: b, RULCap: 1000}
+	m := &artifact.Model{Modes: artifact.Modes{Band: b}, RULCap: 1000}
 	fp, fa := draw(20000)
 	cov, width := bandFit(m, fp, fa)
 	if math.Abs(cov-0.8) > 0.03 {

@@ -306,8 +306,8 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 		Spec: spec, Settings: p.settings, Regimes: p.regimes, Input: in,
 		Targets: targets, TargetCenter: tc, TargetScale: ts, Smoothing: o.Smoothing,
 		Period: p.period, Nets: nets, LeaveOneOut: loo, Context: o.Context, Combine: combineOf(o, len(targets)),
-		AgeFeature: o.AgeFeature, Forecast: o.Forecast, Likelihood: o.Likelihood,
-		Level: o.Level, TargetFeature: o.TargetFeature, Monitor: mon,
+		Modes: artifact.Modes{AgeFeature: o.AgeFeature, Forecast: o.Forecast, Likelihood: o.Likelihood,
+			Level: o.Level, Monitor: mon}, TargetFeature: o.TargetFeature,
 	}
 	if err := calibrateAnomaly(m, d, p, o, rep); err != nil {
 		return nil, nil, err

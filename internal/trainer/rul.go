@@ -88,7 +88,7 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 		Name: o.Name, Version: o.Version, Created: time.Now().UTC(), Task: o.Task, Match: o.Match,
 		Spec: spec, Settings: p.settings, Regimes: p.regimes, Input: in,
 		Targets: []string{"rul"}, TargetCenter: tc, TargetScale: ts, RULCap: o.RULCap, Period: p.period, Nets: nets,
-		AgeFeature: o.AgeFeature, HistoryEWMA: o.HistoryEWMA, PadShort: padShort(spec),
+		Modes: artifact.Modes{AgeFeature: o.AgeFeature, HistoryEWMA: o.HistoryEWMA, PadShort: padShort(spec)},
 		Alert: alerting.Config{Levels: alerting.Levels{Warn: o.Horizon, Critical: o.Horizon / 2, Clear: o.Horizon * 1.2, Above: false}, K: 2, M: 3, ClearAfter: 3},
 	}
 	var band *artifact.RULBand

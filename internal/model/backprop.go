@@ -56,9 +56,11 @@ func (w *workspace[T]) lossAndGrad(rows int, t []T, loss Loss, norm int) float64
 		gemm(out, in, rows, dz, true, x, false, w.grad[n.wOff[l]:n.wOff[l]+out*in], false, &w.buf)
 		db := w.grad[n.bOff[l] : n.bOff[l]+out]
 		clear(db)
-		for r := 0; r < rows; r++ {
-			for j, v := range dz[r*out : (r+1)*out] {
-				db[j] += v
+		if !addRowsFast(db, dz, rows) {
+			for r := 0; r < rows; r++ {
+				for j, v := range dz[r*out : (r+1)*out] {
+					db[j] += v
+				}
 			}
 		}
 		if l > 0 {

@@ -113,6 +113,9 @@ func kern8x32(k int, a *float32, rs, cs int, b *float32, c *float32, ldc int, ad
 //go:noescape
 func kern8x16(k int, a *float32, rs, cs int, b *float32, c *float32, ldc int, add bool)
 
+//go:noescape
+func transpose8x8(src *float32, lds int, dst *float32, ldd int)
+
 const mr512 = 8
 
 // gemm512 is gemm on AVX-512. Only B is packed: A is read where it lies
@@ -208,11 +211,23 @@ func packPanels(dst, b []float32, n, k int, trans bool, w int) {
 			}
 			continue
 		}
+		// Whole 8 x 8 blocks in registers; the ragged rest element by element.
+		j8, k8 := cnt-cnt%8, k-k%8
+		for j := 0; j < j8; j += 8 {
+			_ = b[(j0+j+7)*k+k8-1] // the last element the blocks read
+			for p := 0; p < k8; p += 8 {
+				transpose8x8(&b[(j0+j)*k+p], k, &d[p*w+j], w)
+			}
+		}
 		for j := 0; j < cnt; j++ {
 			row := b[(j0+j)*k : (j0+j+1)*k]
 			dd := d[j:]
-			for p, v := range row {
-				dd[p*w] = v
+			p0 := k8
+			if j >= j8 {
+				p0 = 0
+			}
+			for p := p0; p < k; p++ {
+				dd[p*w] = row[p]
 			}
 		}
 	}

@@ -97,7 +97,7 @@ func checkGemmFloat32(t *testing.T) {
 	var buf gemmBuf[float32]
 	for _, m := range []int{1, 7, 8, 9, 17, 64} {
 		for _, n := range []int{1, 8, 16, 17, 32, 33, 70} {
-			for _, k := range []int{1, 5, 64} {
+			for _, k := range []int{1, 5, 13, 64} {
 				for _, ta := range []bool{false, true} {
 					for _, tb := range []bool{false, true} {
 						a, b := randSlice(rng, m*k), randSlice(rng, k*n)

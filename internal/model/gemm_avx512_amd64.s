@@ -10,15 +10,17 @@
 // accumulators Z0..: 16 independent FMA chains cover the 4-cycle latency of 2 FMA units.
 // The sum over p runs in order, one FMA per step, so results do not depend on blocking.
 
-// func kern8x32(k int, a *float32, rs, cs int, b *float32, c *float32, ldc int, add bool)
-TEXT ·kern8x32(SB), NOSPLIT, $0-57
+// func kern8x32(k int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, add bool)
+TEXT ·kern8x32(SB), NOSPLIT, $0-65
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), R8
 	MOVQ rs+16(FP), R11
 	MOVQ cs+24(FP), R12
 	MOVQ b+32(FP), SI
-	MOVQ c+40(FP), DI
-	MOVQ ldc+48(FP), DX
+	MOVQ ldb+40(FP), R13
+	MOVQ c+48(FP), DI
+	MOVQ ldc+56(FP), DX
+	SHLQ $2, R13
 	SHLQ $2, R11
 	SHLQ $2, R12
 	SHLQ $2, DX
@@ -72,14 +74,14 @@ kern8x32_loop:
 	VBROADCASTSS (R10)(R11*1), Z27
 	VFMADD231PS Z27, Z16, Z14
 	VFMADD231PS Z27, Z17, Z15
-	ADDQ $128, SI
+	ADDQ R13, SI
 	ADDQ R12, R8
 	ADDQ R12, R9
 	ADDQ R12, R10
 	DECQ CX
 	JNZ kern8x32_loop
 kern8x32_store:
-	MOVBLZX add+56(FP), AX
+	MOVBLZX add+64(FP), AX
 	TESTQ AX, AX
 	JZ kern8x32_set
 	VADDPS 0(DI), Z0, Z0
@@ -150,15 +152,17 @@ kern8x32_set:
 	VZEROUPPER
 	RET
 
-// func kern8x16(k int, a *float32, rs, cs int, b *float32, c *float32, ldc int, add bool)
-TEXT ·kern8x16(SB), NOSPLIT, $0-57
+// func kern8x16(k int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, add bool)
+TEXT ·kern8x16(SB), NOSPLIT, $0-65
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), R8
 	MOVQ rs+16(FP), R11
 	MOVQ cs+24(FP), R12
 	MOVQ b+32(FP), SI
-	MOVQ c+40(FP), DI
-	MOVQ ldc+48(FP), DX
+	MOVQ ldb+40(FP), R13
+	MOVQ c+48(FP), DI
+	MOVQ ldc+56(FP), DX
+	SHLQ $2, R13
 	SHLQ $2, R11
 	SHLQ $2, R12
 	SHLQ $2, DX
@@ -195,14 +199,14 @@ kern8x16_loop:
 	VFMADD231PS Z26, Z16, Z6
 	VBROADCASTSS (R10)(R11*1), Z27
 	VFMADD231PS Z27, Z16, Z7
-	ADDQ $64, SI
+	ADDQ R13, SI
 	ADDQ R12, R8
 	ADDQ R12, R9
 	ADDQ R12, R10
 	DECQ CX
 	JNZ kern8x16_loop
 kern8x16_store:
-	MOVBLZX add+56(FP), AX
+	MOVBLZX add+64(FP), AX
 	TESTQ AX, AX
 	JZ kern8x16_set
 	VADDPS 0(DI), Z0, Z0

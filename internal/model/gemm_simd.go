@@ -108,10 +108,10 @@ var fusedKernel = haveAVX2
 // 8 x 16) block of C from A read in place and a packed panel of B.
 //
 //go:noescape
-func kern8x32(k int, a *float32, rs, cs int, b *float32, c *float32, ldc int, add bool)
+func kern8x32(k int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, add bool)
 
 //go:noescape
-func kern8x16(k int, a *float32, rs, cs int, b *float32, c *float32, ldc int, add bool)
+func kern8x16(k int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, add bool)
 
 //go:noescape
 func transpose8x8(src *float32, lds int, dst *float32, ldd int)
@@ -131,8 +131,15 @@ func gemm512(m, n, k int, a []float32, transA bool, b []float32, transB bool, c 
 		nr = 16
 	}
 	pn := (n + nr - 1) / nr
-	buf.b = growTo(buf.b, pn*nr*k)
-	packPanels(buf.b, b, n, k, transB, nr)
+	// B row-major with whole panels is read in place, its rows n apart.
+	inPlace := !transB && n%nr == 0
+	ldb := nr
+	if inPlace {
+		b, ldb = b[:k*n], n
+	} else {
+		buf.b = growTo(buf.b, pn*nr*k)
+		packPanels(buf.b, b, n, k, transB, nr)
+	}
 	rs, cs := k, 1 // A(i,p) = a[i*rs + p*cs]
 	if transA {
 		rs, cs = 1, m
@@ -141,17 +148,22 @@ func gemm512(m, n, k int, a []float32, transA bool, b []float32, transB bool, c 
 	full := m - m%mr512
 	var edge [mr512 * 32]float32
 	for pj := 0; pj < pn; pj++ {
-		bp := buf.b[pj*nr*k : (pj+1)*nr*k]
 		j0 := pj * nr
+		var bp []float32
+		if inPlace {
+			bp = b[j0:]
+		} else {
+			bp = buf.b[pj*nr*k : (pj+1)*nr*k]
+		}
 		w := min(nr, n-j0)
 		for i0 := 0; i0 < full; i0 += mr512 {
 			// The kernel reads A rows i0..i0+7 and writes 8 rows of C; both
 			// are in bounds for a full block (checked by the slicing above).
 			if w == nr {
-				kern512(nr, k, &a[i0*rs], rs, cs, &bp[0], &c[i0*n+j0], n, add)
+				kern512(nr, k, &a[i0*rs], rs, cs, &bp[0], ldb, &c[i0*n+j0], n, add)
 				continue
 			}
-			kern512(nr, k, &a[i0*rs], rs, cs, &bp[0], &edge[0], nr, false)
+			kern512(nr, k, &a[i0*rs], rs, cs, &bp[0], ldb, &edge[0], nr, false)
 			mergeEdge(c[i0*n+j0:], n, edge[:], nr, mr512, w, add)
 		}
 		if full < m {
@@ -166,17 +178,17 @@ func gemm512(m, n, k int, a []float32, transA bool, b []float32, transB bool, c 
 					ap[p*mr512+i] = a[(full+i)*rs+p*cs]
 				}
 			}
-			kern512(nr, k, &ap[0], 1, mr512, &bp[0], &edge[0], nr, false)
+			kern512(nr, k, &ap[0], 1, mr512, &bp[0], ldb, &edge[0], nr, false)
 			mergeEdge(c[full*n+j0:], n, edge[:], nr, rows, w, add)
 		}
 	}
 }
 
-func kern512(nr, k int, a *float32, rs, cs int, b, c *float32, ldc int, add bool) {
+func kern512(nr, k int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, add bool) {
 	if nr == 32 {
-		kern8x32(k, a, rs, cs, b, c, ldc, add)
+		kern8x32(k, a, rs, cs, b, ldb, c, ldc, add)
 	} else {
-		kern8x16(k, a, rs, cs, b, c, ldc, add)
+		kern8x16(k, a, rs, cs, b, ldb, c, ldc, add)
 	}
 }
 

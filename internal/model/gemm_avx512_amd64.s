@@ -2,16 +2,17 @@
 
 #include "textflag.h"
 
-// AVX-512 micro-kernels for gemm512 (gemm_simd.go): C[0:8, 0:16*v] (+)= A·B over k.
+// AVX-512 micro-kernels for gemm512 (gemm_simd.go): C[0:8, 0:16*v] (+)= bias + A·B over k.
 // A(i,p) is read at a + i*rs + p*cs (elements), so row-major and transposed A need no
-// packing; B is a packed panel of k rows of 16*v contiguous floats. The B rows are loaded
-// once per p into Z16/Z17 and each A element is broadcast from memory (a load, not a
-// shuffle, so it does not compete with the FMA on port 5), then multiplied into 8*v
-// accumulators Z0..: 16 independent FMA chains cover the 4-cycle latency of 2 FMA units.
-// The sum over p runs in order, one FMA per step, so results do not depend on blocking.
+// packing; B is k rows of 16*v contiguous floats, ldb apart (a packed panel, or B itself).
+// The B row is loaded once per p into Z16/Z17 and each A element is broadcast from memory
+// (a load, not a shuffle, so it does not compete with the FMA on port 5), then multiplied
+// into 8*v accumulators Z0..: 16 independent FMA chains cover the 4-cycle latency of two
+// FMA units. The sum over p runs in order, one FMA per step, starting from the bias (or
+// zero), so results do not depend on blocking.
 
-// func kern8x32(k int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, add bool)
-TEXT ·kern8x32(SB), NOSPLIT, $0-65
+// func kern8x32(k int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, bias *float32, add bool)
+TEXT ·kern8x32(SB), NOSPLIT, $0-73
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), R8
 	MOVQ rs+16(FP), R11
@@ -20,6 +21,7 @@ TEXT ·kern8x32(SB), NOSPLIT, $0-65
 	MOVQ ldb+40(FP), R13
 	MOVQ c+48(FP), DI
 	MOVQ ldc+56(FP), DX
+	MOVQ bias+64(FP), BX
 	SHLQ $2, R13
 	SHLQ $2, R11
 	SHLQ $2, R12
@@ -29,6 +31,27 @@ TEXT ·kern8x32(SB), NOSPLIT, $0-65
 	ADDQ R11, R9
 	LEAQ (R9)(R11*2), R10
 	ADDQ R11, R10
+	// Accumulators start at zero, or at the bias row (forward pass) when bias != nil.
+	TESTQ BX, BX
+	JZ kern8x32_zero
+	VMOVUPS 0(BX), Z0
+	VMOVUPS 64(BX), Z1
+	VMOVAPS Z0, Z2
+	VMOVAPS Z1, Z3
+	VMOVAPS Z0, Z4
+	VMOVAPS Z1, Z5
+	VMOVAPS Z0, Z6
+	VMOVAPS Z1, Z7
+	VMOVAPS Z0, Z8
+	VMOVAPS Z1, Z9
+	VMOVAPS Z0, Z10
+	VMOVAPS Z1, Z11
+	VMOVAPS Z0, Z12
+	VMOVAPS Z1, Z13
+	VMOVAPS Z0, Z14
+	VMOVAPS Z1, Z15
+	JMP kern8x32_start
+kern8x32_zero:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -45,6 +68,7 @@ TEXT ·kern8x32(SB), NOSPLIT, $0-65
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
+kern8x32_start:
 	TESTQ CX, CX
 	JZ kern8x32_store
 kern8x32_loop:
@@ -81,7 +105,7 @@ kern8x32_loop:
 	DECQ CX
 	JNZ kern8x32_loop
 kern8x32_store:
-	MOVBLZX add+64(FP), AX
+	MOVBLZX add+72(FP), AX
 	TESTQ AX, AX
 	JZ kern8x32_set
 	VADDPS 0(DI), Z0, Z0
@@ -152,8 +176,8 @@ kern8x32_set:
 	VZEROUPPER
 	RET
 
-// func kern8x16(k int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, add bool)
-TEXT ·kern8x16(SB), NOSPLIT, $0-65
+// func kern8x16(k int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, bias *float32, add bool)
+TEXT ·kern8x16(SB), NOSPLIT, $0-73
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), R8
 	MOVQ rs+16(FP), R11
@@ -162,6 +186,7 @@ TEXT ·kern8x16(SB), NOSPLIT, $0-65
 	MOVQ ldb+40(FP), R13
 	MOVQ c+48(FP), DI
 	MOVQ ldc+56(FP), DX
+	MOVQ bias+64(FP), BX
 	SHLQ $2, R13
 	SHLQ $2, R11
 	SHLQ $2, R12
@@ -171,6 +196,19 @@ TEXT ·kern8x16(SB), NOSPLIT, $0-65
 	ADDQ R11, R9
 	LEAQ (R9)(R11*2), R10
 	ADDQ R11, R10
+	// Accumulators start at zero, or at the bias row (forward pass) when bias != nil.
+	TESTQ BX, BX
+	JZ kern8x16_zero
+	VMOVUPS 0(BX), Z0
+	VMOVAPS Z0, Z1
+	VMOVAPS Z0, Z2
+	VMOVAPS Z0, Z3
+	VMOVAPS Z0, Z4
+	VMOVAPS Z0, Z5
+	VMOVAPS Z0, Z6
+	VMOVAPS Z0, Z7
+	JMP kern8x16_start
+kern8x16_zero:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -179,6 +217,7 @@ TEXT ·kern8x16(SB), NOSPLIT, $0-65
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
+kern8x16_start:
 	TESTQ CX, CX
 	JZ kern8x16_store
 kern8x16_loop:
@@ -206,7 +245,7 @@ kern8x16_loop:
 	DECQ CX
 	JNZ kern8x16_loop
 kern8x16_store:
-	MOVBLZX add+64(FP), AX
+	MOVBLZX add+72(FP), AX
 	TESTQ AX, AX
 	JZ kern8x16_set
 	VADDPS 0(DI), Z0, Z0

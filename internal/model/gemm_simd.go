@@ -27,7 +27,7 @@ func gemmFast[T Float](m, n, k int, a []T, transA bool, b []T, transB bool, c []
 	b32, c32 := any(b).([]float32), any(c).([]float32)
 	bb := any(buf).(*gemmBuf[float32])
 	if haveAVX512 {
-		gemm512(m, n, k, a32, transA, b32, transB, c32, add, bb)
+		gemm512(m, n, k, a32, transA, b32, transB, nil, c32, add, bb)
 		return true
 	}
 	pm, pn := (m+simdRows-1)/simdRows, (n+simdCols-1)/simdCols
@@ -108,10 +108,10 @@ var fusedKernel = haveAVX2
 // 8 x 16) block of C from A read in place and a packed panel of B.
 //
 //go:noescape
-func kern8x32(k int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, add bool)
+func kern8x32(k int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, bias *float32, add bool)
 
 //go:noescape
-func kern8x16(k int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, add bool)
+func kern8x16(k int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, bias *float32, add bool)
 
 //go:noescape
 func transpose8x8(src *float32, lds int, dst *float32, ldd int)
@@ -125,7 +125,10 @@ const mr512 = 8
 // contiguous and the panel stays in L1 while every row block of A passes
 // over it. Narrow outputs (n <= 16, the output layer) use 16-column panels
 // so that half of every vector is not padding.
-func gemm512(m, n, k int, a []float32, transA bool, b []float32, transB bool, c []float32, add bool, buf *gemmBuf[float32]) {
+//
+// With bias (len n) every row of C starts from it instead of zero: the
+// forward pass's b + x·Wᵀ without first copying b into every row of C.
+func gemm512(m, n, k int, a []float32, transA bool, b []float32, transB bool, bias, c []float32, add bool, buf *gemmBuf[float32]) {
 	nr := 32
 	if n <= 16 {
 		nr = 16
@@ -147,6 +150,7 @@ func gemm512(m, n, k int, a []float32, transA bool, b []float32, transB bool, c 
 	a, c = a[:m*k], c[:m*n]
 	full := m - m%mr512
 	var edge [mr512 * 32]float32
+	var biasPad [32]float32 // the bias of a ragged last panel, zero-padded
 	for pj := 0; pj < pn; pj++ {
 		j0 := pj * nr
 		var bp []float32
@@ -156,14 +160,25 @@ func gemm512(m, n, k int, a []float32, transA bool, b []float32, transB bool, c 
 			bp = buf.b[pj*nr*k : (pj+1)*nr*k]
 		}
 		w := min(nr, n-j0)
+		var bias0 *float32
+		if bias != nil {
+			if w == nr {
+				_ = bias[j0+nr-1] // the kernel reads nr floats from bias0
+				bias0 = &bias[j0]
+			} else {
+				clear(biasPad[:])
+				copy(biasPad[:], bias[j0:j0+w])
+				bias0 = &biasPad[0]
+			}
+		}
 		for i0 := 0; i0 < full; i0 += mr512 {
 			// The kernel reads A rows i0..i0+7 and writes 8 rows of C; both
 			// are in bounds for a full block (checked by the slicing above).
 			if w == nr {
-				kern512(nr, k, &a[i0*rs], rs, cs, &bp[0], ldb, &c[i0*n+j0], n, add)
+				kern512(nr, k, &a[i0*rs], rs, cs, &bp[0], ldb, &c[i0*n+j0], n, bias0, add)
 				continue
 			}
-			kern512(nr, k, &a[i0*rs], rs, cs, &bp[0], ldb, &edge[0], nr, false)
+			kern512(nr, k, &a[i0*rs], rs, cs, &bp[0], ldb, &edge[0], nr, bias0, false)
 			mergeEdge(c[i0*n+j0:], n, edge[:], nr, mr512, w, add)
 		}
 		if full < m {
@@ -178,17 +193,17 @@ func gemm512(m, n, k int, a []float32, transA bool, b []float32, transB bool, c 
 					ap[p*mr512+i] = a[(full+i)*rs+p*cs]
 				}
 			}
-			kern512(nr, k, &ap[0], 1, mr512, &bp[0], ldb, &edge[0], nr, false)
+			kern512(nr, k, &ap[0], 1, mr512, &bp[0], ldb, &edge[0], nr, bias0, false)
 			mergeEdge(c[full*n+j0:], n, edge[:], nr, rows, w, add)
 		}
 	}
 }
 
-func kern512(nr, k int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, add bool) {
+func kern512(nr, k int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, bias *float32, add bool) {
 	if nr == 32 {
-		kern8x32(k, a, rs, cs, b, ldb, c, ldc, add)
+		kern8x32(k, a, rs, cs, b, ldb, c, ldc, bias, add)
 	} else {
-		kern8x16(k, a, rs, cs, b, ldb, c, ldc, add)
+		kern8x16(k, a, rs, cs, b, ldb, c, ldc, bias, add)
 	}
 }
 
@@ -243,4 +258,15 @@ func packPanels(dst, b []float32, n, k int, trans bool, w int) {
 			}
 		}
 	}
+}
+
+// gemmBiasFast sets C = bias (every row) + op(A)·op(B) when the AVX-512
+// kernel can; see gemmBias.
+func gemmBiasFast[T Float](m, n, k int, a []T, transA bool, b []T, transB bool, bias, c []T, buf *gemmBuf[T]) bool {
+	a32, ok := any(a).([]float32)
+	if !ok || !haveAVX512 {
+		return false
+	}
+	gemm512(m, n, k, a32, transA, any(b).([]float32), transB, any(bias).([]float32)[:n], any(c).([]float32), false, any(buf).(*gemmBuf[float32]))
+	return true
 }

@@ -124,6 +124,15 @@ func checkGemmFloat32(t *testing.T) {
 								t.Fatalf("m=%d n=%d k=%d ta=%v tb=%v: c[%d]=%v want %v", m, n, k, ta, tb, i, got[i], want[i])
 							}
 						}
+						// gemmBias: the forward pass's bias + product.
+						bias := toF32(randSlice(rng, n))
+						gemmBias(m, n, k, toF32(a), ta, toF32(b), tb, bias, got, &buf)
+						for i := range want {
+							if w := want[i] + float64(bias[i%n]); math.Abs(float64(got[i])-w) > float64(k+2)*6e-8*(bound[i]+math.Abs(float64(bias[i%n]))) {
+								t.Fatalf("m=%d n=%d k=%d ta=%v tb=%v bias: c[%d]=%v want %v", m, n, k, ta, tb, i, got[i], w)
+							}
+						}
+						gemm(m, n, k, toF32(a), ta, toF32(b), tb, got, false, &buf)
 						gemm(m, n, k, toF32(a), ta, toF32(b), tb, got, true, &buf)
 						for i := range want {
 							if math.Abs(float64(got[i])-2*want[i]) > 2*tol(i) {

@@ -64,17 +64,22 @@
 //
 // Training and batch prediction multiply whole batches with a packed,
 // register-tiled matrix kernel (gemm.go); steady-state training and
-// prediction allocate nothing. Built with GOEXPERIMENT=simd on amd64 with
-// AVX2+FMA, float32 products use an 8-lane FMA kernel instead
-// (gemm_simd.go); the default build is portable pure Go. Figures are in
-// docs/performance.md.
+// prediction allocate nothing. Built with GOEXPERIMENT=simd on amd64,
+// float32 work goes to vector code chosen at run time: on AVX-512 an 8x32
+// Go-assembly FMA kernel (gemm_avx512_amd64.s) that reads A in place and
+// starts from the bias, plus vector ReLU, bias-gradient and Adam loops
+// (vec_simd.go) that reproduce the portable loops' bits; on AVX2+FMA only
+// a 4x16 FMA kernel. The default build is portable pure Go, and is what
+// the edge (arm64, armv7) builds use. Figures are in docs/performance.md.
 //
 // # Determinism
 //
 // Initialisation and shuffling use seeded PCG generators, never the global
 // one, and all arithmetic is sequential: the same seed, data and config
-// give the same weights bit for bit on the same build. The SIMD build
-// rounds differently (fused multiply-add) from the portable one.
+// give the same weights bit for bit on the same build and CPU class. The
+// SIMD build rounds differently (fused multiply-add) from the portable one,
+// and its AVX-512 and AVX2 paths differ from each other in the last bits
+// (the AVX-512 forward pass starts each sum at the bias).
 //
 // # Concurrency
 //

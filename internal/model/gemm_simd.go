@@ -4,7 +4,8 @@ package model
 
 import "simd/archsimd"
 
-// With GOEXPERIMENT=simd on amd64, float32 products run on a 4x16 AVX2
+// With GOEXPERIMENT=simd on amd64, float32 products run on the AVX-512
+// path (gemm512, below) when the CPU has it, else on a 4x16 AVX2
 // micro-kernel: eight 8-lane FMA accumulators, A broadcast per row, B
 // loaded as two vectors per step. Other element types and CPUs without
 // AVX2/FMA fall back to the portable kernel.
@@ -89,6 +90,9 @@ func kernel4x16(ap, bp, c []float32, ldc int, add bool) {
 	storeRow(c[ldc:], c10, c11, add)
 	storeRow(c[2*ldc:], c20, c21, add)
 	storeRow(c[3*ldc:], c30, c31, add)
+	// The caller's edge merging is scalar (legacy SSE) code: leave the
+	// upper register halves clean for it (see vec_simd.go).
+	archsimd.ClearAVXUpperBits()
 }
 
 func storeRow(c []float32, v0, v1 archsimd.Float32x8, add bool) {

@@ -38,6 +38,9 @@ func (a Activation) valid() bool { return a < numActivations }
 func activate[T Float](a Activation, z []T) {
 	switch a {
 	case ReLU:
+		if reluFast(z) {
+			return
+		}
 		for i, v := range z {
 			if v < 0 {
 				z[i] = 0
@@ -67,6 +70,9 @@ func scaleByDerivative[T Float](a Activation, y, g []T) {
 	g = g[:len(y)]
 	switch a {
 	case ReLU:
+		if reluGradFast(y, g) {
+			return
+		}
 		for i, v := range y {
 			if v <= 0 {
 				g[i] = 0

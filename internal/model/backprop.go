@@ -28,12 +28,8 @@ func (w *workspace[T]) forward(rows int) []T {
 	for l, ly := range n.layers {
 		in, out := n.inWidth(l), ly.Size
 		z := w.acts[l+1][:rows*out]
-		b := n.biases(l)
-		for r := 0; r < rows; r++ {
-			copy(z[r*out:(r+1)*out], b)
-		}
-		// z (rows x out) += x (rows x in) · Wᵀ, W stored out x in.
-		gemm(rows, out, in, w.acts[l][:rows*in], false, n.weights(l), true, z, true, &w.buf)
+		// z (rows x out) = b + x (rows x in) · Wᵀ, W stored out x in.
+		gemmBias(rows, out, in, w.acts[l][:rows*in], false, n.weights(l), true, n.biases(l), z, &w.buf)
 		activate(ly.Act, z)
 	}
 	return w.acts[len(n.layers)][:rows*n.Outputs()]
@@ -56,9 +52,11 @@ func (w *workspace[T]) lossAndGrad(rows int, t []T, loss Loss, norm int) float64
 		gemm(out, in, rows, dz, true, x, false, w.grad[n.wOff[l]:n.wOff[l]+out*in], false, &w.buf)
 		db := w.grad[n.bOff[l] : n.bOff[l]+out]
 		clear(db)
-		for r := 0; r < rows; r++ {
-			for j, v := range dz[r*out : (r+1)*out] {
-				db[j] += v
+		if !addRowsFast(db, dz, rows) {
+			for r := 0; r < rows; r++ {
+				for j, v := range dz[r*out : (r+1)*out] {
+					db[j] += v
+				}
 			}
 		}
 		if l > 0 {

@@ -8,9 +8,10 @@
 //
 // Layer l maps h_{l-1} (h_0 = x) to h_l = f_l(W_l·h_{l-1} + b_l), W_l of
 // shape out x in. Activations f: linear, ReLU max(0,z), LeakyReLU
-// (z, or 0.01·z for z<0), tanh, sigmoid 1/(1+e^-z). Initialisation draws
-// W uniformly from ±√(6/fan_in) (He) for (leaky) ReLU layers and
-// ±√(6/(fan_in+fan_out)) (Xavier) otherwise; biases start at zero.
+// (z, or 0.01·z for z<0), tanh, sigmoid 1/(1+e^-z). Initialisation is
+// PyTorch's nn.Linear default: W and b uniform on ±1/√fan_in for every
+// layer (until issue 20: He ±√(6/fan_in) for ReLU layers, Xavier
+// otherwise, biases zero; it converged 2-4x slower than PyTorch).
 //
 // # Objective and backpropagation
 //
@@ -63,17 +64,22 @@
 //
 // Training and batch prediction multiply whole batches with a packed,
 // register-tiled matrix kernel (gemm.go); steady-state training and
-// prediction allocate nothing. Built with GOEXPERIMENT=simd on amd64 with
-// AVX2+FMA, float32 products use an 8-lane FMA kernel instead
-// (gemm_simd.go); the default build is portable pure Go. Figures are in
-// docs/performance.md.
+// prediction allocate nothing. Built with GOEXPERIMENT=simd on amd64,
+// float32 work goes to vector code chosen at run time: on AVX-512 an 8x32
+// Go-assembly FMA kernel (gemm_avx512_amd64.s) that reads A in place and
+// starts from the bias, plus vector ReLU, bias-gradient and Adam loops
+// (vec_simd.go) that reproduce the portable loops' bits; on AVX2+FMA only
+// a 4x16 FMA kernel. The default build is portable pure Go, and is what
+// the edge (arm64, armv7) builds use. Figures are in docs/performance.md.
 //
 // # Determinism
 //
 // Initialisation and shuffling use seeded PCG generators, never the global
 // one, and all arithmetic is sequential: the same seed, data and config
-// give the same weights bit for bit on the same build. The SIMD build
-// rounds differently (fused multiply-add) from the portable one.
+// give the same weights bit for bit on the same build and CPU class. The
+// SIMD build rounds differently (fused multiply-add) from the portable one,
+// and its AVX-512 and AVX2 paths differ from each other in the last bits
+// (the AVX-512 forward pass starts each sum at the bias).
 //
 // # Concurrency
 //

@@ -51,6 +51,22 @@ func gemm[T Float](m, n, k int, a []T, transA bool, b []T, transB bool, c []T, a
 	}
 }
 
+// gemmBias sets C (m x n) = bias + op(A)·op(B), bias added to every row.
+// The portable path copies the bias into C and accumulates onto it, which
+// rounds as (Σ products) + bias, the order the single-sample matVec uses.
+func gemmBias[T Float](m, n, k int, a []T, transA bool, b []T, transB bool, bias, c []T, buf *gemmBuf[T]) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if gemmBiasFast(m, n, k, a, transA, b, transB, bias, c, buf) {
+		return
+	}
+	for r := 0; r < m; r++ {
+		copy(c[r*n:(r+1)*n], bias)
+	}
+	gemm(m, n, k, a, transA, b, transB, c, true, buf)
+}
+
 // pack lays out the r x k logical matrix M into panels of tile rows, each
 // stored p-major: dst[panel*tile*k + p*tile + i%tile] = M[i][p]. src is
 // M row-major, or M transposed (k x r) when pMajor. Padding rows are zero.

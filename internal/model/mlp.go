@@ -41,8 +41,8 @@ type MLP[T Float] struct {
 }
 
 // New builds a network with inputs inputs and the given layers, initialised
-// from seed: He-uniform for (leaky) ReLU layers, Xavier-uniform otherwise,
-// biases zero.
+// from seed as PyTorch initialises nn.Linear: weights and biases uniform
+// on ±1/√fan_in.
 func New[T Float](inputs int, layers []Layer, seed uint64) (*MLP[T], error) {
 	n, err := newShape[T](inputs, layers)
 	if err != nil {
@@ -99,16 +99,21 @@ func checkShape(inputs int, layers []Layer) error {
 func (n *MLP[T]) init(seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	in := n.inputs
-	for l, ly := range n.layers {
-		// Uniform bounds giving Var = 2/fan_in (He) or 2/(fan_in+fan_out) (Xavier).
-		limit := math.Sqrt(6 / float64(in+ly.Size))
-		if ly.Act == ReLU || ly.Act == LeakyReLU {
-			limit = math.Sqrt(6 / float64(in))
-		}
+	for l := range n.layers {
+		// PyTorch's nn.Linear default (kaiming_uniform with a=√5, which is
+		// U(±1/√fan_in), and the same bound for biases), whatever the
+		// activation. He-uniform (±√(6/fan_in), 2.4 times wider) with zero
+		// biases, used before, ended 3 epochs of the bench/train task at
+		// 2.3x (64-64-32-8) and 4x (128-256-256-8) PyTorch's full-data MSE
+		// with the same Adam; with this init both are within 5%.
+		limit := 1 / math.Sqrt(float64(in))
 		for i := range n.weights(l) {
 			n.params[n.wOff[l]+i] = T((2*rng.Float64() - 1) * limit)
 		}
-		in = ly.Size
+		for i := range n.biases(l) {
+			n.params[n.bOff[l]+i] = T((2*rng.Float64() - 1) * limit)
+		}
+		in = n.layers[l].Size
 	}
 }
 

@@ -107,8 +107,15 @@ func (o *Adam[T]) Step(params, grads []T, _ int, lr T) {
 	// Bias corrections in float64: b^t underflows float32 precision early.
 	c1 := T(1 / (1 - math.Pow(float64(o.Beta1), float64(o.t))))
 	c2 := T(1 / (1 - math.Pow(float64(o.Beta2), float64(o.t))))
-	b1, b2, eps := o.Beta1, o.Beta2, o.Eps
-	g, m, v := grads[:len(params)], o.m[:len(params)], o.v[:len(params)]
+	if adamFast(params, grads, o.m, o.v, o.Beta1, o.Beta2, o.Eps, c1, c2, lr) {
+		return
+	}
+	adamScalar(params, grads, o.m, o.v, o.Beta1, o.Beta2, o.Eps, c1, c2, lr)
+}
+
+// adamScalar is the loop of Adam.Step with the bias corrections c1, c2.
+func adamScalar[T Float](params, grads, m, v []T, b1, b2, eps, c1, c2, lr T) {
+	g, m, v := grads[:len(params)], m[:len(params)], v[:len(params)]
 	for i := range params {
 		gi := g[i]
 		m[i] = b1*m[i] + (1-b1)*gi

@@ -1,0 +1,350 @@
+//go:build goexperiment.simd && amd64
+
+#include "textflag.h"
+
+// AVX-512 micro-kernels for gemm512 (gemm_simd.go): C[0:8, 0:16*v] (+)= bias + A·B over k.
+// A(i,p) is read at a + i*rs + p*cs (elements), so row-major and transposed A need no
+// packing; B is k rows of 16*v contiguous floats, ldb apart (a packed panel, or B itself).
+// The B row is loaded once per p into Z16/Z17 and each A element is broadcast from memory
+// (a load, not a shuffle, so it does not compete with the FMA on port 5), then multiplied
+// into 8*v accumulators Z0..: 16 independent FMA chains cover the 4-cycle latency of two
+// FMA units. The sum over p runs in order, one FMA per step, starting from the bias (or
+// zero), so results do not depend on blocking.
+
+// func kern8x32(k int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, bias *float32, add bool)
+TEXT ·kern8x32(SB), NOSPLIT, $0-73
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), R8
+	MOVQ rs+16(FP), R11
+	MOVQ cs+24(FP), R12
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), R13
+	MOVQ c+48(FP), DI
+	MOVQ ldc+56(FP), DX
+	MOVQ bias+64(FP), BX
+	SHLQ $2, R13
+	SHLQ $2, R11
+	SHLQ $2, R12
+	SHLQ $2, DX
+	// Rows 0-2 are addressed from R8, 3-5 from R9, 6-7 from R10.
+	LEAQ (R8)(R11*2), R9
+	ADDQ R11, R9
+	LEAQ (R9)(R11*2), R10
+	ADDQ R11, R10
+	// Accumulators start at zero, or at the bias row (forward pass) when bias != nil.
+	TESTQ BX, BX
+	JZ kern8x32_zero
+	VMOVUPS 0(BX), Z0
+	VMOVUPS 64(BX), Z1
+	VMOVAPS Z0, Z2
+	VMOVAPS Z1, Z3
+	VMOVAPS Z0, Z4
+	VMOVAPS Z1, Z5
+	VMOVAPS Z0, Z6
+	VMOVAPS Z1, Z7
+	VMOVAPS Z0, Z8
+	VMOVAPS Z1, Z9
+	VMOVAPS Z0, Z10
+	VMOVAPS Z1, Z11
+	VMOVAPS Z0, Z12
+	VMOVAPS Z1, Z13
+	VMOVAPS Z0, Z14
+	VMOVAPS Z1, Z15
+	JMP kern8x32_start
+kern8x32_zero:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+kern8x32_start:
+	TESTQ CX, CX
+	JZ kern8x32_store
+kern8x32_loop:
+	VMOVUPS 0(SI), Z16
+	VMOVUPS 64(SI), Z17
+	VBROADCASTSS (R8), Z20
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z20, Z17, Z1
+	VBROADCASTSS (R8)(R11*1), Z21
+	VFMADD231PS Z21, Z16, Z2
+	VFMADD231PS Z21, Z17, Z3
+	VBROADCASTSS (R8)(R11*2), Z22
+	VFMADD231PS Z22, Z16, Z4
+	VFMADD231PS Z22, Z17, Z5
+	VBROADCASTSS (R9), Z23
+	VFMADD231PS Z23, Z16, Z6
+	VFMADD231PS Z23, Z17, Z7
+	VBROADCASTSS (R9)(R11*1), Z24
+	VFMADD231PS Z24, Z16, Z8
+	VFMADD231PS Z24, Z17, Z9
+	VBROADCASTSS (R9)(R11*2), Z25
+	VFMADD231PS Z25, Z16, Z10
+	VFMADD231PS Z25, Z17, Z11
+	VBROADCASTSS (R10), Z26
+	VFMADD231PS Z26, Z16, Z12
+	VFMADD231PS Z26, Z17, Z13
+	VBROADCASTSS (R10)(R11*1), Z27
+	VFMADD231PS Z27, Z16, Z14
+	VFMADD231PS Z27, Z17, Z15
+	ADDQ R13, SI
+	ADDQ R12, R8
+	ADDQ R12, R9
+	ADDQ R12, R10
+	DECQ CX
+	JNZ kern8x32_loop
+kern8x32_store:
+	MOVBLZX add+72(FP), AX
+	TESTQ AX, AX
+	JZ kern8x32_set
+	VADDPS 0(DI), Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VADDPS 64(DI), Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	ADDQ DX, DI
+	VADDPS 0(DI), Z2, Z2
+	VMOVUPS Z2, 0(DI)
+	VADDPS 64(DI), Z3, Z3
+	VMOVUPS Z3, 64(DI)
+	ADDQ DX, DI
+	VADDPS 0(DI), Z4, Z4
+	VMOVUPS Z4, 0(DI)
+	VADDPS 64(DI), Z5, Z5
+	VMOVUPS Z5, 64(DI)
+	ADDQ DX, DI
+	VADDPS 0(DI), Z6, Z6
+	VMOVUPS Z6, 0(DI)
+	VADDPS 64(DI), Z7, Z7
+	VMOVUPS Z7, 64(DI)
+	ADDQ DX, DI
+	VADDPS 0(DI), Z8, Z8
+	VMOVUPS Z8, 0(DI)
+	VADDPS 64(DI), Z9, Z9
+	VMOVUPS Z9, 64(DI)
+	ADDQ DX, DI
+	VADDPS 0(DI), Z10, Z10
+	VMOVUPS Z10, 0(DI)
+	VADDPS 64(DI), Z11, Z11
+	VMOVUPS Z11, 64(DI)
+	ADDQ DX, DI
+	VADDPS 0(DI), Z12, Z12
+	VMOVUPS Z12, 0(DI)
+	VADDPS 64(DI), Z13, Z13
+	VMOVUPS Z13, 64(DI)
+	ADDQ DX, DI
+	VADDPS 0(DI), Z14, Z14
+	VMOVUPS Z14, 0(DI)
+	VADDPS 64(DI), Z15, Z15
+	VMOVUPS Z15, 64(DI)
+	VZEROUPPER
+	RET
+kern8x32_set:
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ DX, DI
+	VMOVUPS Z2, 0(DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ DX, DI
+	VMOVUPS Z4, 0(DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ DX, DI
+	VMOVUPS Z6, 0(DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ DX, DI
+	VMOVUPS Z8, 0(DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ DX, DI
+	VMOVUPS Z10, 0(DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ DX, DI
+	VMOVUPS Z12, 0(DI)
+	VMOVUPS Z13, 64(DI)
+	ADDQ DX, DI
+	VMOVUPS Z14, 0(DI)
+	VMOVUPS Z15, 64(DI)
+	VZEROUPPER
+	RET
+
+// func kern8x16(k int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, bias *float32, add bool)
+TEXT ·kern8x16(SB), NOSPLIT, $0-73
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), R8
+	MOVQ rs+16(FP), R11
+	MOVQ cs+24(FP), R12
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), R13
+	MOVQ c+48(FP), DI
+	MOVQ ldc+56(FP), DX
+	MOVQ bias+64(FP), BX
+	SHLQ $2, R13
+	SHLQ $2, R11
+	SHLQ $2, R12
+	SHLQ $2, DX
+	// Rows 0-2 are addressed from R8, 3-5 from R9, 6-7 from R10.
+	LEAQ (R8)(R11*2), R9
+	ADDQ R11, R9
+	LEAQ (R9)(R11*2), R10
+	ADDQ R11, R10
+	// Accumulators start at zero, or at the bias row (forward pass) when bias != nil.
+	TESTQ BX, BX
+	JZ kern8x16_zero
+	VMOVUPS 0(BX), Z0
+	VMOVAPS Z0, Z1
+	VMOVAPS Z0, Z2
+	VMOVAPS Z0, Z3
+	VMOVAPS Z0, Z4
+	VMOVAPS Z0, Z5
+	VMOVAPS Z0, Z6
+	VMOVAPS Z0, Z7
+	JMP kern8x16_start
+kern8x16_zero:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+kern8x16_start:
+	TESTQ CX, CX
+	JZ kern8x16_store
+kern8x16_loop:
+	VMOVUPS 0(SI), Z16
+	VBROADCASTSS (R8), Z20
+	VFMADD231PS Z20, Z16, Z0
+	VBROADCASTSS (R8)(R11*1), Z21
+	VFMADD231PS Z21, Z16, Z1
+	VBROADCASTSS (R8)(R11*2), Z22
+	VFMADD231PS Z22, Z16, Z2
+	VBROADCASTSS (R9), Z23
+	VFMADD231PS Z23, Z16, Z3
+	VBROADCASTSS (R9)(R11*1), Z24
+	VFMADD231PS Z24, Z16, Z4
+	VBROADCASTSS (R9)(R11*2), Z25
+	VFMADD231PS Z25, Z16, Z5
+	VBROADCASTSS (R10), Z26
+	VFMADD231PS Z26, Z16, Z6
+	VBROADCASTSS (R10)(R11*1), Z27
+	VFMADD231PS Z27, Z16, Z7
+	ADDQ R13, SI
+	ADDQ R12, R8
+	ADDQ R12, R9
+	ADDQ R12, R10
+	DECQ CX
+	JNZ kern8x16_loop
+kern8x16_store:
+	MOVBLZX add+72(FP), AX
+	TESTQ AX, AX
+	JZ kern8x16_set
+	VADDPS 0(DI), Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	ADDQ DX, DI
+	VADDPS 0(DI), Z1, Z1
+	VMOVUPS Z1, 0(DI)
+	ADDQ DX, DI
+	VADDPS 0(DI), Z2, Z2
+	VMOVUPS Z2, 0(DI)
+	ADDQ DX, DI
+	VADDPS 0(DI), Z3, Z3
+	VMOVUPS Z3, 0(DI)
+	ADDQ DX, DI
+	VADDPS 0(DI), Z4, Z4
+	VMOVUPS Z4, 0(DI)
+	ADDQ DX, DI
+	VADDPS 0(DI), Z5, Z5
+	VMOVUPS Z5, 0(DI)
+	ADDQ DX, DI
+	VADDPS 0(DI), Z6, Z6
+	VMOVUPS Z6, 0(DI)
+	ADDQ DX, DI
+	VADDPS 0(DI), Z7, Z7
+	VMOVUPS Z7, 0(DI)
+	VZEROUPPER
+	RET
+kern8x16_set:
+	VMOVUPS Z0, 0(DI)
+	ADDQ DX, DI
+	VMOVUPS Z1, 0(DI)
+	ADDQ DX, DI
+	VMOVUPS Z2, 0(DI)
+	ADDQ DX, DI
+	VMOVUPS Z3, 0(DI)
+	ADDQ DX, DI
+	VMOVUPS Z4, 0(DI)
+	ADDQ DX, DI
+	VMOVUPS Z5, 0(DI)
+	ADDQ DX, DI
+	VMOVUPS Z6, 0(DI)
+	ADDQ DX, DI
+	VMOVUPS Z7, 0(DI)
+	VZEROUPPER
+	RET
+
+// func transpose8x8(src *float32, lds int, dst *float32, ldd int)
+// dst[t*ldd + j] = src[j*lds + t] for t, j < 8: the unpack / shuffle /
+// 128-bit permute sequence on eight 8-float rows (AVX).
+TEXT ·transpose8x8(SB), NOSPLIT, $0-32
+	MOVQ src+0(FP), SI
+	MOVQ lds+8(FP), AX
+	MOVQ dst+16(FP), DI
+	MOVQ ldd+24(FP), DX
+	SHLQ $2, AX
+	SHLQ $2, DX
+	LEAQ (SI)(AX*4), R8
+	LEAQ (AX)(AX*2), R9
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(AX*1), Y1
+	VMOVUPS (SI)(AX*2), Y2
+	VMOVUPS (SI)(R9*1), Y3
+	VMOVUPS (R8), Y4
+	VMOVUPS (R8)(AX*1), Y5
+	VMOVUPS (R8)(AX*2), Y6
+	VMOVUPS (R8)(R9*1), Y7
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	LEAQ (DI)(DX*4), R8
+	LEAQ (DX)(DX*2), R9
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, (DI)(DX*1)
+	VMOVUPS Y10, (DI)(DX*2)
+	VMOVUPS Y11, (DI)(R9*1)
+	VMOVUPS Y12, (R8)
+	VMOVUPS Y13, (R8)(DX*1)
+	VMOVUPS Y14, (R8)(DX*2)
+	VMOVUPS Y15, (R8)(R9*1)
+	VZEROUPPER
+	RET

@@ -34,7 +34,7 @@ var ErrFull = errors.New("alertq: queue full")
 // framing is the queue file's record format (internal/durable, shared with the ingest
 // spool); a payload is a topic length (uint16), the topic, a retained flag byte and the
 // message, so it is at least 3 bytes.
-var framing = durable.Framing{MinLen: 3, MaxLen: math.MaxUint32, Check: validItem}
+var framing = durable.Framing{MinLen: 3, MaxLen: math.MaxInt32, Check: validItem} // MaxInt32: int is 32 bits on armv7
 
 // Queue is safe for concurrent use.
 type Queue struct {

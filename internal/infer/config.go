@@ -75,9 +75,9 @@ type Config struct {
 
 // Bounds of the numeric settings.
 const (
-	MaxMachinesLimit = 1_000_000
-	MinQueueBytes    = 64 << 10
-	MaxQueueBytes    = 16 << 30
+	MaxMachinesLimit       = 1_000_000
+	MinQueueBytes    int64 = 64 << 10
+	MaxQueueBytes    int64 = 16 << 30 // typed: the edge build for armv7 has a 32-bit int
 )
 
 // DefaultConfig holds the defaults of the flags.

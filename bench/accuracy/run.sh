@@ -97,7 +97,7 @@ case $what in
 # seeds 1-5 (docs/benchmarks.md, "Round 3: NAB").
 nab-level | all)
 	for s in 1 2 3 4 5; do
-		nab level-s$s --seed $s --plots=false --forecast 1 --window 10 --ensemble 5 --likelihood 20,4000,300 \
+		nab level-s$s --seed $s --plots=false --detector nets --forecast 1 --window 10 --ensemble 5 --likelihood 20,4000,300 \
 			--level 30,4000,300 --level-lag 168h --z 3.5 --clear 50
 	done
 	;;
@@ -108,7 +108,7 @@ case $what in
 # (docs/benchmarks.md, "Round 4: NAB").
 nab-novelty | all)
 	for s in 1 2 3 4 5; do
-		nab novelty-s$s --seed $s --plots=false --forecast 1 --window 10 --ensemble 5 --likelihood 20,30000,300 \
+		nab novelty-s$s --seed $s --plots=false --detector nets --forecast 1 --window 10 --ensemble 5 --likelihood 20,30000,300 \
 			--level 30,30000,300 --level-lag 168h --z 3.5 --level-z 3.25 --novelty 500,50,0.7 --clear 100
 	done
 	;;

@@ -3,8 +3,9 @@
 GO      ?= go
 BIN     := $(CURDIR)/bin
 PROGRAMS := ingest infer simulate demo
-# The trainer and evaluator use the AVX2 matrix kernel (Go's experimental SIMD package)
-# on amd64, with a run-time CPU check and the portable kernel as fallback. The edge
+# The trainer and evaluator use the AVX-512 (else AVX2) matrix kernels (Go's experimental
+# SIMD package and Go assembly) on amd64, with a run-time CPU check and the portable
+# kernel as fallback. The edge
 # programs stay portable pure Go.
 TRAIN_PROGRAMS := train eval
 TRAIN_GOEXPERIMENT := $(if $(filter amd64,$(shell $(GO) env GOARCH)),simd,)

@@ -76,7 +76,7 @@ func New(cfg Config, deps Deps, log zerolog.Logger, reg prometheus.Registerer) (
 // range, before any adapter exists.
 func newService(cfg Config, log zerolog.Logger) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("ingest config: %w", err)
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	filters, err := cfg.filters()
 	if err != nil {

@@ -21,6 +21,9 @@
 // redeliveries write the same points again, which InfluxDB treats as the same points
 // (identity is series + timestamp).
 //
-// The package declares the small interfaces it consumes (Broker, PointWriter); wire.go
-// is the one file that builds the real adapters (mqttclient, influxstore).
+// The package declares the small interfaces it consumes (Broker, PointWriter, in Deps);
+// wire.go is the one file that builds the real adapters (mqttclient, influxstore), and
+// fakes_test.go has in-process fakes of them for unit tests. The config is validated in
+// one place, newService, the first step of both New and Build: before any adapter
+// exists and before anything connects.
 package ingest

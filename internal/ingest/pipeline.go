@@ -86,11 +86,21 @@ func (p *pending) close() {
 	p.mu.Unlock()
 }
 
+// spoolWriter is what the committer needs from the spool (*spool.Spool has it); an
+// interface so a unit test can check that no message is acknowledged before the
+// fsync of its record.
+type spoolWriter interface {
+	Append(rec []byte) error
+	Sync() error
+	Changed() <-chan struct{}
+	Size() int64
+}
+
 // committer makes groups durable (one spool record, one fsync) and then acknowledges
 // their messages in arrival order.
 type committer struct {
 	p     *pending
-	sp    *spool.Spool
+	sp    spoolWriter
 	c     *counters
 	log   zerolog.Logger
 	rlog  *rateLog

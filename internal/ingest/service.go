@@ -58,21 +58,41 @@ type Service struct {
 	sh *shipper
 }
 
-// New checks the config and registers metrics on reg (nil: not exported).
+// New validates the config (the one place it is validated) and registers metrics on
+// reg (nil: not exported). Nothing connects until Run.
 func New(cfg Config, deps Deps, log zerolog.Logger, reg prometheus.Registerer) (*Service, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("ingest config: %w", err)
+	s, err := newService(cfg, log)
+	if err != nil {
+		return nil, err
 	}
-	if len(deps.Brokers) == 0 || deps.Writer == nil {
-		return nil, errors.New("ingest: need at least one broker connection and a writer")
+	if err := s.attach(deps, reg); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newService validates cfg and derives what does not depend on the connections. It is
+// the first step of both New and Build, so a bad value is refused, with its allowed
+// range, before any adapter exists.
+func newService(cfg Config, log zerolog.Logger) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	filters, err := cfg.filters()
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, deps: deps, log: log.With().Str("component", "ingest").Logger(), c: newCounters(),
+	return &Service{cfg: cfg, log: log.With().Str("component", "ingest").Logger(), c: newCounters(),
 		dec: newDecoder(cfg), pend: newPending(cfg.MaxPendingBytes), rlog: newRateLog(time.Second), filters: filters,
-		deadTopic: cfg.Topics.DeadLetter("ingest")}
+		deadTopic: cfg.Topics.DeadLetter("ingest")}, nil
+}
+
+// attach gives the service its connections and registers its metrics.
+func (s *Service) attach(deps Deps, reg prometheus.Registerer) error {
+	if len(deps.Brokers) == 0 || deps.Writer == nil {
+		return errors.New("ingest: need at least one broker connection and a writer")
+	}
+	s.deps = deps
 	for _, b := range deps.Brokers {
 		s.handlers = append(s.handlers, &handler{s: s, broker: b})
 	}
@@ -87,10 +107,10 @@ func New(cfg Config, deps Deps, log zerolog.Logger, reg prometheus.Registerer) (
 				s.spoolGauge(func(sp *spool.Spool) int64 { return sp.CorruptBytes() })))
 		}
 		if err != nil {
-			return nil, fmt.Errorf("ingest metrics: %w", err)
+			return fmt.Errorf("ingest metrics: %w", err)
 		}
 	}
-	return s, nil
+	return nil
 }
 
 func (s *Service) spoolGauge(f func(*spool.Spool) int64) func() float64 {

@@ -83,8 +83,8 @@ func TestSparkplugFlags(t *testing.T) {
 		"--sparkplug-map":      {"--sparkplug", "--sparkplug-map", "rack=group"},
 		"--sparkplug-group":    {"--sparkplug", "--sparkplug-group", "a/b"},
 	} {
-		if _, _, err := ParseFlags(want, none, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), bad) {
-			t.Errorf("ParseFlags(%v) = %v, want an error mentioning %q", want, err, bad)
+		if _, err := checkArgs(t, want, none); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("ParseFlags+New(%v) = %v, want an error mentioning %q", want, err, bad)
 		}
 	}
 }

@@ -95,8 +95,8 @@ func TestParseFlagsEnvAndValidation(t *testing.T) {
 		{"--spool-max-mb", "0"},
 		{"extra-arg"},
 	} {
-		if _, _, err := ParseFlags(bad, func(string) string { return "" }, &bytes.Buffer{}); err == nil {
-			t.Errorf("ParseFlags(%v) accepted a bad config", bad)
+		if _, err := checkArgs(t, bad, func(string) string { return "" }); err == nil {
+			t.Errorf("ParseFlags+New(%v) accepted a bad config", bad)
 		}
 	}
 }
@@ -124,14 +124,14 @@ func TestNumericFlagsBounded(t *testing.T) {
 		{[]string{"--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s: use 0s..1h0m0s"},
 		{[]string{"--mqtt-connections", "0"}, "--mqtt-connections 0: use 1..64"},
 	} {
-		_, _, err := ParseFlags(tc.args, func(string) string { return "" }, &bytes.Buffer{})
+		_, err := checkArgs(t, tc.args, func(string) string { return "" })
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("ParseFlags(%v) = %v, want an error containing %q", tc.args, err, tc.want)
+			t.Errorf("ParseFlags+New(%v) = %v, want an error containing %q", tc.args, err, tc.want)
 		}
 	}
 	for _, ok := range [][]string{{"--max-payload", "64"}, {"--batch-bytes", "16777216"}, {"--shutdown-timeout", "0s"}, {"--max-machines", "0"}} {
-		if _, _, err := ParseFlags(ok, func(string) string { return "" }, &bytes.Buffer{}); err != nil {
-			t.Errorf("ParseFlags(%v): %v (the bound itself is allowed)", ok, err)
+		if _, err := checkArgs(t, ok, func(string) string { return "" }); err != nil {
+			t.Errorf("ParseFlags+New(%v): %v (the bound itself is allowed)", ok, err)
 		}
 	}
 }

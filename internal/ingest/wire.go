@@ -55,10 +55,12 @@ func sanitize(id string) string {
 }
 
 // Build wires the real adapters: cfg.Connections MQTT clients and one InfluxDB store.
-// close releases the store after Run returned.
+// The config is validated (by newService) before any adapter is made; close releases
+// the store after Run returned.
 func Build(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (svc *Service, close func(), err error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("ingest config: %w", err)
+	svc, err = newService(cfg, log)
+	if err != nil {
+		return nil, nil, err
 	}
 	var deps Deps
 	for _, mc := range MQTTConfigs(cfg) {
@@ -73,8 +75,7 @@ func Build(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (svc *Serv
 		return nil, nil, err
 	}
 	deps.Writer = st
-	svc, err = New(cfg, deps, log, reg)
-	if err != nil {
+	if err := svc.attach(deps, reg); err != nil {
 		st.Close()
 		return nil, nil, err
 	}

@@ -1,0 +1,79 @@
+package infer
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/faultline/faultline/internal/servers"
+)
+
+// startDaemonAt is startDaemon (integration_test.go) for a broker given by URL, such as
+// the in-process one.
+func startDaemonAt(t *testing.T, url string, mutate func(*Config)) *runningDaemon {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.MQTT.URL = url
+	cfg.MQTT.MaxReconnectInterval = 500 * time.Millisecond
+	cfg.MQTT.ConnectTimeout = 5 * time.Second
+	cfg.QueueDir = t.TempDir()
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.Limits.MaxFuture = 0
+	cfg.PublishTimeout = time.Second
+	cfg.ShutdownTimeout = 3 * time.Second
+	mutate(&cfg)
+	d, err := New(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	var once sync.Once
+	var runErr error
+	stop := func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return &runningDaemon{d: d, stop: stop}
+}
+
+// TestDaemonThroughInProcessBroker is the -short tier's end-to-end check of the daemon:
+// telemetry in and alerts out over MQTT, through an in-process mochi-mqtt broker. The
+// drifting machine is raised and cleared, the calm one never alerts, and the retained
+// status goes online, then offline at a graceful stop. The same against Mosquitto is
+// TestDaemonDriftAlertsIntegration.
+func TestDaemonThroughInProcessBroker(t *testing.T) {
+	broker, err := servers.StartEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(broker.Stop) // registered first: runs after the clients' cleanups
+	model := writeModel(t, t.TempDir(), "pump", "")
+	obs := newObserver(t, broker.URL, "observer", false)
+	rd := startDaemonAt(t, broker.URL, func(c *Config) { c.Model = model })
+	waitFor(t, "daemon online", 10*time.Second, func() bool { return obs.lastStatus() == StatusOnline })
+	pub := publisherClient(t, broker.URL)
+	sick, calm := machineID("pump-0001"), machineID("pump-0002")
+	for sec := 0; sec < driftSeconds; sec++ {
+		publish(t, pub, sick, sampleAt(sec, true))
+		publish(t, pub, calm, sampleAt(sec, false))
+	}
+	waitFor(t, "raised and cleared", 20*time.Second, func() bool { return len(obs.get()) >= 2 })
+	time.Sleep(200 * time.Millisecond) // anything extra (an alert for the calm machine) would show now
+	got := obs.get()
+	if states(got) != "pump-0001:raised pump-0001:cleared" {
+		t.Fatalf("alerts = %q, want raised and cleared for pump-0001 only", states(got))
+	}
+	if got[0].Top[0].Sensor != "bearing_temp" || got[0].ID != got[1].ID {
+		t.Errorf("raised alert: %+v", got[0])
+	}
+	if err := rd.stop(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "offline status", 10*time.Second, func() bool { return obs.lastStatus() == StatusOffline })
+}

@@ -67,8 +67,8 @@ func (h flagHint) Is(target error) bool { return target == ErrNamesFlag }
 // DefaultOptions are the options of a run that sets nothing: what bin/train's and
 // bin/eval's flags start from. Fields whose default depends on the task, the data or
 // other options stay zero, which means "choose" (Ensemble, Window, Hidden, Detector,
-// FalseAlarmsPerWeek, Quantile, Margin, Envelope, Name, Version); Resolved shows what
-// they become. Fit(ctx, d, DefaultOptions()) trains exactly what Fit(ctx, d, Options{})
+// FalseAlarmsPerWeek, Quantile, Margin, Envelope, Name, Version, and for rul Loss,
+// HistoryEWMA and AgeFeature); Resolved shows what they become. Fit(ctx, d, DefaultOptions()) trains exactly what Fit(ctx, d, Options{})
 // does.
 func DefaultOptions() Options {
 	o := Options{Task: artifact.TaskAnomaly}

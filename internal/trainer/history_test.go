@@ -2,7 +2,9 @@ package trainer
 
 import (
 	"context"
+	"errors"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/faultline/faultline/internal/artifact"
@@ -154,5 +156,28 @@ func TestMembersAveraged(t *testing.T) {
 	m.Members[0].Spec.Sensors = []string{"noise", "wear"}
 	if err := m.Validate(); err == nil {
 		t.Fatal("member with other sensors accepted")
+	}
+}
+
+// The history and age inputs are rul defaults only: an anomaly model's options
+// resolve without them (Validate refuses them there).
+func TestHistoryDefaultIsRULOnly(t *testing.T) {
+	if r := (Options{Task: artifact.TaskRUL}).Resolved(); !slices.Equal(r.HistoryEWMA, DefaultRULHistory()) || r.Loss != DefaultRULLoss || !r.AgeFeature {
+		t.Fatalf("rul resolved to history %v, loss %q, age %v", r.HistoryEWMA, r.Loss, r.AgeFeature)
+	}
+	if r := (Options{Task: artifact.TaskRUL, NoAge: true, HistoryEWMA: []float64{}}).Resolved(); len(r.HistoryEWMA) != 0 || r.AgeFeature {
+		t.Fatalf("rul without history and age resolved to history %v, age %v", r.HistoryEWMA, r.AgeFeature)
+	}
+	if err := (Options{Task: artifact.TaskRUL, NoAge: true, AgeFeature: true}).Validate(); err == nil || !errors.Is(err, ErrOptions) {
+		t.Fatalf("age on and off: %v", err)
+	}
+	for _, task := range []string{"", artifact.TaskAnomaly} {
+		r := Options{Task: task}.Resolved()
+		if r.HistoryEWMA != nil || r.Loss != "" || r.AgeFeature {
+			t.Fatalf("task %q resolved to history %v, loss %q, age %v", task, r.HistoryEWMA, r.Loss, r.AgeFeature)
+		}
+		if err := r.Validate(); err != nil {
+			t.Fatalf("task %q: resolved defaults refused: %v", task, err)
+		}
 	}
 }

@@ -33,7 +33,7 @@ func runToFailure(n int, seed uint64) Data {
 // RUL the stream reports at that row.
 func TestAgeFeatureBatchEqualsStream(t *testing.T) {
 	d := runToFailure(12, 1)
-	m, _, err := Fit(context.Background(), d, Options{Task: artifact.TaskRUL, Seed: 2, Ensemble: 2, Epochs: 5, Window: 8, AgeFeature: true})
+	m, _, err := Fit(context.Background(), d, Options{Task: artifact.TaskRUL, Seed: 2, Ensemble: 2, Epochs: 5, Window: 8, AgeFeature: true, HistoryEWMA: []float64{}})
 	if err != nil {
 		t.Fatal(err)
 	}

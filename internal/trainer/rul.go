@@ -108,11 +108,12 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 	if err := m.Validate(); err != nil {
 		return nil, nil, err
 	}
-	if err := evalRUL(m, p, valSet, o, rep); err != nil {
+	weight, err := evalRUL(m, p, valSet, o, rep)
+	if err != nil {
 		return nil, nil, err
 	}
 	if band == nil {
-		band = bandOf(rep.Pred, rep.Actual, RULBandCoverage)
+		band = bandOf(rep.Pred, rep.Actual, weight, RULBandCoverage)
 	}
 	m.Band = band
 	if band != nil {
@@ -126,19 +127,23 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 }
 
 // evalRUL measures validation RMSE over all windows through the live scoring path.
-func evalRUL(m *artifact.Model, p *prepared, val []Series, o Options, rep *Report) error {
+// It returns each window's weight for the band: 1/(the asset's scored windows), so
+// every held-out asset counts once whatever its length (bandOf).
+func evalRUL(m *artifact.Model, p *prepared, val []Series, o Options, rep *Report) ([]float64, error) {
 	sc, err := scoring.New(m)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var se float64
 	var n int
+	var weight []float64
 	for _, s := range val {
 		st, err := sc.NewStream()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		last := s.T[len(s.T)-1]
+		k := len(rep.Pred)
 		for i, row := range s.Rows {
 			r, ok, err := st.Push(secondsToTime(s.T[i]), p.scorerRow(row))
 			if err != nil || !ok {
@@ -150,11 +155,14 @@ func evalRUL(m *artifact.Model, p *prepared, val []Series, o Options, rep *Repor
 			se += (r.RUL - truth) * (r.RUL - truth)
 			n++
 		}
+		for range len(rep.Pred) - k {
+			weight = append(weight, 1/float64(len(rep.Pred)-k))
+		}
 	}
 	if n > 0 {
 		rep.Metrics["val_rmse_all_cycles"] = math.Sqrt(se / float64(n))
 	}
-	return nil
+	return weight, nil
 }
 
 // PredictLast runs a model over each series through the live path and returns the
@@ -240,16 +248,34 @@ func rulWindows(spec features.Spec, period float64, o Options, rows [][]float64,
 		}
 	}
 	last := t[len(t)-1]
-	var m matrix
+	m := matrix{X: make([][]float64, 0, len(ends)), Y: make([][]float64, 0, len(ends)), T: make([]float64, 0, len(ends))}
+	extra := len(o.HistoryEWMA) * len(spec.Sensors)
+	if o.AgeFeature {
+		extra++
+	}
+	// One exact-width block for the series' windows with their extra inputs:
+	// appending to each window row instead doubled its capacity (Go's growth rule)
+	// and made training with the history inputs take half again the memory.
+	var block []float64
+	if extra > 0 && len(X) > 0 {
+		block = make([]float64, 0, len(X)*(len(X[0])+extra))
+	}
+	targets := make([]float64, len(ends))
 	for i, e := range ends {
-		x := X[i][:len(X[i]):len(X[i])]
-		if o.AgeFeature {
-			x = append(x, float64(e+1))
+		x := X[i]
+		if extra > 0 {
+			n := len(block)
+			block = append(block, X[i]...)
+			if o.AgeFeature {
+				block = append(block, float64(e+1))
+			}
+			if hist != nil {
+				block = append(block, hist[e]...)
+			}
+			x = block[n:len(block):len(block)]
 		}
-		if hist != nil {
-			x = append(x, hist[e]...)
-		}
-		m.X, m.Y, m.T = append(m.X, x), append(m.Y, []float64{math.Min(o.RULCap, last-t[e])}), append(m.T, t[e])
+		targets[i] = math.Min(o.RULCap, last-t[e])
+		m.X, m.Y, m.T = append(m.X, x), append(m.Y, targets[i:i+1:i+1]), append(m.T, t[e])
 	}
 	return m, nil
 }
@@ -322,40 +348,75 @@ func addPadded(spec features.Spec, period float64, rows [][]float64, t []float64
 // RULBandCoverage is the share of true RULs a rul model's band should hold.
 const RULBandCoverage = 0.8
 
-// bandBins is the most predicted-RUL bins of the band; each holds at least
-// bandMinPerBin held-out residuals.
+// The band has at most bandBins bins of predicted RUL; each holds at least
+// bandMinPerBin held-out residuals and the weight of bandMinAssetsPerBin assets.
+// The assets, not the windows, are what is exchangeable with a new asset: one
+// asset's windows are strongly correlated, so a quantile from a bin that only a few
+// assets reach is far noisier than its window count suggests.
 const (
-	bandBins      = 5
-	bandMinPerBin = 100
+	bandBins            = 5
+	bandMinPerBin       = 100
+	bandMinAssetsPerBin = 8
 )
 
 // bandOf fits the split-conformal band (artifact.RULBand) from held-out predictions
-// and truths: bins of equal count by predicted RUL, in each the residual quantiles
+// and truths: bins of equal weight by predicted RUL, in each the residual quantiles
 // at (1-c)/2 and (1+c)/2 with the finite-sample correction. nil without residuals.
-func bandOf(pred, actual []float64, coverage float64) *artifact.RULBand {
+//
+// weight (nil: equal) is each residual's share: evalRUL gives every held-out asset
+// the same total weight. A new asset is scored at some moment of its life, so the
+// exchangeable unit is (an asset, a moment of its life), not a window: counted by
+// window, long-lived assets dominate, and with them the many windows near the cap
+// whose residuals are small (on C-MAPSS FD003, whose assets live 145-525 cycles, the
+// band by window held 69% of the test units' true RUL at their last cycle instead
+// of 80%; weighted by asset 73%, same width).
+func bandOf(pred, actual, weight []float64, coverage float64) *artifact.RULBand {
 	n := len(pred)
 	if n < 10 {
 		return nil
 	}
+	bins := min(bandBins, n/bandMinPerBin)
+	if weight == nil {
+		weight = make([]float64, n)
+		for i := range weight {
+			weight[i] = 1
+		}
+	}
 	idx := make([]int, n)
+	var total float64
 	for i := range idx {
 		idx[i] = i
+		total += weight[i]
 	}
+	if total < float64(n) {
+		// Weights by asset (evalRUL) sum to the number of assets.
+		bins = min(bins, int(math.Round(total))/bandMinAssetsPerBin)
+	}
+	bins = max(1, bins)
 	slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(pred[a], pred[b]) })
-	bins := max(1, min(bandBins, n/bandMinPerBin))
+	// Bin boundaries where the cumulative weight crosses k/bins of the total.
+	cuts := []int{0}
+	var acc float64
+	for j, i := range idx {
+		acc += weight[i]
+		if len(cuts) < bins && acc >= float64(len(cuts))*total/float64(bins) && j+1 < n {
+			cuts = append(cuts, j+1)
+		}
+	}
+	cuts = append(cuts, n)
 	b := &artifact.RULBand{Coverage: coverage}
-	for k := range bins {
-		lo, hi := k*n/bins, (k+1)*n/bins
-		res := make([]float64, 0, hi-lo)
+	for k := range len(cuts) - 1 {
+		lo, hi := cuts[k], cuts[k+1]
+		res := make([]weighted, 0, hi-lo)
 		for _, i := range idx[lo:hi] {
-			res = append(res, actual[i]-pred[i])
+			res = append(res, weighted{actual[i] - pred[i], weight[i]})
 		}
 		m := float64(len(res))
 		// Split conformal: the ceil((m+1)(1-a))/m empirical quantile.
 		qHi := math.Min(1, math.Ceil((m+1)*(1+coverage)/2)/m)
 		qLo := math.Max(0, 1-qHi)
-		b.Lo, b.Hi = append(b.Lo, quantile(res, qLo)), append(b.Hi, quantile(res, qHi))
-		if k < bins-1 {
+		b.Lo, b.Hi = append(b.Lo, weightedQuantile(res, qLo)), append(b.Hi, weightedQuantile(res, qHi))
+		if k < len(cuts)-2 {
 			// The edge between two bins: midway between their neighbouring predictions.
 			b.Edges = append(b.Edges, (pred[idx[hi-1]]+pred[idx[hi]])/2)
 		}
@@ -366,6 +427,26 @@ func bandOf(pred, actual []float64, coverage float64) *artifact.RULBand {
 		b.Edges[i] = math.Max(b.Edges[i], b.Edges[i-1])
 	}
 	return b
+}
+
+type weighted struct{ v, w float64 }
+
+// weightedQuantile is the smallest value whose cumulative weight reaches q of the
+// total (the empirical quantile of a weighted sample; sorts v).
+func weightedQuantile(v []weighted, q float64) float64 {
+	slices.SortFunc(v, func(a, b weighted) int { return cmpFloat(a.v, b.v) })
+	var total float64
+	for _, x := range v {
+		total += x.w
+	}
+	var acc float64
+	for _, x := range v {
+		acc += x.w
+		if acc >= q*total*(1-1e-12) {
+			return x.v
+		}
+	}
+	return v[len(v)-1].v
 }
 
 func cmpFloat(a, b float64) int {
@@ -398,10 +479,11 @@ func bandFit(m *artifact.Model, pred, actual []float64) (coverage, width float64
 // held-out assets), from those assets' residuals.
 func heldOutBand(m *artifact.Model, p *prepared, val []Series, o Options) (*artifact.RULBand, error) {
 	r := &Report{Metrics: map[string]float64{}}
-	if err := evalRUL(m, p, val, o, r); err != nil {
+	weight, err := evalRUL(m, p, val, o, r)
+	if err != nil {
 		return nil, err
 	}
-	return bandOf(r.Pred, r.Actual, RULBandCoverage), nil
+	return bandOf(r.Pred, r.Actual, weight, RULBandCoverage), nil
 }
 
 // scaleInPlace scales every window in place and returns X. The rul trainer keeps one

@@ -82,8 +82,10 @@ type Options struct {
 	Horizon float64
 
 	// AgeFeature adds the rows seen since the stream began as an input (rul only:
-	// see artifact.Model.AgeFeature).
+	// see artifact.Model.AgeFeature). On by default for rul models unless NoAge.
 	AgeFeature bool
+	// NoAge (rul) leaves the age input out (the rul default has it).
+	NoAge bool
 	// Forecast > 0 trains an anomaly forecaster of the mean of the next Forecast rows
 	// (artifact.Model.Forecast) instead of the window-mean reconstruction.
 	Forecast int
@@ -107,7 +109,7 @@ type Options struct {
 	// again on all assets for the median best epoch count.
 	RefitAll bool
 	// HistoryEWMA (rul): smoothing factors of whole-history per-sensor EWMA inputs
-	// (artifact.Model.HistoryEWMA); empty = none.
+	// (artifact.Model.HistoryEWMA); nil = DefaultRULHistory, empty non-nil = none.
 	HistoryEWMA []float64
 	// MemberWindows (rul): window lengths of further models trained like the main
 	// one (seeds offset) and stored as its members (artifact.Model.Members); their
@@ -229,9 +231,7 @@ func (o *Options) defaults() {
 	if o.RULCap <= 0 {
 		o.RULCap = 125
 	}
-	if o.Loss == "" && o.Task == artifact.TaskRUL {
-		o.Loss = DefaultRULLoss
-	}
+	o.rulDefaults()
 	if o.Horizon <= 0 {
 		o.Horizon = 30
 	}

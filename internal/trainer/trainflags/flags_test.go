@@ -61,3 +61,47 @@ func TestRULFlagsOnly(t *testing.T) {
 		t.Fatalf("--context accepted by the rul flag set: %v", errs)
 	}
 }
+
+// --history none turns the rul default inputs off (an empty list, which the trainer
+// keeps); no --history leaves the choice to the trainer (nil: DefaultRULHistory).
+func TestHistoryNoneAndDefault(t *testing.T) {
+	o, errs := parse(t, RUL, nil, "--history", "none")
+	if len(errs) > 0 || o.HistoryEWMA == nil || len(o.HistoryEWMA) != 0 {
+		t.Fatalf("--history none: %v, errors %v", o.HistoryEWMA, errs)
+	}
+	if r := o.Resolved(); len(r.HistoryEWMA) != 0 {
+		t.Fatalf("--history none resolved to %v", r.HistoryEWMA)
+	}
+	o, errs = parse(t, RUL, nil)
+	if len(errs) > 0 || o.HistoryEWMA != nil {
+		t.Fatalf("no --history: %v, errors %v", o.HistoryEWMA, errs)
+	}
+	if r := o.Resolved(); !slices.Equal(r.HistoryEWMA, trainer.DefaultRULHistory()) {
+		t.Fatalf("no --history resolved to %v", r.HistoryEWMA)
+	}
+}
+
+// --age is on for rul models unless --age=false (or FAULTLINE_TRAIN_AGE=false) says
+// otherwise; unset, the trainer decides.
+func TestAgeDefaultAndOff(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+		want bool
+	}{
+		{nil, nil, true}, {nil, []string{"--age"}, true}, {nil, []string{"--age=false"}, false},
+		{map[string]string{"FAULTLINE_TRAIN_AGE": "false"}, nil, false},
+		{map[string]string{"FAULTLINE_TRAIN_AGE": "false"}, []string{"--age"}, true},
+	} {
+		o, errs := parse(t, RUL, c.env, c.args...)
+		if len(errs) > 0 {
+			t.Fatalf("%v %v: %v", c.env, c.args, errs)
+		}
+		if got := o.Resolved().AgeFeature; got != c.want {
+			t.Errorf("%v %v: age %v, want %v", c.env, c.args, got, c.want)
+		}
+	}
+	if _, errs := parse(t, RUL, map[string]string{"FAULTLINE_TRAIN_AGE": "sometimes"}); len(errs) == 0 {
+		t.Fatal("FAULTLINE_TRAIN_AGE=sometimes accepted")
+	}
+}

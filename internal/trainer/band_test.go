@@ -81,8 +81,8 @@ func TestBandOfWeightsAssetsEqually(t *testing.T) {
 		p := 125 * rng.Float64()
 		fp, fa = append(fp, p), append(fa, p+sd*rng.NormFloat64())
 	}
-	byAsset := &artifact.Model{Band: bandOf(pred, actual, weight, 0.8), RULCap: 1000}
-	byWindow := &artifact.Model{Band: bandOf(pred, actual, nil, 0.8), RULCap: 1000}
+	byAsset := &artifact.Model{Modes: artifact.Modes{Band: bandOf(pred, actual, weight, 0.8)}, RULCap: 1000}
+	byWindow := &artifact.Model{Modes: artifact.Modes{Band: bandOf(pred, actual, nil, 0.8)}, RULCap: 1000}
 	if n := len(byAsset.Band.Lo); n != 5 {
 		t.Fatalf("40 assets gave %d bins, want 5 (at least %d assets a bin)", n, bandMinAssetsPerBin)
 	}

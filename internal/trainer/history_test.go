@@ -2,7 +2,6 @@ package trainer
 
 import (
 	"context"
-	"errors"
 	"math"
 	"slices"
 	"testing"
@@ -159,17 +158,14 @@ func TestMembersAveraged(t *testing.T) {
 	}
 }
 
-// The history and age inputs are rul defaults only: an anomaly model's options
-// resolve without them (Validate refuses them there).
+// The history inputs and the asymmetric loss are rul defaults only (an anomaly
+// model's options resolve without them), and the age input is opt-in for both.
 func TestHistoryDefaultIsRULOnly(t *testing.T) {
-	if r := (Options{Task: artifact.TaskRUL}).Resolved(); !slices.Equal(r.HistoryEWMA, DefaultRULHistory()) || r.Loss != DefaultRULLoss || !r.AgeFeature {
+	if r := (Options{Task: artifact.TaskRUL}).Resolved(); !slices.Equal(r.HistoryEWMA, DefaultRULHistory()) || r.Loss != DefaultRULLoss || r.AgeFeature {
 		t.Fatalf("rul resolved to history %v, loss %q, age %v", r.HistoryEWMA, r.Loss, r.AgeFeature)
 	}
-	if r := (Options{Task: artifact.TaskRUL, NoAge: true, HistoryEWMA: []float64{}}).Resolved(); len(r.HistoryEWMA) != 0 || r.AgeFeature {
-		t.Fatalf("rul without history and age resolved to history %v, age %v", r.HistoryEWMA, r.AgeFeature)
-	}
-	if err := (Options{Task: artifact.TaskRUL, NoAge: true, AgeFeature: true}).Validate(); err == nil || !errors.Is(err, ErrOptions) {
-		t.Fatalf("age on and off: %v", err)
+	if r := (Options{Task: artifact.TaskRUL, AgeFeature: true, HistoryEWMA: []float64{}}).Resolved(); len(r.HistoryEWMA) != 0 || !r.AgeFeature {
+		t.Fatalf("rul with age and no history resolved to history %v, age %v", r.HistoryEWMA, r.AgeFeature)
 	}
 	for _, task := range []string{"", artifact.TaskAnomaly} {
 		r := Options{Task: task}.Resolved()

@@ -82,10 +82,12 @@ type Options struct {
 	Horizon float64
 
 	// AgeFeature adds the rows seen since the stream began as an input (rul only:
-	// see artifact.Model.AgeFeature). On by default for rul models unless NoAge.
+	// see artifact.Model.AgeFeature). Off by default: it is the asset's age only when
+	// every stream starts at the asset's start of life (or last overhaul), as C-MAPSS's
+	// test units and `infer score` over whole histories do. The edge daemon's stream
+	// starts when the daemon first sees the asset, mid-life for a machine already
+	// running, and an old machine read as young gets a late, optimistic RUL.
 	AgeFeature bool
-	// NoAge (rul) leaves the age input out (the rul default has it).
-	NoAge bool
 	// Forecast > 0 trains an anomaly forecaster of the mean of the next Forecast rows
 	// (artifact.Model.Forecast) instead of the window-mean reconstruction.
 	Forecast int

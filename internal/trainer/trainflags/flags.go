@@ -30,7 +30,6 @@ type Flags struct {
 	settings, context, hidden, features, history, members string
 	seed                                                  int
 	sensorCheck                                           bool
-	age                                                   optBool
 	tasks                                                 Tasks
 }
 
@@ -60,12 +59,7 @@ func Register(fs *flag.FlagSet, o *trainer.Options, tasks Tasks, getenv cli.Gete
 	if tasks&RUL != 0 {
 		cli.Float(fs, &o.RULCap, "rul-cap", "FAULTLINE_TRAIN_RUL_CAP", d.RULCap, "rul: cap of the remaining-life target", getenv, errs)
 		cli.Float(fs, &o.Horizon, "horizon", "FAULTLINE_TRAIN_HORIZON", d.Horizon, "rul: alert when the lower bound of the predicted RUL falls under this", getenv, errs)
-		if v := getenv("FAULTLINE_TRAIN_AGE"); v != "" {
-			if err := f.age.Set(v); err != nil {
-				*errs = append(*errs, fmt.Errorf("env FAULTLINE_TRAIN_AGE=%q: not a boolean", v))
-			}
-		}
-		fs.Var(&f.age, "age", "rul: the rows seen since the asset's stream began as an input (default on; --age=false leaves it out) (env FAULTLINE_TRAIN_AGE)")
+		cli.Bool(fs, &o.AgeFeature, "age", "FAULTLINE_TRAIN_AGE", false, "rul: the rows seen since the asset's stream began as an input; only when every stream starts at the asset's start of life or last overhaul (an asset first seen mid-life reads as young: a late RUL)", getenv, errs)
 		cli.Bool(fs, &o.RefitAll, "refit-all", "FAULTLINE_TRAIN_REFIT_ALL", d.RefitAll, "rul: after early stopping, retrain on all assets for the median best epoch count", getenv, errs)
 		cli.String(fs, &f.history, "history", "FAULTLINE_TRAIN_HISTORY", "", "rul: smoothing factors of whole-history per-sensor EWMA inputs (default "+floatList(trainer.DefaultRULHistory())+"; none = no such inputs)", getenv)
 		cli.String(fs, &f.members, "member-windows", "FAULTLINE_TRAIN_MEMBER_WINDOWS", "", "rul: window lengths of further models averaged with the main one, e.g. 20,40", getenv)
@@ -115,9 +109,6 @@ func (f *Flags) Finish(cmapss bool) []error {
 		add(fmt.Errorf("--seed %d: use a non-negative integer", f.seed))
 	}
 	o.Seed = uint64(max(0, f.seed))
-	if f.age.set {
-		o.AgeFeature, o.NoAge = f.age.v, !f.age.v
-	}
 	if f.tasks&Anomaly != 0 {
 		o.NoSensorCheck = !f.sensorCheck
 		if o.Envelope <= 0 {
@@ -176,25 +167,3 @@ func floatList(v []float64) string {
 	}
 	return strings.Join(s, ",")
 }
-
-// optBool is a boolean flag that knows whether it was given (flag or env): unset
-// leaves the choice to the trainer's default for the task.
-type optBool struct{ set, v bool }
-
-func (b *optBool) String() string {
-	if b == nil || !b.set {
-		return ""
-	}
-	return strconv.FormatBool(b.v)
-}
-
-func (b *optBool) Set(s string) error {
-	v, err := strconv.ParseBool(s)
-	if err != nil {
-		return err
-	}
-	b.set, b.v = true, v
-	return nil
-}
-
-func (b *optBool) IsBoolFlag() bool { return true }

@@ -81,17 +81,17 @@ func TestHistoryNoneAndDefault(t *testing.T) {
 	}
 }
 
-// --age is on for rul models unless --age=false (or FAULTLINE_TRAIN_AGE=false) says
-// otherwise; unset, the trainer decides.
-func TestAgeDefaultAndOff(t *testing.T) {
+// The age input is off unless asked for (flag or env; the flag wins).
+func TestAgeOptIn(t *testing.T) {
 	for _, c := range []struct {
 		env  map[string]string
 		args []string
 		want bool
 	}{
-		{nil, nil, true}, {nil, []string{"--age"}, true}, {nil, []string{"--age=false"}, false},
-		{map[string]string{"FAULTLINE_TRAIN_AGE": "false"}, nil, false},
+		{nil, nil, false}, {nil, []string{"--age"}, true}, {nil, []string{"--age=false"}, false},
+		{map[string]string{"FAULTLINE_TRAIN_AGE": "true"}, nil, true},
 		{map[string]string{"FAULTLINE_TRAIN_AGE": "false"}, []string{"--age"}, true},
+		{map[string]string{"FAULTLINE_TRAIN_AGE": "true"}, []string{"--age=false"}, false},
 	} {
 		o, errs := parse(t, RUL, c.env, c.args...)
 		if len(errs) > 0 {

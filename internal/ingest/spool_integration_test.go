@@ -169,10 +169,15 @@ func TestCardinalityGuardSurvivesRestartIntegration(t *testing.T) {
 	r = start(t, cfg)
 	pub("m1", "a")      // a second machine: refused although this process never saw m0
 	pub("m0", "a", "d") // d: still a third name for m0
-	waitFor(t, "both messages handled", 30*time.Second, func() bool { return r.svc.Stats().Messages == 2 })
-	st := r.svc.Stats()
-	if st.Rejections[telemetry.ReasonTooManySeries] != 1 || st.Rejections[telemetry.ReasonTooManyFields] != 1 {
-		t.Fatalf("after a restart: rejections %v, want one too_many_series and one too_many_fields", st.Rejections)
+	// Wait for the refusals themselves, not a message count: the broker may redeliver
+	// the first run's message too (its session is persistent), which would satisfy a
+	// count before m0's second message is handled (seen once under load in make test).
+	waitFor(t, "both refusals after the restart", 30*time.Second, func() bool {
+		st := r.svc.Stats()
+		return st.Rejections[telemetry.ReasonTooManySeries] >= 1 && st.Rejections[telemetry.ReasonTooManyFields] >= 1
+	})
+	if st := r.svc.Stats(); st.Rejections[telemetry.ReasonTooManySeries] != 1 {
+		t.Fatalf("after a restart: rejections %v, want m1 refused once as too_many_series", st.Rejections)
 	}
 	waitFor(t, "m0's point", 30*time.Second, func() bool { return r.svc.Stats().PointsWritten == 1 })
 	if c := e.count(t, "c") + e.count(t, "d"); c != 0 {

@@ -43,8 +43,8 @@ case $what in
 rul-tuned | all)
 	# Near-constant sensors dropped (constant in FD001/FD003 or nearly so).
 	IG=sensor_1,sensor_5,sensor_6,sensor_10,sensor_16,sensor_18,sensor_19
-	rul FD001 tuned --ignore $IG $OLD --age=false
-	rul FD003 tuned --ignore $IG $OLD --age=false
+	rul FD001 tuned --ignore $IG $OLD
+	rul FD003 tuned --ignore $IG $OLD
 	;;
 esac
 case $what in

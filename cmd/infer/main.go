@@ -88,7 +88,7 @@ func runDaemon(ctx context.Context, args []string, getenv func(string) string, s
 	cli.String(fs, &cfg.ShareGroup, "share-group", "FAULTLINE_INFER_SHARE_GROUP", "", "shared-subscription group, so several replicas split the machines", getenv)
 	cli.String(fs, &cfg.TagTemplate, "tag-template", "FAULTLINE_INFER_TAG_TEMPLATE", "", "read telemetry from a custom topic tree, e.g. plant/site/line/machine/data (levels: site line machine sensor + literal, as ingest's --tag-template; site, line and machine are required); empty = contract topics", getenv)
 	cli.String(fs, &cfg.Instance, "instance", "FAULTLINE_INFER_INSTANCE", cfg.Instance, "instance name on the status topic and in the client id", getenv)
-	cli.String(fs, &cfg.QueueDir, "queue-dir", "FAULTLINE_INFER_QUEUE_DIR", cfg.QueueDir, "directory of the on-disk alert queue used while the broker is unreachable", getenv)
+	cli.String(fs, &cfg.QueueDir, "queue-dir", "FAULTLINE_INFER_QUEUE_DIR", cfg.QueueDir, "directory of the on-disk alert queue (used while the broker is unreachable), the machines' anomaly baselines (baselines.json) and a LOCK held while the daemon runs; one daemon per directory", getenv)
 	cli.Int(fs, &maxQueue, "queue-max-bytes", "FAULTLINE_INFER_QUEUE_MAX_BYTES", 64<<20, "bound of the on-disk alert queue", getenv, &errs)
 	cli.Duration(fs, &cfg.ReloadInterval, "reload-interval", "FAULTLINE_INFER_RELOAD_INTERVAL", cfg.ReloadInterval, "how often model files are checked for changes (0: only on SIGHUP)", getenv, &errs)
 	cli.Duration(fs, &cfg.ShutdownTimeout, "shutdown-timeout", "FAULTLINE_INFER_SHUTDOWN_TIMEOUT", cfg.ShutdownTimeout, "time to flush alerts on shutdown", getenv, &errs)

@@ -9,7 +9,7 @@ import "math"
 // (the same quantile over the held-out windows the levels were calibrated on), it
 // divides the score by the ratio, a divisor that may at most double every Doubling
 // seconds. A fault that comes and goes does not move an upper quantile, and one that
-// grows faster than the divisor may outruns it, so both still alert; a new normal
+// grows faster than the divisor may rise outruns it, so both still alert; a new normal
 // that holds for days stops alerting (scoring's baseline has the measured trade-off).
 type Baseline struct {
 	Quantile float64 `json:"quantile"`

@@ -43,7 +43,8 @@ func saved(m *machine) (savedBaseline, bool) {
 
 // fits says whether b was learned under a model calibrated as a.
 func (b savedBaseline) fits(a *artifact.Model) bool {
-	return a.Baseline != nil && b.Model == a.Name && b.Version == a.Version && b.Ref == a.Baseline.Ref && b.Quantile == a.Baseline.Quantile
+	return a.Baseline != nil && b.Model == a.Name && b.Version == a.Version && b.Ref == a.Baseline.Ref &&
+		b.Quantile == a.Baseline.Quantile && b.HalfLife == a.Baseline.HalfLife
 }
 
 // staleAfter is how many half-lives a baseline is kept for a machine that stopped
@@ -76,14 +77,16 @@ func (e *Engine) Baselines(now time.Time) map[string]savedBaseline {
 }
 
 // restoreBaselines holds saved baselines until each machine's stream exists, at most
-// the engine's machine limit of them, the most recently learned first. It returns how
-// many it kept.
-func (e *Engine) restoreBaselines(in map[string]savedBaseline) int {
+// the engine's machine limit of them, the most recently learned first, leaving out
+// those staleAfter half-lives old at now. It returns how many it kept.
+func (e *Engine) restoreBaselines(in map[string]savedBaseline, now time.Time) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	topics := make([]string, 0, len(in))
-	for t := range in {
-		topics = append(topics, t)
+	for t, b := range in {
+		if now.Sub(b.State.Last).Seconds() <= staleAfter*b.HalfLife {
+			topics = append(topics, t)
+		}
 	}
 	sort.Slice(topics, func(i, j int) bool { return in[topics[i]].State.Last.After(in[topics[j]].State.Last) })
 	n := 0
@@ -143,10 +146,10 @@ func saveBaselines(path string, e *Engine) error {
 	return durable.SyncDir(filepath.Dir(path))
 }
 
-// loadBaselines reads path into the engine. A missing file is a first start; a file
+// loadBaselines reads path into the engine (baselines stale at now left out). A missing file is a first start; a file
 // that does not parse is reported and set aside (renamed *.corrupt) so the daemon
 // starts with fresh baselines instead of refusing to run.
-func loadBaselines(path string, e *Engine) (int, error) {
+func loadBaselines(path string, e *Engine, now time.Time) (int, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, nil
@@ -162,5 +165,5 @@ func loadBaselines(path string, e *Engine) (int, error) {
 		}
 		return 0, fmt.Errorf("baselines %s do not parse (%v); moved to %s, baselines start afresh", path, err, aside)
 	}
-	return e.restoreBaselines(f.Machines), nil
+	return e.restoreBaselines(f.Machines, now), nil
 }

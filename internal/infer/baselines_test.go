@@ -17,9 +17,15 @@ import (
 // windows and may double every second, so a test minute moves it.
 func writeBaselineModel(t testing.TB, dir, version string) string {
 	t.Helper()
+	return writeBaselineModelHalfLife(t, dir, version, 3600)
+}
+
+// writeBaselineModelHalfLife is writeBaselineModel with another half-life (seconds).
+func writeBaselineModelHalfLife(t testing.TB, dir, version string, halfLife float64) string {
+	t.Helper()
 	m := artifacttest.Anomaly(testSensors, testWindow)
 	m.Name, m.Version = "pump", version
-	m.Baseline = &artifact.Baseline{Quantile: 0.9, Ref: 0.05, HalfLife: 3600, Doubling: 1, MinWindows: 5}
+	m.Baseline = &artifact.Baseline{Quantile: 0.9, Ref: 0.05, HalfLife: halfLife, Doubling: 1, MinWindows: 5}
 	p := filepath.Join(dir, "pump.model")
 	if err := m.Save(p); err != nil {
 		t.Fatal(err)
@@ -53,7 +59,7 @@ func TestBaselinesSurviveARestart(t *testing.T) {
 	}
 
 	second, _ := newTestEngine(t, EngineConfig{Model: model}, &col)
-	if n, err := loadBaselines(path, second); err != nil || n != 1 {
+	if n, err := loadBaselines(path, second, t0); err != nil || n != 1 {
 		t.Fatalf("loaded %d baselines, err %v; want 1", n, err)
 	}
 	var s telemetry.Sample
@@ -69,7 +75,7 @@ func TestBaselinesSurviveARestart(t *testing.T) {
 
 	other := writeBaselineModel(t, t.TempDir(), "2") // another version
 	third, _ := newTestEngine(t, EngineConfig{Model: other}, &col)
-	if _, err := loadBaselines(path, third); err != nil {
+	if _, err := loadBaselines(path, third, t0); err != nil {
 		t.Fatal(err)
 	}
 	third.Ingest(topic, telemetry.EncodeTelemetry(nil, s))
@@ -86,13 +92,13 @@ func TestBaselinesFileDamaged(t *testing.T) {
 	var col collector
 	e, _ := newTestEngine(t, EngineConfig{Model: model}, &col)
 	path := filepath.Join(dir, BaselinesFile)
-	if n, err := loadBaselines(path, e); n != 0 || err != nil {
+	if n, err := loadBaselines(path, e, t0); n != 0 || err != nil {
 		t.Fatalf("missing file: %d, %v; want 0, nil", n, err)
 	}
 	if err := os.WriteFile(path, []byte(`{"machines": {"x": [`), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadBaselines(path, e); err == nil {
+	if _, err := loadBaselines(path, e, t0); err == nil {
 		t.Fatal("a torn baselines file was accepted")
 	}
 	if _, err := os.Stat(path + ".corrupt"); err != nil {
@@ -157,12 +163,13 @@ func TestBaselinesStaleAndCapped(t *testing.T) {
 		return savedBaseline{Model: "pump", Version: "1", Ref: 0.05, Quantile: 0.9, HalfLife: 3600,
 			State: scoring.BaselineState{Counts: []float64{10}, Last: last, Factor: 1}}
 	}
-	n := e.restoreBaselines(map[string]savedBaseline{"old": entry(t0.Add(-10 * time.Hour)), "new": entry(t0), "mid": entry(t0.Add(-time.Hour))})
+	n := e.restoreBaselines(map[string]savedBaseline{"old": entry(t0.Add(-10 * time.Hour)), "new": entry(t0), "mid": entry(t0.Add(-time.Hour)),
+		"stale": entry(t0.Add(-5 * time.Hour)), "older": entry(t0.Add(-2 * time.Hour))}, t0.Add(time.Minute))
 	if n != 2 {
-		t.Fatalf("kept %d of 3 with a limit of 2", n)
+		t.Fatalf("kept %d of 5 with a limit of 2", n)
 	}
 	got := e.Baselines(t0)
-	if _, ok := got["old"]; ok || len(got) != 2 {
+	if _, ok := got["older"]; ok || len(got) != 2 || got["new"].Model == "" || got["mid"].Model == "" {
 		t.Fatalf("kept %v: want the two most recent, new and mid", got)
 	}
 	if got := e.Baselines(t0.Add(3 * time.Hour)); len(got) != 2 {
@@ -170,5 +177,33 @@ func TestBaselinesStaleAndCapped(t *testing.T) {
 	}
 	if got := e.Baselines(t0.Add(5 * time.Hour)); len(got) != 0 || got["new"].Model != "" {
 		t.Fatalf("5 h later kept %v, want none (mid is 6 h old, new 5 h: both past four half-lives)", got)
+	}
+}
+
+// A Sparkplug DEATH restarts the machine's stream like an outage; the machine's
+// baseline is kept for the new stream, not lost.
+func TestBaselineSurvivesASparkplugDeath(t *testing.T) {
+	model := writeBaselineModel(t, t.TempDir(), "1")
+	var col collector
+	e, _ := newTestEngine(t, EngineConfig{Model: model}, &col)
+	topic := testTopics.Telemetry(machineID("pump-0001"))
+	feed := func(from, n int) {
+		for sec := from; sec < from+n; sec++ {
+			s := sampleAt(sec, false)
+			for i := range s.Values {
+				s.Values[i].V = 0.2
+			}
+			e.Ingest(topic, telemetry.EncodeTelemetry(nil, s))
+		}
+	}
+	feed(0, 60)
+	before, _ := e.machines[topic].st.BaselineState()
+	if !e.offline(topic) {
+		t.Fatal("the machine was not taken offline")
+	}
+	feed(60, testWindow)
+	after, ok := e.machines[topic].st.BaselineState()
+	if !ok || after.Factor < before.Factor {
+		t.Fatalf("after a DEATH: factor %v (ok %v), want at least %v", after.Factor, ok, before.Factor)
 	}
 }

@@ -108,7 +108,7 @@ func New(cfg Config, log zerolog.Logger, reg *prometheus.Registry) (*Daemon, err
 	}
 	d.q = q
 	d.basePath = filepath.Join(cfg.QueueDir, BaselinesFile)
-	if n, err := loadBaselines(d.basePath, d.eng); err != nil {
+	if n, err := loadBaselines(d.basePath, d.eng, time.Now()); err != nil {
 		log.Error().Err(err).Msg("baselines")
 	} else if n > 0 {
 		log.Info().Int("machines", n).Msg("baselines of the previous run restored")
@@ -175,7 +175,15 @@ func (d *Daemon) shared(filter string) (string, error) {
 
 // Run serves until ctx ends, then shuts down in order: stop intake, flush alerts
 // (bounded by ShutdownTimeout), publish "offline", disconnect.
-func (d *Daemon) Run(ctx context.Context) error {
+func (d *Daemon) Run(ctx context.Context) (err error) {
+	started := false
+	defer func() {
+		if !started {
+			// Refused before serving: release the queue directory (and its lock) as a
+			// shutdown would.
+			_ = d.q.Close()
+		}
+	}()
 	filter, err := d.shared(d.cfg.Topics.TelemetryFilter())
 	if err != nil {
 		return err
@@ -220,6 +228,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.opsMu.Lock()
 	d.ops = srv
 	d.opsMu.Unlock()
+	started = true
 	cctx, cancel := context.WithTimeout(ctx, d.cfg.MQTT.ConnectTimeout)
 	if err := d.cl.Connect(cctx); err != nil {
 		// The client keeps retrying; alerts wait on disk meanwhile.

@@ -342,7 +342,10 @@ func TestRestartCarriesOpenAlertIntegration(t *testing.T) {
 func TestDaemonKeepsBaselinesAcrossRestartIntegration(t *testing.T) {
 	broker := testenv.Mosquitto(t)
 	dir := t.TempDir()
-	model := writeBaselineModel(t, t.TempDir(), "1")
+	// The samples are stamped in March (t0) and the daemon reads its file at the wall
+	// clock's now, which drops baselines four half-lives old: a year's half-life keeps
+	// these.
+	model := writeBaselineModelHalfLife(t, t.TempDir(), "1", 365*24*3600)
 	obs := newObserver(t, broker.URL, "observer", false)
 	pub := publisherClient(t, broker.URL)
 	pump := machineID("pump-0001")

@@ -129,6 +129,7 @@ func (e *Engine) offline(key string) bool {
 		e.restored[key] = telemetry.Alert{Kind: alertKind(m.mdl.Artifact()), State: telemetry.StateRaised,
 			Severity: sevName, StartedAt: m.st.AlertStartedAt()}
 	}
+	e.keepBaseline(key, m) // like an outage: the machine's moved normal is still its normal
 	delete(e.machines, key)
 	e.met.Machines.Set(float64(len(e.machines)))
 	return true

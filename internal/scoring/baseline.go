@@ -26,7 +26,8 @@ const (
 // that holds a minority of the recent past does not move an upper-decile quantile; a
 // fault that grows faster than the doubling time outruns the divisor and alerts; a
 // new normal that persists (another operating point, a season) stops alerting within
-// days instead of alerting for ever. It learns from every window, alerting or not:
+// days instead of alerting for ever. It learns from every window, alerting or not
+// (except windows with a sensor fault, which Stream.push leaves out):
 // learning only from calm windows taught it the calm part of a moved plant alone, so
 // the moved plant went on alerting (TestBaselineFollowsAMovedPlantAndStillCatchesAFault).
 // The price: a fault that holds steady, unattended, is followed too, and its alert

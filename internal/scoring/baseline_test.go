@@ -3,6 +3,7 @@ package scoring
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -161,6 +162,7 @@ func TestBaselineStateRoundTrip(t *testing.T) {
 			t.Fatalf("window %d: factor %v after restore, %v before", i, fb, fa)
 		}
 	}
+	kept, _ := b.BaselineState()
 	for _, bad := range []BaselineState{
 		{From: -1, Counts: []float64{1}, Factor: 1},
 		{From: nBins - 1, Counts: []float64{1, 1}, Factor: 1},
@@ -170,6 +172,9 @@ func TestBaselineStateRoundTrip(t *testing.T) {
 		if err := b.RestoreBaseline(bad); err == nil {
 			t.Errorf("state %+v accepted", bad)
 		}
+	}
+	if now, _ := b.BaselineState(); !reflect.DeepEqual(now, kept) {
+		t.Errorf("refused states changed the stream: %+v, was %+v", now, kept)
 	}
 }
 

@@ -149,7 +149,7 @@ func TestBaselineDoesNotLearnAStuckSensor(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ := sc.NewStream()
-	factor, caught := 0.0, -1
+	factor, caught := -1.0, -1
 	for i, row := range live.Rows {
 		r, ok, err := st.Push(time.Unix(int64(live.T[i]), 0), row)
 		if err != nil {
@@ -166,6 +166,9 @@ func TestBaselineDoesNotLearnAStuckSensor(t *testing.T) {
 		}
 	}
 	t.Logf("factor %.2f when the fault starts, caught after %d min", factor, caught)
+	if factor < 0 {
+		t.Fatal("the window at the fault's start was not scored")
+	}
 	if factor > 1.3 {
 		t.Fatalf("factor %.2f after four days of a stuck sensor: the baseline learned the sensor fault", factor)
 	}

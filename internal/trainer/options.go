@@ -14,10 +14,10 @@ import (
 // DefaultRULLoss is the loss of rul models without Options.Loss: squared error with
 // late predictions (above the true RUL) weighted 3. Late predictions cost most (the
 // PHM08 score grows with exp(late/10), an early one with exp(early/13)). With the
-// default history and age inputs, through bin/train and bin/infer score, seeds 1-3,
-// weight 3 against 2 lowered the mean PHM08 on C-MAPSS FD001 from 221 to 211 and on
-// FD003 from 285 to 241 (lower or equal on each of the six paired runs) for a mean
-// RMSE +0.06 and +0.03 higher (docs/benchmarks.md).
+// default history inputs, through bin/train and bin/infer score, seeds 1-3, weight 3
+// against 2 lowered the mean PHM08 on C-MAPSS FD001 from 261 to 249 and on FD003 from
+// 303 to 296, RMSE 13.32 -> 13.31 and 12.61 -> 12.74; with the age input too, 221 -> 211
+// and 285 -> 241 (docs/benchmarks.md).
 const DefaultRULLoss = "asym:3"
 
 // DefaultRULHistory returns the whole-history EWMA inputs (Options.HistoryEWMA) of

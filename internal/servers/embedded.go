@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
@@ -39,5 +41,25 @@ func StartEmbedded() (*Embedded, error) {
 	return &Embedded{URL: "tcp://" + addr, Port: port, srv: srv}, nil
 }
 
-// Stop closes the broker.
-func (e *Embedded) Stop() { _ = e.srv.Close() }
+// Stop closes the broker. mochi-mqtt v2.7.9's Close takes its clients' read lock twice
+// (Clients.GetByListener calls Len under RLock): when a client that is disconnecting
+// right then queues for the write lock in between (Clients.Delete), both wait for ever.
+// make test hung there once, a service stopping just before its broker. So Stop first
+// waits, up to two seconds, for the clients still disconnecting to be gone, and it
+// never waits more than five seconds for Close itself: a stuck Close is left behind
+// rather than hanging the demo or a test.
+func (e *Embedded) Stop() {
+	deadline := time.Now().Add(2 * time.Second)
+	for atomic.LoadInt64(&e.srv.Info.ClientsConnected) > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = e.srv.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+}

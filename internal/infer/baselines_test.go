@@ -33,6 +33,23 @@ func writeBaselineModelHalfLife(t testing.TB, dir, version string, halfLife floa
 	return p
 }
 
+// movedSample is sampleAt(sec, false) with every sensor at 0.2, four times the test
+// model's Ref: a normal the baseline's divisor rises to follow (to about 4).
+func movedSample(sec int) telemetry.Sample {
+	s := sampleAt(sec, false)
+	for i := range s.Values {
+		s.Values[i].V = 0.2
+	}
+	return s
+}
+
+// feedMoved ingests movedSample for seconds from..from+n-1 on topic.
+func feedMoved(e *Engine, topic string, from, n int) {
+	for sec := from; sec < from+n; sec++ {
+		e.Ingest(topic, telemetry.EncodeTelemetry(nil, movedSample(sec)))
+	}
+}
+
 // A restarted engine carries on with each machine's baseline where the previous run
 // left it (saved to and read from the queue directory's file), and a different model
 // version starts afresh.
@@ -43,13 +60,7 @@ func TestBaselinesSurviveARestart(t *testing.T) {
 	var col collector
 	first, _ := newTestEngine(t, EngineConfig{Model: model}, &col)
 	topic := testTopics.Telemetry(machineID("pump-0001"))
-	for sec := range 60 { // a normal 4 times Ref: the baseline's divisor rises to 4
-		s := sampleAt(sec, false)
-		for i := range s.Values {
-			s.Values[i].V = 0.2
-		}
-		first.Ingest(topic, telemetry.EncodeTelemetry(nil, s))
-	}
+	feedMoved(first, topic, 0, 60) // a normal 4 times Ref: the baseline's divisor rises to 4
 	want := first.Baselines(t0)[topic]
 	if want.State.Factor < 3 {
 		t.Fatalf("factor %v after a minute at 4 x Ref, want about 4", want.State.Factor)
@@ -119,15 +130,7 @@ func TestBaselinesSurviveAModelReload(t *testing.T) {
 	var col collector
 	e, _ := newTestEngine(t, EngineConfig{Model: model}, &col)
 	topic := testTopics.Telemetry(machineID("pump-0001"))
-	feed := func(from, n int) {
-		for sec := from; sec < from+n; sec++ {
-			s := sampleAt(sec, false)
-			for i := range s.Values {
-				s.Values[i].V = 0.2
-			}
-			e.Ingest(topic, telemetry.EncodeTelemetry(nil, s))
-		}
-	}
+	feed := func(from, n int) { feedMoved(e, topic, from, n) }
 	feed(0, 60)
 	before, _ := e.machines[topic].st.BaselineState()
 	if before.Factor < 3 {
@@ -187,15 +190,7 @@ func TestBaselineSurvivesASparkplugDeath(t *testing.T) {
 	var col collector
 	e, _ := newTestEngine(t, EngineConfig{Model: model}, &col)
 	topic := testTopics.Telemetry(machineID("pump-0001"))
-	feed := func(from, n int) {
-		for sec := from; sec < from+n; sec++ {
-			s := sampleAt(sec, false)
-			for i := range s.Values {
-				s.Values[i].V = 0.2
-			}
-			e.Ingest(topic, telemetry.EncodeTelemetry(nil, s))
-		}
-	}
+	feed := func(from, n int) { feedMoved(e, topic, from, n) }
 	feed(0, 60)
 	before, _ := e.machines[topic].st.BaselineState()
 	if !e.offline(topic) {

@@ -25,7 +25,7 @@ func startDaemonAt(t *testing.T, url string, mutate func(*Config)) *runningDaemo
 	cfg.PublishTimeout = time.Second
 	cfg.ShutdownTimeout = 3 * time.Second
 	mutate(&cfg)
-	d, err := New(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), nil)
+	d, err := New(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,31 +96,7 @@ type runningDaemon struct {
 
 func startDaemon(t *testing.T, broker *servers.Mosquitto, mutate func(*Config)) *runningDaemon {
 	t.Helper()
-	cfg := DefaultConfig()
-	cfg.MQTT.URL = broker.URL
-	cfg.MQTT.MaxReconnectInterval = 500 * time.Millisecond
-	cfg.MQTT.ConnectTimeout = 5 * time.Second
-	cfg.QueueDir = t.TempDir()
-	cfg.HTTPAddr = "127.0.0.1:0"
-	cfg.Limits.MaxFuture = 0
-	cfg.PublishTimeout = time.Second
-	cfg.ShutdownTimeout = 3 * time.Second
-	mutate(&cfg)
-	d, err := New(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	var once sync.Once
-	var runErr error
-	stop := func() error {
-		once.Do(func() { cancel(); runErr = <-done })
-		return runErr
-	}
-	t.Cleanup(func() { _ = stop() })
-	return &runningDaemon{d: d, stop: stop}
+	return startDaemonAt(t, broker.URL, mutate)
 }
 
 func publisherClient(t *testing.T, url string) *mqttclient.Client {
@@ -353,11 +329,7 @@ func TestDaemonKeepsBaselinesAcrossRestartIntegration(t *testing.T) {
 	first := startDaemon(t, broker, func(c *Config) { c.Model, c.QueueDir = model, dir })
 	waitFor(t, "daemon online", 10*time.Second, func() bool { return obs.lastStatus() == StatusOnline })
 	for sec := range 60 {
-		s := sampleAt(sec, false)
-		for i := range s.Values {
-			s.Values[i].V = 0.2
-		}
-		publish(t, pub, pump, s)
+		publish(t, pub, pump, movedSample(sec))
 	}
 	waitFor(t, "60 samples scored", 10*time.Second, func() bool {
 		b, ok := first.d.Engine().Baselines(t0)[topic]
@@ -371,10 +343,7 @@ func TestDaemonKeepsBaselinesAcrossRestartIntegration(t *testing.T) {
 	waitFor(t, "second daemon online", 10*time.Second, func() bool { return obs.lastStatus() == StatusOnline })
 	var s telemetry.Sample
 	for sec := 60; sec < 60+testWindow; sec++ { // a window's worth: the new stream scores once
-		s = sampleAt(sec, false)
-		for i := range s.Values {
-			s.Values[i].V = 0.2
-		}
+		s = movedSample(sec)
 		publish(t, pub, pump, s)
 	}
 	// Adopted by the machine's new stream: its state has the next sample's time.

@@ -35,8 +35,9 @@ func movedPlant(n, shiftAt int, shift float64, faultAt int, seed uint64) trainer
 	return s
 }
 
-// raises scores s with m's default stream and returns the minutes of raised alerts.
-func raises(t *testing.T, o trainer.Options, train, s trainer.Series) []int {
+// movedStream trains with o on train (sensors a, b, c) and returns a fresh scoring
+// stream of the model.
+func movedStream(t *testing.T, o trainer.Options, train trainer.Series) *scoring.Stream {
 	t.Helper()
 	d := trainer.Data{Columns: []string{"a", "b", "c"}, Series: []trainer.Series{train}}
 	m, _, err := trainer.Fit(context.Background(), d, o)
@@ -47,7 +48,17 @@ func raises(t *testing.T, o trainer.Options, train, s trainer.Series) []int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _ := sc.NewStream()
+	st, err := sc.NewStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// raises scores s with m's default stream and returns the minutes of raised alerts.
+func raises(t *testing.T, o trainer.Options, train, s trainer.Series) []int {
+	t.Helper()
+	st := movedStream(t, o, train)
 	var out []int
 	for i, row := range s.Rows {
 		r, ok, err := st.Push(time.Unix(int64(s.T[i]), 0), row)
@@ -139,16 +150,7 @@ func TestBaselineDoesNotLearnAStuckSensor(t *testing.T) {
 	for i := 4 * day; i < 8*day; i++ {
 		live.Rows[i][2] = stuck
 	}
-	d := trainer.Data{Columns: []string{"a", "b", "c"}, Series: []trainer.Series{train}}
-	m, _, err := trainer.Fit(context.Background(), d, trainer.Options{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := scoring.New(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, _ := sc.NewStream()
+	st := movedStream(t, trainer.Options{Seed: 1}, train)
 	factor, caught := -1.0, -1
 	for i, row := range live.Rows {
 		r, ok, err := st.Push(time.Unix(int64(live.T[i]), 0), row)

@@ -20,17 +20,7 @@ import (
 func Anomaly(sensors []string, w int) *artifact.Model {
 	spec := features.DefaultSpec(sensors, w)
 	nf, nt := spec.NumFeatures(), len(sensors)
-	net, err := model.New[float32](nf, []model.Layer{{Size: 4, Act: model.ReLU}, {Size: nt, Act: model.Linear}}, 1)
-	if err != nil {
-		panic(err)
-	}
-	for i := range net.Params() {
-		net.Params()[i] = 0
-	}
-	b, err := net.MarshalBinary()
-	if err != nil {
-		panic(err)
-	}
+	b := zeroNet(nf, nt)
 	in := features.NewScaler(features.ZScore)
 	rows := make([][]float64, 8)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -63,4 +53,21 @@ func Finite(v []float64) bool {
 		}
 	}
 	return true
+}
+
+// zeroNet is a network of nIn inputs and nOut outputs whose parameters are all 0 (it
+// predicts 0), encoded for artifact.Model.Nets.
+func zeroNet(nIn, nOut int) []byte {
+	net, err := model.New[float32](nIn, []model.Layer{{Size: 4, Act: model.ReLU}, {Size: nOut, Act: model.Linear}}, 1)
+	if err != nil {
+		panic(err)
+	}
+	for i := range net.Params() {
+		net.Params()[i] = 0
+	}
+	b, err := net.MarshalBinary()
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -6,7 +6,6 @@ import (
 	"github.com/faultline/faultline/internal/alerting"
 	"github.com/faultline/faultline/internal/artifact"
 	"github.com/faultline/faultline/internal/features"
-	"github.com/faultline/faultline/internal/model"
 )
 
 // RUL returns a rul model over sensors with window w whose network outputs zero, so
@@ -16,17 +15,7 @@ import (
 func RUL(sensors []string, w int, rul, lo, hi float64) *artifact.Model {
 	m := Anomaly(sensors, w)
 	nf := m.Spec.NumFeatures()
-	net, err := model.New[float32](nf, []model.Layer{{Size: 4, Act: model.ReLU}, {Size: 1, Act: model.Linear}}, 1)
-	if err != nil {
-		panic(err)
-	}
-	for i := range net.Params() {
-		net.Params()[i] = 0
-	}
-	b, err := net.MarshalBinary()
-	if err != nil {
-		panic(err)
-	}
+	b := zeroNet(nf, 1)
 	m.Name, m.Task, m.Created = "test-rul", artifact.TaskRUL, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	m.Spec = features.DefaultSpec(sensors, w)
 	m.Targets, m.TargetCenter, m.TargetScale, m.ResidualScale, m.Smoothing = []string{"rul"}, []float64{rul}, []float64{125}, nil, 0

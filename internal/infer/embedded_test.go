@@ -57,18 +57,7 @@ func TestDaemonThroughInProcessBroker(t *testing.T) {
 	obs := newObserver(t, broker.URL, "observer", false)
 	rd := startDaemonAt(t, broker.URL, func(c *Config) { c.Model = model })
 	waitFor(t, "daemon online", 10*time.Second, func() bool { return obs.lastStatus() == StatusOnline })
-	pub := publisherClient(t, broker.URL)
-	sick, calm := machineID("pump-0001"), machineID("pump-0002")
-	for sec := 0; sec < driftSeconds; sec++ {
-		publish(t, pub, sick, sampleAt(sec, true))
-		publish(t, pub, calm, sampleAt(sec, false))
-	}
-	waitFor(t, "raised and cleared", 20*time.Second, func() bool { return len(obs.get()) >= 2 })
-	time.Sleep(200 * time.Millisecond) // anything extra (an alert for the calm machine) would show now
-	got := obs.get()
-	if states(got) != "pump-0001:raised pump-0001:cleared" {
-		t.Fatalf("alerts = %q, want raised and cleared for pump-0001 only", states(got))
-	}
+	got := driftScenario(t, broker.URL, obs, 20*time.Second)
 	if got[0].Top[0].Sensor != "bearing_temp" || got[0].ID != got[1].ID {
 		t.Errorf("raised alert: %+v", got[0])
 	}

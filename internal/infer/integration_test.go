@@ -94,6 +94,26 @@ type runningDaemon struct {
 	stop func() error
 }
 
+// driftScenario publishes the drift scenario for pump-0001 and calm data for
+// pump-0002 on the broker at url, and returns the alerts obs saw once pump-0001 was
+// raised and cleared, failing unless those two are all there is.
+func driftScenario(t *testing.T, url string, obs *observer, within time.Duration) []telemetry.Alert {
+	t.Helper()
+	pub := publisherClient(t, url)
+	sick, calm := machineID("pump-0001"), machineID("pump-0002")
+	for sec := 0; sec < driftSeconds; sec++ {
+		publish(t, pub, sick, sampleAt(sec, true))
+		publish(t, pub, calm, sampleAt(sec, false))
+	}
+	waitFor(t, "raised and cleared", within, func() bool { return len(obs.get()) >= 2 })
+	time.Sleep(200 * time.Millisecond) // anything extra (an alert for the calm machine) would show now
+	got := obs.get()
+	if states(got) != "pump-0001:raised pump-0001:cleared" {
+		t.Fatalf("alerts = %q, want raised and cleared for pump-0001 only", states(got))
+	}
+	return got
+}
+
 func startDaemon(t *testing.T, broker *servers.Mosquitto, mutate func(*Config)) *runningDaemon {
 	t.Helper()
 	return startDaemonAt(t, broker.URL, mutate)
@@ -131,25 +151,14 @@ func TestDaemonDriftAlertsIntegration(t *testing.T) {
 	obs := newObserver(t, broker.URL, "observer", false)
 	rd := startDaemon(t, broker, func(c *Config) { c.Model = model })
 	waitFor(t, "daemon online", 10*time.Second, func() bool { return obs.lastStatus() == StatusOnline })
-	pub := publisherClient(t, broker.URL)
-	sick, calm := machineID("pump-0001"), machineID("pump-0002")
-	for sec := 0; sec < driftSeconds; sec++ {
-		publish(t, pub, sick, sampleAt(sec, true))
-		publish(t, pub, calm, sampleAt(sec, false))
-	}
-	waitFor(t, "raised and cleared", 10*time.Second, func() bool { return len(obs.get()) >= 2 })
-	time.Sleep(200 * time.Millisecond) // anything extra (an alert for the calm machine) would show now
-	got := obs.get()
-	if states(got) != "pump-0001:raised pump-0001:cleared" {
-		t.Fatalf("alerts = %q, want raised and cleared for pump-0001 only", states(got))
-	}
+	got := driftScenario(t, broker.URL, obs, 10*time.Second)
 	if got[0].Top[0].Sensor != "bearing_temp" || got[0].ID != got[1].ID || got[0].Site != "plant" || got[0].ModelVersion != "1" {
 		t.Errorf("raised alert: %+v", got[0])
 	}
 	// A late viewer sees the current state on the retained state topic.
 	late := publisherClient(t, broker.URL)
 	st := make(chan telemetry.Alert, 1)
-	late.Subscribe(testTopics.AlertState(sick), 1, func(m mqttclient.Message) {
+	late.Subscribe(testTopics.AlertState(machineID("pump-0001")), 1, func(m mqttclient.Message) {
 		var a telemetry.Alert
 		_ = json.Unmarshal(m.Payload(), &a)
 		st <- a

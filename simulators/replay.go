@@ -20,6 +20,9 @@ type Table struct {
 	Sensors []string
 	Times   []time.Time // nil when the file has no time column
 	Rows    [][]float64
+	// Notes say, one line each, which text columns the reader left out and which
+	// text cells it read as missing (dataset.Table.Dropped, TextCells), for the log.
+	Notes []string
 }
 
 // CSVOptions say how to read a CSV for replay.
@@ -61,6 +64,12 @@ func ReadCSV(r io.Reader, opt CSVOptions) (*Table, error) {
 		return nil, fmt.Errorf("csv: %w", err)
 	}
 	t := &Table{Rows: d.Rows}
+	for _, c := range d.Dropped {
+		t.Notes = append(t.Notes, fmt.Sprintf("column %q left out: %s", c.Column, c.Reason))
+	}
+	for _, c := range d.TextCells {
+		t.Notes = append(t.Notes, c.String())
+	}
 	for i, h := range d.Sensors {
 		t.Sensors = append(t.Sensors, SanitizeName(h, i))
 	}

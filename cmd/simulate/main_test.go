@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/faultline/faultline/simulators"
 )
 
 func noEnv(string) string { return "" }
@@ -23,6 +25,8 @@ func TestBadArguments(t *testing.T) {
 	dir := t.TempDir()
 	nonNumeric := filepath.Join(dir, "bad.csv")
 	os.WriteFile(nonNumeric, []byte("timestamp,value,state\n2024-01-01 00:00:00,1.5,running\n"), 0o644)
+	onlyText := filepath.Join(dir, "text.csv")
+	os.WriteFile(onlyText, []byte("timestamp,state\n2024-01-01 00:00:00,running\n"), 0o644)
 	badTime := filepath.Join(dir, "badtime.csv")
 	os.WriteFile(badTime, []byte("timestamp,value\nyesterday,1.5\n"), 0o644)
 	common := []string{"--http-addr", "", "--no-mqtt", "--csv-out", dir}
@@ -43,7 +47,7 @@ func TestBadArguments(t *testing.T) {
 		{"unknown flag", []string{"--machnes", "3"}, "flag provided but not defined"},
 		{"replay without csv", []string{"replay", "--http-addr", ""}, "--csv FILE is required"},
 		{"replay unreadable csv", []string{"replay", "--http-addr", "", "--csv", filepath.Join(dir, "missing.csv")}, "no such file"},
-		{"replay non-numeric column", []string{"replay", "--http-addr", "", "--csv", nonNumeric}, `column "state": "running" is not a number`},
+		{"replay text only", []string{"replay", "--http-addr", "", "--csv", onlyText}, `no numeric sensor column: column "state" is text`},
 		{"replay bad time", []string{"replay", "--http-addr", "", "--csv", badTime}, `"yesterday" is neither a number nor a timestamp`},
 		{"replay missing time column", []string{"replay", "--http-addr", "", "--csv", nonNumeric, "--time-column", "when"}, `no column "when"`},
 		{"replay bad sep", []string{"replay", "--http-addr", "", "--csv", nonNumeric, "--sep", "ab"}, "--sep"},
@@ -112,14 +116,18 @@ func TestTruthOutCreatesItsDirectory(t *testing.T) {
 	}
 }
 
-// TestReplayIgnoreHintWorks follows the reader's hint for a text column ("use --ignore
-// state to skip the column"): replay used to reject the very flag it suggested.
-func TestReplayIgnoreHintWorks(t *testing.T) {
+// TestReplayLeavesTextColumnsOut: a status column of words is left out with a note
+// for the log (it used to stop the replay until the user gave --ignore), and
+// --ignore still works and silences the note.
+func TestReplayLeavesTextColumnsOut(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "status.csv")
 	os.WriteFile(path, []byte("timestamp,value,state\n2024-01-01 00:00:00,1.5,running\n2024-01-01 00:05:00,1.7,running\n"), 0o644)
-	_, err := runArgs(t, "replay", "--http-addr", "", "--csv", path)
-	if err == nil || !strings.Contains(err.Error(), "--ignore state") {
-		t.Fatalf("error %v, want the --ignore hint", err)
+	table, err := readTable(path, simulators.CSVOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(table.Sensors) != 1 || table.Sensors[0] != "value" || len(table.Notes) != 1 || !strings.Contains(table.Notes[0], `column "state" left out: text`) {
+		t.Fatalf("sensors %v, notes %q; want [value] and a note on state", table.Sensors, table.Notes)
 	}
 	fs := flag.NewFlagSet("simulate replay", flag.ContinueOnError)
 	var f replayFlags
@@ -131,11 +139,11 @@ func TestReplayIgnoreHintWorks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	table, err := readTable(path, o)
+	table, err = readTable(path, o)
 	if err != nil {
 		t.Fatalf("with --ignore state: %v", err)
 	}
-	if len(table.Sensors) != 1 || table.Sensors[0] != "value" || len(table.Rows) != 2 {
-		t.Fatalf("sensors %v, %d rows; want [value], 2 rows", table.Sensors, len(table.Rows))
+	if len(table.Sensors) != 1 || table.Sensors[0] != "value" || len(table.Rows) != 2 || len(table.Notes) != 0 {
+		t.Fatalf("sensors %v, %d rows, notes %q; want [value], 2 rows, no note", table.Sensors, len(table.Rows), table.Notes)
 	}
 }

@@ -82,6 +82,9 @@ func runReplay(ctx context.Context, args []string, getenv cli.Getenv, stderr io.
 		return err
 	}
 	log := cli.NewLogger(stderr, f.out.common.LogFormat, f.out.common.LogLevel, "simulate")
+	for _, n := range table.Notes {
+		log.Warn().Str("csv", f.csv).Msg(n)
+	}
 	log.Info().Str("csv", f.csv).Int("rows", len(table.Rows)).Strs("sensors", table.Sensors).
 		Bool("has_time", table.Times != nil).Float64("speed", f.speed).Str("machine", m.Key()).Msg("replaying")
 	return f.out.withOutputs(ctx, false, log, func(pub simulators.Publisher, st *simulators.Stats) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -255,6 +256,9 @@ func logDropped(log zerolog.Logger, rep *trainer.Report) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		log.Warn().Str("column", k).Str("reason", rep.Dropped[k]).Msg("column dropped: not used as a sensor")
+	}
+	for _, k := range slices.Sorted(maps.Keys(rep.TextCells)) {
+		log.Warn().Str("column", k).Str("cells", rep.TextCells[k]).Msg("text in a numeric column: read as missing")
 	}
 }
 

@@ -45,6 +45,28 @@ type Table struct {
 	Timestamps bool
 	// Assets holds each row's asset id ("" without an asset column).
 	Assets []string
+	// Dropped lists the columns left out because most of their cells are text, not
+	// numbers: the status, mode or label columns of a historian export.
+	Dropped []Dropped
+	// TextCells lists the kept columns that held a few text cells, read as missing: a
+	// historian writes "I/O Timeout" or "Bad" where a value could not be read.
+	TextCells []TextCells
+}
+
+// Dropped is a column the reader left out, and why.
+type Dropped struct{ Column, Reason string }
+
+// TextCells counts the text cells of one numeric column, read as missing.
+type TextCells struct {
+	Column  string
+	Count   int
+	Example string // the first one, as written
+	Line    int    // and its line
+}
+
+// String says what happened in one line for a log.
+func (c TextCells) String() string {
+	return fmt.Sprintf("column %q: %d text cell(s) read as missing (first %q at line %d)", c.Column, c.Count, c.Example, c.Line)
 }
 
 // Group is a run of consecutive rows of one asset.
@@ -110,6 +132,7 @@ func Read(r io.Reader, o Options) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
+	lay.decimalComma = sep != ','
 	maxRows := o.MaxRows
 	if maxRows <= 0 {
 		maxRows = 50_000_000
@@ -136,7 +159,47 @@ func Read(r io.Reader, o Options) (*Table, error) {
 	if len(t.Rows) == 0 {
 		return nil, errors.New("no data rows")
 	}
+	if err := lay.dropText(t); err != nil {
+		return nil, err
+	}
 	return t, nil
+}
+
+// dropText leaves out the columns most of whose non-empty cells were text (a
+// column of words is not a sensor, and refusing the whole file for it made a user
+// list every such column with --ignore) and reports the text cells of the others.
+func (l *colLayout) dropText(t *Table) error {
+	keep := make([]int, 0, len(l.names))
+	for k, name := range l.names {
+		n := l.text[k]
+		switch {
+		case n > 0 && 2*n > l.filled[k]:
+			t.Dropped = append(t.Dropped, Dropped{Column: name,
+				Reason: fmt.Sprintf("text, not numbers (%d of %d cells; first %q at line %d)", n, l.filled[k], l.example[k], l.exLine[k])})
+			continue
+		case n > 0:
+			t.TextCells = append(t.TextCells, TextCells{Column: name, Count: n, Example: l.example[k], Line: l.exLine[k]})
+		}
+		keep = append(keep, k)
+	}
+	if len(keep) == len(l.names) {
+		return nil
+	}
+	if len(keep) == 0 {
+		return fmt.Errorf("no numeric sensor column: column %q is %s; a time or machine column needs --time-column or --asset-column", t.Dropped[0].Column, t.Dropped[0].Reason)
+	}
+	t.Sensors = make([]string, len(keep))
+	for i, k := range keep {
+		t.Sensors[i] = l.names[k]
+	}
+	for r, row := range t.Rows {
+		out := row[:len(keep)]
+		for i, k := range keep {
+			out[i] = row[k]
+		}
+		t.Rows[r] = out
+	}
+	return nil
 }
 
 // DetectSeparator picks the separator that splits the first lines most consistently.
@@ -223,6 +286,13 @@ type colLayout struct {
 	asset   int
 	width   int
 	tsKind  int // 0 unknown, 1 numeric, 2 timestamp
+	// decimalComma reads 12,5 as 12.5: a file separated by anything but commas may
+	// come from a locale that writes decimals that way.
+	decimalComma bool
+	// Per sensor column: cells that were text, cells not empty, the first text cell.
+	text, filled []int
+	example      []string
+	exLine       []int
 }
 
 func layout(header []string, o Options) (*colLayout, error) {
@@ -259,6 +329,8 @@ func layout(header []string, o Options) (*colLayout, error) {
 	if len(l.names) == 0 {
 		return nil, errors.New("no sensor columns left after the time, asset and ignored columns")
 	}
+	n := len(l.names)
+	l.text, l.filled, l.example, l.exLine = make([]int, n), make([]int, n), make([]string, n), make([]int, n)
 	return l, nil
 }
 
@@ -272,9 +344,18 @@ func (l *colLayout) add(t *Table, rec []string, line int) error {
 		if k < 0 {
 			continue
 		}
-		v, err := parseCell(cell)
+		v, err := parseCell(cell, l.decimalComma)
 		if err != nil {
-			return fmt.Errorf("line %d, column %q: %w (use --ignore %s to skip the column)", line, l.names[k], err, l.names[k])
+			// A text cell is missing, counted; dropText decides once the file is read
+			// whether the column is numbers with a few words or words.
+			if l.text[k] == 0 {
+				l.example[k], l.exLine[k] = truncate(strings.TrimSpace(cell)), line
+			}
+			l.text[k]++
+			v = math.NaN()
+		}
+		if !math.IsNaN(v) || err != nil {
+			l.filled[k]++
 		}
 		row[k] = v
 	}
@@ -304,11 +385,14 @@ func (l *colLayout) add(t *Table, rec []string, line int) error {
 	return nil
 }
 
-func parseCell(s string) (float64, error) {
+func parseCell(s string, decimalComma bool) (float64, error) {
 	s = strings.TrimSpace(s)
 	switch strings.ToLower(s) {
 	case "", "nan", "na", "null", "none", "-":
 		return math.NaN(), nil
+	}
+	if decimalComma && strings.Count(s, ",") == 1 && !strings.Contains(s, ".") {
+		s = strings.Replace(s, ",", ".", 1)
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
@@ -335,6 +419,39 @@ func parseTime(s string) (float64, bool, error) {
 		}
 	}
 	return 0, false, fmt.Errorf("%q is neither a number nor a timestamp like 2006-01-02 15:04:05 or RFC 3339", truncate(s))
+}
+
+// TimestampColumn returns the header name of the first column whose first data cell
+// is a calendar timestamp (not a plain number), or "" when none is or the file cannot
+// be read (the reader then says why). It finds the time column of an export that
+// names it in its own language (Zeit, horodatage) or after its historian.
+func TimestampColumn(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<16)
+	peek, _ := br.Peek(8192)
+	next, err := rowReader(br, DetectSeparator(peek))
+	if err != nil {
+		return ""
+	}
+	header, err := next()
+	if err != nil {
+		return ""
+	}
+	header = slices.Clone(header) // the reader reuses its record
+	first, err := next()
+	if err != nil || len(first) != len(header) {
+		return ""
+	}
+	for i, cell := range first {
+		if _, isTS, err := parseTime(cell); err == nil && isTS {
+			return strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff"))
+		}
+	}
+	return ""
 }
 
 func truncate(s string) string {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -57,11 +58,68 @@ func TestReadValuesAndGroups(t *testing.T) {
 	}
 }
 
+// A historian export: a status column of words is left out, a numeric column with a
+// few words ("I/O Timeout") keeps its numbers and reads the words as missing, and a
+// semicolon-separated file from a decimal-comma locale reads 12,5 as 12.5.
+func TestReadTextCellsAndDecimalCommas(t *testing.T) {
+	in := "Zeit;T1;Modus;P1\n" +
+		"2024-03-01 00:00:00;12,5;auto;1\n" +
+		"2024-03-01 00:01:00;I/O Timeout;auto;2\n" +
+		"2024-03-01 00:02:00;13,0;;3\n" +
+		"2024-03-01 00:03:00;13,5;manual;4\n"
+	tb, err := Read(strings.NewReader(in), Options{TimeColumn: "Zeit"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(tb.Sensors, []string{"T1", "P1"}) {
+		t.Fatalf("sensors %v, want T1 and P1 (Modus is text)", tb.Sensors)
+	}
+	if len(tb.Dropped) != 1 || tb.Dropped[0].Column != "Modus" || !strings.Contains(tb.Dropped[0].Reason, `3 of 3 cells; first "auto" at line 2`) {
+		t.Fatalf("dropped %+v", tb.Dropped)
+	}
+	want := TextCells{Column: "T1", Count: 1, Example: "I/O Timeout", Line: 3}
+	if len(tb.TextCells) != 1 || tb.TextCells[0] != want {
+		t.Fatalf("text cells %+v, want %+v", tb.TextCells, want)
+	}
+	if tb.Rows[0][0] != 12.5 || !math.IsNaN(tb.Rows[1][0]) || tb.Rows[3][0] != 13.5 || tb.Rows[3][1] != 4 {
+		t.Fatalf("rows %v", tb.Rows)
+	}
+	// With commas as separators, a comma is never a decimal point.
+	if _, err := Read(strings.NewReader("t,a\n1,\"1,5\"\n2,2\n"), Options{TimeColumn: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	tb, _ = Read(strings.NewReader("t,a\n1,\"1,5\"\n2,2\n3,3\n"), Options{TimeColumn: "t"})
+	if !math.IsNaN(tb.Rows[0][0]) || len(tb.TextCells) != 1 {
+		t.Fatalf("a quoted 1,5 in a comma-separated file: rows %v, text cells %+v", tb.Rows, tb.TextCells)
+	}
+}
+
+func TestTimestampColumnByContent(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, in, want string }{
+		{"german export", "Zeit;T1\n2024-03-01 00:00:00;1,5\n", "Zeit"},
+		{"second column", "id,when,x\n1,2024-03-01T00:00:00Z,2\n", "when"},
+		{"numbers only", "cycle,x\n1,2\n", ""},
+		{"no rows", "when,x\n", ""},
+	} {
+		p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".csv")
+		if err := os.WriteFile(p, []byte(tc.in), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got := TimestampColumn(p); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	if got := TimestampColumn(filepath.Join(dir, "missing.csv")); got != "" {
+		t.Errorf("missing file: %q", got)
+	}
+}
+
 func TestReadErrors(t *testing.T) {
 	cases := []struct{ name, in, want string }{
 		{"empty", "", "empty file"},
 		{"header only", "t,b\n", "no data rows"},
-		{"non numeric", "t,a\n1,abc\n", `column "a": "abc" is not a number (use --ignore a`},
+		{"only text", "t,a\n1,abc\n", `no numeric sensor column: column "a" is text, not numbers (1 of 1 cells; first "abc" at line 2)`},
 		{"unknown time column", "x,a\n1,2\n", `unknown column(s) ["t"]`},
 		{"ragged", "t,a\n1,2,3\n", "line 2 has 3 fields, the header has 2"},
 		{"duplicate header", "t,a,a\n1,2,3\n", `names column "a" twice`},

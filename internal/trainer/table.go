@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/faultline/faultline/internal/dataset"
@@ -9,6 +10,18 @@ import (
 // FromTable groups a table's rows by asset into series.
 func FromTable(t *dataset.Table) Data {
 	d := Data{Columns: t.Sensors}
+	for _, c := range t.Dropped {
+		if d.Dropped == nil {
+			d.Dropped = map[string]string{}
+		}
+		d.Dropped[c.Column] = c.Reason
+	}
+	for _, c := range t.TextCells {
+		if d.TextCells == nil {
+			d.TextCells = map[string]string{}
+		}
+		d.TextCells[c.Column] = fmt.Sprintf("%d text cell(s) read as missing (first %q at line %d)", c.Count, c.Example, c.Line)
+	}
 	for _, g := range t.Groups() {
 		d.Series = append(d.Series, Series{Asset: g.Asset, T: t.T[g.Start:g.End], Rows: t.Rows[g.Start:g.End]})
 	}

@@ -9,6 +9,7 @@ package trainer
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -33,6 +34,11 @@ type Series struct {
 type Data struct {
 	Columns []string
 	Series  []Series
+	// Dropped names the columns the reader left out already (text columns of an
+	// export), and why; the report lists them with the trainer's own.
+	Dropped map[string]string
+	// TextCells says, per column, how many text cells were read as missing.
+	TextCells map[string]string
 }
 
 // Options of a training run. Zero values pick the documented defaults.
@@ -145,6 +151,7 @@ type Report struct {
 	Task       string                   `json:"task"`
 	Sensors    []string                 `json:"sensors"`
 	Dropped    map[string]string        `json:"dropped_columns,omitempty"` // column -> reason
+	TextCells  map[string]string        `json:"text_cells,omitempty"`      // column -> text cells read as missing
 	Regimes    int                      `json:"regimes"`
 	Windows    map[string]int           `json:"windows"` // train / val
 	Skipped    int                      `json:"skipped_windows"`
@@ -307,7 +314,11 @@ func prepare(d Data, o *Options, trainPart func(Series) Series, rep *Report) (*p
 		}
 		p.settings, p.setIdx = append(p.settings, s), append(p.setIdx, k)
 	}
-	rep.Dropped = map[string]string{}
+	rep.Dropped = maps.Clone(d.Dropped)
+	if rep.Dropped == nil {
+		rep.Dropped = map[string]string{}
+	}
+	rep.TextCells = d.TextCells
 	for k, c := range d.Columns {
 		if slices.Contains(o.Settings, c) {
 			continue

@@ -156,7 +156,8 @@ func checkOrder(d trainer.Data) error {
 var timeNames = []string{"ts", "time", "timestamp", "datetime", "date_time"}
 
 // DetectTimeColumn returns the first header field named like a time column (timeNames),
-// or "" (none, or an unreadable file, which the reader then reports).
+// else the first column whose first cell is a timestamp (dataset.TimestampColumn), or
+// "" (none, or an unreadable file, which the reader then reports).
 func DetectTimeColumn(path string) string {
 	f, err := os.Open(path)
 	if err != nil {
@@ -176,5 +177,5 @@ func DetectTimeColumn(path string) string {
 			}
 		}
 	}
-	return ""
+	return dataset.TimestampColumn(path)
 }

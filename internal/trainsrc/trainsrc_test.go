@@ -225,3 +225,30 @@ func BenchmarkLoadInfluxPivot(b *testing.B) {
 		}
 	}
 }
+
+// An export in another locale: the time column is found by its timestamps (Zeit is
+// no name the detector knows), decimals are written with commas, and a text column
+// reaches the trainer as a dropped column with its reason.
+func TestLoadCSVForeignExport(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "export.csv")
+	in := "Zeit;T1;Modus\n2024-03-01 00:00:00;12,5;auto\n2024-03-01 00:01:00;13,0;auto\n2024-03-01 00:02:00;13,5;auto\n"
+	if err := os.WriteFile(path, []byte(in), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := DetectTimeColumn(path); got != "Zeit" {
+		t.Fatalf("time column %q, want Zeit", got)
+	}
+	d, err := LoadCSV(CSV{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Columns) != 1 || d.Columns[0] != "T1" || d.Series[0].Rows[2][0] != 13.5 {
+		t.Fatalf("columns %v, rows %v", d.Columns, d.Series[0].Rows)
+	}
+	if d.Series[0].T[1]-d.Series[0].T[0] != 60 {
+		t.Fatalf("times %v, want a minute apart", d.Series[0].T)
+	}
+	if !strings.HasPrefix(d.Dropped["Modus"], "text, not numbers") {
+		t.Fatalf("dropped %v, want Modus as text", d.Dropped)
+	}
+}

@@ -252,3 +252,30 @@ func TestLoadCSVForeignExport(t *testing.T) {
 		t.Fatalf("dropped %v, want Modus as text", d.Dropped)
 	}
 }
+
+// Three machines exported one after the other into one file: the machine column is
+// the asset column without --asset-column (else each boundary went back in time and
+// the file was refused as unsorted).
+func TestLoadCSVDetectsTheMachineColumn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "plant.csv")
+	var b strings.Builder
+	b.WriteString("timestamp,Machine,temp\n")
+	for _, m := range []string{"pump-1", "pump-2", "pump-3"} {
+		for i := range 5 {
+			fmt.Fprintf(&b, "2024-03-01T00:0%d:00Z,%s,%d\n", i, m, 50+i)
+		}
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err := LoadCSV(CSV{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Series) != 3 || d.Series[1].Asset != "pump-2" || len(d.Series[1].Rows) != 5 || len(d.Columns) != 1 {
+		t.Fatalf("%d series, columns %v; want pump-1..3 with 5 rows of temp each", len(d.Series), d.Columns)
+	}
+	if got := DetectAssetColumn(path); got != "Machine" {
+		t.Fatalf("asset column %q, want the header's spelling Machine", got)
+	}
+}

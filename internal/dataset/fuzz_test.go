@@ -19,6 +19,7 @@ func FuzzRead(f *testing.F) {
 		"",
 		"\xff\xfe,\n,,,\n",
 		"a,a,a\n1,2,3\n",
+		"Zeit;T1;Modus\n2024-03-01 00:00:00;12,5;auto\n2024-03-01 00:01:00;Bad;auto\n",
 	} {
 		f.Add([]byte(seed), uint8(0))
 	}

@@ -350,3 +350,50 @@ func TestConfigAndScheduleErrors(t *testing.T) {
 		t.Errorf("ParseSchedule = %+v, %v", got, err)
 	}
 }
+
+// Every repair or replacement in the truth is announced on the machine's maintenance
+// topic, as a maintenance system would, before that machine's next telemetry sample,
+// so the edge daemon starts the repaired machine afresh.
+func TestMaintenanceAnnounced(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Machines, cfg.Seed, cfg.FaultRate, cfg.Rate, cfg.Downtime = 6, 42, 4, 0.2, time.Hour
+	p, err := NewPlant(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tb bytes.Buffer
+	rec := &recorder{keep: true}
+	tp := telemetry.MustTopics("")
+	if err := p.Run(context.Background(), rec, RunOptions{Topics: tp, Truth: &tb, Duration: 12 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	want := bytes.Count(tb.Bytes(), []byte(`"event":"maintenance"`))
+	if want == 0 {
+		t.Fatal("4 faults per machine-day over 12 h x 6 machines gave no repair")
+	}
+	got := 0
+	for i, m := range rec.msgs {
+		tpc, err := tp.Parse(m.topic)
+		if err != nil || tpc.Kind != telemetry.KindMaintenance {
+			continue
+		}
+		got++
+		mt, err := telemetry.DecodeMaintenance(m.payload)
+		if err != nil || mt.TS.IsZero() || mt.By != "simulator" {
+			t.Fatalf("maintenance message %s: %+v, %v", m.payload, mt, err)
+		}
+		// The machine's next telemetry comes after the announcement, at or after its time.
+		for _, n := range rec.msgs[i+1:] {
+			if n.topic == tp.Telemetry(tpc.Machine) {
+				ss, _, err := telemetry.DecodeTelemetry(n.payload, telemetry.DefaultLimits(), mt.TS)
+				if err != nil || len(ss) == 0 || ss[0].Time.Before(mt.TS) {
+					t.Fatalf("%s: next sample %v (%v) before the maintenance at %v", tpc.Machine.Machine, ss, err, mt.TS)
+				}
+				break
+			}
+		}
+	}
+	if got != want {
+		t.Fatalf("%d maintenance messages for %d maintenance events in the truth", got, want)
+	}
+}

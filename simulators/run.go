@@ -135,6 +135,16 @@ func (p *Plant) loop(ctx context.Context, opt RunOptions, mq *mqttSink, csv *csv
 }
 
 func (p *Plant) output(ctx context.Context, i int, e *Emission, st *Stats, mq *mqttSink, csv *csvSink, tw *truthSink) error {
+	if mq != nil {
+		for j := range e.Truth {
+			if e.Truth[j].Event == EventMaintenance {
+				// As a maintenance system would: the work is announced before the
+				// repaired machine's first sample, so the daemon starts it afresh.
+				m := telemetry.Maintenance{TS: e.Truth[j].TS, Action: "simulated repair", By: "simulator"}
+				mq.send(ctx, mq.maintTopics[i], telemetry.EncodeMaintenance(nil, m))
+			}
+		}
+	}
 	if e.Sample.Values != nil {
 		st.Samples.Add(1)
 		if csv != nil {
@@ -193,6 +203,7 @@ type mqttSink struct {
 	buf         []byte
 	telTopics   []string
 	truthTopics []string
+	maintTopics []string
 	sensTopics  [][]string
 	sp          *SparkplugEdges
 	machines    []string   // machine names (Sparkplug device ids)
@@ -214,6 +225,7 @@ func newMQTTSink(pub Publisher, opt RunOptions, ms []MachineInfo) *mqttSink {
 	for _, m := range ms {
 		s.telTopics = append(s.telTopics, opt.Topics.Telemetry(m.Machine))
 		s.truthTopics = append(s.truthTopics, opt.Topics.Truth(m.Machine))
+		s.maintTopics = append(s.maintTopics, opt.Topics.Maintenance(m.Machine))
 		s.machines, s.sensors = append(s.machines, m.Machine.Machine), append(s.sensors, m.Sensors)
 		if opt.PerSensorTopics {
 			var ts []string

@@ -19,11 +19,14 @@ const (
 	StateCleared = "cleared"
 )
 
-// Reasons of an updated alert (Alert.Reason).
+// Reasons of an updated or cleared alert (Alert.Reason).
 const (
 	ReasonEscalated = "escalated" // warning became critical
 	ReasonReminder  = "reminder"
 	ReasonNewCause  = "new_cause" // another sensor now drives the alert: likely a second fault
+	// ReasonMaintenance clears an alert because work was done on the machine
+	// (Maintenance), not because its scores calmed down.
+	ReasonMaintenance = "maintenance"
 )
 
 // Announces reports whether the alert tells of a problem not reported before: a raise,
@@ -65,7 +68,7 @@ type Alert struct {
 	Machine      string         `json:"machine"`
 	Kind         string         `json:"kind"`
 	State        string         `json:"state"`
-	Reason       string         `json:"reason,omitempty"` // updated only: escalated, reminder or new_cause
+	Reason       string         `json:"reason,omitempty"` // updated: escalated, reminder or new_cause; cleared: maintenance or none
 	Severity     string         `json:"severity"`
 	Score        float64        `json:"score"`
 	Threshold    float64        `json:"threshold"`

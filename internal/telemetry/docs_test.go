@@ -99,13 +99,18 @@ func TestDocExamples(t *testing.T) {
 			var tr Truth
 			strictDecode(t, at, payload, &tr)
 			checkDocTruth(t, at, tr)
+		case b.has("maintenance"):
+			counts["maintenance"]++
+			if m, err := DecodeMaintenance(payload); err != nil || m.TS.IsZero() || m.Action == "" {
+				t.Errorf("%s: %+v, %v; want a full maintenance example", at, m, err)
+			}
 		case b.has("json"):
 			if !json.Valid(payload) {
 				t.Errorf("%s: invalid JSON", at)
 			}
 		}
 	}
-	for _, k := range []string{"reject", "accept", "sensor", "alert", "truth"} {
+	for _, k := range []string{"reject", "accept", "sensor", "alert", "truth", "maintenance"} {
 		if counts[k] == 0 {
 			t.Errorf("docs/telemetry.md has no %q example; the checker lost track of the doc", k)
 		}

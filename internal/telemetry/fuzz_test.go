@@ -153,3 +153,26 @@ func checkRejections(t *testing.T, rej []Rejection) {
 }
 
 func knownReason(r Reason) bool { return slices.Contains(Reasons, r) }
+
+// FuzzDecodeMaintenance: a maintenance message decodes or is rejected with a reason,
+// never panics, and what it accepts is bounded and survives a round trip.
+func FuzzDecodeMaintenance(f *testing.F) {
+	for _, seed := range []string{``, `{}`, `{"ts":"2026-03-01T14:00:00Z","action":"bearing replaced","by":"WO-1234"}`,
+		`{"ts":5}`, `{"action":null}`, `[1]`, `{"ts":"yesterday"}`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		m, err := DecodeMaintenance(payload)
+		if err != nil {
+			checkRejectError(t, err)
+			return
+		}
+		if len(m.Action) > MaxMaintenanceText || len(m.By) > MaxMaintenanceText {
+			t.Fatalf("accepted %d and %d bytes of text", len(m.Action), len(m.By))
+		}
+		back, err := DecodeMaintenance(EncodeMaintenance(nil, m))
+		if err != nil || !back.TS.Equal(m.TS) || back.Action != m.Action || back.By != m.By {
+			t.Fatalf("round trip of %+v: %+v, %v", m, back, err)
+		}
+	})
+}

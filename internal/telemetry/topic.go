@@ -18,13 +18,14 @@ type Kind int
 
 // Topic kinds of the contract (see docs/telemetry.md).
 const (
-	KindTelemetry  Kind = iota + 1 // {root}/{site}/{line}/{machine}/telemetry
-	KindSensor                     // {root}/{site}/{line}/{machine}/sensors/{sensor}
-	KindAlerts                     // {root}/{site}/{line}/{machine}/alerts
-	KindAlertState                 // {root}/{site}/{line}/{machine}/alerts/state
-	KindTruth                      // {root}/{site}/{line}/{machine}/truth
-	KindStatus                     // {root}/_status/{service}/{instance}
-	KindDeadLetter                 // {root}/_deadletter/{service}
+	KindTelemetry   Kind = iota + 1 // {root}/{site}/{line}/{machine}/telemetry
+	KindSensor                      // {root}/{site}/{line}/{machine}/sensors/{sensor}
+	KindAlerts                      // {root}/{site}/{line}/{machine}/alerts
+	KindAlertState                  // {root}/{site}/{line}/{machine}/alerts/state
+	KindTruth                       // {root}/{site}/{line}/{machine}/truth
+	KindStatus                      // {root}/_status/{service}/{instance}
+	KindDeadLetter                  // {root}/_deadletter/{service}
+	KindMaintenance                 // {root}/{site}/{line}/{machine}/maintenance
 )
 
 func (k Kind) String() string {
@@ -43,6 +44,8 @@ func (k Kind) String() string {
 		return "status"
 	case KindDeadLetter:
 		return "deadletter"
+	case KindMaintenance:
+		return "maintenance"
 	}
 	return "unknown"
 }
@@ -195,6 +198,12 @@ func (t Topics) AlertStateFilter() string { return t.r() + "/+/+/+/alerts/state"
 // TruthFilter subscribes to every machine's ground truth.
 func (t Topics) TruthFilter() string { return t.r() + "/+/+/+/truth" }
 
+// Maintenance is where work done on a machine is announced (Maintenance).
+func (t Topics) Maintenance(m Machine) string { return t.machine(m) + "/maintenance" }
+
+// MaintenanceFilter subscribes to every machine's maintenance messages.
+func (t Topics) MaintenanceFilter() string { return t.r() + "/+/+/+/maintenance" }
+
 // Shared turns a filter into an MQTT shared subscription for group, so several
 // replicas split the messages between them.
 func Shared(group, filter string) (string, error) {
@@ -235,6 +244,8 @@ func (t Topics) Parse(topic string) (Topic, error) {
 		out.Kind = KindAlerts
 	case len(rest) == 4 && rest[3] == "truth":
 		out.Kind = KindTruth
+	case len(rest) == 4 && rest[3] == "maintenance":
+		out.Kind = KindMaintenance
 	case len(rest) == 5 && rest[3] == "alerts" && rest[4] == "state":
 		out.Kind = KindAlertState
 	case len(rest) == 5 && rest[3] == "sensors":

@@ -28,6 +28,8 @@ func TestTopicBuilders(t *testing.T) {
 			{tp.SensorFilter(), r + "/+/+/+/sensors/+"},
 			{tp.AlertsFilter(), r + "/+/+/+/alerts"},
 			{tp.TruthFilter(), r + "/+/+/+/truth"},
+			{tp.Maintenance(pump), r + "/plant1/line-a/pump_07/maintenance"},
+			{tp.MaintenanceFilter(), r + "/+/+/+/maintenance"},
 		}
 		for i, c := range cases {
 			if c.got != c.want {
@@ -138,6 +140,7 @@ func TestParse(t *testing.T) {
 		{"alerts", "", "factory/plant1/line-a/pump_07/alerts", Topic{Kind: KindAlerts, Machine: pump}},
 		{"alert state", "", "factory/plant1/line-a/pump_07/alerts/state", Topic{Kind: KindAlertState, Machine: pump}},
 		{"truth", "", "factory/plant1/line-a/pump_07/truth", Topic{Kind: KindTruth, Machine: pump}},
+		{"maintenance", "", "factory/plant1/line-a/pump_07/maintenance", Topic{Kind: KindMaintenance, Machine: pump}},
 		{"status", "", "factory/_status/ingest/gw-1", Topic{Kind: KindStatus, Service: "ingest", Name: "gw-1"}},
 		{"deadletter", "", "factory/_deadletter/ingest", Topic{Kind: KindDeadLetter, Service: "ingest"}},
 		{"multi-level root", "p1/factory", "p1/factory/plant1/line-a/pump_07/telemetry", Topic{Kind: KindTelemetry, Machine: pump}},
@@ -215,6 +218,8 @@ func rebuild(tp Topics, p Topic) string {
 		return tp.AlertState(p.Machine)
 	case KindTruth:
 		return tp.Truth(p.Machine)
+	case KindMaintenance:
+		return tp.Maintenance(p.Machine)
 	case KindStatus:
 		return tp.Status(p.Service, p.Name)
 	case KindDeadLetter:
@@ -225,7 +230,7 @@ func rebuild(tp Topics, p Topic) string {
 
 func TestKindString(t *testing.T) {
 	want := map[Kind]string{KindTelemetry: "telemetry", KindSensor: "sensor", KindAlerts: "alerts",
-		KindAlertState: "alert_state", KindTruth: "truth", KindStatus: "status", KindDeadLetter: "deadletter", 0: "unknown", 99: "unknown"}
+		KindAlertState: "alert_state", KindTruth: "truth", KindStatus: "status", KindDeadLetter: "deadletter", KindMaintenance: "maintenance", 0: "unknown", 99: "unknown"}
 	for k, s := range want {
 		if k.String() != s {
 			t.Errorf("Kind(%d).String() = %q, want %q", int(k), k.String(), s)

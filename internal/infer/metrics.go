@@ -32,6 +32,7 @@ type Metrics struct {
 	Machines       prometheus.Gauge
 	PublishErrors  prometheus.Counter
 	ScoreWrites    *prometheus.CounterVec // result=ok|failed (InfluxDB)
+	Maintenance    prometheus.Counter     // maintenance messages taken (Engine.Maintain)
 }
 
 // NewMetrics registers the daemon's metrics on reg (nil: not registered, for tests).
@@ -56,10 +57,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Machines:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "infer_machines", Help: "machines with scoring state"}),
 		PublishErrors:  c("publish_errors_total", "alert publishes that failed (the alert was queued to disk)"),
 		ScoreWrites:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "infer_score_writes_total", Help: "InfluxDB score batches by result"}, []string{"result"}),
+		Maintenance:    c("maintenance_total", "maintenance messages taken: the machine started afresh"),
 	}
 	if reg != nil {
 		reg.MustRegister(m.Messages, m.Samples, m.Windows, m.Alerts, m.Latency, m.Drops, m.UnknownSensors,
-			m.MissingValues, m.Gaps, m.FilledRows, m.NonFinite, m.QueueDepth, m.Reloads, m.Machines, m.PublishErrors, m.ScoreWrites)
+			m.MissingValues, m.Gaps, m.FilledRows, m.NonFinite, m.QueueDepth, m.Reloads, m.Machines, m.PublishErrors, m.ScoreWrites, m.Maintenance)
 	}
 	return m
 }

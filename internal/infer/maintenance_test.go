@@ -1,0 +1,104 @@
+package infer
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/internal/telemetry"
+)
+
+// Work on a machine in alarm clears its alert with reason maintenance (same id as the
+// raise) and restarts its stream: the fault that is still there after the work raises
+// a new alert, one window after the work, with a new id.
+func TestMaintenanceClearsAndRestarts(t *testing.T) {
+	p := writeModel(t, t.TempDir(), "pump", "")
+	var col collector
+	e, met := newTestEngine(t, EngineConfig{Model: p}, &col)
+	pump := machineID("pump-0001")
+	topic := testTopics.Telemetry(pump)
+	for sec := 0; sec < 35; sec++ {
+		e.Ingest(topic, telemetry.EncodeTelemetry(nil, sampleAt(sec, true)))
+	}
+	if states(col.get()) != "pump-0001:raised" {
+		t.Fatalf("alerts %q before the work, want one raise", states(col.get()))
+	}
+	work := t0.Add(35 * time.Second)
+	msg := telemetry.EncodeMaintenance(nil, telemetry.Maintenance{TS: work, Action: "bearing replaced", By: "WO-17"})
+	if err := e.Maintain(testTopics.Maintenance(pump), msg); err != nil {
+		t.Fatal(err)
+	}
+	got := col.get()
+	if states(got) != "pump-0001:raised pump-0001:cleared" {
+		t.Fatalf("alerts %q, want the raise cleared by the work", states(got))
+	}
+	clr := got[1]
+	if clr.ID != got[0].ID || clr.Reason != telemetry.ReasonMaintenance || !clr.TS.Equal(work) || clr.Severity != got[0].Severity ||
+		clr.Message != "pump-0001: anomaly cleared by maintenance: bearing replaced (WO-17)" {
+		t.Fatalf("clear %+v", clr)
+	}
+	if _, err := json.Marshal(clr); err != nil {
+		t.Fatal(err)
+	}
+	// bearing_temp stays at 5 until second 45: the fault outlived the work.
+	for sec := 35; sec < driftSeconds; sec++ {
+		e.Ingest(topic, telemetry.EncodeTelemetry(nil, sampleAt(sec, true)))
+	}
+	got = col.get()
+	if states(got) != "pump-0001:raised pump-0001:cleared pump-0001:raised pump-0001:cleared" {
+		t.Fatalf("alerts %q after the work", states(got))
+	}
+	if again := got[2]; again.ID == got[0].ID || again.StartedAt.Before(work.Add((testWindow-1)*time.Second)) {
+		t.Fatalf("second raise %+v: want a new episode, a full window after the work at %v", again, work)
+	}
+	if n := value(met.Maintenance); n != 1 {
+		t.Fatalf("maintenance_total %v, want 1", n)
+	}
+}
+
+// A message that is not maintenance changes nothing and is counted with its reason;
+// work on a machine not seen yet drops what a previous run saved for it, so its old
+// alert is not carried into the repaired machine.
+func TestMaintenanceRefusedAndBeforeFirstSample(t *testing.T) {
+	p := writeModel(t, t.TempDir(), "pump", "")
+	var col collector
+	e, met := newTestEngine(t, EngineConfig{Model: p}, &col)
+	pump := machineID("pump-0001")
+	for sec := 0; sec < 35; sec++ {
+		e.Ingest(testTopics.Telemetry(pump), telemetry.EncodeTelemetry(nil, sampleAt(sec, true)))
+	}
+	for _, c := range []struct{ topic, payload, reason string }{
+		{testTopics.Maintenance(pump), `bearing replaced`, string(telemetry.ReasonBadJSON)},
+		{testTopics.Maintenance(pump), `{"ts":"monday"}`, string(telemetry.ReasonBadTS)},
+		{testTopics.Truth(pump), `{}`, DropBadTopic},
+	} {
+		err := e.Maintain(c.topic, []byte(c.payload))
+		if err == nil || value(met.Drops.WithLabelValues(c.reason)) != 1 {
+			t.Errorf("%s %s: err %v, drops{%s} %v", c.topic, c.payload, err, c.reason, value(met.Drops.WithLabelValues(c.reason)))
+		}
+	}
+	if states(col.get()) != "pump-0001:raised" || value(met.Maintenance) != 0 {
+		t.Fatalf("alerts %q, maintenance_total %v: refused messages changed the machine", states(col.get()), value(met.Maintenance))
+	}
+
+	// pump-0002 was alerting when the previous run stopped (its retained state), then
+	// repaired before it reported again.
+	other := machineID("pump-0002")
+	open, _ := json.Marshal(telemetry.Alert{ID: "x", Kind: telemetry.AlertAnomaly, State: telemetry.StateRaised, Severity: telemetry.SeverityWarning, StartedAt: t0})
+	e.RestoreState(testTopics.AlertState(other), open)
+	if err := e.Maintain(testTopics.Maintenance(other), nil); err != nil {
+		t.Fatal(err)
+	}
+	for sec := 0; sec < 20; sec++ {
+		e.Ingest(testTopics.Telemetry(other), telemetry.EncodeTelemetry(nil, sampleAt(sec, false)))
+	}
+	for _, a := range col.get() {
+		if a.Machine == "pump-0002" {
+			t.Fatalf("the repaired machine got %s %s: its old alert was carried over", a.State, a.Reason)
+		}
+	}
+	if !strings.Contains(states(col.get()), "pump-0001:raised") || value(met.Maintenance) != 1 {
+		t.Fatalf("maintenance_total %v", value(met.Maintenance))
+	}
+}

@@ -51,7 +51,7 @@ func TestAgeFeatureBatchEqualsStream(t *testing.T) {
 	p := &prepared{sIdx: []int{0, 1}, sensors: m.Spec.Sensors}
 	s := d.Series[3]
 	// rulWindows: the rul windows, with the padded ones of the first rows.
-	mat, err := rulWindows(m.Spec, m.Period, Options{AgeFeature: true, RULCap: 125}, p.rowsFor(s), s.T, &Report{})
+	mat, err := rulWindows(m.Spec, m.Period, Options{AgeFeature: true, RULCap: 125}, p.rowsFor(s), s.T, nil, &Report{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/faultline/faultline/internal/artifact"
@@ -192,11 +193,21 @@ func (o Options) Validate() error {
 			break
 		}
 	}
+	if o.AgeColumn != "" {
+		switch {
+		case o.AgeFeature:
+			bad("--age-column %q and --age exclude each other: the age is the column's value or the rows counted (give --age-column none with --age)", o.AgeColumn)
+		case slices.Contains(o.Settings, o.AgeColumn):
+			bad("--age-column %q is also a --settings column: the age is an input of its own", o.AgeColumn)
+		case strings.TrimSpace(o.AgeColumn) != o.AgeColumn || strings.Contains(o.AgeColumn, ","):
+			bad("--age-column %q: give one column name, without spaces around it or commas", o.AgeColumn)
+		}
+	}
 	if !rul {
 		for _, f := range []struct {
 			name string
 			set  bool
-		}{{"--age", o.AgeFeature}, {"--history", len(o.HistoryEWMA) > 0}, {"--member-windows", len(o.MemberWindows) > 0}, {"--refit-all", o.RefitAll}} {
+		}{{"--age", o.AgeFeature}, {"--age-column", o.AgeColumn != ""}, {"--history", len(o.HistoryEWMA) > 0}, {"--member-windows", len(o.MemberWindows) > 0}, {"--refit-all", o.RefitAll}} {
 			if f.set {
 				bad("%s: only for --task rul models", f.name)
 			}

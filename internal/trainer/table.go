@@ -8,7 +8,7 @@ import (
 
 // FromTable groups a table's rows by asset into series.
 func FromTable(t *dataset.Table) Data {
-	d := Data{Columns: t.Sensors}
+	d := Data{Columns: t.Sensors, TimeColumn: t.TimeColumn, Timestamps: t.Timestamps}
 	for _, g := range t.Groups() {
 		d.Series = append(d.Series, Series{Asset: g.Asset, T: t.T[g.Start:g.End], Rows: t.Rows[g.Start:g.End]})
 	}

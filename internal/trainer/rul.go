@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"time"
 
@@ -84,7 +85,13 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 	}
 	rep.Hidden = hidden
 	tr.X, va.X = scaleInPlace(in, tr.X), scaleInPlace(in, va.X)
-	nets, err := trainNets(ctx, o, hidden, tr.X, scaleY(tr.Y, tc, ts), va.X, scaleY(va.Y, tc, ts), rep)
+	probe := o
+	if o.RefitAll {
+		// The refit retrains the ensemble: early stopping only finds the epoch count
+		// and fits the band (RefitProbe).
+		probe.Ensemble = min(o.Ensemble, RefitProbe)
+	}
+	nets, err := trainNets(ctx, probe, hidden, tr.X, scaleY(tr.Y, tc, ts), va.X, scaleY(va.Y, tc, ts), rep)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -98,7 +105,9 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 	var band *artifact.RULBand
 	if o.RefitAll {
 		// The band comes from the early-stopped networks: after the refit the
-		// held-out assets are training data, and their residuals too small.
+		// held-out assets are training data, and their residuals too small. With
+		// one network (RefitProbe) the residuals are those of one network, not of the
+		// refit ensemble's mean: if anything the band is a little wide.
 		if band, err = heldOutBand(m, p, valSet, o); err != nil {
 			return nil, nil, err
 		}
@@ -228,6 +237,10 @@ func refitAll(ctx context.Context, o Options, hidden []int, tr, va matrix, tc, t
 	var all matrix
 	all.add(tr)
 	all.add(va)
+	// The early-stopped networks' float32 copies of the windows are garbage now:
+	// collected before the refit makes its own, the peak memory stays that of one
+	// copy.
+	runtime.GC()
 	sub := &Report{}
 	nets, err := trainNets(ctx, o, hidden, all.X, scaleY(all.Y, tc, ts), nil, nil, sub)
 	if err != nil {

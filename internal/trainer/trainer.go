@@ -119,9 +119,13 @@ type Options struct {
 	LikelihoodZ float64
 	// Level adds the level score (artifact.Model.Level); needs Likelihood.
 	Level *artifact.Likelihood
-	// RefitAll (rul): after early stopping on the held-out assets, train the ensemble
-	// again on all assets for the median best epoch count.
+	// RefitAll (rul): early stopping on the held-out assets only finds the epoch count
+	// and fits the band, with RefitProbe networks; the ensemble is then trained on all
+	// assets for that many epochs. The rul default unless NoRefit.
 	RefitAll bool
+	// NoRefit (rul) keeps the early-stopped ensemble, trained on the training assets
+	// only (RefitAll off; before session 8 the rul default).
+	NoRefit bool
 	// HistoryEWMA (rul): smoothing factors of whole-history per-sensor EWMA inputs
 	// (artifact.Model.HistoryEWMA); nil = DefaultRULHistory, empty non-nil = none.
 	HistoryEWMA []float64

@@ -30,9 +30,11 @@ type Flags struct {
 	o                                                     *trainer.Options
 	settings, context, hidden, features, history, members string
 	ageColumn                                             string
+	refitAll, refitAllSet                                 bool
 	seed                                                  int
 	sensorCheck                                           bool
 	tasks                                                 Tasks
+	fs                                                    *flag.FlagSet
 }
 
 // CMAPSSSettings are the operating-setting columns of C-MAPSS files, the --settings
@@ -68,7 +70,9 @@ func Register(fs *flag.FlagSet, o *trainer.Options, tasks Tasks, getenv cli.Gete
 		cli.Float(fs, &o.Horizon, "horizon", "FAULTLINE_TRAIN_HORIZON", d.Horizon, "rul: alert when the lower bound of the predicted RUL falls under this", getenv, errs)
 		cli.String(fs, &f.ageColumn, "age-column", "FAULTLINE_TRAIN_AGE_COLUMN", "", "rul: the column holding each row's age, the asset's operating cycles or run hours since its start of life or last overhaul, as an input; scoring reads it from the same column or telemetry field of every row (default with --cmapss: "+CMAPSSAgeColumn+", the format's definition of the unit's age; none = no age input)", getenv)
 		cli.Bool(fs, &o.AgeFeature, "age", "FAULTLINE_TRAIN_AGE", false, "rul: the rows seen since the asset's stream began as an input, for data without an age column; only when every stream starts at the asset's start of life or last overhaul (an asset first seen mid-life reads as young: a late RUL)", getenv, errs)
-		cli.Bool(fs, &o.RefitAll, "refit-all", "FAULTLINE_TRAIN_REFIT_ALL", d.RefitAll, "rul: after early stopping, retrain on all assets for the median best epoch count", getenv, errs)
+		cli.Bool(fs, &f.refitAll, "refit-all", "FAULTLINE_TRAIN_REFIT_ALL", true, fmt.Sprintf("rul: early stopping on the held-out assets (%d network) finds the epoch count and the band, then the ensemble trains on all assets; --refit-all=false keeps the early-stopped ensemble", trainer.RefitProbe), getenv, errs)
+		f.refitAllSet = getenv("FAULTLINE_TRAIN_REFIT_ALL") != ""
+		f.fs = fs
 		cli.String(fs, &f.history, "history", "FAULTLINE_TRAIN_HISTORY", "", "rul: smoothing factors of whole-history per-sensor EWMA inputs (default "+floatList(trainer.DefaultRULHistory())+"; none = no such inputs)", getenv)
 		cli.String(fs, &f.members, "member-windows", "FAULTLINE_TRAIN_MEMBER_WINDOWS", "", "rul: window lengths of further models averaged with the main one, e.g. 20,40", getenv)
 	}
@@ -120,6 +124,16 @@ func (f *Flags) Finish(cmapss bool) []error {
 	} else {
 		o.HistoryEWMA, err = floats("--history", f.history)
 		add(err)
+	}
+	if f.tasks&RUL != 0 {
+		f.fs.Visit(func(fl *flag.Flag) { f.refitAllSet = f.refitAllSet || fl.Name == "refit-all" })
+		switch {
+		case o.Task == artifact.TaskRUL:
+			// The rul default is on; off is the trainer's NoRefit.
+			o.RefitAll, o.NoRefit = false, !f.refitAll
+		case f.refitAllSet:
+			o.RefitAll, o.NoRefit = f.refitAll, !f.refitAll // Validate refuses either for anomaly
+		}
 	}
 	if f.seed < 0 {
 		add(fmt.Errorf("--seed %d: use a non-negative integer", f.seed))

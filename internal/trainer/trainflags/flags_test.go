@@ -135,6 +135,24 @@ func TestAgeColumnDefaults(t *testing.T) {
 			}
 		})
 	}
+	// The refit is on for rul unless --refit-all=false (or its env fallback); an
+	// anomaly run given it is refused.
+	for _, tc := range []struct {
+		args    []string
+		env     map[string]string
+		noRefit bool
+	}{{nil, nil, false}, {[]string{"--refit-all=false"}, nil, true}, {nil, map[string]string{"FAULTLINE_TRAIN_REFIT_ALL": "false"}, true}} {
+		o, errs := parse(t, RUL, tc.env, tc.args...)
+		if len(errs) > 0 || o.NoRefit != tc.noRefit || o.Resolved().RefitAll == tc.noRefit {
+			t.Errorf("%v %v: no refit %v, resolved refit %v (%v)", tc.args, tc.env, o.NoRefit, o.Resolved().RefitAll, errs)
+		}
+	}
+	if o, errs := parse(t, All, nil); len(errs) > 0 || o.RefitAll || o.NoRefit {
+		t.Fatalf("anomaly run: refit %v / %v (%v)", o.RefitAll, o.NoRefit, errs)
+	}
+	if _, errs := parse(t, All, nil, "--refit-all"); len(errs) == 0 || !strings.Contains(errs[0].Error(), "--refit-all: only for --task rul") {
+		t.Fatalf("anomaly with --refit-all: %v", errs)
+	}
 	// Both at once is refused before any data is read.
 	if _, errs := parse(t, RUL, nil, "--age", "--age-column", "cycle"); len(errs) == 0 || !strings.Contains(errs[0].Error(), "exclude each other") {
 		t.Fatalf("--age with --age-column: %v", errs)

@@ -274,3 +274,53 @@ func TestAgeColumnScoreAndDaemonAgree(t *testing.T) {
 		t.Fatalf("bad_age drops %v, want at least the missing and the negative age", n)
 	}
 }
+
+// `infer score` with an age data column: a row whose age cell is empty or negative is
+// dropped and counted (written with empty scores), the others are scored; a model
+// whose age column is the CSV's time column refuses a time column of timestamps.
+func TestScoreAgeColumnRefusals(t *testing.T) {
+	m := artifacttest.RULAged(rulSensors, 5, 40, -10, 10, "hours")
+	dir := t.TempDir()
+	p := filepath.Join(dir, "aged.model")
+	if err := m.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	csv := filepath.Join(dir, "unit.csv")
+	writeCSV(t, csv, func(w func(string)) {
+		w("cycle,wear,noise,hours")
+		for i := range 14 {
+			h := strconv.Itoa(100 + i)
+			switch i {
+			case 3:
+				h = ""
+			case 5:
+				h = "-2"
+			}
+			w(fmt.Sprintf("%d,0.1,0.2,%s", i+1, h))
+		}
+	})
+	var out bytes.Buffer
+	st, err := Score(ScoreOptions{Model: p, CSV: dataset.Options{TimeColumn: "cycle"}}, csv, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")[1:]
+	// A dropped row is a lost sample to the stream: the next rows fill the gap, and
+	// windows with too many filled rows are not scored (the missing-data policy).
+	if st.BadAge != 2 || len(lines) != 14 || !strings.HasPrefix(lines[3], "4,,,") || !strings.HasPrefix(lines[5], "6,,,") ||
+		!strings.HasPrefix(lines[4], "5,30,") || !strings.HasPrefix(lines[13], "14,30,") || !strings.HasSuffix(lines[13], ",40,30,50") {
+		t.Fatalf("bad age %d, scored %d:\n%s", st.BadAge, st.Scored, out.String())
+	}
+	// The age column is the time column, which holds timestamps here: refused.
+	m.AgeColumn = "ts"
+	if err := m.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	writeCSV(t, csv, func(w func(string)) {
+		w("ts,wear,noise")
+		w("2026-03-01T08:00:00Z,0.1,0.2")
+	})
+	if _, err := Score(ScoreOptions{Model: p, CSV: dataset.Options{TimeColumn: "ts"}}, csv, &out); err == nil || !strings.Contains(err.Error(), "holds timestamps") {
+		t.Fatalf("timestamps as the age: %v", err)
+	}
+}

@@ -82,7 +82,8 @@ func (h flagHint) Is(target error) bool { return target == ErrNamesFlag }
 // bin/eval's flags start from. Fields whose default depends on the task, the data or
 // other options stay zero, which means "choose" (Ensemble, Window, Hidden, Detector,
 // FalseAlarmsPerWeek, Quantile, Margin, Envelope, BaselineHalfLife, Name, Version, and
-// for rul Loss and HistoryEWMA); Resolved shows what they become.
+// for rul Loss, HistoryEWMA and RefitAll, which NoRefit turns off); Resolved shows what
+// they become.
 // Fit(ctx, d, DefaultOptions()) trains exactly what Fit(ctx, d, Options{})
 // does.
 func DefaultOptions() Options {

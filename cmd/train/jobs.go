@@ -266,8 +266,8 @@ func logDropped(log zerolog.Logger, rep *trainer.Report) {
 func epochsOf(o trainer.Options) int { return o.Resolved().Epochs }
 
 // expectedNets estimates the networks the trainer will fit, for the ETA: one per
-// watched sensor for a multi-sensor anomaly model, else the ensemble (rul: once per
-// member window too).
+// watched sensor for a multi-sensor anomaly model, else the ensemble (rul: plus the
+// early-stopped network before the refit, and once per member window too).
 func expectedNets(o trainer.Options, sum trainsrc.Summary) int {
 	r := o.Resolved()
 	if r.Task == artifact.TaskAnomaly {
@@ -277,7 +277,11 @@ func expectedNets(o trainer.Options, sum trainsrc.Summary) int {
 		}
 		return max(1, r.Ensemble)
 	}
-	return r.Ensemble * (1 + len(r.MemberWindows))
+	n := r.Ensemble
+	if r.RefitAll { // the early-stopped network(s), then the refit ensemble
+		n += min(r.Ensemble, trainer.RefitProbe)
+	}
+	return n * (1 + len(r.MemberWindows))
 }
 
 func metricLine(rep *trainer.Report) string {

@@ -46,10 +46,14 @@ import (
 //	3: monitor (the PCA monitor), sensor_check, models without networks, per-target
 //	   envelope allowances
 //	4: baseline (the score follows a moving normal)
-const Format = 4
+//	5: age_column (a rul model's age input read from a column of each row)
+const Format = 5
 
 // FormatVersion is the file format version Encode writes for m.
 func (m *Model) FormatVersion() int {
+	if m.AgeColumn != "" {
+		return 5
+	}
 	if m.Baseline != nil {
 		return 4
 	}
@@ -145,14 +149,17 @@ type Model struct {
 }
 
 // NumInputs is the networks' input width: the spec's features plus the age input
-// and the whole-history EWMA inputs.
+// (row count or age column) and the whole-history EWMA inputs.
 func (m *Model) NumInputs() int {
 	n := m.Spec.NumFeatures() + len(m.HistoryEWMA)*len(m.Spec.Sensors)
-	if m.AgeFeature {
+	if m.HasAge() {
 		return n + 1
 	}
 	return n
 }
+
+// HasAge says whether the networks take an age input (AgeFeature or AgeColumn).
+func (m *Model) HasAge() bool { return m.AgeFeature || m.AgeColumn != "" }
 
 // Networks decodes the ensemble.
 func (m *Model) Networks() ([]*model.MLP[float32], error) {

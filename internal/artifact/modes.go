@@ -19,6 +19,15 @@ type Modes struct {
 	// window's last row, so the i-th row (0-based) of a series has age i+1. Engines
 	// and bearings degrade with operating time; the input lets a model use it.
 	AgeFeature bool `json:"age_feature,omitempty"`
+	// AgeColumn (rul), when set, is the input column holding the asset's age in each
+	// row: its operating cycles or run hours since the start of life or the last
+	// overhaul, the counter real assets carry (C-MAPSS's cycle column is defined so).
+	// Its value is appended after the window features, where AgeFeature's row count
+	// goes; the two exclude each other. The column is the scorer's last input column,
+	// after the settings. Unlike the row count, it is right for a stream that starts
+	// mid-life or restarts. A row whose age is missing, not finite or negative is not
+	// scored (scoring.ErrBadAge). Format 5.
+	AgeColumn string `json:"age_column,omitempty"`
 	// HistoryEWMA appends, after the age input, per sensor and per smoothing factor
 	// an exponentially weighted mean of the (regime-normalised) sensor over the
 	// stream's whole history (features.History), sensor-major. rul only.
@@ -145,6 +154,21 @@ func (m *Model) validateModes(add func(string, ...any)) {
 		}
 	}
 	m.validateRUL(add)
+	if c := m.AgeColumn; c != "" {
+		switch {
+		case m.Task != TaskRUL:
+			add("age_column needs a rul model")
+		case m.AgeFeature:
+			add("age_column %q and age_feature exclude each other: the age is the column's value or the rows counted, not both", c)
+		case indexOf(m.Spec.Sensors, c) >= 0 || indexOf(m.Settings, c) >= 0:
+			add("age_column %q is also a sensor or setting column", c)
+		}
+	}
+	for i, mm := range m.Members {
+		if mm != nil && (mm.AgeColumn != m.AgeColumn || mm.AgeFeature != m.AgeFeature) {
+			add("member %d: its age input (column %q, row count %v) must be the model's (column %q, row count %v)", i, mm.AgeColumn, mm.AgeFeature, m.AgeColumn, m.AgeFeature)
+		}
+	}
 	if len(m.HistoryEWMA) > 0 {
 		if err := features.ValidateHistory(m.HistoryEWMA); err != nil {
 			add("%w", err)

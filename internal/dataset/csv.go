@@ -43,6 +43,9 @@ type Table struct {
 	T []float64
 	// Timestamps says T holds Unix seconds.
 	Timestamps bool
+	// TimeColumn names the column T was read from ("" when T is the row index). A rul
+	// model's age column may be it (C-MAPSS's cycle).
+	TimeColumn string
 	// Assets holds each row's asset id ("" without an asset column).
 	Assets []string
 	// Dropped lists the columns left out because most of their cells are text, not
@@ -138,6 +141,9 @@ func Read(r io.Reader, o Options) (*Table, error) {
 		maxRows = 50_000_000
 	}
 	t := &Table{Sensors: lay.names}
+	if lay.timeCol >= 0 {
+		t.TimeColumn = o.TimeColumn
+	}
 	for line := 2; ; line++ {
 		rec, err := next()
 		if err == io.EOF {

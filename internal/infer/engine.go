@@ -58,7 +58,15 @@ type machine struct {
 	active alerting.Severity
 	// part is the row being gathered from per-sensor topics (sensors.go).
 	part partialRow
+	// badAgeLogged: the machine's first row without a usable age was logged (later
+	// ones are only counted, drops{reason="bad_age"}).
+	badAgeLogged bool
 }
+
+// DropBadAge is the drop reason of a sample a rul model with an age column
+// (artifact.Model.AgeColumn) cannot score: the machine's message lacks that field,
+// or its value is not finite or negative (scoring.ErrBadAge).
+const DropBadAge = "bad_age"
 
 // EngineConfig is what NewEngine needs from Config.
 type EngineConfig struct {
@@ -184,6 +192,14 @@ func (e *Engine) score(m *machine, s *telemetry.Sample) {
 	switch {
 	case errors.Is(err, scoring.ErrOutOfOrder):
 		e.met.Drops.WithLabelValues(DropOutOfOrder).Inc()
+		return
+	case errors.Is(err, scoring.ErrBadAge):
+		e.met.Drops.WithLabelValues(DropBadAge).Inc()
+		if !m.badAgeLogged {
+			m.badAgeLogged = true
+			e.log.Warn().Str("machine", m.id.Key()).Str("age_field", m.mdl.Artifact().AgeColumn).Err(err).
+				Msg("sample dropped: the model reads the machine's age from this telemetry field; publish it with every sample (further drops are counted in infer_drops_total{reason=\"bad_age\"})")
+		}
 		return
 	case err != nil:
 		e.met.Drops.WithLabelValues(DropScoreError).Inc()

@@ -175,3 +175,152 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// A rul model whose age is the cycle column: `infer score` reads it from the CSV's
+// time column, the daemon from the machine's "cycle" telemetry field, and both give
+// the same RUL on every row, for a unit first seen mid-life (cycle 101 on). A message
+// without the field, or with a negative one, is dropped and counted (bad_age), and
+// the rows after it score as if it never came.
+func TestAgeColumnScoreAndDaemonAgree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	d := trainer.Data{Columns: rulSensors, TimeColumn: "cycle"}
+	for u := range 12 {
+		life := 60 + rng.IntN(40)
+		s := trainer.Series{Asset: strconv.Itoa(u)}
+		for c := 1; c <= life; c++ {
+			s.T = append(s.T, float64(c))
+			s.Rows = append(s.Rows, []float64{math.Exp(-float64(life-c)/25) + 0.02*rng.NormFloat64(), rng.NormFloat64()})
+		}
+		d.Series = append(d.Series, s)
+	}
+	m, _, err := trainer.Fit(context.Background(), d, trainer.Options{Task: artifact.TaskRUL, Window: 8, Ensemble: 2, Epochs: 20, Seed: 1, AgeColumn: "cycle"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Match = "*"
+	dir := t.TempDir()
+	p := filepath.Join(dir, "rul.model")
+	if err := m.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	const first, n = 101, 12
+	rows := make([][]float64, n)
+	for i := range rows {
+		rows[i] = []float64{0.1 + 0.02*float64(i), rng.NormFloat64()}
+	}
+	csv := filepath.Join(dir, "unit.csv")
+	writeCSV(t, csv, func(w func(string)) {
+		w("unit,cycle,wear,noise")
+		for i, r := range rows {
+			w(fmt.Sprintf("7,%d,%g,%g", first+i, r[0], r[1]))
+		}
+	})
+	var out bytes.Buffer
+	st, err := Score(ScoreOptions{Model: p, CSV: dataset.Options{TimeColumn: "cycle", AssetColumn: "unit"}}, csv, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")[1:]
+	if st.Scored != n || st.BadAge != 0 || len(lines) != n {
+		t.Fatalf("scored %d of %d rows, bad age %d:\n%s", st.Scored, n, st.BadAge, out.String())
+	}
+	var fromCSV []string
+	for _, l := range lines {
+		fromCSV = append(fromCSV, strings.Split(l, ",")[5])
+	}
+	// The same rows counted from 1 (the row count the age replaces) give other RULs.
+	sc, _ := scoring.New(m)
+	young, _ := sc.NewStream()
+	differ := 0
+	for i, r := range rows {
+		res, ok, err := young.Push(t0.Add(time.Duration(i)*time.Second), []float64{r[0], r[1], float64(i + 1)})
+		if err == nil && ok && strconv.FormatFloat(res.RUL, 'g', ScoreDigits, 64) != fromCSV[i] {
+			differ++
+		}
+	}
+	if differ == 0 {
+		t.Fatal("the model ignores the age: the unit read as young scores the same")
+	}
+
+	var got []string
+	sink := func(_ telemetry.Machine, r *scoring.Result, _ *Model) {
+		got = append(got, strconv.FormatFloat(r.RUL, 'g', ScoreDigits, 64))
+	}
+	met := NewMetrics(nil)
+	lim := telemetry.DefaultLimits()
+	lim.MaxFuture = 0
+	e, err := NewEngine(EngineConfig{Model: p, MaxMachines: 10, Topics: testTopics, Limits: lim}, met, zerolog.Nop(), func(telemetry.Alert) {}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic := testTopics.Telemetry(machineID("engine-7"))
+	send := func(at time.Time, r []float64, age []telemetry.Value) {
+		s := telemetry.Sample{Time: at, Values: append([]telemetry.Value{{Sensor: "wear", V: r[0]}, {Sensor: "noise", V: r[1]}}, age...)}
+		e.Ingest(topic, telemetry.EncodeTelemetry(nil, s))
+	}
+	for i, r := range rows {
+		at := t0.Add(time.Duration(i) * time.Second) // the daemon's clock, not the cycle
+		if i == 5 {
+			send(at, r, nil)                                                 // no age field
+			send(at, r, []telemetry.Value{{Sensor: "cycle", V: -3}})         // a negative age
+			send(at, r, []telemetry.Value{{Sensor: "cycle", V: math.NaN()}}) // refused by the decoder, or bad_age
+		}
+		send(at, r, []telemetry.Value{{Sensor: "cycle", V: float64(first + i)}})
+	}
+	if strings.Join(got, " ") != strings.Join(fromCSV, " ") {
+		t.Fatalf("daemon RULs %v, infer score %v", got, fromCSV)
+	}
+	if n := value(met.Drops.WithLabelValues(DropBadAge)); n < 2 {
+		t.Fatalf("bad_age drops %v, want at least the missing and the negative age", n)
+	}
+}
+
+// `infer score` with an age data column: a row whose age cell is empty or negative is
+// dropped and counted (written with empty scores), the others are scored; a model
+// whose age column is the CSV's time column refuses a time column of timestamps.
+func TestScoreAgeColumnRefusals(t *testing.T) {
+	m := artifacttest.RULAged(rulSensors, 5, 40, -10, 10, "hours")
+	dir := t.TempDir()
+	p := filepath.Join(dir, "aged.model")
+	if err := m.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	csv := filepath.Join(dir, "unit.csv")
+	writeCSV(t, csv, func(w func(string)) {
+		w("cycle,wear,noise,hours")
+		for i := range 14 {
+			h := strconv.Itoa(100 + i)
+			switch i {
+			case 3:
+				h = ""
+			case 5:
+				h = "-2"
+			}
+			w(fmt.Sprintf("%d,0.1,0.2,%s", i+1, h))
+		}
+	})
+	var out bytes.Buffer
+	st, err := Score(ScoreOptions{Model: p, CSV: dataset.Options{TimeColumn: "cycle"}}, csv, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")[1:]
+	// A dropped row is a lost sample to the stream: the next rows fill the gap, and
+	// windows with too many filled rows are not scored (the missing-data policy).
+	if st.BadAge != 2 || len(lines) != 14 || !strings.HasPrefix(lines[3], "4,,,") || !strings.HasPrefix(lines[5], "6,,,") ||
+		!strings.HasPrefix(lines[4], "5,30,") || !strings.HasPrefix(lines[13], "14,30,") || !strings.HasSuffix(lines[13], ",40,30,50") {
+		t.Fatalf("bad age %d, scored %d:\n%s", st.BadAge, st.Scored, out.String())
+	}
+	// The age column is the time column, which holds timestamps here: refused.
+	m.AgeColumn = "ts"
+	if err := m.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	writeCSV(t, csv, func(w func(string)) {
+		w("ts,wear,noise")
+		w("2026-03-01T08:00:00Z,0.1,0.2")
+	})
+	if _, err := Score(ScoreOptions{Model: p, CSV: dataset.Options{TimeColumn: "ts"}}, csv, &out); err == nil || !strings.Contains(err.Error(), "holds timestamps") {
+		t.Fatalf("timestamps as the age: %v", err)
+	}
+}

@@ -25,7 +25,10 @@ type ScoreOptions struct {
 // ScoreStats summarises an offline run.
 type ScoreStats struct {
 	Rows, Scored, OutOfOrder, Assets int
-	Raised, Cleared                  int
+	// BadAge counts rows dropped for a missing, non-finite or negative age (a rul
+	// model's age column, scoring.ErrBadAge); they are written with empty scores.
+	BadAge          int
+	Raised, Cleared int
 }
 
 // Score runs the live path over a CSV and writes one output row per input row:
@@ -63,6 +66,9 @@ func ScoreTable(sc *scoring.Scorer, tbl *dataset.Table, withAsset bool, w io.Wri
 	if err != nil {
 		return ScoreStats{}, err
 	}
+	if c := sc.M.AgeColumn; c != "" && idx[len(idx)-1] == timeAsColumn && tbl.Timestamps {
+		return ScoreStats{}, fmt.Errorf("the model's age column %q is the CSV's time column, which holds timestamps here; the age is the asset's operating cycles or hours (give the CSV with that column)", c)
+	}
 	rul := sc.M.Task == artifact.TaskRUL
 	bw := bufio.NewWriterSize(w, 1<<16)
 	bw.WriteString(header(withAsset, rul))
@@ -80,12 +86,18 @@ func ScoreTable(sc *scoring.Scorer, tbl *dataset.Table, withAsset bool, w io.Wri
 		for i := g.Start; i < g.End; i++ {
 			src := tbl.Rows[i]
 			for k, j := range idx {
+				if j == timeAsColumn {
+					row[k] = tbl.T[i]
+					continue
+				}
 				row[k] = src[j]
 			}
 			r, ready, err := st.Push(rowTime(tbl.T[i]), row)
 			switch {
 			case errors.Is(err, scoring.ErrOutOfOrder):
 				stats.OutOfOrder++
+			case errors.Is(err, scoring.ErrBadAge):
+				stats.BadAge++
 			case err != nil:
 				return stats, fmt.Errorf("row %d: %w", i+1, err)
 			}
@@ -158,6 +170,10 @@ func faultOf(r *scoring.Result) string {
 	return telemetry.FaultProcess
 }
 
+// timeAsColumn in columnIndex's result stands for the CSV's time column: a rul
+// model's age column may be it (C-MAPSS's cycle, read with --time-column cycle).
+const timeAsColumn = -2
+
 // columnIndex maps each model column to its CSV column. A model column missing from
 // the file is an error: scoring a whole file with a sensor absent is almost always the
 // wrong file or a renamed column.
@@ -166,7 +182,10 @@ func columnIndex(cols []string, tbl *dataset.Table) ([]int, error) {
 	var missing []string
 	for k, c := range cols {
 		idx[k] = tbl.Column(c)
-		if idx[k] < 0 {
+		if idx[k] < 0 && c == tbl.TimeColumn {
+			idx[k] = timeAsColumn
+		}
+		if idx[k] == -1 {
 			missing = append(missing, c)
 		}
 	}

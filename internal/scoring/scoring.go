@@ -49,6 +49,9 @@ func New(m *artifact.Model) (*Scorer, error) {
 		return nil, err
 	}
 	s.columns = append(append([]string(nil), m.Spec.Sensors...), m.Settings...)
+	if m.AgeColumn != "" {
+		s.columns = append(s.columns, m.AgeColumn)
+	}
 	if m.Task == artifact.TaskAnomaly {
 		names := m.Spec.FeatureNames()
 		var err error
@@ -102,7 +105,8 @@ func indexOf(s []string, v string) int {
 }
 
 // Columns are the input columns a row must hold, in order: the spec's sensors, then
-// the regime setting columns. Missing values are NaN.
+// the regime setting columns, then a rul model's age column (artifact.Model.AgeColumn).
+// Missing values are NaN.
 func (s *Scorer) Columns() []string { return s.columns }
 
 // Result of one completed window.
@@ -157,6 +161,7 @@ type Counters struct {
 	FilledRows   int64 // rows inserted as missing for short gaps (then forward-filled)
 	BadSettings  int64 // regime could not be assigned (NaN setting): global stats used
 	NonFiniteOut int64 // the network produced a non-finite value (never scored)
+	BadAge       int64 // rows whose age column was missing, not finite or negative, dropped
 }
 
 // Stream is one machine's scoring state. Not safe for concurrent use.
@@ -175,7 +180,8 @@ type Stream struct {
 	nanRow  []float64
 	res     Result
 	last    time.Time
-	rows    int64 // rows processed since the stream began or Reset: the age input
+	rows    int64   // rows processed since the stream began or Reset: the age input
+	age     float64 // the last accepted row's age column value (artifact.Model.AgeColumn)
 
 	// The model's optional modes (stages.go), built by NewStream in a fixed order.
 	rowStages   []rowStage     // every row: forecaster, history EWMA, sensor checks
@@ -228,6 +234,13 @@ func (s *Scorer) NewStream() (*Stream, error) {
 // ErrOutOfOrder is returned for a sample not after the previous one.
 var ErrOutOfOrder = errors.New("sample at or before the previous timestamp")
 
+// ErrBadAge is returned for a row of a model with an age column
+// (artifact.Model.AgeColumn) whose age is missing, not finite or negative. The row is
+// dropped like an out-of-order one: nothing of it enters the stream, Counters.BadAge
+// counts it. A guessed age would be a silently wrong RUL; the age is what the model
+// leans on most.
+var ErrBadAge = errors.New("row without a usable age (the model's age column is missing, not finite or negative)")
+
 // Push feeds one row (Columns() order) at time ts. When a window completes it returns
 // the result (valid until the next Push) and true.
 func (st *Stream) Push(ts time.Time, row []float64) (*Result, bool, error) {
@@ -237,6 +250,13 @@ func (st *Stream) Push(ts time.Time, row []float64) (*Result, bool, error) {
 	if !st.last.IsZero() && !ts.After(st.last) {
 		st.C.OutOfOrder++
 		return nil, false, ErrOutOfOrder
+	}
+	if st.s.M.AgeColumn != "" {
+		a := row[len(row)-1]
+		if !(a >= 0) || math.IsInf(a, 1) { // also NaN
+			st.C.BadAge++
+			return nil, false, fmt.Errorf("%w: %s = %v", ErrBadAge, st.s.M.AgeColumn, a)
+		}
 	}
 	st.C.Samples++
 	carried := st.carried[:0]
@@ -253,6 +273,7 @@ func (st *Stream) Push(ts time.Time, row []float64) (*Result, bool, error) {
 		case missing > 0:
 			for i := 0; i < missing; i++ {
 				st.C.FilledRows++
+				// A filled row's age is the previous row's: st.age until the defer.
 				r, ok, err := st.push(ts, st.nanRow)
 				if err != nil {
 					return nil, false, err
@@ -267,6 +288,10 @@ func (st *Stream) Push(ts time.Time, row []float64) (*Result, bool, error) {
 	}
 	st.mem.push(ts, row)
 	st.last = ts
+	if st.s.M.AgeColumn != "" {
+		// After the filled rows: they took the previous row's age.
+		st.age = row[len(row)-1]
+	}
 	st.carried = carried
 	st.res.Earlier = st.res.Earlier[:0]
 	r, ok, err := st.push(ts, row)
@@ -289,7 +314,7 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 	ns := len(m.Spec.Sensors)
 	in := row[:ns]
 	if m.Regimes != nil {
-		reg := m.Regimes.Assign(row[ns:])
+		reg := m.Regimes.Assign(row[ns : ns+len(m.Settings)])
 		if reg < 0 {
 			st.C.BadSettings++
 		}
@@ -328,8 +353,11 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 		// sensor went silent while the others report.
 		return st.sensorOnly(ts, issueAt, issue), true, nil
 	}
-	if m.AgeFeature {
+	switch {
+	case m.AgeFeature:
 		st.feat[nf] = float64(st.rows)
+	case m.AgeColumn != "":
+		st.feat[nf] = st.age
 	}
 	st.C.Windows++
 	if err := m.Input.Transform(st.feat, st.scaled); err != nil {
@@ -584,7 +612,7 @@ func (st *Stream) Reset() {
 	st.ext.Reset()
 	st.alert, _ = alerting.New(st.s.M.Alert)
 	st.cause.reset()
-	st.last, st.rows = time.Time{}, 0
+	st.last, st.rows, st.age = time.Time{}, 0, 0
 	for _, s := range st.rowStages {
 		s.reset()
 	}

@@ -56,7 +56,7 @@ func (st *Stream) newStages() error {
 		}
 		// The history's inputs follow the age input (artifact.Model.NumInputs).
 		off := m.Spec.NumFeatures()
-		if m.AgeFeature {
+		if m.HasAge() {
 			off++
 		}
 		st.rowStages = append(st.rowStages, &historyStage{h: h, dst: st.feat[off:]})

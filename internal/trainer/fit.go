@@ -36,12 +36,20 @@ func Fit(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, erro
 	default:
 		return nil, nil, fmt.Errorf("task %q: use anomaly or rul", o.Task)
 	}
+	// Before the gaps are filled: a filled row takes the previous row's age.
+	d, badAge, err := prepareAge(d, o)
+	if err != nil {
+		return nil, nil, err
+	}
 	d, late := dropLate(d)
 	d, filled := fillGaps(d, medianStep(d), o.MaxFill)
 	m, rep, err := fit(ctx, d, o)
 	if rep != nil {
 		rep.Metrics["gap_rows_filled"] = float64(filled)
 		rep.Metrics["late_rows_dropped"] = float64(late)
+		if o.AgeColumn != "" {
+			rep.Metrics["age_rows_dropped"] = float64(badAge)
+		}
 	}
 	return m, rep, err
 }

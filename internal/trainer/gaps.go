@@ -92,7 +92,8 @@ func extractRuns(spec features.Spec, period float64, rows [][]float64, t []float
 // timestamp keeps its first row. It returns the data and the number of rows dropped.
 func dropLate(d Data) (Data, int) {
 	dropped := 0
-	out := Data{Columns: d.Columns, Series: make([]Series, len(d.Series)), Dropped: d.Dropped, TextCells: d.TextCells}
+	out := d // the columns and what the reader said about them
+	out.Series = make([]Series, len(d.Series))
 	for k, s := range d.Series {
 		ns := Series{Asset: s.Asset, T: make([]float64, 0, len(s.T)), Rows: make([][]float64, 0, len(s.Rows))}
 		for i, t := range s.T {

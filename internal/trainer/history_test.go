@@ -34,7 +34,7 @@ func TestHistoryEWMABatchEqualsStream(t *testing.T) {
 	p := &prepared{sIdx: []int{0, 1}, sensors: m.Spec.Sensors}
 	s := d.Series[5]
 	o.defaults()
-	mat, err := rulWindows(m.Spec, m.Period, o, p.rowsFor(s), s.T, &Report{})
+	mat, err := rulWindows(m.Spec, m.Period, o, p.rowsFor(s), s.T, nil, &Report{})
 	if err != nil {
 		t.Fatal(err)
 	}

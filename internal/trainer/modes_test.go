@@ -2,8 +2,10 @@ package trainer
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/faultline/faultline/internal/alerting"
@@ -51,7 +53,7 @@ func TestAgeFeatureBatchEqualsStream(t *testing.T) {
 	p := &prepared{sIdx: []int{0, 1}, sensors: m.Spec.Sensors}
 	s := d.Series[3]
 	// rulWindows: the rul windows, with the padded ones of the first rows.
-	mat, err := rulWindows(m.Spec, m.Period, Options{AgeFeature: true, RULCap: 125}, p.rowsFor(s), s.T, &Report{})
+	mat, err := rulWindows(m.Spec, m.Period, Options{AgeFeature: true, RULCap: 125}, p.rowsFor(s), s.T, nil, &Report{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,13 +116,37 @@ func TestAgeFeatureRefusedForAnomaly(t *testing.T) {
 	}
 }
 
+// The refit is the rul default: early stopping trains RefitProbe networks, which find
+// the epoch count and fit the band; the model holds the refit ensemble. NoRefit keeps
+// the early-stopped ensemble.
 func TestRefitAllTrainsOnEveryAsset(t *testing.T) {
-	m, rep, err := Fit(context.Background(), runToFailure(10, 4), Options{Task: artifact.TaskRUL, Seed: 1, Ensemble: 2, Epochs: 20, Window: 8, RefitAll: true})
+	for _, o := range []Options{{RefitAll: true}, {}} {
+		o.Task, o.Seed, o.Ensemble, o.Epochs, o.Window = artifact.TaskRUL, 1, 2, 20, 8
+		m, rep, err := Fit(context.Background(), runToFailure(10, 4), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := rep.Metrics["refit_epochs"]; e < 1 || e > 20 || len(m.Nets) != 2 || len(rep.BestEpochs) != RefitProbe || m.Band == nil {
+			t.Fatalf("%+v: refit epochs %v, nets %d, early-stopped networks %d, band %v", o, e, len(m.Nets), len(rep.BestEpochs), m.Band)
+		}
+	}
+	m, rep, err := Fit(context.Background(), runToFailure(10, 4), Options{Task: artifact.TaskRUL, Seed: 1, Ensemble: 2, Epochs: 20, Window: 8, NoRefit: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := rep.Metrics["refit_epochs"]; e < 1 || e > 20 || len(m.Nets) != 2 {
-		t.Fatalf("refit epochs %v, nets %d", e, len(m.Nets))
+	if _, ok := rep.Metrics["refit_epochs"]; ok || len(m.Nets) != 2 || len(rep.BestEpochs) != 2 {
+		t.Fatalf("NoRefit: refit %v, nets %d, early-stopped %d", rep.Metrics["refit_epochs"], len(m.Nets), len(rep.BestEpochs))
+	}
+	for _, o := range []Options{{Task: artifact.TaskRUL, RefitAll: true, NoRefit: true}, {Task: artifact.TaskAnomaly, NoRefit: true}} {
+		if err := o.Validate(); err == nil || !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), "--refit-all") {
+			t.Errorf("%+v: %v", o, err)
+		}
+	}
+	if r := (Options{Task: artifact.TaskRUL}).Resolved(); !r.RefitAll {
+		t.Error("rul defaults without the refit")
+	}
+	if r := (Options{Task: artifact.TaskAnomaly}).Resolved(); r.RefitAll {
+		t.Error("anomaly defaults with the refit")
 	}
 }
 

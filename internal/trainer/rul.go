@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"time"
 
@@ -56,7 +57,11 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 			if len(s.Rows) == 0 || len(s.Rows) < spec.Window && !padShort(spec) {
 				continue
 			}
-			m, err := rulWindows(spec, p.period, o, p.rowsFor(s), s.T, rep)
+			var age []float64
+			if p.ageIdx >= 0 {
+				age = agesOf(s, p.ageIdx)
+			}
+			m, err := rulWindows(spec, p.period, o, p.rowsFor(s), s.T, age, rep)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -80,7 +85,13 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 	}
 	rep.Hidden = hidden
 	tr.X, va.X = scaleInPlace(in, tr.X), scaleInPlace(in, va.X)
-	nets, err := trainNets(ctx, o, hidden, tr.X, scaleY(tr.Y, tc, ts), va.X, scaleY(va.Y, tc, ts), rep)
+	probe := o
+	if o.RefitAll {
+		// The refit retrains the ensemble: early stopping only finds the epoch count
+		// and fits the band (RefitProbe).
+		probe.Ensemble = min(o.Ensemble, RefitProbe)
+	}
+	nets, err := trainNets(ctx, probe, hidden, tr.X, scaleY(tr.Y, tc, ts), va.X, scaleY(va.Y, tc, ts), rep)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -88,13 +99,15 @@ func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, e
 		Name: o.Name, Version: o.Version, Created: time.Now().UTC(), Task: o.Task, Match: o.Match,
 		Spec: spec, Settings: p.settings, Regimes: p.regimes, Input: in,
 		Targets: []string{"rul"}, TargetCenter: tc, TargetScale: ts, RULCap: o.RULCap, Period: p.period, Nets: nets,
-		Modes: artifact.Modes{AgeFeature: o.AgeFeature, HistoryEWMA: o.HistoryEWMA, PadShort: padShort(spec)},
+		Modes: artifact.Modes{AgeFeature: o.AgeFeature, AgeColumn: o.AgeColumn, HistoryEWMA: o.HistoryEWMA, PadShort: padShort(spec)},
 		Alert: alerting.Config{Levels: alerting.Levels{Warn: o.Horizon, Critical: o.Horizon / 2, Clear: o.Horizon * 1.2, Above: false}, K: 2, M: 3, ClearAfter: 3},
 	}
 	var band *artifact.RULBand
 	if o.RefitAll {
 		// The band comes from the early-stopped networks: after the refit the
-		// held-out assets are training data, and their residuals too small.
+		// held-out assets are training data, and their residuals too small. With
+		// one network (RefitProbe) the residuals are those of one network, not of the
+		// refit ensemble's mean: if anything the band is a little wide.
 		if band, err = heldOutBand(m, p, valSet, o); err != nil {
 			return nil, nil, err
 		}
@@ -173,6 +186,12 @@ func PredictLast(m *artifact.Model, d Data) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m.AgeColumn != "" {
+		// Rows without a usable age stay: the scorer drops them (scoring.ErrBadAge).
+		if d, err = WithAgeColumn(d, m.AgeColumn); err != nil {
+			return nil, err
+		}
+	}
 	cols := sc.Columns()
 	idx := make([]int, len(cols))
 	for i, c := range cols {
@@ -218,6 +237,10 @@ func refitAll(ctx context.Context, o Options, hidden []int, tr, va matrix, tc, t
 	var all matrix
 	all.add(tr)
 	all.add(va)
+	// The early-stopped networks' float32 copies of the windows are garbage now:
+	// collected before the refit makes its own, the peak memory stays that of one
+	// copy.
+	runtime.GC()
 	sub := &Report{}
 	nets, err := trainNets(ctx, o, hidden, all.X, scaleY(all.Y, tc, ts), nil, nil, sub)
 	if err != nil {
@@ -228,9 +251,10 @@ func refitAll(ctx context.Context, o Options, hidden []int, tr, va matrix, tc, t
 }
 
 // rulWindows extracts one run-to-failure series' windows with the inputs
-// scoring.Stream appends after the window features: the age (end+1) and the
-// whole-history EWMA after row end. The target is min(cap, tLast - t).
-func rulWindows(spec features.Spec, period float64, o Options, rows [][]float64, t []float64, rep *Report) (matrix, error) {
+// scoring.Stream appends after the window features: the age (age[end] with an age
+// column, else the row count end+1 with AgeFeature) and the whole-history EWMA after
+// row end. The target is min(cap, tLast - t).
+func rulWindows(spec features.Spec, period float64, o Options, rows [][]float64, t, age []float64, rep *Report) (matrix, error) {
 	X, ends, _, skipped, err := extractRuns(spec, period, rows, t)
 	if err != nil {
 		return matrix{}, err
@@ -250,7 +274,7 @@ func rulWindows(spec features.Spec, period float64, o Options, rows [][]float64,
 	last := t[len(t)-1]
 	m := matrix{X: make([][]float64, 0, len(ends)), Y: make([][]float64, 0, len(ends)), T: make([]float64, 0, len(ends))}
 	extra := len(o.HistoryEWMA) * len(spec.Sensors)
-	if o.AgeFeature {
+	if o.AgeFeature || age != nil {
 		extra++
 	}
 	// One exact-width block for the series' windows with their extra inputs:
@@ -266,7 +290,10 @@ func rulWindows(spec features.Spec, period float64, o Options, rows [][]float64,
 		if extra > 0 {
 			n := len(block)
 			block = append(block, X[i]...)
-			if o.AgeFeature {
+			switch {
+			case age != nil:
+				block = append(block, age[e])
+			case o.AgeFeature:
 				block = append(block, float64(e+1))
 			}
 			if hist != nil {

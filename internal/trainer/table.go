@@ -9,7 +9,7 @@ import (
 
 // FromTable groups a table's rows by asset into series.
 func FromTable(t *dataset.Table) Data {
-	d := Data{Columns: t.Sensors}
+	d := Data{Columns: t.Sensors, TimeColumn: t.TimeColumn, Timestamps: t.Timestamps}
 	for _, c := range t.Dropped {
 		if d.Dropped == nil {
 			d.Dropped = map[string]string{}

@@ -39,6 +39,10 @@ type Data struct {
 	Dropped map[string]string
 	// TextCells says, per column, how many text cells were read as missing.
 	TextCells map[string]string
+	// TimeColumn names the column T came from, if any, and Timestamps says T holds
+	// Unix seconds: a rul model's age column may be the time column (C-MAPSS's cycle).
+	TimeColumn string
+	Timestamps bool
 }
 
 // Options of a training run. Zero values pick the documented defaults.
@@ -94,6 +98,14 @@ type Options struct {
 	// starts when the daemon first sees the asset, mid-life for a machine already
 	// running, and an old machine read as young gets a late, optimistic RUL.
 	AgeFeature bool
+	// AgeColumn (rul) names the column holding each row's age: the asset's operating
+	// cycles or run hours since the start of life or the last overhaul
+	// (artifact.Model.AgeColumn). Unlike AgeFeature's row count it is right for
+	// streams that start mid-life. It may be a data column or the time column when
+	// that holds plain numbers (C-MAPSS's cycle, the format's definition of the
+	// unit's age); bin/train defaults it to cycle with --cmapss. Rows whose age is
+	// missing, not finite or negative are dropped, as the scorer drops them.
+	AgeColumn string
 	// Forecast > 0 trains an anomaly forecaster of the mean of the next Forecast rows
 	// (artifact.Model.Forecast) instead of the window-mean reconstruction.
 	Forecast int
@@ -113,9 +125,13 @@ type Options struct {
 	LikelihoodZ float64
 	// Level adds the level score (artifact.Model.Level); needs Likelihood.
 	Level *artifact.Likelihood
-	// RefitAll (rul): after early stopping on the held-out assets, train the ensemble
-	// again on all assets for the median best epoch count.
+	// RefitAll (rul): early stopping on the held-out assets only finds the epoch count
+	// and fits the band, with RefitProbe networks; the ensemble is then trained on all
+	// assets for that many epochs. The rul default unless NoRefit.
 	RefitAll bool
+	// NoRefit (rul) keeps the early-stopped ensemble, trained on the training assets
+	// only (RefitAll off; before session 8 the rul default).
+	NoRefit bool
 	// HistoryEWMA (rul): smoothing factors of whole-history per-sensor EWMA inputs
 	// (artifact.Model.HistoryEWMA); nil = DefaultRULHistory, empty non-nil = none.
 	HistoryEWMA []float64
@@ -296,6 +312,7 @@ type prepared struct {
 	settings []string
 	sIdx     []int // column index of each sensor
 	setIdx   []int
+	ageIdx   int // column of the age (Options.AgeColumn), -1 without
 	regimes  *features.RegimeModel
 	period   float64
 }
@@ -306,7 +323,12 @@ func prepare(d Data, o *Options, trainPart func(Series) Series, rep *Report) (*p
 	if len(d.Series) == 0 {
 		return nil, fmt.Errorf("%w: no rows", ErrData)
 	}
-	p := &prepared{}
+	p := &prepared{ageIdx: -1}
+	if o.AgeColumn != "" {
+		if p.ageIdx = slices.Index(d.Columns, o.AgeColumn); p.ageIdx < 0 {
+			return nil, namesFlag(fmt.Errorf("%w: --age-column %q not found in %v", ErrData, o.AgeColumn, d.Columns))
+		}
+	}
 	for _, s := range o.Settings {
 		k := slices.Index(d.Columns, s)
 		if k < 0 {
@@ -320,8 +342,8 @@ func prepare(d Data, o *Options, trainPart func(Series) Series, rep *Report) (*p
 	}
 	rep.TextCells = d.TextCells
 	for k, c := range d.Columns {
-		if slices.Contains(o.Settings, c) {
-			continue
+		if slices.Contains(o.Settings, c) || c == o.AgeColumn && o.AgeColumn != "" {
+			continue // the age column is an input of its own, never a windowed sensor
 		}
 		if why := columnProblem(d, k, o.Task); why != "" {
 			rep.Dropped[c] = why
@@ -477,10 +499,15 @@ func (p *prepared) rowsFor(s Series) [][]float64 {
 	return out
 }
 
-// scorerRow maps a Data row to scoring.Scorer.Columns() order (sensors, settings).
+// scorerRow maps a Data row to scoring.Scorer.Columns() order (sensors, settings,
+// and the age column when the model has one).
 func (p *prepared) scorerRow(r []float64) []float64 {
 	out := pick(r, p.sIdx)
-	return append(out, pick(r, p.setIdx)...)
+	out = append(out, pick(r, p.setIdx)...)
+	if p.ageIdx >= 0 {
+		out = append(out, r[p.ageIdx])
+	}
+	return out
 }
 
 func (p *prepared) spec(o *Options, window int) features.Spec {

@@ -26,3 +26,23 @@ func RUL(sensors []string, w int, rul, lo, hi float64) *artifact.Model {
 	}
 	return m
 }
+
+// RULAged is RUL with an age column (artifact.Model.AgeColumn): the networks take one
+// more input, the age, and still predict rul whatever it is.
+func RULAged(sensors []string, w int, rul, lo, hi float64, ageColumn string) *artifact.Model {
+	m := RUL(sensors, w, rul, lo, hi)
+	nf := m.Spec.NumFeatures() + 1
+	m.AgeColumn, m.Nets = ageColumn, [][]byte{zeroNet(nf, 1)}
+	m.Input = features.NewScaler(features.ZScore)
+	rows := make([][]float64, 4)
+	for i := range rows {
+		rows[i] = make([]float64, nf)
+		for j := range rows[i] {
+			rows[i][j] = float64(i * (j + 1))
+		}
+	}
+	if err := m.Input.Fit(rows); err != nil {
+		panic(err)
+	}
+	return m
+}

@@ -155,6 +155,12 @@ func scoreRUL(m *artifact.Model, d trainer.Data, truth []float64, res *RULResult
 	if err != nil {
 		return err
 	}
+	if m.AgeColumn != "" {
+		// The age is read from its column or the time column, as `infer score` does.
+		if d, err = trainer.WithAgeColumn(d, m.AgeColumn); err != nil {
+			return err
+		}
+	}
 	idx, err := columnIndex(sc.Columns(), d.Columns)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/faultline/faultline/internal/artifact"
 	"github.com/faultline/faultline/internal/cli"
 	"github.com/faultline/faultline/internal/trainer"
 )
@@ -28,14 +29,22 @@ const (
 type Flags struct {
 	o                                                     *trainer.Options
 	settings, context, hidden, features, history, members string
+	ageColumn                                             string
+	refitAll, refitAllSet                                 bool
 	seed                                                  int
 	sensorCheck                                           bool
 	tasks                                                 Tasks
+	fs                                                    *flag.FlagSet
 }
 
 // CMAPSSSettings are the operating-setting columns of C-MAPSS files, the --settings
 // default with --cmapss.
 var CMAPSSSettings = []string{"op_setting_1", "op_setting_2", "op_setting_3"}
+
+// CMAPSSAgeColumn is the --age-column default with --cmapss: the format defines its
+// second column as the unit's operating cycle since the start of its life, so it is
+// the unit's age by definition, not a tuned setting.
+const CMAPSSAgeColumn = "cycle"
 
 // Register adds the training flags of tasks to fs, writing into o; defaults come from
 // trainer.DefaultOptions (env, then flag, override them). Malformed env values are
@@ -59,8 +68,11 @@ func Register(fs *flag.FlagSet, o *trainer.Options, tasks Tasks, getenv cli.Gete
 	if tasks&RUL != 0 {
 		cli.Float(fs, &o.RULCap, "rul-cap", "FAULTLINE_TRAIN_RUL_CAP", d.RULCap, "rul: cap of the remaining-life target", getenv, errs)
 		cli.Float(fs, &o.Horizon, "horizon", "FAULTLINE_TRAIN_HORIZON", d.Horizon, "rul: alert when the lower bound of the predicted RUL falls under this", getenv, errs)
-		cli.Bool(fs, &o.AgeFeature, "age", "FAULTLINE_TRAIN_AGE", false, "rul: the rows seen since the asset's stream began as an input; only when every stream starts at the asset's start of life or last overhaul (an asset first seen mid-life reads as young: a late RUL)", getenv, errs)
-		cli.Bool(fs, &o.RefitAll, "refit-all", "FAULTLINE_TRAIN_REFIT_ALL", d.RefitAll, "rul: after early stopping, retrain on all assets for the median best epoch count", getenv, errs)
+		cli.String(fs, &f.ageColumn, "age-column", "FAULTLINE_TRAIN_AGE_COLUMN", "", "rul: the column holding each row's age, the asset's operating cycles or run hours since its start of life or last overhaul, as an input; scoring reads it from the same column or telemetry field of every row (default with --cmapss: "+CMAPSSAgeColumn+", the format's definition of the unit's age; none = no age input)", getenv)
+		cli.Bool(fs, &o.AgeFeature, "age", "FAULTLINE_TRAIN_AGE", false, "rul: the rows seen since the asset's stream began as an input, for data without an age column; only when every stream starts at the asset's start of life or last overhaul (an asset first seen mid-life reads as young: a late RUL)", getenv, errs)
+		cli.Bool(fs, &f.refitAll, "refit-all", "FAULTLINE_TRAIN_REFIT_ALL", true, fmt.Sprintf("rul: early stopping on the held-out assets (%d network) finds the epoch count and the band, then the ensemble trains on all assets; --refit-all=false keeps the early-stopped ensemble", trainer.RefitProbe), getenv, errs)
+		f.refitAllSet = getenv("FAULTLINE_TRAIN_REFIT_ALL") != ""
+		f.fs = fs
 		cli.String(fs, &f.history, "history", "FAULTLINE_TRAIN_HISTORY", "", "rul: smoothing factors of whole-history per-sensor EWMA inputs (default "+floatList(trainer.DefaultRULHistory())+"; none = no such inputs)", getenv)
 		cli.String(fs, &f.members, "member-windows", "FAULTLINE_TRAIN_MEMBER_WINDOWS", "", "rul: window lengths of further models averaged with the main one, e.g. 20,40", getenv)
 	}
@@ -94,6 +106,14 @@ func (f *Flags) Finish(cmapss bool) []error {
 	if cmapss && len(o.Settings) == 0 {
 		o.Settings = CMAPSSSettings
 	}
+	switch ac := strings.TrimSpace(f.ageColumn); {
+	case ac == "none":
+		o.AgeColumn = ""
+	case ac != "":
+		o.AgeColumn = f.ageColumn // Validate refuses spaces around the name
+	case cmapss && o.Task == artifact.TaskRUL && !o.AgeFeature:
+		o.AgeColumn = CMAPSSAgeColumn
+	}
 	var err error
 	o.Hidden, err = ints("--hidden", f.hidden, "positive layer sizes like 64,32")
 	add(err)
@@ -104,6 +124,16 @@ func (f *Flags) Finish(cmapss bool) []error {
 	} else {
 		o.HistoryEWMA, err = floats("--history", f.history)
 		add(err)
+	}
+	if f.tasks&RUL != 0 {
+		f.fs.Visit(func(fl *flag.Flag) { f.refitAllSet = f.refitAllSet || fl.Name == "refit-all" })
+		switch {
+		case o.Task == artifact.TaskRUL:
+			// The rul default is on; off is the trainer's NoRefit.
+			o.RefitAll, o.NoRefit = false, !f.refitAll
+		case f.refitAllSet:
+			o.RefitAll, o.NoRefit = f.refitAll, !f.refitAll // Validate refuses either for anomaly
+		}
 	}
 	if f.seed < 0 {
 		add(fmt.Errorf("--seed %d: use a non-negative integer", f.seed))

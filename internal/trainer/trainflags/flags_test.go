@@ -105,3 +105,56 @@ func TestAgeOptIn(t *testing.T) {
 		t.Fatal("FAULTLINE_TRAIN_AGE=sometimes accepted")
 	}
 }
+
+// With --cmapss a rul model's age is the cycle column (the format's definition of a
+// unit's age); --age-column or its env fallback names another, none turns it off, and
+// the row count (--age) replaces it. Anomaly models get no age.
+func TestAgeColumnDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		tasks Tasks
+		env   map[string]string
+		args  []string
+		want  string
+		age   bool
+	}{
+		{"cmapss default", RUL, nil, nil, CMAPSSAgeColumn, false},
+		{"flag", RUL, nil, []string{"--age-column", "hours"}, "hours", false},
+		{"env", RUL, map[string]string{"FAULTLINE_TRAIN_AGE_COLUMN": "hours"}, nil, "hours", false},
+		{"flag over env", RUL, map[string]string{"FAULTLINE_TRAIN_AGE_COLUMN": "hours"}, []string{"--age-column", "none"}, "", false},
+		{"row count", RUL, nil, []string{"--age"}, "", true},
+		{"anomaly", All, nil, nil, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, errs := parse(t, tc.tasks, tc.env, tc.args...)
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			if o.AgeColumn != tc.want || o.AgeFeature != tc.age {
+				t.Fatalf("age column %q, row count %v; want %q, %v", o.AgeColumn, o.AgeFeature, tc.want, tc.age)
+			}
+		})
+	}
+	// The refit is on for rul unless --refit-all=false (or its env fallback); an
+	// anomaly run given it is refused.
+	for _, tc := range []struct {
+		args    []string
+		env     map[string]string
+		noRefit bool
+	}{{nil, nil, false}, {[]string{"--refit-all=false"}, nil, true}, {nil, map[string]string{"FAULTLINE_TRAIN_REFIT_ALL": "false"}, true}} {
+		o, errs := parse(t, RUL, tc.env, tc.args...)
+		if len(errs) > 0 || o.NoRefit != tc.noRefit || o.Resolved().RefitAll == tc.noRefit {
+			t.Errorf("%v %v: no refit %v, resolved refit %v (%v)", tc.args, tc.env, o.NoRefit, o.Resolved().RefitAll, errs)
+		}
+	}
+	if o, errs := parse(t, All, nil); len(errs) > 0 || o.RefitAll || o.NoRefit {
+		t.Fatalf("anomaly run: refit %v / %v (%v)", o.RefitAll, o.NoRefit, errs)
+	}
+	if _, errs := parse(t, All, nil, "--refit-all"); len(errs) == 0 || !strings.Contains(errs[0].Error(), "--refit-all: only for --task rul") {
+		t.Fatalf("anomaly with --refit-all: %v", errs)
+	}
+	// Both at once is refused before any data is read.
+	if _, errs := parse(t, RUL, nil, "--age", "--age-column", "cycle"); len(errs) == 0 || !strings.Contains(errs[0].Error(), "exclude each other") {
+		t.Fatalf("--age with --age-column: %v", errs)
+	}
+}

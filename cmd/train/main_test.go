@@ -127,6 +127,23 @@ func TestEnvFallback(t *testing.T) {
 	}
 }
 
+// An export's text column (label = "ok" on every row) is left out with one log line
+// naming it; the model trains on the numeric columns. Training stopped on it until
+// the user listed it with --ignore.
+func TestTextColumnLeftOut(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "m.model")
+	_, stderr, err := runArgs(t, "--csv", writeCSV(t, 400), "--time-column", "time", "--out", out, "--epochs", "2")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, `"column":"label","reason":"text, not numbers (400 of 400 cells; first \"ok\" at line 2)"`) {
+		t.Fatalf("no log line for the text column label:\n%s", stderr)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestBadCSV(t *testing.T) {
 	good := writeCSV(t, 400)
 	var short, constant, backwards strings.Builder
@@ -150,11 +167,10 @@ func TestBadCSV(t *testing.T) {
 		{"empty file", writeFile(t, "e.csv", ""), nil, "empty file"},
 		{"header only", writeFile(t, "h.csv", "time,a,b\n"), nil, "no data rows"},
 		{"too few rows", writeFile(t, "s.csv", short.String()), []string{"--time-column", "time"}, "need at least"},
-		{"non-numeric cell", writeFile(t, "n.csv", "time,a,b\n1,2,3\n2,oops,4\n"), []string{"--time-column", "time"}, `"oops" is not a number`},
+		{"text only", writeFile(t, "n.csv", "time,a\n1,oops\n2,ok\n"), []string{"--time-column", "time"}, `no numeric sensor column: column "a" is text`},
 		{"ragged row", writeFile(t, "r.csv", "time,a,b\n1,2,3\n2,4\n"), []string{"--time-column", "time"}, "has 2 fields"},
 		{"unknown time column", good, []string{"--time-column", "ts"}, `unknown column(s) ["ts"]`},
 		{"unknown ignore", good, []string{"--time-column", "time", "--ignore", "label,color"}, `["color"]`},
-		{"label not ignored", good, []string{"--time-column", "time"}, `"ok" is not a number`},
 		{"unknown settings", good, []string{"--time-column", "time", "--ignore", "label", "--settings", "mode"}, `--settings: unknown column(s) ["mode"]`},
 		{"unknown context", good, []string{"--time-column", "time", "--ignore", "label", "--context", "speed"}, `--context: unknown column(s) ["speed"]`},
 		{"constant and empty", writeFile(t, "c.csv", constant.String()), []string{"--time-column", "time"}, "no usable sensor column"},

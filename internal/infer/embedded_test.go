@@ -20,15 +20,15 @@ func startDaemonAt(t *testing.T, url string, mutate func(*Config)) *runningDaemo
 	cfg.MQTT.MaxReconnectInterval = 500 * time.Millisecond
 	cfg.MQTT.ConnectTimeout = 5 * time.Second
 	cfg.QueueDir = t.TempDir()
-	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.Limits.MaxFuture = 0
 	cfg.PublishTimeout = time.Second
 	cfg.ShutdownTimeout = 3 * time.Second
 	mutate(&cfg)
-	d, err := New(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel), nil)
+	d, closeAdapters, err := Build(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(closeAdapters)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()

@@ -100,16 +100,7 @@ func runOnFake(t *testing.T, cfg Config, b *fakeBroker) (d *Daemon, stop func() 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	var once sync.Once
-	var runErr error
-	stop = func() error {
-		once.Do(func() { cancel(); runErr = <-done })
-		return runErr
-	}
-	t.Cleanup(func() { _ = stop() })
+	stop = runInBackground(t, d)
 	waitFor(t, "the daemon to subscribe and connect", 10*time.Second, func() bool { return b.connected() > 0 })
 	return d, stop
 }

@@ -29,17 +29,23 @@ func startDaemonAt(t *testing.T, url string, mutate func(*Config)) *runningDaemo
 		t.Fatal(err)
 	}
 	t.Cleanup(closeAdapters)
+	return &runningDaemon{d: d, stop: runInBackground(t, d)}
+}
+
+// runInBackground runs d until stop, which returns Run's error (once; the test's
+// cleanup calls it too, before the cleanups registered earlier).
+func runInBackground(t *testing.T, d *Daemon) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	var once sync.Once
 	var runErr error
-	stop := func() error {
+	stop = func() error {
 		once.Do(func() { cancel(); runErr = <-done })
 		return runErr
 	}
 	t.Cleanup(func() { _ = stop() })
-	return &runningDaemon{d: d, stop: stop}
+	return stop
 }
 
 // TestDaemonThroughInProcessBroker is the -short tier's end-to-end check of the daemon:

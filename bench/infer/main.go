@@ -140,14 +140,14 @@ func startDaemon(dir, url, mp string) (*infer.Daemon, func(), error) {
 	cfg.QoS = byte(*qos)
 	cfg.Model, cfg.QueueDir, cfg.MQTT.URL = mp, filepath.Join(dir, "q"), url
 	cfg.Limits.MaxFuture = 0
-	d, err := infer.New(cfg, zerolog.Nop(), nil)
+	d, closeAdapters, err := infer.Build(cfg, zerolog.Nop(), nil)
 	if err != nil {
 		return nil, nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = d.Run(ctx); close(done) }()
-	return d, func() { cancel(); <-done }, nil
+	return d, func() { cancel(); <-done; closeAdapters() }, nil
 }
 
 func client(url, id string) (*mqttclient.Client, error) {

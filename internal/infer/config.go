@@ -36,7 +36,8 @@ func ParseRoute(s string) (Route, error) {
 	return Route{Glob: glob, Path: file}, nil
 }
 
-// Config of the daemon.
+// Config of the daemon. Build it with DefaultConfig and change fields; cmd/infer fills
+// it from flags and environment.
 type Config struct {
 	Model  string  // default model file ("" = routes only)
 	Routes []Route // first match wins, before the default
@@ -64,7 +65,6 @@ type Config struct {
 	// contract's telemetry and per-sensor topics (telemetry.ParseTemplate, the same
 	// grammar as ingest's --tag-template). Alerts still go to the contract's topics.
 	TagTemplate string
-	HTTPAddr    string
 	// Influx, when set, receives every score in measurement "scores".
 	Influx *influxstore.Config
 	// Sparkplug, when set, also scores Sparkplug B DATA (of SparkplugGroup, "" = all

@@ -13,7 +13,6 @@ import (
 
 	"github.com/faultline/faultline/internal/alertq"
 	"github.com/faultline/faultline/internal/mqttclient"
-	"github.com/faultline/faultline/internal/ops"
 	"github.com/faultline/faultline/internal/telemetry"
 )
 
@@ -23,69 +22,79 @@ const (
 	StatusOffline = "offline"
 )
 
+// Broker is what the daemon needs from its MQTT connection (mqttclient.Client has it):
+// telemetry in (Subscriber), alerts and the status out (AlertPublisher).
+type Broker interface {
+	Subscriber
+	AlertPublisher
+	Unmatched() int64
+}
+
+// Deps are the daemon's connections. Broker should carry the retained status's
+// "online" message and last will (see MQTTConfig); the daemon subscribes and connects
+// it. Scores, when set, receives every window's score (measurement "scores").
+type Deps struct {
+	Broker Broker
+	Scores LineWriter
+}
+
 // Daemon is `infer run`.
 type Daemon struct {
 	cfg    Config
+	deps   Deps
 	log    zerolog.Logger
-	reg    *prometheus.Registry
 	met    *Metrics
 	eng    *Engine
 	q      *alertq.Queue
-	cl     *mqttclient.Client
+	qClose sync.Once // Run closes the queue; Build's close does when Run never ran
 	pub    *publisher
-	scores *scoreWriter
+	scores *scoreWriter // nil unless deps.Scores
 	reload chan struct{}
-	ops    *ops.Server
-	opsMu  sync.Mutex
 	sp     *sparkplugIntake // nil unless cfg.Sparkplug
 	// basePath is where the machines' baselines are kept across restarts.
 	basePath string
 }
 
-// New validates the configuration, loads the models and opens the alert queue. Nothing
-// touches the network until Run.
-func New(cfg Config, log zerolog.Logger, reg *prometheus.Registry) (*Daemon, error) {
+// New validates the configuration (its one validation on this path), loads the models
+// and opens the alert queue, and registers the metrics on reg (nil: not exported).
+// Nothing touches the network until Run.
+func New(cfg Config, deps Deps, log zerolog.Logger, reg prometheus.Registerer) (*Daemon, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if reg == nil {
-		reg = ops.NewRegistry()
+	return newDaemon(cfg, deps, log, reg)
+}
+
+// newDaemon is New after the validation, which Build does before it makes any adapter.
+func newDaemon(cfg Config, deps Deps, log zerolog.Logger, reg prometheus.Registerer) (*Daemon, error) {
+	if deps.Broker == nil {
+		return nil, errors.New("infer: need a broker connection")
 	}
-	d := &Daemon{cfg: cfg, log: log, reg: reg, met: NewMetrics(reg), reload: make(chan struct{}, 1)}
-	status := cfg.Topics.Status("infer", cfg.Instance)
-	cfg.MQTT.Will = &mqttclient.StatusMessage{Topic: status, Payload: []byte(StatusOffline), QoS: 1}
-	cfg.MQTT.Online = &mqttclient.StatusMessage{Topic: status, Payload: []byte(StatusOnline), QoS: 1}
-	if cfg.MQTT.ClientID == "" {
-		cfg.MQTT.ClientID = "faultline-infer-" + cfg.Instance
-	}
-	// Every telemetry message costs a PUBACK; coalescing those writes (and buffering
-	// reads) saves most of the connection's system calls, as in ingest.
-	cfg.MQTT.BatchIO = true
-	cl, err := mqttclient.New(cfg.MQTT, log)
-	if err != nil {
-		return nil, err
-	}
-	d.cl = cl
-	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "infer_mqtt_unmatched_total",
-		Help: "Messages matching none of the subscriptions (kept by a persistent session from an earlier configuration?), acknowledged and dropped."},
-		func() float64 { return float64(cl.Unmatched()) }))
-	var sink ScoreSink
-	if cfg.Influx != nil {
-		if d.scores, err = newScoreWriter(*cfg.Influx, d.met, log); err != nil {
-			return nil, err
+	d := &Daemon{cfg: cfg, deps: deps, log: log, met: NewMetrics(reg), reload: make(chan struct{}, 1)}
+	register := func(name, help string, f func() float64) {
+		if reg != nil {
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
 		}
+	}
+	register("infer_mqtt_unmatched_total",
+		"Messages matching none of the subscriptions (kept by a persistent session from an earlier configuration?), acknowledged and dropped.",
+		func() float64 { return float64(deps.Broker.Unmatched()) })
+	var sink ScoreSink
+	if deps.Scores != nil {
+		d.scores = newScoreWriter(deps.Scores, d.met, log)
 		sink = d.scores.add
 	}
 	// The models load before the queue directory is created: a refused start (a bad
 	// model) leaves nothing behind. The engine emits only once Run feeds it, after
 	// the publisher below exists.
+	var err error
 	d.eng, err = NewEngine(EngineConfig{Model: cfg.Model, Routes: cfg.Routes, MaxMachines: cfg.MaxMachines, Topics: cfg.Topics, Limits: cfg.Limits},
 		d.met, log, func(a telemetry.Alert) { d.pub.Enqueue(a) }, sink)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Sparkplug != nil {
-		if d.sp, err = newSparkplugIntake(*cfg.Sparkplug, cfg.Limits, d.eng, reg, cl.PublishAsync, log); err != nil {
+		if d.sp, err = newSparkplugIntake(*cfg.Sparkplug, cfg.Limits, d.eng, reg, deps.Broker.PublishAsync, log); err != nil {
 			return nil, err
 		}
 	}
@@ -100,9 +109,9 @@ func New(cfg Config, log zerolog.Logger, reg *prometheus.Registry) (*Daemon, err
 		log.Error().Int64("bytes", q.Corrupt).Int("regions", q.CorruptRegions).Str("backup", q.Backup).
 			Msg("alert queue corruption: damaged alerts skipped, the ones after them kept; the file as found was copied for inspection (disk fault?)")
 	}
-	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "infer_alert_queue_corrupt_bytes_total",
-		Help: "Damaged alert-queue bytes skipped at start (complete records failing their check; the file was copied to alerts.q.corrupt-* first)."},
-		func() float64 { return float64(q.Corrupt) }))
+	register("infer_alert_queue_corrupt_bytes_total",
+		"Damaged alert-queue bytes skipped at start (complete records failing their check; the file was copied to alerts.q.corrupt-* first).",
+		func() float64 { return float64(q.Corrupt) })
 	if n := q.Len(); n > 0 {
 		log.Info().Int("alerts", n).Msg("alerts queued from a previous run will be sent once the broker answers")
 	}
@@ -113,9 +122,15 @@ func New(cfg Config, log zerolog.Logger, reg *prometheus.Registry) (*Daemon, err
 	} else if n > 0 {
 		log.Info().Int("machines", n).Msg("baselines of the previous run restored")
 	}
-	d.pub = newPublisher(cl, q, cfg.Topics, cfg.PublishTimeout, d.met, log)
-	d.cfg = cfg
+	d.pub = newPublisher(deps.Broker, q, cfg.Topics, cfg.PublishTimeout, d.met, log)
 	return d, nil
+}
+
+// closeQueue releases the queue directory (and its lock) once; only the first call
+// reports the error.
+func (d *Daemon) closeQueue() (err error) {
+	d.qClose.Do(func() { err = d.q.Close() })
+	return err
 }
 
 // baselineEvery is how often the baselines are saved besides at shutdown: a crash
@@ -155,16 +170,6 @@ func (d *Daemon) Reload() {
 	}
 }
 
-// OpsAddr is the bound /metrics address once Run has started ("" when disabled).
-func (d *Daemon) OpsAddr() string {
-	d.opsMu.Lock()
-	defer d.opsMu.Unlock()
-	if d.ops == nil {
-		return ""
-	}
-	return d.ops.Addr()
-}
-
 // shared makes filter a shared subscription of --share-group, if one is set.
 func (d *Daemon) shared(filter string) (string, error) {
 	if d.cfg.ShareGroup == "" {
@@ -181,7 +186,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		if !started {
 			// Refused before serving: release the queue directory (and its lock) as a
 			// shutdown would.
-			_ = d.q.Close()
+			_ = d.closeQueue()
 		}
 	}()
 	filter, err := d.shared(d.cfg.Topics.TelemetryFilter())
@@ -200,7 +205,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 	// Retained alert states first: an alert left open by a previous run is carried on
 	// and cleared when its machine calms down.
-	d.cl.Subscribe(d.cfg.Topics.AlertStateFilter(), 1, func(m mqttclient.Message) { d.eng.RestoreState(m.Topic(), m.Payload()) })
+	d.deps.Broker.Subscribe(d.cfg.Topics.AlertStateFilter(), 1, func(m mqttclient.Message) { d.eng.RestoreState(m.Topic(), m.Payload()) })
 	filters := []string{filter, sensorFilter}
 	if tpl, _ := telemetry.ParseTemplate(d.cfg.TagTemplate); tpl != nil {
 		// A custom topic tree replaces the contract's telemetry and per-sensor topics,
@@ -211,26 +216,19 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		}
 		filters = []string{f}
 		ti := newTemplateIntake(tpl, d.cfg.Topics, d.eng, d.met, d.cfg.MaxMachines)
-		d.cl.Subscribe(f, d.cfg.QoS, ti.handle)
+		d.deps.Broker.Subscribe(f, d.cfg.QoS, ti.handle)
 	} else {
-		d.cl.Subscribe(filter, d.cfg.QoS, func(m mqttclient.Message) { d.eng.Ingest(m.Topic(), m.Payload()) })
-		d.cl.Subscribe(sensorFilter, d.cfg.QoS, func(m mqttclient.Message) { d.eng.IngestSensor(m.Topic(), m.Payload()) })
+		d.deps.Broker.Subscribe(filter, d.cfg.QoS, func(m mqttclient.Message) { d.eng.Ingest(m.Topic(), m.Payload()) })
+		d.deps.Broker.Subscribe(sensorFilter, d.cfg.QoS, func(m mqttclient.Message) { d.eng.IngestSensor(m.Topic(), m.Payload()) })
 	}
 	if d.sp != nil {
 		for _, f := range telemetry.SparkplugFilters(d.cfg.SparkplugGroup) {
-			d.cl.Subscribe(f, d.cfg.QoS, func(m mqttclient.Message) { d.sp.handle(m.Topic(), m.Payload()) })
+			d.deps.Broker.Subscribe(f, d.cfg.QoS, func(m mqttclient.Message) { d.sp.handle(m.Topic(), m.Payload()) })
 		}
 	}
-	srv, err := ops.Start(d.cfg.HTTPAddr, d.reg, d.ready, d.log)
-	if err != nil {
-		return fmt.Errorf("serve /metrics on %s: %w (choose another --http-addr)", d.cfg.HTTPAddr, err)
-	}
-	d.opsMu.Lock()
-	d.ops = srv
-	d.opsMu.Unlock()
 	started = true
 	cctx, cancel := context.WithTimeout(ctx, d.cfg.MQTT.ConnectTimeout)
-	if err := d.cl.Connect(cctx); err != nil {
+	if err := d.deps.Broker.Connect(cctx); err != nil {
 		// The client keeps retrying; alerts wait on disk meanwhile.
 		d.log.Warn().Err(err).Msg("broker not reachable yet; retrying in the background")
 	}
@@ -248,10 +246,10 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 	d.log.Info().Strs("filters", filters).Int("max_machines", d.cfg.MaxMachines).Msg("scoring telemetry")
 	<-ctx.Done()
-	return d.shutdown(stopBG, &wg, srv)
+	return d.shutdown(stopBG, &wg)
 }
 
-func (d *Daemon) shutdown(stopBG context.CancelFunc, wg *sync.WaitGroup, srv *ops.Server) error {
+func (d *Daemon) shutdown(stopBG context.CancelFunc, wg *sync.WaitGroup) error {
 	start := time.Now()
 	d.eng.Stop()
 	stopBG()
@@ -260,21 +258,18 @@ func (d *Daemon) shutdown(stopBG context.CancelFunc, wg *sync.WaitGroup, srv *op
 	delivered := d.pub.drain(d.cfg.ShutdownTimeout)
 	if d.scores != nil {
 		d.scores.flush(context.Background())
-		d.scores.st.Close()
 	}
 	d.log.Info().Bool("all_alerts_delivered", delivered).Int("queued_on_disk", d.q.Len()).Dur("took", time.Since(start)).Msg("alerts flushed")
-	if d.cl.Connected() {
+	if d.deps.Broker.Connected() {
+		// A graceful disconnect does not fire the will: "offline" is published here.
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		if err := d.cl.Publish(ctx, d.cfg.Topics.Status("infer", d.cfg.Instance), 1, true, []byte(StatusOffline)); err != nil {
+		if err := d.deps.Broker.Publish(ctx, statusTopic(d.cfg), 1, true, []byte(StatusOffline)); err != nil {
 			d.log.Warn().Err(err).Msg("publish offline status")
 		}
 		cancel()
 	}
-	d.cl.Disconnect(250 * time.Millisecond)
-	errQ := d.q.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	srv.Shutdown(ctx)
-	cancel()
+	d.deps.Broker.Disconnect(250 * time.Millisecond)
+	errQ := d.closeQueue()
 	d.log.Info().Dur("took", time.Since(start)).Msg("stopped")
 	if errQ != nil {
 		return fmt.Errorf("close alert queue: %w", errQ)
@@ -282,8 +277,10 @@ func (d *Daemon) shutdown(stopBG context.CancelFunc, wg *sync.WaitGroup, srv *op
 	return nil
 }
 
-func (d *Daemon) ready(context.Context) error {
-	if !d.cl.Connected() {
+// Ready reports whether the daemon can take telemetry and deliver alerts: its broker
+// connection is up.
+func (d *Daemon) Ready(context.Context) error {
+	if !d.deps.Broker.Connected() {
 		return errors.New("not connected to the MQTT broker")
 	}
 	return nil

@@ -14,8 +14,12 @@
 //   - publisher.go: delivers alerts over MQTT in order; when the broker cannot take
 //     them they go to the fsync'd on-disk queue (internal/alertq) and are sent after
 //     the reconnect.
-//   - daemon.go: wiring, status topic, ops endpoints, graceful shutdown
-//     (stop intake, flush alerts under a timeout, publish offline, disconnect).
+//   - daemon.go: the service, shaped as internal/ingest's: Config (config.go), Deps
+//     (the small interfaces it consumes: Broker, LineWriter), New, Run, Ready; the
+//     subscriptions, graceful shutdown (stop intake, flush alerts under a timeout,
+//     publish offline, disconnect). daemon_test.go drives it on an in-process fake.
+//   - wire.go: Build, the one place the real adapters (mqttclient, influxstore) are
+//     made; cmd/infer parses the flags and serves /metrics around it (internal/ops).
 //   - score.go: `infer score`, the same Engine-free path over a CSV.
 //   - watch.go: `infer watch`, a readable alert tail for engineers.
 package infer

@@ -20,26 +20,32 @@ func startDaemonAt(t *testing.T, url string, mutate func(*Config)) *runningDaemo
 	cfg.MQTT.MaxReconnectInterval = 500 * time.Millisecond
 	cfg.MQTT.ConnectTimeout = 5 * time.Second
 	cfg.QueueDir = t.TempDir()
-	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.Limits.MaxFuture = 0
 	cfg.PublishTimeout = time.Second
 	cfg.ShutdownTimeout = 3 * time.Second
 	mutate(&cfg)
-	d, err := New(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel), nil)
+	d, closeAdapters, err := Build(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(closeAdapters)
+	return &runningDaemon{d: d, stop: runInBackground(t, d)}
+}
+
+// runInBackground runs d until stop, which returns Run's error (once; the test's
+// cleanup calls it too, before the cleanups registered earlier).
+func runInBackground(t *testing.T, d *Daemon) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	var once sync.Once
 	var runErr error
-	stop := func() error {
+	stop = func() error {
 		once.Do(func() { cancel(); runErr = <-done })
 		return runErr
 	}
 	t.Cleanup(func() { _ = stop() })
-	return &runningDaemon{d: d, stop: stop}
+	return stop
 }
 
 // TestDaemonThroughInProcessBroker is the -short tier's end-to-end check of the daemon:

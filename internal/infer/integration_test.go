@@ -261,7 +261,7 @@ func TestBrokerDownQueuesAlertsIntegration(t *testing.T) {
 	rd := startDaemon(t, broker, func(c *Config) { c.Model = model })
 	waitFor(t, "daemon online", 10*time.Second, func() bool { return obs.lastStatus() == StatusOnline })
 	broker.Stop()
-	waitFor(t, "daemon sees the broker gone", 10*time.Second, func() bool { return !rd.d.cl.Connected() })
+	waitFor(t, "daemon sees the broker gone", 10*time.Second, func() bool { return !rd.d.deps.Broker.Connected() })
 	// Telemetry the daemon already held (fed directly, as from its client's buffer).
 	var want []string
 	for _, id := range []string{"pump-1", "pump-2", "pump-3"} {

@@ -16,9 +16,14 @@ import (
 // InfluxDB is away they are dropped (counted) rather than held.
 const maxScoreBuffer = 8 << 20
 
+// LineWriter is what the score writer needs from InfluxDB (influxstore.Store has it).
+type LineWriter interface {
+	WriteLines(ctx context.Context, lines []byte) error
+}
+
 // scoreWriter batches every window's score into measurement "scores" once a second.
 type scoreWriter struct {
-	st  *influxstore.Store
+	st  LineWriter
 	met *Metrics
 	log zerolog.Logger
 
@@ -28,12 +33,8 @@ type scoreWriter struct {
 	tags   [4]influxstore.Tag
 }
 
-func newScoreWriter(cfg influxstore.Config, met *Metrics, log zerolog.Logger) (*scoreWriter, error) {
-	st, err := influxstore.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &scoreWriter{st: st, met: met, log: log.With().Str("component", "scores").Logger()}, nil
+func newScoreWriter(st LineWriter, met *Metrics, log zerolog.Logger) *scoreWriter {
+	return &scoreWriter{st: st, met: met, log: log.With().Str("component", "scores").Logger()}
 }
 
 // add is the engine's ScoreSink.

@@ -11,8 +11,8 @@ import (
 	"github.com/faultline/faultline/internal/telemetry"
 )
 
-// Config of the ingest service. Build it with DefaultConfig and change fields, or with
-// ParseFlags.
+// Config of the ingest service. Build it with DefaultConfig and change fields;
+// cmd/ingest fills it from flags and environment.
 type Config struct {
 	Topics      telemetry.Topics
 	ClientID    string // fixed: a persistent session needs it
@@ -44,10 +44,8 @@ type Config struct {
 	Limits              telemetry.Limits
 	ShutdownTimeout     time.Duration // how long shutdown keeps shipping the spool to InfluxDB
 
-	HTTPAddr  string
-	PprofAddr string // "" = off; serves net/http/pprof for profiling under load
-	MQTT      mqttclient.Config
-	Influx    influxstore.Config
+	MQTT   mqttclient.Config
+	Influx influxstore.Config
 }
 
 // DefaultClientID is faultline-ingest-<hostname>: stable across restarts of one host,

@@ -25,5 +25,7 @@
 // wire.go is the one file that builds the real adapters (mqttclient, influxstore), and
 // fakes_test.go has in-process fakes of them for unit tests. The config is validated in
 // one place, newService, the first step of both New and Build: before any adapter
-// exists and before anything connects.
+// exists and before anything connects. cmd/ingest parses the flags into a Config and
+// serves /healthz, /metrics and pprof around the service (internal/ops), as cmd/infer
+// does for internal/infer.
 package ingest

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -12,26 +11,23 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-
-	"github.com/faultline/faultline/internal/cli"
 )
 
 // Unit tests of the lossless-ingest logic with the in-process fakes of fakes_test.go:
 // no broker, no InfluxDB. The same properties against the real servers are in
 // ingest_integration_test.go and spool_integration_test.go.
 
-// checkArgs parses args as cmd/ingest does and builds the service on fakes: the
+// checkConfig builds the service on fakes with a config changed by mutate: the
 // config's one validation is New's. It fails the test if anything connected.
-func checkArgs(t *testing.T, args []string, getenv cli.Getenv) (Config, error) {
+// (cmd/ingest's tests parse the flags into such configs.)
+func checkConfig(t *testing.T, mutate func(*Config)) (Config, error) {
 	t.Helper()
-	cfg, _, err := ParseFlags(args, getenv, &bytes.Buffer{})
-	if err != nil {
-		return cfg, err
-	}
+	cfg := DefaultConfig()
+	mutate(&cfg)
 	b, w := &fakeBroker{}, &fakeWriter{}
-	_, err = New(cfg, Deps{Brokers: []Broker{b}, Writer: w}, zerolog.Nop(), nil)
-	if b.Connects() != 0 || w.calls != 0 {
-		t.Errorf("New(%v) connected (broker %d connects, %d writes): validation must come first", args, b.Connects(), w.calls)
+	_, err := New(cfg, Deps{Brokers: []Broker{b}, Writer: w}, zerolog.Nop(), nil)
+	if b.Connects() != 0 || w.calls != 0 || len(b.filters) != 0 {
+		t.Errorf("New connected or subscribed (broker %d connects, %d filters, %d writes): validation must come first", b.Connects(), len(b.filters), w.calls)
 	}
 	return cfg, err
 }

@@ -173,11 +173,6 @@ func (s *Service) Ready(ctx context.Context) error {
 // commit and acknowledge what is held, disconnect, ship the spool for up to
 // ShutdownTimeout (the rest waits on disk for the next run).
 func (s *Service) Run(ctx context.Context) error {
-	stopPprof, err := startPprof(s.cfg.PprofAddr, s.log)
-	if err != nil {
-		return fmt.Errorf("listen on --pprof-addr %s: %w", s.cfg.PprofAddr, err)
-	}
-	defer stopPprof()
 	sp, rec, err := spool.Open(s.cfg.SpoolDir, spool.Options{MaxBytes: s.cfg.SpoolMaxBytes, SegmentBytes: s.cfg.SegmentBytes})
 	if err != nil {
 		return err

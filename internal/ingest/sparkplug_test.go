@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -64,27 +63,24 @@ func TestDecodeSparkplugLines(t *testing.T) {
 	}
 }
 
-func TestSparkplugFlags(t *testing.T) {
-	none := func(string) string { return "" }
-	cfg, _, err := ParseFlags([]string{"--sparkplug", "--sparkplug-group", "plant1", "--sparkplug-map", "site=plant9,line=group,machine=device"}, none, &bytes.Buffer{})
+// TestSparkplugFilters: with Sparkplug on, the contract's filters are followed by
+// the group's BIRTH/DATA/DEATH filters; a bad Sparkplug setting is refused by New.
+func TestSparkplugFilters(t *testing.T) {
+	sc := telemetry.DefaultSparkplugConfig()
+	cfg, err := checkConfig(t, func(c *Config) { c.Sparkplug, c.SparkplugGroup = &sc, "plant1" })
 	if err != nil {
 		t.Fatal(err)
-	}
-	if cfg.Sparkplug == nil || cfg.Sparkplug.Mapping.Site != "plant9" || cfg.SparkplugGroup != "plant1" {
-		t.Fatalf("cfg %+v", cfg.Sparkplug)
 	}
 	fs, _ := cfg.filters()
 	if len(fs) != 9 || fs[2] != "factory/+/+/+/alerts" || fs[3] != "spBv1.0/plant1/NBIRTH/+" || fs[7] != "spBv1.0/plant1/DDATA/+/+" {
 		t.Fatalf("filters %v", fs)
 	}
-	for bad, want := range map[string][]string{
-		"--mqtt-connections 1": {"--sparkplug", "--mqtt-connections", "2", "--share-group", "g"},
-		"100ms..1h":            {"--sparkplug", "--sparkplug-rebirth-interval", "1ms"},
-		"--sparkplug-map":      {"--sparkplug", "--sparkplug-map", "rack=group"},
-		"--sparkplug-group":    {"--sparkplug", "--sparkplug-group", "a/b"},
+	for want, mutate := range map[string]func(*Config){
+		"--mqtt-connections 1": func(c *Config) { c.Sparkplug, c.Connections, c.ShareGroup = &sc, 2, "g" },
+		"--sparkplug-group":    func(c *Config) { c.Sparkplug, c.SparkplugGroup = &sc, "a/b" },
 	} {
-		if _, err := checkArgs(t, want, none); err == nil || !strings.Contains(err.Error(), bad) {
-			t.Errorf("ParseFlags+New(%v) = %v, want an error mentioning %q", want, err, bad)
+		if _, err := checkConfig(t, mutate); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("New = %v, want an error mentioning %q", err, want)
 		}
 	}
 }

@@ -74,71 +74,33 @@ func TestDecodeTagTemplate(t *testing.T) {
 	}
 }
 
-func TestParseFlagsEnvAndValidation(t *testing.T) {
-	env := map[string]string{"FAULTLINE_INGEST_WRITERS": "3", "FAULTLINE_INGEST_SHARE_GROUP": "g"}
-	getenv := func(k string) string { return env[k] }
-	cfg, _, err := ParseFlags([]string{"--mqtt-connections", "2", "--spool-max-mb", "64"}, getenv, &bytes.Buffer{})
+// TestSharedFiltersAndRefusals: a share group prefixes every filter; values that
+// cannot work are refused by New with the allowed range, before anything connects.
+// (The flags and environment that fill these fields: cmd/ingest's tests.)
+func TestSharedFiltersAndRefusals(t *testing.T) {
+	cfg, err := checkConfig(t, func(c *Config) { c.ShareGroup, c.Connections = "g", 2 })
 	if err != nil {
 		t.Fatal(err)
-	}
-	if cfg.Writers != 3 || cfg.ShareGroup != "g" || cfg.Connections != 2 || cfg.SpoolMaxBytes != 64<<20 {
-		t.Fatalf("cfg = %+v", cfg)
 	}
 	fs, _ := cfg.filters()
 	if len(fs) != 3 || fs[0] != "$share/g/factory/+/+/+/telemetry" || fs[2] != "$share/g/factory/+/+/+/alerts" {
 		t.Fatalf("filters = %v", fs)
 	}
-	for _, bad := range [][]string{
-		{"--mqtt-connections", "2"}, // without a share group
-		{"--writers", "0"},
-		{"--tag-template", "site/line"},
-		{"--spool-max-mb", "0"},
-		{"extra-arg"},
+	for want, mutate := range map[string]func(*Config){
+		"needs --share-group":                func(c *Config) { c.Connections = 2 },
+		"--writers 0: use 1..64":             func(c *Config) { c.Writers = 0 },
+		"--spool-max-mb 0: use 1..1048576":   func(c *Config) { c.SpoolMaxBytes = 0 },
+		"--max-payload 0 bytes: use 64..":    func(c *Config) { c.Limits.MaxPayload = 0 },
+		"--flush-interval 0s: use 1ms..1m0s": func(c *Config) { c.FlushInterval = 0 },
+		"--client-id is empty":               func(c *Config) { c.ClientID = "" },
+		"--spool-dir is empty":               func(c *Config) { c.SpoolDir = "" },
 	} {
-		if _, err := checkArgs(t, bad, func(string) string { return "" }); err == nil {
-			t.Errorf("ParseFlags+New(%v) accepted a bad config", bad)
+		if _, err := checkConfig(t, mutate); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("New = %v, want an error containing %q", err, want)
 		}
 	}
-}
-
-// TestNumericFlagsBounded (issue 16.13): every numeric flag out of its range is refused
-// before anything connects, with the allowed range in the message. Before, for example,
-// --max-payload 0 was accepted and then every message was acknowledged and discarded.
-func TestNumericFlagsBounded(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--max-payload", "0"}, "--max-payload 0 bytes: use 64..268435456"},
-		{[]string{"--max-payload", "-5"}, "--max-payload -5 bytes: use 64.."},
-		{[]string{"--max-payload", "1073741824"}, "--max-payload 1073741824 bytes: use 64.."},
-		{[]string{"--batch-bytes", "100"}, "--batch-bytes 100: use 1024..16777216"},
-		{[]string{"--batch-bytes", "1073741824"}, "--batch-bytes 1073741824: use 1024..16777216"},
-		{[]string{"--max-pending-bytes", "-1"}, "--max-pending-bytes -1: use 1024.."},
-		{[]string{"--max-pending-bytes", "4294967296"}, "--max-pending-bytes 4294967296: use 1024.."},
-		{[]string{"--spool-max-mb", "-3"}, "--spool-max-mb -3: use 1..1048576"},
-		{[]string{"--writers", "1000"}, "--writers 1000: use 1..64"},
-		{[]string{"--max-machines", "-1"}, "--max-machines -1 (0 = unlimited): use 0..10000000"},
-		{[]string{"--flush-interval", "0s"}, "--flush-interval 0s: use 1ms..1m0s"},
-		{[]string{"--flush-interval", "2h"}, "--flush-interval 2h0m0s: use 1ms..1m0s"},
-		{[]string{"--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s: use 0s..1h0m0s"},
-		{[]string{"--mqtt-connections", "0"}, "--mqtt-connections 0: use 1..64"},
-	} {
-		_, err := checkArgs(t, tc.args, func(string) string { return "" })
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("ParseFlags+New(%v) = %v, want an error containing %q", tc.args, err, tc.want)
-		}
-	}
-	for _, ok := range [][]string{{"--max-payload", "64"}, {"--batch-bytes", "16777216"}, {"--shutdown-timeout", "0s"}, {"--max-machines", "0"}} {
-		if _, err := checkArgs(t, ok, func(string) string { return "" }); err != nil {
-			t.Errorf("ParseFlags+New(%v): %v (the bound itself is allowed)", ok, err)
-		}
-	}
-}
-
-func TestMalformedEnvRefused(t *testing.T) {
-	if _, _, err := ParseFlags(nil, func(k string) string { return map[string]string{"FAULTLINE_INGEST_WRITERS": "many"}[k] }, &bytes.Buffer{}); err == nil {
-		t.Error("a malformed env value must be an error")
+	if _, err := checkConfig(t, func(c *Config) { c.TagTemplate = "site/line" }); err == nil {
+		t.Error("a template without a machine level was accepted")
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -214,15 +213,15 @@ func startInfer(t *testing.T, broker *servers.Mosquitto, influx *servers.Influx,
 	cfg.MQTT.MaxReconnectInterval = 500 * time.Millisecond
 	cfg.MQTT.ConnectTimeout = 5 * time.Second
 	cfg.QueueDir = t.TempDir()
-	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.ShutdownTimeout = 3 * time.Second
 	cfg.Sparkplug = sc
 	cfg.Influx = &influxstore.Config{URL: influx.URL, Bucket: "factory", Timeout: 5 * time.Second}
 	reg := prometheus.NewRegistry()
-	d, err := infer.New(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel), reg)
+	d, closeAdapters, err := infer.Build(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel), reg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(closeAdapters)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -233,18 +232,7 @@ func startInfer(t *testing.T, broker *servers.Mosquitto, influx *servers.Influx,
 		return runErr
 	}
 	t.Cleanup(func() { _ = stop() })
-	waitFor(t, "infer to connect", 20*time.Second, func() bool {
-		addr := d.OpsAddr()
-		if addr == "" {
-			return false
-		}
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	waitFor(t, "infer to connect", 20*time.Second, func() bool { return d.Ready(context.Background()) == nil })
 	return &runningInfer{stop: stop}, reg
 }
 

@@ -1,4 +1,4 @@
-package ingest
+package main
 
 import (
 	"flag"
@@ -8,16 +8,26 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/internal/cli"
+	"github.com/faultline/faultline/internal/ingest"
 )
 
-// ParseFlags builds the config from the command line with environment fallbacks
+// options is the command line: the service's config and what the command itself
+// serves and logs with.
+type options struct {
+	cfg       ingest.Config
+	com       cli.Common // log format and level, --http-addr
+	pprofAddr string
+}
+
+// parseFlags builds the options from the command line with environment fallbacks
 // (flag > env > default). It refuses what it cannot parse; the values themselves are
-// validated once, by New or Build, before anything connects.
-func ParseFlags(args []string, getenv cli.Getenv, stderr io.Writer) (Config, *cli.Common, error) {
-	cfg := DefaultConfig()
+// validated once, by ingest.Build, before anything connects.
+func parseFlags(args []string, getenv cli.Getenv, stderr io.Writer) (options, error) {
+	var o options
+	o.cfg = ingest.DefaultConfig()
+	cfg, com := &o.cfg, &o.com
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var com cli.Common
 	com.Register(fs, getenv, cli.IngestHTTPAddr)
 	var errs []error
 	var filters string
@@ -41,25 +51,25 @@ func ParseFlags(args []string, getenv cli.Getenv, stderr io.Writer) (Config, *cl
 	cli.Int(fs, &limitPayload, "max-payload", "FAULTLINE_INGEST_MAX_PAYLOAD", cfg.Limits.MaxPayload, "largest accepted payload in bytes", getenv, &errs)
 	cli.Duration(fs, &cfg.ShutdownTimeout, "shutdown-timeout", "FAULTLINE_INGEST_SHUTDOWN_TIMEOUT", cfg.ShutdownTimeout, "how long shutdown keeps writing the spool to InfluxDB", getenv, &errs)
 	sp := cli.RegisterSparkplug(fs, "FAULTLINE_INGEST", getenv, &errs)
-	cli.String(fs, &cfg.PprofAddr, "pprof-addr", "FAULTLINE_INGEST_PPROF_ADDR", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); empty = off", getenv)
+	cli.String(fs, &o.pprofAddr, "pprof-addr", "FAULTLINE_INGEST_PPROF_ADDR", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); empty = off", getenv)
 	if err := fs.Parse(args); err != nil {
-		return cfg, nil, err
+		return o, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, nil, fmt.Errorf("unexpected arguments %q: ingest takes flags only", fs.Args())
+		return o, fmt.Errorf("unexpected arguments %q: ingest takes flags only", fs.Args())
 	}
 	if len(errs) > 0 {
-		return cfg, nil, errs[0]
+		return o, errs[0]
 	}
 	var err error
 	if err = com.Check(); err != nil {
-		return cfg, nil, err
+		return o, err
 	}
 	cfg.SpoolMaxBytes, cfg.Limits.MaxPayload = int64(spoolMB)<<20, limitPayload
 	if cfg.Sparkplug, cfg.SparkplugGroup, err = sp.Config(); err != nil {
-		return cfg, nil, err
+		return o, err
 	}
-	cfg.Topics, cfg.HTTPAddr = com.Topics(), com.HTTPAddr
+	cfg.Topics = com.Topics()
 	for _, f := range strings.Split(filters, ",") {
 		if f = strings.TrimSpace(f); f != "" {
 			cfg.Filters = append(cfg.Filters, f)
@@ -67,12 +77,12 @@ func ParseFlags(args []string, getenv cli.Getenv, stderr io.Writer) (Config, *cl
 	}
 	gz := cfg.Influx.Gzip
 	if cfg.MQTT, err = com.MQTTConfig(cfg.ClientID); err != nil {
-		return cfg, nil, err
+		return o, err
 	}
 	if cfg.Influx, err = com.InfluxConfig(); err != nil {
-		return cfg, nil, err
+		return o, err
 	}
 	cfg.Influx.Gzip = gz
 	cfg.Influx.Timeout = 30 * time.Second // big batches on a busy server
-	return cfg, &com, nil
+	return o, nil
 }

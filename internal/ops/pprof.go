@@ -1,4 +1,4 @@
-package ingest
+package ops
 
 import (
 	"context"
@@ -11,11 +11,11 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// startPprof serves net/http/pprof on its own listener when --pprof-addr is set. It is
-// separate from the ops server on purpose: profiles expose internals and cost CPU, so
-// they are opt-in and can be bound to loopback while /metrics stays reachable.
-// The returned func stops the server.
-func startPprof(addr string, log zerolog.Logger) (stop func(), err error) {
+// StartPprof serves net/http/pprof on its own listener when addr is set. It is separate
+// from the ops server on purpose: profiles expose internals and cost CPU, so they are
+// opt-in and can be bound to loopback while /metrics stays reachable. The returned
+// func stops the server.
+func StartPprof(addr string, log zerolog.Logger) (stop func(), err error) {
 	if addr == "" {
 		return func() {}, nil
 	}

@@ -206,6 +206,14 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	// Retained alert states first: an alert left open by a previous run is carried on
 	// and cleared when its machine calms down.
 	d.deps.Broker.Subscribe(d.cfg.Topics.AlertStateFilter(), 1, func(m mqttclient.Message) { d.eng.RestoreState(m.Topic(), m.Payload()) })
+	// Work done on a machine restarts it (Engine.Maintain). Never shared: the instance
+	// that scores the machine must hear of it. Refusals are counted; the log keeps a few.
+	mlog := d.log.Sample(&zerolog.BurstSampler{Burst: 5, Period: time.Minute})
+	d.deps.Broker.Subscribe(d.cfg.Topics.MaintenanceFilter(), 1, func(m mqttclient.Message) {
+		if err := d.eng.Maintain(m.Topic(), m.Payload()); err != nil {
+			mlog.Warn().Err(err).Msg("maintenance message refused (counted in infer_drops_total)")
+		}
+	})
 	filters := []string{filter, sensorFilter}
 	if tpl, _ := telemetry.ParseTemplate(d.cfg.TagTemplate); tpl != nil {
 		// A custom topic tree replaces the contract's telemetry and per-sensor topics,

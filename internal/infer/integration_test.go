@@ -362,3 +362,56 @@ func TestDaemonKeepsBaselinesAcrossRestartIntegration(t *testing.T) {
 	})
 	_ = second.stop()
 }
+
+// Work announced on the maintenance topic clears the open alert (event and retained
+// state, reason maintenance); a malformed announcement changes nothing. Real Mosquitto.
+func TestMaintenanceClearsAlertIntegration(t *testing.T) {
+	broker := testenv.Mosquitto(t)
+	model := writeModel(t, t.TempDir(), "pump", "")
+	obs := newObserver(t, broker.URL, "observer", false)
+	pub := publisherClient(t, broker.URL)
+	sick := machineID("pump-0001")
+	rd := startDaemon(t, broker, func(c *Config) { c.Model = model })
+	waitFor(t, "daemon online", 10*time.Second, func() bool { return obs.lastStatus() == StatusOnline })
+	for sec := 0; sec < 40; sec++ { // into the drift plateau: raised, not cleared
+		publish(t, pub, sick, sampleAt(sec, true))
+	}
+	waitFor(t, "raised", 10*time.Second, func() bool { return len(obs.get()) >= 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := pub.Publish(ctx, testTopics.Maintenance(sick), 1, false, []byte(`{"ts":"last tuesday"}`)); err != nil {
+		t.Fatal(err)
+	}
+	work := telemetry.EncodeMaintenance(nil, telemetry.Maintenance{TS: t0.Add(40 * time.Second), Action: "bearing replaced"})
+	if err := pub.Publish(ctx, testTopics.Maintenance(sick), 1, false, work); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "cleared by maintenance", 10*time.Second, func() bool { return len(obs.get()) >= 2 })
+	time.Sleep(200 * time.Millisecond)
+	got := obs.get()
+	if states(got) != "pump-0001:raised pump-0001:cleared" || got[1].ID != got[0].ID || got[1].Reason != telemetry.ReasonMaintenance {
+		t.Fatalf("alerts %+v, want the raise cleared by maintenance, once", got)
+	}
+	late := publisherClient(t, broker.URL)
+	st := make(chan telemetry.Alert, 1)
+	late.Subscribe(testTopics.AlertState(sick), 1, func(m mqttclient.Message) {
+		var a telemetry.Alert
+		_ = json.Unmarshal(m.Payload(), &a)
+		st <- a
+	})
+	select {
+	case a := <-st:
+		if a.State != telemetry.StateCleared || a.Reason != telemetry.ReasonMaintenance {
+			t.Errorf("retained state %+v, want cleared by maintenance", a)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no retained alert state")
+	}
+	if n := value(rd.d.met.Drops.WithLabelValues(string(telemetry.ReasonBadTS))); n != 1 {
+		t.Errorf("drops{bad_timestamp} %v, want the malformed announcement counted", n)
+	}
+	if n := value(rd.d.met.Maintenance); n != 1 {
+		t.Errorf("maintenance_total %v, want 1", n)
+	}
+	_ = rd.stop()
+}

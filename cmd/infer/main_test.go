@@ -286,3 +286,43 @@ func TestScoreDetectsTimeColumn(t *testing.T) {
 		t.Errorf("a column named time: second row's ts %q, want %q", ts, want)
 	}
 }
+
+// A plant export as bin/train reads it: the machine column names the streams without
+// --asset-column, a status column of words is left out with a note, and a few words in
+// a numeric column ("Bad") are read as missing with a note.
+func TestScoreExportWithMachineAndTextColumns(t *testing.T) {
+	dir := t.TempDir()
+	m := testModel(t, dir)
+	var b strings.Builder
+	b.WriteString("ts,machine,status," + strings.Join(sensors, ",") + "\n")
+	for _, id := range []string{"pump-1", "pump-2"} {
+		for i := range 30 {
+			fmt.Fprintf(&b, "2026-03-01T00:00:%02dZ,%s,running", i, id)
+			for k := range sensors {
+				if k == 1 && i == 7 {
+					b.WriteString(",Bad")
+					continue
+				}
+				fmt.Fprintf(&b, ",%.3f", 0.01*float64(k+i))
+			}
+			b.WriteByte('\n')
+		}
+	}
+	csv := filepath.Join(dir, "export.csv")
+	if err := os.WriteFile(csv, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"score", "--model", m, "--csv", csv}, func(string) string { return "" }, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if !strings.HasPrefix(lines[0], "ts,asset,") || len(lines) != 61 || !strings.Contains(lines[31], ",pump-2,") {
+		t.Fatalf("output header %q, %d lines, line 31 %q: want an asset column with pump-1 and pump-2", lines[0], len(lines), lines[31])
+	}
+	for _, want := range []string{`column "status" left out: text, not numbers (60 of 60 cells`, `column "vib_rms": 2 text cell(s) read as missing (first "Bad" at line 9)`, "(42 windows, 2 assets)"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr %q, want %q", errb.String(), want)
+		}
+	}
+}

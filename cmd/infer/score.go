@@ -25,7 +25,7 @@ func runScore(args []string, getenv func(string) string, stdout, stderr io.Write
 	fs.StringVar(&csvPath, "csv", "", "input CSV")
 	fs.StringVar(&out, "out", "-", "output CSV ('-' for stdout)")
 	fs.StringVar(&o.TimeColumn, "time-column", "", "time column (timestamps, or numbers taken as seconds); default: a column named ts, time, timestamp, datetime or date_time, as train detects it; none numbers the rows")
-	fs.StringVar(&o.AssetColumn, "asset-column", "", "column naming the machine/unit; each gets its own stream")
+	fs.StringVar(&o.AssetColumn, "asset-column", "", "column naming the machine/unit; each gets its own stream; default: a column named asset, machine, device or equipment (or with _id), as train detects it")
 	fs.StringVar(&ignore, "ignore", "", "comma-separated columns to skip")
 	cmapss := fs.Bool("cmapss", false, "the CSV is a NASA C-MAPSS file (no header, space-separated unit, cycle, settings, sensors)")
 	if err := fs.Parse(args); err != nil {
@@ -40,6 +40,9 @@ func runScore(args []string, getenv func(string) string, stdout, stderr io.Write
 		// The rule bin/train applies, so a file trained on without --time-column is
 		// scored on the same clock (row numbers when it has no time column).
 		o.TimeColumn = trainsrc.DetectTimeColumn(csvPath)
+	}
+	if !*cmapss && o.AssetColumn == "" {
+		o.AssetColumn = trainsrc.DetectAssetColumn(csvPath)
 	}
 	if ignore != "" {
 		o.Ignore = strings.Split(ignore, ",")
@@ -58,8 +61,15 @@ func runScore(args []string, getenv func(string) string, stdout, stderr io.Write
 		}
 		return err
 	}
-	fmt.Fprintf(stderr, "scored %d rows (%d windows, %d assets): %d alerts raised, %d cleared, %d out-of-order rows skipped\n",
+	for _, n := range st.Notes {
+		fmt.Fprintln(stderr, n)
+	}
+	fmt.Fprintf(stderr, "scored %d rows (%d windows, %d assets): %d alerts raised, %d cleared, %d out-of-order rows skipped",
 		st.Rows, st.Scored, st.Assets, st.Raised, st.Cleared, st.OutOfOrder)
+	if st.BadAge > 0 {
+		fmt.Fprintf(stderr, ", %d rows without a usable age (left unscored)", st.BadAge)
+	}
+	fmt.Fprintln(stderr)
 	return nil
 }
 

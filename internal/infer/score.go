@@ -29,6 +29,9 @@ type ScoreStats struct {
 	// model's age column, scoring.ErrBadAge); they are written with empty scores.
 	BadAge          int
 	Raised, Cleared int
+	// Notes say what the CSV reader did with text (columns left out, text cells read as
+	// missing; dataset.Table.Dropped and TextCells), one line each, for the user.
+	Notes []string
 }
 
 // Score runs the live path over a CSV and writes one output row per input row:
@@ -57,7 +60,14 @@ func Score(o ScoreOptions, csvPath string, w io.Writer) (ScoreStats, error) {
 	if err != nil {
 		return ScoreStats{}, err
 	}
-	return ScoreTable(mdl.Scorer, tbl, o.CSV.AssetColumn != "", w)
+	st, err := ScoreTable(mdl.Scorer, tbl, o.CSV.AssetColumn != "", w)
+	for _, c := range tbl.Dropped {
+		st.Notes = append(st.Notes, fmt.Sprintf("column %q left out: %s", c.Column, c.Reason))
+	}
+	for _, c := range tbl.TextCells {
+		st.Notes = append(st.Notes, c.String())
+	}
+	return st, err
 }
 
 // ScoreTable is Score on a table already read.

@@ -27,8 +27,9 @@ type Table struct {
 
 // CSVOptions say how to read a CSV for replay.
 type CSVOptions struct {
-	// TimeColumn names the time column; "" picks one named ts, time, timestamp, date or
-	// datetime (any case), or none.
+	// TimeColumn names the time column; "" picks one as the trainer does
+	// (dataset.DetectColumns: named ts, time, timestamp, datetime, date_time or date, else
+	// the first column holding timestamps), or none.
 	TimeColumn string
 	// Sep is the field separator; 0 detects it from the header (, ; tab or |).
 	Sep rune
@@ -51,7 +52,11 @@ func ReadCSV(r io.Reader, opt CSVOptions) (*Table, error) {
 	}
 	line, _, _ := bytes.Cut(head, []byte("\n"))
 	header := strings.Split(strings.TrimRight(string(line), "\r"), string(opt.Sep))
-	timeCol, err := findTimeColumn(header, opt.TimeColumn)
+	name := opt.TimeColumn
+	if name == "" {
+		name, _ = dataset.DetectColumns(head)
+	}
+	timeCol, err := findTimeColumn(header, name)
 	if err != nil {
 		return nil, err
 	}
@@ -93,23 +98,17 @@ func replayTime(v float64, timestamp bool) time.Time {
 	return time.UnixMicro(int64(us)).UTC()
 }
 
+// findTimeColumn is the index of the header named name, -1 for none ("").
 func findTimeColumn(header []string, name string) (int, error) {
+	if name == "" {
+		return -1, nil
+	}
 	for i, h := range header {
-		h = strings.TrimSpace(h)
-		if name != "" && h == name {
+		if strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")) == name {
 			return i, nil
 		}
-		if name == "" {
-			switch strings.ToLower(h) {
-			case "ts", "time", "timestamp", "date", "datetime":
-				return i, nil
-			}
-		}
 	}
-	if name != "" {
-		return 0, fmt.Errorf("csv has no column %q (columns: %s)", name, strings.Join(header, ", "))
-	}
-	return -1, nil
+	return 0, fmt.Errorf("csv has no column %q (columns: %s)", name, strings.Join(header, ", "))
 }
 
 // SanitizeName turns a CSV header into a valid sensor name: characters outside

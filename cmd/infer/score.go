@@ -24,7 +24,7 @@ func runScore(args []string, getenv func(string) string, stdout, stderr io.Write
 	cli.String(fs, &model, "model", "FAULTLINE_INFER_MODEL", "", "model file", getenv)
 	fs.StringVar(&csvPath, "csv", "", "input CSV")
 	fs.StringVar(&out, "out", "-", "output CSV ('-' for stdout)")
-	fs.StringVar(&o.TimeColumn, "time-column", "", "time column (timestamps, or numbers taken as seconds); default: a column named ts, time, timestamp, datetime or date_time, as train detects it; none numbers the rows")
+	fs.StringVar(&o.TimeColumn, "time-column", "", "time column (timestamps, or numbers taken as seconds); default: a column named ts, time, timestamp, datetime, date_time or date, else the first column of timestamps, as train detects it; none numbers the rows")
 	fs.StringVar(&o.AssetColumn, "asset-column", "", "column naming the machine/unit; each gets its own stream; default: a column named asset, machine, device or equipment (or with _id), as train detects it")
 	fs.StringVar(&ignore, "ignore", "", "comma-separated columns to skip")
 	cmapss := fs.Bool("cmapss", false, "the CSV is a NASA C-MAPSS file (no header, space-separated unit, cycle, settings, sensors)")

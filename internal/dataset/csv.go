@@ -427,37 +427,73 @@ func parseTime(s string) (float64, bool, error) {
 	return 0, false, fmt.Errorf("%q is neither a number nor a timestamp like 2006-01-02 15:04:05 or RFC 3339", truncate(s))
 }
 
-// TimestampColumn returns the header name of the first column whose first data cell
-// is a calendar timestamp (not a plain number), or "" when none is or the file cannot
-// be read (the reader then says why). It finds the time column of an export that
-// names it in its own language (Zeit, horodatage) or after its historian.
-func TimestampColumn(path string) string {
-	f, err := os.Open(path)
+// TimeNames are header names taken as the time column when none is given (any case):
+// the simulator's CSVs and infer score write ts.
+var TimeNames = []string{"ts", "time", "timestamp", "datetime", "date_time", "date"}
+
+// AssetNames are header names taken as the asset column when none is given (any case):
+// an export of several machines in one file names them so, and without the column
+// their rows would be one machine's, going back in time at every boundary.
+var AssetNames = []string{"asset", "asset_id", "machine", "machine_id", "device", "device_id", "equipment", "equipment_id"}
+
+// DetectColumns finds the time and asset columns of a file that does not name them,
+// from sample, the start of the file (a header row and at least one data row): the
+// time column is the first header named like one (TimeNames), else the first column
+// whose first data cell is a calendar timestamp (an export that names it in its own
+// language: Zeit, horodatage); the asset column is the first header named like one
+// (AssetNames). "" when there is none. The trainer, infer score and replay all use
+// it, so a file is read on the same clock, for the same machines, everywhere.
+func DetectColumns(sample []byte) (timeCol, assetCol string) {
+	br := bufio.NewReader(bytes.NewReader(sample))
+	next, err := rowReader(br, DetectSeparator(sample))
 	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<16)
-	peek, _ := br.Peek(8192)
-	next, err := rowReader(br, DetectSeparator(peek))
-	if err != nil {
-		return ""
+		return "", ""
 	}
 	header, err := next()
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	header = slices.Clone(header) // the reader reuses its record
+	for i, h := range header {
+		header[i] = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+	}
+	named := func(names []string) string {
+		for _, n := range names {
+			for _, h := range header {
+				if strings.EqualFold(h, n) {
+					return h
+				}
+			}
+		}
+		return ""
+	}
+	timeCol, assetCol = named(TimeNames), named(AssetNames)
+	if timeCol != "" {
+		return timeCol, assetCol
+	}
 	first, err := next()
 	if err != nil || len(first) != len(header) {
-		return ""
+		return "", assetCol
 	}
 	for i, cell := range first {
 		if _, isTS, err := parseTime(cell); err == nil && isTS {
-			return strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff"))
+			return header[i], assetCol
 		}
 	}
-	return ""
+	return "", assetCol
+}
+
+// DetectFileColumns is DetectColumns on the start of the file at path ("", "" when it
+// cannot be read; the reader then says why).
+func DetectFileColumns(path string) (timeCol, assetCol string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", ""
+	}
+	defer f.Close()
+	b := make([]byte, 64<<10)
+	n, _ := io.ReadFull(f, b)
+	return DetectColumns(b[:n])
 }
 
 func truncate(s string) string {

@@ -94,24 +94,30 @@ func TestReadTextCellsAndDecimalCommas(t *testing.T) {
 	}
 }
 
-func TestTimestampColumnByContent(t *testing.T) {
-	dir := t.TempDir()
-	for _, tc := range []struct{ name, in, want string }{
-		{"german export", "Zeit;T1\n2024-03-01 00:00:00;1,5\n", "Zeit"},
-		{"second column", "id,when,x\n1,2024-03-01T00:00:00Z,2\n", "when"},
-		{"numbers only", "cycle,x\n1,2\n", ""},
-		{"no rows", "when,x\n", ""},
+func TestDetectColumns(t *testing.T) {
+	for _, tc := range []struct{ name, in, time, asset string }{
+		{"german export", "Zeit;T1\n2024-03-01 00:00:00;1,5\n", "Zeit", ""},
+		{"second column", "id,when,x\n1,2024-03-01T00:00:00Z,2\n", "when", ""},
+		{"numbers only", "cycle,x\n1,2\n", "", ""},
+		{"no rows", "when,x\n", "", ""},
+		{"named, any case", "Machine_ID;TimeStamp;x\npump-1;5;2\n", "TimeStamp", "Machine_ID"},
+		{"names before content", "when,date,machine\n2024-03-01T00:00:00Z,2024-03-01,a\n", "date", "machine"},
+		{"empty", "", "", ""},
 	} {
-		p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".csv")
-		if err := os.WriteFile(p, []byte(tc.in), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if got := TimestampColumn(p); got != tc.want {
-			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		tm, as := DetectColumns([]byte(tc.in))
+		if tm != tc.time || as != tc.asset {
+			t.Errorf("%s: time %q asset %q, want %q %q", tc.name, tm, as, tc.time, tc.asset)
 		}
 	}
-	if got := TimestampColumn(filepath.Join(dir, "missing.csv")); got != "" {
-		t.Errorf("missing file: %q", got)
+	p := filepath.Join(t.TempDir(), "x.csv")
+	if err := os.WriteFile(p, []byte("Zeit;T1\n2024-03-01 00:00:00;1,5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if tm, _ := DetectFileColumns(p); tm != "Zeit" {
+		t.Errorf("file: %q", tm)
+	}
+	if tm, as := DetectFileColumns(filepath.Join(t.TempDir(), "missing.csv")); tm != "" || as != "" {
+		t.Errorf("missing file: %q %q", tm, as)
 	}
 }
 

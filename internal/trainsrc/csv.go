@@ -154,51 +154,16 @@ func checkOrder(d trainer.Data) error {
 	return nil
 }
 
-// timeNames are header names taken as the time column when --time-column is not given
-// (the simulator's CSVs and infer score use ts).
-var timeNames = []string{"ts", "time", "timestamp", "datetime", "date_time"}
-
-// assetNames are header names taken as the asset column when --asset-column is not
-// given: an export of several machines in one file names them so, and without the
-// column their rows would be one machine's, going back in time at every boundary.
-var assetNames = []string{"asset", "asset_id", "machine", "machine_id", "device", "device_id", "equipment", "equipment_id"}
-
-// DetectAssetColumn returns the first header field named like an asset column
-// (assetNames), or "".
-func DetectAssetColumn(path string) string {
-	return headerNamed(path, assetNames)
-}
-
-// headerNamed returns the first of names (in their order, any case) that the file's
-// header has, as the header spells it, or "".
-func headerNamed(path string, names []string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return "" // ReadFile reports it
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<16), 1<<22)
-	if !sc.Scan() {
-		return ""
-	}
-	fields := strings.FieldsFunc(sc.Text(), func(r rune) bool { return r == ',' || r == ';' || r == '\t' || r == ' ' || r == '|' })
-	for _, name := range names {
-		for _, f := range fields {
-			if strings.EqualFold(strings.Trim(f, `"`), name) {
-				return strings.Trim(f, `"`)
-			}
-		}
-	}
-	return ""
-}
-
-// DetectTimeColumn returns the first header field named like a time column (timeNames),
-// else the first column whose first cell is a timestamp (dataset.TimestampColumn), or
-// "" (none, or an unreadable file, which the reader then reports).
+// DetectTimeColumn returns the time column of a file that does not name one
+// (dataset.DetectColumns), or "".
 func DetectTimeColumn(path string) string {
-	if name := headerNamed(path, timeNames); name != "" {
-		return name
-	}
-	return dataset.TimestampColumn(path)
+	t, _ := dataset.DetectFileColumns(path)
+	return t
+}
+
+// DetectAssetColumn returns the asset column of a file that does not name one
+// (dataset.DetectColumns), or "".
+func DetectAssetColumn(path string) string {
+	_, a := dataset.DetectFileColumns(path)
+	return a
 }

@@ -335,6 +335,11 @@ func (d *Demo) watchAlerts(ctx context.Context, url string) error {
 		if f := a.FaultText(); f != "" {
 			fault = "[" + f + "]  "
 		}
+		if a.Reason == telemetry.ReasonMaintenance {
+			// Work on the machine cleared it: no score to show, the message says what was done.
+			fmt.Fprintf(d.cfg.Out, "ALERT %s  %-16s %-8s %-8s %s\n", a.TS.Format("01-02 15:04"), a.Machine, a.State, a.Severity, a.Message)
+			return
+		}
 		fmt.Fprintf(d.cfg.Out, "ALERT %s  %-16s %-8s %-8s score %.2f/%.2f  %stop: %s%s\n", a.TS.Format("01-02 15:04"), a.Machine, a.State, a.Severity, a.Score, a.Threshold, fault, strings.Join(top, ", "), why)
 	})
 	if err := cl.Connect(ctx); err != nil {

@@ -38,8 +38,12 @@ func TestMaintenanceClearsAndRestarts(t *testing.T) {
 		clr.Message != "pump-0001: anomaly cleared by maintenance: bearing replaced (WO-17)" {
 		t.Fatalf("clear %+v", clr)
 	}
-	if _, err := json.Marshal(clr); err != nil {
+	payload, err := json.Marshal(clr)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if line := FormatAlertLine(payload, false); !strings.HasSuffix(line, "cleared  -         pump-0001: anomaly cleared by maintenance: bearing replaced (WO-17)") {
+		t.Errorf("infer watch shows %q", line)
 	}
 	// bearing_temp stays at 5 until second 45: the fault outlived the work.
 	for sec := 35; sec < driftSeconds; sec++ {

@@ -57,6 +57,11 @@ func FormatAlertLine(payload []byte, raw bool) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  %s  %-8s %-9s ", a.TS.UTC().Format(time.RFC3339), a.MachineID().Key(), a.State, sev)
+	if a.Reason == telemetry.ReasonMaintenance {
+		// Work on the machine cleared it: no score to show; the message says what was done.
+		b.WriteString(a.Message)
+		return b.String()
+	}
 	if a.RUL != nil {
 		fmt.Fprintf(&b, "rul %s / %s", num(*a.RUL), num(a.Threshold))
 		if a.RULLo != nil && a.RULHi != nil {

@@ -76,6 +76,36 @@ func (h *History) Reset() {
 	clear(h.seen)
 }
 
+// State returns a copy of the means (sensor-major, as Push writes them) and of which
+// sensors have had a value, for a daemon to keep across a restart (Restore).
+func (h *History) State() (means []float64, seen []bool) {
+	return append([]float64(nil), h.state...), append([]bool(nil), h.seen...)
+}
+
+// Restore sets a state State returned, refusing one of another shape or with a mean
+// that is not finite (CheckState); the history is then left as it was.
+func (h *History) Restore(means []float64, seen []bool) error {
+	if err := h.CheckState(means, seen); err != nil {
+		return err
+	}
+	copy(h.state, means)
+	copy(h.seen, seen)
+	return nil
+}
+
+// CheckState says whether Restore would take the state, changing nothing.
+func (h *History) CheckState(means []float64, seen []bool) error {
+	if len(means) != len(h.state) || len(seen) != len(h.seen) {
+		return fmt.Errorf("history: state of %d means and %d sensors, want %d and %d", len(means), len(seen), len(h.state), len(h.seen))
+	}
+	for _, v := range means {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("history: mean %v, want a finite value", v)
+		}
+	}
+	return nil
+}
+
 // Push consumes one row (one value per sensor) and writes the current means to
 // dst[:Len()].
 func (h *History) Push(row, dst []float64) error {

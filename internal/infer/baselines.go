@@ -15,13 +15,15 @@ import (
 )
 
 // BaselinesFile is the file in the queue directory that carries each machine's
-// baseline (scoring.BaselineState) across a restart.
+// long-lived scoring state across a restart: an anomaly model's baseline
+// (scoring.BaselineState), a rul model's history (scoring.HistoryState).
 const BaselinesFile = "baselines.json"
 
-// savedBaseline is one machine's baseline, kept for the model it was learned under: a
-// different model (another file, a new version, or a retrain that kept its version but
-// calibrated another Ref) scores on its own scale, and a baseline of the old one would
-// mean nothing to it.
+// savedBaseline is one machine's long-lived state, kept for the model it was learned
+// under: a different model (another file, a new version, or a retrain that kept its
+// version but calibrated another Ref) scores on its own scale, and a state of the old
+// one would mean nothing to it. An anomaly model's entry holds a baseline; a rul
+// model's holds History (the baseline fields then zero).
 type savedBaseline struct {
 	Model    string                `json:"model"`
 	Version  string                `json:"version"`
@@ -29,27 +31,58 @@ type savedBaseline struct {
 	Quantile float64               `json:"quantile"`
 	HalfLife float64               `json:"half_life_s"`
 	State    scoring.BaselineState `json:"state"`
+	History  *scoring.HistoryState `json:"history,omitempty"`
 }
 
-// saved is m's baseline as kept, and false when it has none.
+// saved is m's state as kept, and false when it has none to keep.
 func saved(m *machine) (savedBaseline, bool) {
-	s, ok := m.st.BaselineState()
-	if !ok {
-		return savedBaseline{}, false
-	}
 	a := m.mdl.Artifact()
-	return savedBaseline{Model: a.Name, Version: a.Version, Ref: a.Baseline.Ref, Quantile: a.Baseline.Quantile, HalfLife: a.Baseline.HalfLife, State: s}, true
+	b := savedBaseline{Model: a.Name, Version: a.Version}
+	s, okB := m.st.BaselineState()
+	if okB {
+		b.Ref, b.Quantile, b.HalfLife, b.State = a.Baseline.Ref, a.Baseline.Quantile, a.Baseline.HalfLife, s
+	}
+	if h, ok := m.st.HistoryState(); ok {
+		b.History = &h
+	}
+	return b, okB || b.History != nil
 }
 
-// fits says whether b was learned under a model calibrated as a.
+// fits says whether b's baseline was learned under a model calibrated as a.
 func (b savedBaseline) fits(a *artifact.Model) bool {
-	return a.Baseline != nil && b.Model == a.Name && b.Version == a.Version && b.Ref == a.Baseline.Ref &&
+	return a.Baseline != nil && b.HalfLife > 0 && b.Model == a.Name && b.Version == a.Version && b.Ref == a.Baseline.Ref &&
 		b.Quantile == a.Baseline.Quantile && b.HalfLife == a.Baseline.HalfLife
+}
+
+// historyFits says whether b's history was kept under the model a.
+func (b savedBaseline) historyFits(a *artifact.Model) bool {
+	return b.History != nil && b.Model == a.Name && b.Version == a.Version
 }
 
 // staleAfter is how many half-lives a baseline is kept for a machine that stopped
 // reporting: after four its counts weigh a sixteenth and the machine is likely gone.
 const staleAfter = 4
+
+// historyKeep is how long a rul history is kept for a machine that stopped reporting:
+// wear does not fade while a machine stands, but after a quarter of a year without a
+// sample it is likely gone, and its work announced as maintenance clears it sooner.
+const historyKeep = 90 * 24 * time.Hour
+
+// fresh says whether b is still worth keeping at now.
+func (b savedBaseline) fresh(now time.Time) bool {
+	if b.HalfLife > 0 && now.Sub(b.State.Last).Seconds() <= staleAfter*b.HalfLife {
+		return true
+	}
+	return b.History != nil && now.Sub(b.History.Last) <= historyKeep
+}
+
+// last is when b last learned.
+func (b savedBaseline) last() time.Time {
+	if b.History != nil && b.History.Last.After(b.State.Last) {
+		return b.History.Last
+	}
+	return b.State.Last
+}
 
 // baselinesFile is the file's content, keyed by telemetry topic.
 type baselinesFile struct {
@@ -64,7 +97,7 @@ func (e *Engine) Baselines(now time.Time) map[string]savedBaseline {
 	defer e.mu.Unlock()
 	out := make(map[string]savedBaseline, len(e.machines)+len(e.baselines))
 	for topic, b := range e.baselines {
-		if now.Sub(b.State.Last).Seconds() <= staleAfter*b.HalfLife {
+		if b.fresh(now) {
 			out[topic] = b
 		}
 	}
@@ -84,11 +117,11 @@ func (e *Engine) restoreBaselines(in map[string]savedBaseline, now time.Time) in
 	defer e.mu.Unlock()
 	topics := make([]string, 0, len(in))
 	for t, b := range in {
-		if now.Sub(b.State.Last).Seconds() <= staleAfter*b.HalfLife {
+		if b.fresh(now) {
 			topics = append(topics, t)
 		}
 	}
-	sort.Slice(topics, func(i, j int) bool { return in[topics[i]].State.Last.After(in[topics[j]].State.Last) })
+	sort.Slice(topics, func(i, j int) bool { return in[topics[i]].last().After(in[topics[j]].last()) })
 	n := 0
 	for _, t := range topics {
 		if len(e.baselines) >= e.max {
@@ -108,18 +141,24 @@ func (e *Engine) keepBaseline(topic string, m *machine) {
 	}
 }
 
-// adoptBaseline gives a new stream its saved baseline, if the model is the same.
+// adoptBaseline gives a new stream its saved baseline and history, if the model is
+// the same.
 func (e *Engine) adoptBaseline(topic string, m *machine) {
 	b, ok := e.baselines[topic]
 	if !ok {
 		return
 	}
 	delete(e.baselines, topic)
-	if !b.fits(m.mdl.Artifact()) {
-		return
+	a := m.mdl.Artifact()
+	if b.fits(a) {
+		if err := m.st.RestoreBaseline(b.State); err != nil {
+			e.log.Warn().Err(err).Str("machine", m.id.Key()).Msg("saved baseline refused; the machine's baseline starts afresh")
+		}
 	}
-	if err := m.st.RestoreBaseline(b.State); err != nil {
-		e.log.Warn().Err(err).Str("machine", m.id.Key()).Msg("saved baseline refused; the machine's baseline starts afresh")
+	if b.historyFits(a) {
+		if err := m.st.RestoreHistory(*b.History); err != nil {
+			e.log.Warn().Err(err).Str("machine", m.id.Key()).Msg("saved history refused; the machine's history starts afresh")
+		}
 	}
 }
 

@@ -324,3 +324,65 @@ func TestScoreAgeColumnRefusals(t *testing.T) {
 		t.Fatalf("timestamps as the age: %v", err)
 	}
 }
+
+// A daemon restart keeps a rul machine's history (baselines.json): once the window has
+// refilled, the restarted engine predicts what an engine that never stopped predicts,
+// and an engine that lost the file does not.
+func TestRULHistorySurvivesARestart(t *testing.T) {
+	m := trainRUL(t)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "rul.model")
+	m.Match = "*"
+	if err := m.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	engine := func(rul map[time.Time]float64) *Engine {
+		c := EngineConfig{Model: p, MaxMachines: 10, Topics: testTopics, Limits: telemetry.DefaultLimits()}
+		c.Limits.MaxFuture = 0
+		e, err := NewEngine(c, NewMetrics(nil), zerolog.Nop(), nil, func(_ telemetry.Machine, r *scoring.Result, _ *Model) { rul[r.Time] = r.RUL })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	topic := testTopics.Telemetry(machineID("unit-7"))
+	rng := rand.New(rand.NewPCG(9, 9))
+	const life, stop = 90, 50
+	samples := make([]telemetry.Sample, life)
+	for c := range samples {
+		wear := math.Exp(-float64(life-c)/25) + 0.02*rng.NormFloat64()
+		samples[c] = telemetry.Sample{Time: t0.Add(time.Duration(c) * time.Second),
+			Values: []telemetry.Value{{Sensor: "noise", V: rng.NormFloat64()}, {Sensor: "wear", V: wear}}}
+	}
+	feed := func(e *Engine, from, to int) {
+		for _, s := range samples[from:to] {
+			e.Ingest(topic, telemetry.EncodeTelemetry(nil, s))
+		}
+	}
+	whole, restarted, lost := map[time.Time]float64{}, map[time.Time]float64{}, map[time.Time]float64{}
+	feed(engine(whole), 0, life)
+	first := engine(map[time.Time]float64{})
+	feed(first, 0, stop)
+	path := filepath.Join(dir, BaselinesFile)
+	if err := saveBaselines(path, first); err != nil {
+		t.Fatal(err)
+	}
+	second := engine(restarted)
+	if n, err := loadBaselines(path, second, t0.Add(stop*time.Second)); err != nil || n != 1 {
+		t.Fatalf("loaded %d states, %v; want the machine's history", n, err)
+	}
+	feed(second, stop, life)
+	feed(engine(lost), stop, life)
+	differs := 0
+	for _, s := range samples[stop+m.Spec.Window-1:] {
+		if restarted[s.Time] != whole[s.Time] {
+			t.Fatalf("%v: restarted engine RUL %v, uninterrupted %v", s.Time, restarted[s.Time], whole[s.Time])
+		}
+		if lost[s.Time] != whole[s.Time] {
+			differs++
+		}
+	}
+	if differs == 0 {
+		t.Fatal("without the saved history the RUL was the same: the test shows nothing")
+	}
+}

@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"slices"
 	"testing"
@@ -176,4 +177,101 @@ func TestHistoryDefaultIsRULOnly(t *testing.T) {
 			t.Fatalf("task %q: resolved defaults refused: %v", task, err)
 		}
 	}
+}
+
+// A daemon restart with the stream's long memory kept (scoring.HistoryState, through
+// JSON as the daemon writes it) scores like the stream that never stopped once the
+// window has refilled; without it the RUL differs. A state that does not fit is
+// refused and leaves the stream as it was.
+func TestHistoryStateCarriesARestart(t *testing.T) {
+	d := runToFailure(12, 7)
+	o := Options{Task: artifact.TaskRUL, Seed: 3, Ensemble: 2, Epochs: 5, Window: 8, AgeFeature: true, HistoryEWMA: []float64{0.2, 0.05}}
+	m, _, err := Fit(context.Background(), d, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scoring.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Series[5]
+	half := len(s.Rows) / 2
+	whole, before := mustStream(t, sc), mustStream(t, sc)
+	want := make([]float64, len(s.Rows))
+	for i, row := range s.Rows {
+		r, ok, err := whole.Push(TimeOf(s.T[i]), row)
+		if err != nil || !ok {
+			t.Fatalf("row %d: %v %v", i, ok, err)
+		}
+		want[i] = r.RUL
+		if i < half {
+			if _, _, err := before.Push(TimeOf(s.T[i]), row); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	saved, ok := before.HistoryState()
+	if !ok || saved.Rows != int64(half) || len(saved.Means) != 2*len(m.Spec.Sensors) {
+		t.Fatalf("state %+v, %v", saved, ok)
+	}
+	b, err := json.Marshal(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back scoring.HistoryState
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	after, fresh := mustStream(t, sc), mustStream(t, sc)
+	if err := after.RestoreHistory(back); err != nil {
+		t.Fatal(err)
+	}
+	differs := 0
+	for i := half; i < len(s.Rows); i++ {
+		r, _, err := after.Push(TimeOf(s.T[i]), s.Rows[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _, _ := fresh.Push(TimeOf(s.T[i]), s.Rows[i])
+		if i < half+m.Spec.Window-1 {
+			continue // the window refills (padded meanwhile)
+		}
+		if r.RUL != want[i] {
+			t.Fatalf("row %d: restored stream RUL %v, uninterrupted %v", i, r.RUL, want[i])
+		}
+		if f.RUL != want[i] {
+			differs++
+		}
+	}
+	if differs == 0 {
+		t.Fatal("a fresh stream scored the second half as the uninterrupted one: the test shows nothing")
+	}
+
+	bad := []scoring.HistoryState{
+		{Means: back.Means[1:], Seen: back.Seen, Rows: 3},
+		{Means: append([]float64{math.NaN()}, back.Means[1:]...), Seen: back.Seen, Rows: 3},
+		{Means: back.Means, Seen: back.Seen, Rows: -1},
+		{Means: back.Means, Seen: back.Seen, Rows: 3, Members: []scoring.HistoryState{{}}},
+	}
+	for i, st := range bad {
+		s2 := mustStream(t, sc)
+		if err := s2.RestoreHistory(st); err == nil {
+			t.Errorf("bad state %d accepted", i)
+		}
+		if _, ok := s2.HistoryState(); ok {
+			t.Errorf("bad state %d changed the stream", i)
+		}
+	}
+	if err := after.RestoreHistory(back); err == nil {
+		t.Error("restored into a stream that has scored rows")
+	}
+}
+
+func mustStream(t *testing.T, sc *scoring.Scorer) *scoring.Stream {
+	t.Helper()
+	st, err := sc.NewStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -28,7 +28,8 @@ func WithAgeColumn(d Data, name string) (Data, error) {
 	if d.Timestamps {
 		return d, namesFlag(fmt.Errorf("%w: --age-column %q is the time column and holds timestamps; the age is a counter of the asset's operating cycles or hours since its start of life (give that column, or --age-column none)", ErrData, name))
 	}
-	out := Data{Columns: append(slices.Clone(d.Columns), name), TimeColumn: d.TimeColumn, Timestamps: d.Timestamps}
+	out := d // the time column and what the reader said about the columns
+	out.Columns, out.Series = append(slices.Clone(d.Columns), name), nil
 	n := len(d.Columns)
 	for _, s := range d.Series {
 		// One block per series: a row per slice header, no per-row allocation.

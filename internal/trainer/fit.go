@@ -21,6 +21,12 @@ func Fit(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, erro
 	if err := o.Validate(); err != nil {
 		return nil, nil, err
 	}
+	if o.Task == artifact.TaskRUL {
+		var err error
+		if o.RULCap, o.Horizon, err = rulScale(d, o.RULCap, o.Horizon); err != nil {
+			return nil, nil, err
+		}
+	}
 	o.defaults()
 	switch o.Detector {
 	case DetectorMonitor, DetectorNets, DetectorBoth:

@@ -275,3 +275,52 @@ func mustStream(t *testing.T, sc *scoring.Scorer) *scoring.Stream {
 	}
 	return st
 }
+
+// A run-to-failure history with timestamps (ten-minute samples) gets a cap and a
+// horizon in seconds from its assets' lives, not 125 and 30 seconds, under which every
+// target was the cap and the model learned nothing; its predictions follow the life
+// left.
+func TestRULTimestampedHistory(t *testing.T) {
+	d := runToFailure(12, 7)
+	d.Timestamps = true
+	var lives []float64
+	for i := range d.Series {
+		s := &d.Series[i]
+		ts := make([]float64, len(s.T))
+		for k, c := range s.T {
+			ts[k] = 1.7e9 + 600*c
+		}
+		s.T = ts
+		lives = append(lives, ts[len(ts)-1]-ts[0])
+	}
+	slices.Sort(lives)
+	m, _, err := Fit(context.Background(), d, Options{Task: artifact.TaskRUL, Seed: 3, Window: 8, Epochs: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 5.0 / 8 * lives[len(lives)/2]; math.Abs(m.RULCap-want) > 1e-6 || math.Abs(m.Alert.Levels.Warn-0.24*want) > 1e-6 {
+		t.Fatalf("cap %v s, warn %v s; want %v and %v", m.RULCap, m.Alert.Levels.Warn, want, 0.24*want)
+	}
+	sc, err := scoring.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Series[len(d.Series)-1] // a validation asset
+	st, _ := sc.NewStream()
+	var early, late float64
+	for i, row := range s.Rows {
+		r, ok, err := st.Push(TimeOf(s.T[i]), row)
+		if err != nil || !ok {
+			t.Fatalf("row %d: %v %v", i, ok, err)
+		}
+		switch i {
+		case len(s.Rows) / 4:
+			early = r.RUL
+		case len(s.Rows) - 1:
+			late = r.RUL
+		}
+	}
+	if !(early > 2*late && early > 0.5*m.RULCap) {
+		t.Fatalf("RUL %v s a quarter into life, %v s at the end (cap %v s): want it to fall with the life left", early, late, m.RULCap)
+	}
+}

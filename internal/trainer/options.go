@@ -91,6 +91,9 @@ func DefaultOptions() Options {
 	o.defaults() // the one place the constants live
 	o.Ensemble, o.Detector, o.FalseAlarmsPerWeek, o.Quantile, o.Margin, o.Envelope = 0, "", 0, 0, 0, 0
 	o.BaselineHalfLife = 0
+	// The remaining-life cap and horizon depend on the time column: 125 and 30 of its
+	// unit, or for timestamps shares of the assets' life (rulScale).
+	o.RULCap, o.Horizon = 0, 0
 	o.Name, o.Version = "", ""
 	return o
 }
@@ -191,11 +194,12 @@ func (o Options) Validate() error {
 		bad("--false-alarms-per-week %v: use a rate from 0 (the default, %g) to 10000", v, DefaultFalseAlarmsPerWeek)
 	}
 	if !finite(o.RULCap) || o.RULCap < 0 {
-		bad("--rul-cap %v: use a positive cap of the remaining-life target (0 = the default 125)", o.RULCap)
+		bad("--rul-cap %v: use a positive cap of the remaining-life target (0 = the default: 125 in the time column's unit, for timestamps 5/8 of the assets' median life)", o.RULCap)
 	}
 	if !finite(o.Horizon) || o.Horizon < 0 {
-		bad("--horizon %v: use a positive horizon (0 = the default 30)", o.Horizon)
-	} else if cp := cmpOr(o.RULCap, 125); finite(cp) && cmpOr(o.Horizon, 30) >= cp {
+		bad("--horizon %v: use a positive horizon (0 = the default: 30, for timestamps 0.24 x the cap)", o.Horizon)
+	} else if cp := o.RULCap; cp > 0 && finite(cp) && cmpOr(o.Horizon, 30) >= cp {
+		// Without --rul-cap the cap depends on the data (rulScale checks it then).
 		bad("--horizon %v: use a horizon below --rul-cap %v (the alert would never clear)", cmpOr(o.Horizon, 30), cp)
 	}
 	for _, a := range o.HistoryEWMA {

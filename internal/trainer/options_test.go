@@ -64,7 +64,7 @@ func TestValidateRefusesOutOfRange(t *testing.T) {
 		{"detector", func(o *Options) { o.Detector = "pca" }, `--detector "pca": use monitor, nets or both`},
 		{"false alarms", func(o *Options) { o.FalseAlarmsPerWeek = -1 }, "--false-alarms-per-week -1: use a rate from 0"},
 		{"envelope", func(o *Options) { o.Envelope = math.Inf(1) }, "--envelope +Inf"},
-		{"horizon over cap", func(o *Options) { o.Task, o.Horizon = artifact.TaskRUL, 130 }, "--horizon 130: use a horizon below --rul-cap 125"},
+		{"horizon over cap", func(o *Options) { o.Task, o.Horizon, o.RULCap = artifact.TaskRUL, 130, 100 }, "--horizon 130: use a horizon below --rul-cap 100"},
 		{"history", func(o *Options) { o.Task, o.HistoryEWMA = artifact.TaskRUL, []float64{0.1, 2} }, "--history [0.1 2]: use smoothing factors above 0 and at most 1"},
 		{"member window", func(o *Options) { o.Task, o.MemberWindows = artifact.TaskRUL, []int{1} }, "--member-windows [1]: use window lengths from 2"},
 		{"age on anomaly", func(o *Options) { o.AgeFeature = true }, "--age: only for --task rul models"},
@@ -97,5 +97,43 @@ func TestFitValidatesFirst(t *testing.T) {
 	_, _, err := Fit(t.Context(), Data{}, Options{ValFrac: 0.95})
 	if !errors.Is(err, ErrOptions) || errors.Is(err, ErrData) {
 		t.Fatalf("got %v, want the option error before any data error", err)
+	}
+}
+
+// The remaining-life cap and horizon count the time column's unit: 125 and 30 cycles,
+// but for timestamps (seconds) shares of the assets' life; a horizon at or above the
+// cap the data gives is refused naming the flags.
+func TestRULScale(t *testing.T) {
+	lives := func(timestamps bool, start float64, lengths ...float64) Data {
+		d := Data{Timestamps: timestamps}
+		for i, l := range lengths {
+			d.Series = append(d.Series, Series{Asset: string(rune('a' + i)), T: []float64{start, start + l/2, start + l}})
+		}
+		return d
+	}
+	for _, c := range []struct {
+		name             string
+		d                Data
+		cap, horizon     float64
+		wantCap, wantHor float64
+		err              string
+	}{
+		{"cycles", lives(false, 1, 150, 200, 300), 0, 0, 125, 30, ""},
+		{"cycles, horizon given", lives(false, 1, 150, 200, 300), 0, 50, 125, 50, ""},
+		{"cycles, horizon over the default cap", lives(false, 1, 150, 200, 300), 0, 130, 0, 0, "--horizon 130 is not below the remaining-life cap 125 (the default)"},
+		{"timestamps", lives(true, 1.7e9, 36000, 72000, 144000), 0, 0, 45000, 10800, ""},
+		{"unix seconds as numbers", lives(false, 1.7e9, 36000, 72000, 144000), 0, 0, 45000, 10800, ""},
+		{"timestamps, cap given", lives(true, 1.7e9, 36000, 72000, 144000), 7200, 0, 7200, 1728, ""},
+		{"timestamps, horizon over the cap", lives(true, 1.7e9, 36000, 72000, 144000), 0, 50000, 0, 0, "--horizon 50000 s is not below the remaining-life cap 45000 s (5/8 of the assets' median life)"},
+	} {
+		cp, hor, err := rulScale(c.d, c.cap, c.horizon)
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) || !errors.Is(err, ErrOptions) {
+				t.Errorf("%s: err %v, want %q", c.name, err, c.err)
+			}
+		case err != nil || math.Abs(cp-c.wantCap) > 1e-9 || math.Abs(hor-c.wantHor) > 1e-9:
+			t.Errorf("%s: cap %v horizon %v (%v), want %v and %v", c.name, cp, hor, err, c.wantCap, c.wantHor)
+		}
 	}
 }

@@ -17,6 +17,68 @@ import (
 // fitRUL trains remaining-useful-life regression on run-to-failure histories: each
 // series ends at its asset's failure, so the target at a row is min(cap, tLast - t).
 // Validation holds out the last ValFrac of the assets, never rows of a training asset.
+// rulLifeShare is the cap of a timestamped rul model's target as a share of the
+// median life of the training assets, and rulHorizonShare its default horizon as a
+// share of the cap: the cycle defaults' proportions (125 and 30 on C-MAPSS FD001, whose
+// median life is 199 cycles: 5/8 of it is 124).
+const (
+	rulLifeShare    = 5.0 / 8
+	rulHorizonShare = 30.0 / 125
+)
+
+// rulScale resolves the cap and horizon a timestamped history leaves at 0. The
+// defaults 125 and 30 count the time column's unit: cycles on C-MAPSS, but seconds for
+// timestamps, where a 125-second cap made every target the cap on minute data and the
+// model learned nothing. For timestamps (or a numeric time column of Unix seconds) the cap is rulLifeShare of the median life
+// (first to last row of each training asset), and the horizon rulHorizonShare of the
+// cap. Values the user gave are kept; a horizon at or above the cap is refused.
+func rulScale(d Data, cap, horizon float64) (float64, float64, error) {
+	unit, how := "", "the default"
+	seconds := d.Timestamps || unixTime(d)
+	switch {
+	case cap > 0:
+		how = "--rul-cap"
+	case !seconds:
+		cap = 125
+	default:
+		var lives []float64
+		for _, s := range d.Series {
+			if n := len(s.T); n > 1 {
+				lives = append(lives, s.T[n-1]-s.T[0])
+			}
+		}
+		if len(lives) == 0 {
+			return 0, horizon, nil // too little data: fitRUL says so
+		}
+		slices.Sort(lives)
+		cap, how = rulLifeShare*lives[len(lives)/2], "5/8 of the assets' median life"
+	}
+	if seconds {
+		unit = " s"
+	}
+	if horizon <= 0 {
+		horizon = 30
+		if seconds {
+			horizon = rulHorizonShare * cap
+		}
+	}
+	if !(horizon < cap) {
+		return 0, 0, namesFlag(fmt.Errorf("%w: --horizon %v%s is not below the remaining-life cap %v%s (%s): give a shorter --horizon or a larger --rul-cap", ErrOptions, horizon, unit, cap, unit, how))
+	}
+	return cap, horizon, nil
+}
+
+// unixTime says whether a numeric time column holds Unix seconds: no cycle or hour
+// counter reaches a billion, the Unix time of 2001.
+func unixTime(d Data) bool {
+	for _, s := range d.Series {
+		if len(s.T) > 0 {
+			return s.T[0] >= 1e9
+		}
+	}
+	return false
+}
+
 func fitRUL(ctx context.Context, d Data, o Options) (*artifact.Model, *Report, error) {
 	start := time.Now()
 	rep := &Report{Task: o.Task, Windows: map[string]int{}, Metrics: map[string]float64{}}

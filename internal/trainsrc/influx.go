@@ -116,7 +116,7 @@ func (p *pivot) data() trainer.Data {
 		cols = append(cols, c)
 	}
 	sort.Strings(cols)
-	d := trainer.Data{Columns: cols}
+	d := trainer.Data{Columns: cols, Timestamps: true} // InfluxDB times are instants
 	identity := true
 	for j, c := range cols {
 		identity = identity && p.cols[c] == j

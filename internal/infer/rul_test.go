@@ -26,11 +26,10 @@ import (
 // rulSensors are the two sensors of the small run-to-failure fleet.
 var rulSensors = []string{"wear", "noise"}
 
-// trainRUL trains a small rul model (window 8) on a fleet whose wear sensor rises
-// towards failure.
-func trainRUL(t *testing.T) *artifact.Model {
-	t.Helper()
-	rng := rand.New(rand.NewPCG(4, 4))
+// rulFleet is 12 run-to-failure units of 60-99 cycles whose wear sensor rises towards
+// failure, drawn with seed.
+func rulFleet(seed uint64) trainer.Data {
+	rng := rand.New(rand.NewPCG(seed, seed))
 	d := trainer.Data{Columns: rulSensors}
 	for u := range 12 {
 		life := 60 + rng.IntN(40)
@@ -41,6 +40,14 @@ func trainRUL(t *testing.T) *artifact.Model {
 		}
 		d.Series = append(d.Series, s)
 	}
+	return d
+}
+
+// trainRUL trains a small rul model (window 8) on a fleet whose wear sensor rises
+// towards failure.
+func trainRUL(t *testing.T) *artifact.Model {
+	t.Helper()
+	d := rulFleet(4)
 	m, _, err := trainer.Fit(context.Background(), d, trainer.Options{Task: artifact.TaskRUL, Window: 8, Ensemble: 2, Epochs: 20, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -182,17 +189,8 @@ func mustJSON(t *testing.T, v any) []byte {
 // without the field, or with a negative one, is dropped and counted (bad_age), and
 // the rows after it score as if it never came.
 func TestAgeColumnScoreAndDaemonAgree(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 5))
-	d := trainer.Data{Columns: rulSensors, TimeColumn: "cycle"}
-	for u := range 12 {
-		life := 60 + rng.IntN(40)
-		s := trainer.Series{Asset: strconv.Itoa(u)}
-		for c := 1; c <= life; c++ {
-			s.T = append(s.T, float64(c))
-			s.Rows = append(s.Rows, []float64{math.Exp(-float64(life-c)/25) + 0.02*rng.NormFloat64(), rng.NormFloat64()})
-		}
-		d.Series = append(d.Series, s)
-	}
+	d := rulFleet(5)
+	d.TimeColumn = "cycle"
 	m, _, err := trainer.Fit(context.Background(), d, trainer.Options{Task: artifact.TaskRUL, Window: 8, Ensemble: 2, Epochs: 20, Seed: 1, AgeColumn: "cycle"})
 	if err != nil {
 		t.Fatal(err)
@@ -204,6 +202,7 @@ func TestAgeColumnScoreAndDaemonAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	const first, n = 101, 12
+	rng := rand.New(rand.NewPCG(5, 6))
 	rows := make([][]float64, n)
 	for i := range rows {
 		rows[i] = []float64{0.1 + 0.02*float64(i), rng.NormFloat64()}

@@ -86,17 +86,7 @@ func TestAgeColumnBatchEqualsStream(t *testing.T) {
 		if x[ageAt] != s.T[i] || s.T[i] < 200 {
 			t.Fatalf("row %d: batch age %v, want the cycle %v", i, x[ageAt], s.T[i])
 		}
-		scaled := make([]float64, len(x))
-		_ = m.Input.Transform(x, scaled)
-		x32 := make([]float32, len(x))
-		for j, v := range scaled {
-			x32[j] = float32(v)
-		}
-		var sum float64
-		for _, n := range nets {
-			sum += float64(n.NewPredictor().Predict(x32, make([]float32, 1))[0])
-		}
-		want := math.Max(0, m.TargetCenter[0]+m.TargetScale[0]*sum/float64(len(nets)))
+		want := batchRUL(m, nets, x)
 		if math.Abs(r.RUL-want) > 1e-9 {
 			t.Fatalf("row %d: stream RUL %v, batch %v", i, r.RUL, want)
 		}

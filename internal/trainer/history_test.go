@@ -56,17 +56,7 @@ func TestHistoryEWMABatchEqualsStream(t *testing.T) {
 		if want := math.Min(125, s.T[len(s.T)-1]-s.T[i]); mat.Y[k][0] != want {
 			t.Fatalf("row %d: target %v, want %v", i, mat.Y[k][0], want)
 		}
-		scaled := make([]float64, len(x))
-		_ = m.Input.Transform(x, scaled)
-		x32 := make([]float32, len(x))
-		for j, v := range scaled {
-			x32[j] = float32(v)
-		}
-		var sum float64
-		for _, n := range nets {
-			sum += float64(n.NewPredictor().Predict(x32, make([]float32, 1))[0])
-		}
-		want := math.Max(0, m.TargetCenter[0]+m.TargetScale[0]*sum/float64(len(nets)))
+		want := batchRUL(m, nets, x)
 		if r.RUL != want {
 			t.Fatalf("row %d: stream RUL %v, batch %v", i, r.RUL, want)
 		}

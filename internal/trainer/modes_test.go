@@ -10,6 +10,7 @@ import (
 
 	"github.com/faultline/faultline/internal/alerting"
 	"github.com/faultline/faultline/internal/artifact"
+	"github.com/faultline/faultline/internal/model"
 	"github.com/faultline/faultline/internal/scoring"
 )
 
@@ -28,6 +29,23 @@ func runToFailure(n int, seed uint64) Data {
 		d.Series = append(d.Series, s)
 	}
 	return d
+}
+
+// batchRUL is the RUL the model's networks give the batch feature vector x, computed
+// by hand as the scorer should: scale, predict with each network, average, undo the
+// target scaling, floor at 0. Tests compare it with what a stream reports.
+func batchRUL(m *artifact.Model, nets []*model.MLP[float32], x []float64) float64 {
+	scaled := make([]float64, len(x))
+	_ = m.Input.Transform(x, scaled)
+	x32 := make([]float32, len(x))
+	for j, v := range scaled {
+		x32[j] = float32(v)
+	}
+	var sum float64
+	for _, n := range nets {
+		sum += float64(n.NewPredictor().Predict(x32, make([]float32, 1))[0])
+	}
+	return math.Max(0, m.TargetCenter[0]+m.TargetScale[0]*sum/float64(len(nets)))
 }
 
 // The age input must be the same number in training (batch windows) and in live
@@ -71,17 +89,7 @@ func TestAgeFeatureBatchEqualsStream(t *testing.T) {
 		if got := x[len(x)-1]; got != float64(i+1) {
 			t.Fatalf("row %d: batch age %v, want %d", i, got, i+1)
 		}
-		scaled := make([]float64, len(x))
-		_ = m.Input.Transform(x, scaled)
-		x32 := make([]float32, len(x))
-		for j, v := range scaled {
-			x32[j] = float32(v)
-		}
-		var sum float64
-		for _, n := range nets {
-			sum += float64(n.NewPredictor().Predict(x32, make([]float32, 1))[0])
-		}
-		want := math.Max(0, m.TargetCenter[0]+m.TargetScale[0]*sum/float64(len(nets)))
+		want := batchRUL(m, nets, x)
 		if math.Abs(r.RUL-want) > 1e-9 {
 			t.Fatalf("row %d: stream RUL %v, batch %v", i, r.RUL, want)
 		}

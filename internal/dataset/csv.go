@@ -410,7 +410,14 @@ func parseCell(s string, decimalComma bool) (float64, error) {
 	return v, nil
 }
 
-var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006/01/02 15:04:05", "2006-01-02"}
+// timeLayouts are the timestamp forms read, each unambiguous: ISO 8601 with T or a
+// space, with or without a zone and fractions, and the day.month.year of European
+// exports. Slashed dates other than year/month/day are left out on purpose: 03/01/2024
+// is March in one locale and January in another, and a file read in the wrong order
+// would be refused only at its thirteenth day, or not at all.
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02T15:04:05.999999999", "2006-01-02 15:04", "2006-01-02T15:04", "2006/01/02 15:04:05", "2006/01/02 15:04",
+	"02.01.2006 15:04:05.999999999", "02.01.2006 15:04", "2006-01-02", "02.01.2006"}
 
 // parseTime accepts RFC 3339 and common export layouts (UTC assumed without a zone), or
 // a plain number (cycles, seconds, or Unix milliseconds when it looks like one).

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReadVariants(t *testing.T) {
@@ -91,6 +92,34 @@ func TestReadTextCellsAndDecimalCommas(t *testing.T) {
 	tb, _ = Read(strings.NewReader("t,a\n1,\"1,5\"\n2,2\n3,3\n"), Options{TimeColumn: "t"})
 	if !math.IsNaN(tb.Rows[0][0]) || len(tb.TextCells) != 1 {
 		t.Fatalf("a quoted 1,5 in a comma-separated file: rows %v, text cells %+v", tb.Rows, tb.TextCells)
+	}
+}
+
+// The timestamp forms of exports: ISO with a space and a zone, fractions, minutes only,
+// and the day.month.year of European exports; slashed day/month dates are refused
+// rather than guessed.
+func TestTimestampForms(t *testing.T) {
+	want := time.Date(2024, 3, 1, 7, 5, 9, 0, time.UTC)
+	for _, c := range []struct {
+		in string
+		at time.Time
+	}{
+		{"2024-03-01T07:05:09Z", want},
+		{"2024-03-01 07:05:09+01:00", want.Add(-time.Hour)},
+		{"2024-03-01 07:05:09.5", want.Add(500 * time.Millisecond)},
+		{"2024-03-01T07:05:09", want},
+		{"2024-03-01T07:05", want.Add(-9 * time.Second)},
+		{"01.03.2024 07:05:09", want},
+		{"01.03.2024 07:05", want.Add(-9 * time.Second)},
+		{"01.03.2024", time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		v, isTS, err := parseTime(c.in)
+		if err != nil || !isTS || v != float64(c.at.UnixNano())/1e9 {
+			t.Errorf("%q: %v %v %v, want %v", c.in, v, isTS, err, c.at)
+		}
+	}
+	if _, _, err := parseTime("03/01/2024 07:05"); err == nil {
+		t.Error("03/01/2024 read as one of March or January")
 	}
 }
 

@@ -35,6 +35,12 @@ func (e *Engine) Maintain(topic string, payload []byte) error {
 	key := e.topics.Telemetry(tp.Machine)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.stopped {
+		// Shutting down: the alert could no longer be published. The work is
+		// announced again by whoever sends it, or the machine calms down.
+		e.met.Drops.WithLabelValues(DropStopping).Inc()
+		return fmt.Errorf("maintenance of %s ignored: the daemon is stopping", tp.Machine.Key())
+	}
 	e.met.Maintenance.Inc()
 	delete(e.restored, key)
 	delete(e.baselines, key)

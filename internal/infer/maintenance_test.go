@@ -105,4 +105,10 @@ func TestMaintenanceRefusedAndBeforeFirstSample(t *testing.T) {
 	if !strings.Contains(states(col.get()), "pump-0001:raised") || value(met.Maintenance) != 1 {
 		t.Fatalf("maintenance_total %v", value(met.Maintenance))
 	}
+	// Shutting down: nothing can be published any more, so nothing changes.
+	e.Stop()
+	n := len(col.get())
+	if err := e.Maintain(testTopics.Maintenance(pump), nil); err == nil || value(met.Drops.WithLabelValues(DropStopping)) != 1 || len(col.get()) != n {
+		t.Fatalf("maintenance while stopping: %v, drops{stopping} %v, %d alerts after %d", err, value(met.Drops.WithLabelValues(DropStopping)), len(col.get()), n)
+	}
 }

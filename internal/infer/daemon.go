@@ -210,6 +210,13 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	// that scores the machine must hear of it. Refusals are counted; the log keeps a few.
 	mlog := d.log.Sample(&zerolog.BurstSampler{Burst: 5, Period: time.Minute})
 	d.deps.Broker.Subscribe(d.cfg.Topics.MaintenanceFilter(), 1, func(m mqttclient.Message) {
+		if m.Retained() {
+			// Work is news, not state: a kept message would restart every machine on
+			// each subscribe and wipe the history just restored.
+			d.met.Drops.WithLabelValues(DropRetainedMaintenance).Inc()
+			mlog.Warn().Str("topic", m.Topic()).Msg("retained maintenance message ignored (publish maintenance without retain)")
+			return
+		}
 		if err := d.eng.Maintain(m.Topic(), m.Payload()); err != nil {
 			mlog.Warn().Err(err).Msg("maintenance message refused (counted in infer_drops_total)")
 		}

@@ -80,6 +80,7 @@ type fakeMsg struct {
 func (m fakeMsg) Topic() string   { return m.topic }
 func (m fakeMsg) Payload() []byte { return m.payload }
 func (m fakeMsg) Duplicate() bool { return false }
+func (m fakeMsg) Retained() bool  { return false }
 func (m fakeMsg) Ack()            {}
 
 // fakeDaemonConfig is the daemon's config for the fake broker: the test model, a

@@ -45,7 +45,10 @@ type Engine struct {
 	// baselines holds the saved baselines of a previous run (baselines.go), keyed by
 	// telemetry topic, until the machine's stream exists to take them.
 	baselines map[string]savedBaseline
-	dec       telemetry.FastDecoder
+	// maintained is when each machine's last work was done (Maintain), so a
+	// redelivered announcement does not restart it again; bounded like machines.
+	maintained map[string]time.Time
+	dec        telemetry.FastDecoder
 }
 
 type machine struct {
@@ -86,7 +89,7 @@ func NewEngine(c EngineConfig, met *Metrics, log zerolog.Logger, emit Emit, onSc
 	if emit == nil {
 		emit = func(telemetry.Alert) {}
 	}
-	e := &Engine{reg: reg, machines: map[string]*machine{}, unknown: map[string]struct{}{}, restored: map[string]telemetry.Alert{}, baselines: map[string]savedBaseline{}, max: c.MaxMachines,
+	e := &Engine{reg: reg, machines: map[string]*machine{}, unknown: map[string]struct{}{}, restored: map[string]telemetry.Alert{}, baselines: map[string]savedBaseline{}, maintained: map[string]time.Time{}, max: c.MaxMachines,
 		topics: c.Topics, limits: c.Limits, met: met, log: log.With().Str("component", "engine").Logger(), emit: emit, onScore: onScore}
 	for p, m := range reg.models {
 		a := m.Artifact()

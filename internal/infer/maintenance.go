@@ -41,20 +41,35 @@ func (e *Engine) Maintain(topic string, payload []byte) error {
 		e.met.Drops.WithLabelValues(DropStopping).Inc()
 		return fmt.Errorf("maintenance of %s ignored: the daemon is stopping", tp.Machine.Key())
 	}
+	m := e.machines[key]
+	open, hasOpen := e.openAlert(key, m)
+	if !mt.TS.IsZero() && (!mt.TS.After(e.maintained[key]) || hasOpen && open.StartedAt.After(mt.TS)) {
+		// Work already taken (a QoS 1 redelivery), or older than the alert now open:
+		// the fault outlived that work, and the machine is not to start afresh again.
+		e.met.Drops.WithLabelValues(DropStaleMaintenance).Inc()
+		e.log.Debug().Str("machine", tp.Machine.Key()).Time("at", mt.TS).Msg("maintenance message older than the machine's last work or open alert: ignored")
+		return nil
+	}
+	if _, ok := e.maintained[key]; !mt.TS.IsZero() && (ok || len(e.maintained) < e.max) {
+		// Only the work's own time: a receipt time is on another clock than the
+		// samples' and the next message's.
+		e.maintained[key] = mt.TS
+	}
 	e.met.Maintenance.Inc()
 	delete(e.restored, key)
 	delete(e.baselines, key)
 	ev := e.log.Info().Str("machine", tp.Machine.Key()).Time("at", at).Str("action", mt.Action).Str("by", mt.By)
-	m := e.machines[key]
-	if m == nil {
-		ev.Msg("maintenance: the machine starts afresh when it reports")
-		return nil
-	}
-	if sev := m.st.ActiveAlert(); sev != alerting.None {
-		a := maintenanceClear(m, sev, at, mt)
+	if hasOpen {
+		// Also an alert a previous run or a model reload left open and no stream has
+		// taken yet (the machine down since its failure): cleared now, or never.
+		a := maintenanceClear(tp.Machine, open, at, mt)
 		e.met.Alerts.WithLabelValues(a.State).Inc()
 		e.emit(a)
 		ev = ev.Str("cleared", a.ID)
+	}
+	if m == nil {
+		ev.Msg("maintenance: the machine starts afresh when it reports")
+		return nil
 	}
 	m.st.Reset()
 	m.active = alerting.None
@@ -63,17 +78,31 @@ func (e *Engine) Maintain(topic string, payload []byte) error {
 	return nil
 }
 
-// maintenanceClear is the clear of m's open alert (severity sev) by maintenance at at.
-func maintenanceClear(m *machine, sev alerting.Severity, at time.Time, mt telemetry.Maintenance) telemetry.Alert {
-	a := m.mdl.Artifact()
-	kind := alertKind(a)
-	started := m.st.AlertStartedAt()
-	al := telemetry.Alert{
-		ID: AlertID(m.id, kind, alerting.Event{StartedAt: started}), Site: m.id.Site, Line: m.id.Line, Machine: m.id.Machine,
-		Kind: kind, State: telemetry.StateCleared, Reason: telemetry.ReasonMaintenance, Severity: sev.String(),
-		StartedAt: started.UTC(), TS: at.UTC(), Model: a.Name, ModelVersion: a.Version,
+// openAlert is the machine's open alert: its stream's, or one kept for a stream not
+// made yet (e.restored).
+func (e *Engine) openAlert(key string, m *machine) (telemetry.Alert, bool) {
+	if m != nil {
+		sev := m.st.ActiveAlert()
+		if sev == alerting.None {
+			return telemetry.Alert{}, false
+		}
+		a := m.mdl.Artifact()
+		kind, started := alertKind(a), m.st.AlertStartedAt()
+		return telemetry.Alert{ID: AlertID(m.id, kind, alerting.Event{StartedAt: started}), Kind: kind, Severity: sev.String(),
+			StartedAt: started, Model: a.Name, ModelVersion: a.Version}, true
 	}
-	al.Message = m.id.Machine + ": " + kind + " cleared by maintenance"
+	a, ok := e.restored[key]
+	return a, ok
+}
+
+// maintenanceClear is the clear of the machine's open alert by work done at at.
+func maintenanceClear(id telemetry.Machine, open telemetry.Alert, at time.Time, mt telemetry.Maintenance) telemetry.Alert {
+	al := telemetry.Alert{
+		ID: open.ID, Site: id.Site, Line: id.Line, Machine: id.Machine,
+		Kind: open.Kind, State: telemetry.StateCleared, Reason: telemetry.ReasonMaintenance, Severity: open.Severity,
+		StartedAt: open.StartedAt.UTC(), TS: at.UTC(), Model: open.Model, ModelVersion: open.ModelVersion,
+	}
+	al.Message = id.Machine + ": " + open.Kind + " cleared by maintenance"
 	if mt.Action != "" {
 		al.Message += ": " + mt.Action
 	}

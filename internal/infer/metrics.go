@@ -12,6 +12,11 @@ const (
 	DropScoreError      = "score_error"       // scoring refused the row
 	DropAlertOverflow   = "alert_overflow"    // the in-memory alert backlog is full
 	DropQueueFull       = "queue_full"        // the on-disk alert queue is full
+	// DropStaleMaintenance: a maintenance message no newer than the machine's last
+	// work or older than its open alert (a redelivery); DropRetainedMaintenance: one the
+	// broker kept, which would restart every machine on each subscribe.
+	DropStaleMaintenance    = "stale_maintenance"
+	DropRetainedMaintenance = "retained_maintenance"
 )
 
 // Metrics of the daemon, all prefixed infer_.

@@ -161,6 +161,7 @@ type ackMsg struct {
 func (m ackMsg) Topic() string   { return m.topic }
 func (m ackMsg) Payload() []byte { return m.payload }
 func (m ackMsg) Duplicate() bool { return false }
+func (m ackMsg) Retained() bool  { return false }
 func (m ackMsg) Ack()            { m.onAck() }
 
 // fakeSpool records the committer's calls in one event log shared with the messages'

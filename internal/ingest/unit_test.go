@@ -129,6 +129,7 @@ type fakeMsg struct {
 func (m fakeMsg) Topic() string   { return m.topic }
 func (m fakeMsg) Payload() []byte { return []byte(m.payload) }
 func (m fakeMsg) Duplicate() bool { return m.dup }
+func (m fakeMsg) Retained() bool  { return false }
 func (m fakeMsg) Ack()            {}
 
 // TestRedeliveredReceiveStampedIsCounted (issue 16.12): a per-sensor bare value has no

@@ -114,6 +114,9 @@ type Message interface {
 	Topic() string
 	Payload() []byte
 	Duplicate() bool
+	// Retained says the broker kept the message and sent it on subscribing: state,
+	// not news.
+	Retained() bool
 	Ack()
 }
 

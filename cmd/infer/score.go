@@ -55,14 +55,15 @@ func runScore(args []string, getenv func(string) string, stdout, stderr io.Write
 	if cerr := closeOut(err == nil); err == nil {
 		err = cerr
 	}
+	// Also on an error: a model column the reader left out as text is said here.
+	for _, n := range st.Notes {
+		fmt.Fprintln(stderr, n)
+	}
 	if err != nil {
 		if !*cmapss && looksLikeCMAPSS(csvPath) {
 			return fmt.Errorf("%w\n%s looks like a raw NASA C-MAPSS file (no header row, space-separated numbers): add --cmapss", err, csvPath)
 		}
 		return err
-	}
-	for _, n := range st.Notes {
-		fmt.Fprintln(stderr, n)
 	}
 	fmt.Fprintf(stderr, "scored %d rows (%d windows, %d assets): %d alerts raised, %d cleared, %d out-of-order rows skipped",
 		st.Rows, st.Scored, st.Assets, st.Raised, st.Cleared, st.OutOfOrder)

@@ -12,6 +12,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -179,6 +180,10 @@ func (l *colLayout) dropText(t *Table) error {
 	for k, name := range l.names {
 		n := l.text[k]
 		switch {
+		case n > 0 && 2*n > l.filled[k] && l.timeCol < 0 && looksLikeTime(l.example[k]):
+			// Not a status column: the file's clock in a form not read. Dropping it
+			// would number the rows instead, and a model would learn a period of one row.
+			return fmt.Errorf("column %q holds times in a form not read (first %q at line %d): write them as 2006-01-02 15:04:05 (ISO 8601, RFC 3339) or 02.01.2006 15:04:05, or give --ignore %s", name, l.example[k], l.exLine[k], name)
 		case n > 0 && 2*n > l.filled[k]:
 			t.Dropped = append(t.Dropped, Dropped{Column: name,
 				Reason: fmt.Sprintf("text, not numbers (%d of %d cells; first %q at line %d)", n, l.filled[k], l.example[k], l.exLine[k])})
@@ -433,6 +438,12 @@ func parseTime(s string) (float64, bool, error) {
 	}
 	return 0, false, fmt.Errorf("%q is neither a number nor a timestamp like 2006-01-02 15:04:05 or RFC 3339", truncate(s))
 }
+
+// timeLike matches what looks like a date or a time of day in a form parseTime does
+// not read: 03/01/2024 07:05, 1.3.2024, 07:05:09.
+var timeLike = regexp.MustCompile(`^(\d{1,4}[./-]\d{1,2}[./-]\d{1,4}([ T]\d{1,2}:\d{2}.*)?|\d{1,2}:\d{2}(:\d{2}([.,]\d+)?)?( ?[AaPp][Mm])?)$`)
+
+func looksLikeTime(s string) bool { return timeLike.MatchString(strings.TrimSpace(s)) }
 
 // TimeNames are header names taken as the time column when none is given (any case):
 // the simulator's CSVs and infer score write ts.

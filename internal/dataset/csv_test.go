@@ -121,6 +121,18 @@ func TestTimestampForms(t *testing.T) {
 	if _, _, err := parseTime("03/01/2024 07:05"); err == nil {
 		t.Error("03/01/2024 read as one of March or January")
 	}
+	// Such a column is the file's clock: refused by name, not dropped as text (the rows
+	// would be numbered and a model learn a period of one row).
+	for _, in := range []string{"Zeitstempel;T1\n03/01/2024 07:05;1,5\n03/01/2024 07:06;1,6\n", "when,x\n1.3.2024 07:05,2\n", "clock,x\n7:05 PM,2\n"} {
+		_, err := Read(strings.NewReader(in), Options{})
+		if err == nil || !strings.Contains(err.Error(), "holds times in a form not read") {
+			t.Errorf("%q: %v, want the time column refused", in, err)
+		}
+	}
+	// With the time column named, another column of words stays a text column.
+	if tb, err := Read(strings.NewReader("ts,mode,x\n2024-03-01T00:00:00Z,auto,1\n"), Options{TimeColumn: "ts"}); err != nil || len(tb.Dropped) != 1 {
+		t.Errorf("%v %+v", err, tb)
+	}
 }
 
 func TestDetectColumns(t *testing.T) {

@@ -32,12 +32,15 @@ type savedBaseline struct {
 	HalfLife float64               `json:"half_life_s"`
 	State    scoring.BaselineState `json:"state"`
 	History  *scoring.HistoryState `json:"history,omitempty"`
+	// Trained is the model's creation time: a retrain that kept its name and version
+	// may normalise the sensors otherwise, and its history would be on another scale.
+	Trained time.Time `json:"trained,omitzero"`
 }
 
 // saved is m's state as kept, and false when it has none to keep.
 func saved(m *machine) (savedBaseline, bool) {
 	a := m.mdl.Artifact()
-	b := savedBaseline{Model: a.Name, Version: a.Version}
+	b := savedBaseline{Model: a.Name, Version: a.Version, Trained: a.Created}
 	s, okB := m.st.BaselineState()
 	if okB {
 		b.Ref, b.Quantile, b.HalfLife, b.State = a.Baseline.Ref, a.Baseline.Quantile, a.Baseline.HalfLife, s
@@ -54,9 +57,10 @@ func (b savedBaseline) fits(a *artifact.Model) bool {
 		b.Quantile == a.Baseline.Quantile && b.HalfLife == a.Baseline.HalfLife
 }
 
-// historyFits says whether b's history was kept under the model a.
+// historyFits says whether b's history was kept under the model a (the same
+// name, version and training).
 func (b savedBaseline) historyFits(a *artifact.Model) bool {
-	return b.History != nil && b.Model == a.Name && b.Version == a.Version
+	return b.History != nil && b.Model == a.Name && b.Version == a.Version && b.Trained.Equal(a.Created)
 }
 
 // staleAfter is how many half-lives a baseline is kept for a machine that stopped

@@ -198,9 +198,9 @@ func (o Options) Validate() error {
 	}
 	if !finite(o.Horizon) || o.Horizon < 0 {
 		bad("--horizon %v: use a positive horizon (0 = the default: 30, for timestamps 0.24 x the cap)", o.Horizon)
-	} else if cp := o.RULCap; cp > 0 && finite(cp) && cmpOr(o.Horizon, 30) >= cp {
-		// Without --rul-cap the cap depends on the data (rulScale checks it then).
-		bad("--horizon %v: use a horizon below --rul-cap %v (the alert would never clear)", cmpOr(o.Horizon, 30), cp)
+	} else if cp := o.RULCap; cp > 0 && finite(cp) && o.Horizon > 0 && o.Horizon >= cp {
+		// Either one left at 0 depends on the data (rulScale checks it then).
+		bad("--horizon %v: use a horizon below --rul-cap %v (the alert would never clear)", o.Horizon, cp)
 	}
 	for _, a := range o.HistoryEWMA {
 		if !(a > 0 && a <= 1) {

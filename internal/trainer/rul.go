@@ -43,12 +43,16 @@ func rulScale(d Data, cap, horizon float64) (float64, float64, error) {
 	default:
 		var lives []float64
 		for _, s := range d.Series {
-			if n := len(s.T); n > 1 {
-				lives = append(lives, s.T[n-1]-s.T[0])
+			if len(s.T) > 1 {
+				// First to last in time, whatever the order of the rows (late rows are
+				// dropped later); an asset of one instant has no life to measure.
+				if l := slices.Max(s.T) - slices.Min(s.T); l > 0 {
+					lives = append(lives, l)
+				}
 			}
 		}
 		if len(lives) == 0 {
-			return 0, horizon, nil // too little data: fitRUL says so
+			return 0, 0, fmt.Errorf("%w: no asset spans any time (every row of each asset at one instant): the remaining life cannot be measured", ErrData)
 		}
 		slices.Sort(lives)
 		cap, how = rulLifeShare*lives[len(lives)/2], "5/8 of the assets' median life"

@@ -42,27 +42,19 @@ type CSVOptions struct {
 // `infer score` use, so a file that trains also replays) so that a bad cell is reported
 // before anything is published.
 func ReadCSV(r io.Reader, opt CSVOptions) (*Table, error) {
-	br := bufio.NewReader(r)
-	head, _ := br.Peek(min(br.Size(), 4096))
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, _ := br.Peek(64 << 10)
 	if len(bytes.TrimSpace(head)) == 0 {
 		return nil, errors.New("csv is empty: want a header row, then rows")
 	}
 	if opt.Sep == 0 {
 		opt.Sep = dataset.DetectSeparator(head)
 	}
-	line, _, _ := bytes.Cut(head, []byte("\n"))
-	header := strings.Split(strings.TrimRight(string(line), "\r"), string(opt.Sep))
-	name := opt.TimeColumn
-	if name == "" {
-		name, _ = dataset.DetectColumns(head)
-	}
-	timeCol, err := findTimeColumn(header, name)
-	if err != nil {
-		return nil, err
-	}
-	o := dataset.Options{Sep: opt.Sep, Ignore: opt.Ignore}
-	if timeCol >= 0 {
-		o.TimeColumn = strings.TrimSpace(header[timeCol])
+	// The reader finds the named column itself (quoted, after a byte-order mark) and
+	// refuses one the header lacks.
+	o := dataset.Options{Sep: opt.Sep, Ignore: opt.Ignore, TimeColumn: opt.TimeColumn}
+	if o.TimeColumn == "" {
+		o.TimeColumn, _ = dataset.DetectColumns(head)
 	}
 	d, err := dataset.Read(br, o)
 	if err != nil {
@@ -78,7 +70,7 @@ func ReadCSV(r io.Reader, opt CSVOptions) (*Table, error) {
 	for i, h := range d.Sensors {
 		t.Sensors = append(t.Sensors, SanitizeName(h, i))
 	}
-	if timeCol >= 0 {
+	if o.TimeColumn != "" {
 		t.Times = make([]time.Time, len(d.T))
 		for i, v := range d.T {
 			t.Times[i] = replayTime(v, d.Timestamps)
@@ -96,19 +88,6 @@ func replayTime(v float64, timestamp bool) time.Time {
 	}
 	us := math.Round(v * 1e6)
 	return time.UnixMicro(int64(us)).UTC()
-}
-
-// findTimeColumn is the index of the header named name, -1 for none ("").
-func findTimeColumn(header []string, name string) (int, error) {
-	if name == "" {
-		return -1, nil
-	}
-	for i, h := range header {
-		if strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")) == name {
-			return i, nil
-		}
-	}
-	return 0, fmt.Errorf("csv has no column %q (columns: %s)", name, strings.Join(header, ", "))
 }
 
 // SanitizeName turns a CSV header into a valid sensor name: characters outside

@@ -101,3 +101,14 @@ func TestPerSensorTopics(t *testing.T) {
 		}
 	}
 }
+
+// Replay reads what bin/train reads: a header with a byte-order mark or quoted names,
+// and the time column found the same way.
+func TestReplayHeaderForms(t *testing.T) {
+	for _, in := range []string{"\ufeffts,a\n2024-01-01T00:00:00Z,1\n2024-01-01T00:00:01Z,2\n", "\"ts\",\"a\"\n2024-01-01T00:00:00Z,1\n2024-01-01T00:00:01Z,2\n"} {
+		tb, err := ReadCSV(strings.NewReader(in), CSVOptions{})
+		if err != nil || len(tb.Times) != 2 || len(tb.Sensors) != 1 || tb.Sensors[0] != "a" {
+			t.Errorf("%q: %+v, %v", in, tb, err)
+		}
+	}
+}

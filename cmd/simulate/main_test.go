@@ -49,7 +49,7 @@ func TestBadArguments(t *testing.T) {
 		{"replay unreadable csv", []string{"replay", "--http-addr", "", "--csv", filepath.Join(dir, "missing.csv")}, "no such file"},
 		{"replay text only", []string{"replay", "--http-addr", "", "--csv", onlyText}, `no numeric sensor column: column "state" is text`},
 		{"replay bad time", []string{"replay", "--http-addr", "", "--csv", badTime}, `"yesterday" is neither a number nor a timestamp`},
-		{"replay missing time column", []string{"replay", "--http-addr", "", "--csv", nonNumeric, "--time-column", "when"}, `no column "when"`},
+		{"replay missing time column", []string{"replay", "--http-addr", "", "--csv", nonNumeric, "--time-column", "when"}, `unknown column(s) ["when"]`},
 		{"replay bad sep", []string{"replay", "--http-addr", "", "--csv", nonNumeric, "--sep", "ab"}, "--sep"},
 		{"replay bad machine", []string{"replay", "--http-addr", "", "--csv", nonNumeric, "--machine", "a/b"}, "--machine"},
 	}

@@ -475,30 +475,56 @@ func DetectColumns(sample []byte) (timeCol, assetCol string) {
 	for i, h := range header {
 		header[i] = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
 	}
-	named := func(names []string) string {
+	first, err := next()
+	if err != nil || len(first) != len(header) {
+		first = nil
+	}
+	// parses says whether column i's first data cell is a time (a timestamp, or a
+	// number); true when there is no data row to look at.
+	parses := func(i int) bool {
+		if first == nil {
+			return true
+		}
+		_, _, err := parseTime(first[i])
+		return err == nil
+	}
+	named := func(names []string, mustParse bool) string {
 		for _, n := range names {
-			for _, h := range header {
-				if strings.EqualFold(h, n) {
+			for i, h := range header {
+				if strings.EqualFold(h, n) && (!mustParse || parses(i)) {
 					return h
 				}
 			}
 		}
 		return ""
 	}
-	timeCol, assetCol = named(TimeNames), named(AssetNames)
-	if timeCol != "" {
+	assetCol = named(AssetNames, false)
+	// A name that fits and a cell that reads as a time: an export with Date and Time in
+	// two columns has the date in one and the time of day (not a time by itself) in
+	// the other.
+	if timeCol = named(TimeNames, true); timeCol != "" || first == nil {
 		return timeCol, assetCol
-	}
-	first, err := next()
-	if err != nil || len(first) != len(header) {
-		return "", assetCol
 	}
 	for i, cell := range first {
 		if _, isTS, err := parseTime(cell); err == nil && isTS {
 			return header[i], assetCol
 		}
 	}
-	return "", assetCol
+	// A column named like the time whose cells are not read: named all the same, so
+	// the reader refuses it with the line and the forms it reads.
+	return named(TimeNames, false), assetCol
+}
+
+// readLine reads one line with its newline, at most MaxLine bytes of it.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		line = append(line, chunk...)
+		if err != bufio.ErrBufferFull || len(line) > MaxLine {
+			return line, err
+		}
+	}
 }
 
 // DetectFileColumns is DetectColumns on the start of the file at path ("", "" when it
@@ -509,9 +535,17 @@ func DetectFileColumns(path string) (timeCol, assetCol string) {
 		return "", ""
 	}
 	defer f.Close()
-	b := make([]byte, 64<<10)
-	n, _ := io.ReadFull(f, b)
-	return DetectColumns(b[:n])
+	// The header and the first data row, however wide (up to MaxLine each).
+	br := bufio.NewReaderSize(f, 64<<10)
+	var b []byte
+	for range 2 {
+		line, err := readLine(br)
+		b = append(b, line...)
+		if err != nil {
+			break
+		}
+	}
+	return DetectColumns(b)
 }
 
 func truncate(s string) string {

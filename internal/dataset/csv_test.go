@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -144,6 +145,8 @@ func TestDetectColumns(t *testing.T) {
 		{"named, any case", "Machine_ID;TimeStamp;x\npump-1;5;2\n", "TimeStamp", "Machine_ID"},
 		{"names before content", "when,date,machine\n2024-03-01T00:00:00Z,2024-03-01,a\n", "date", "machine"},
 		{"empty", "", "", ""},
+		{"date and time apart", "Date;Time;x\n2024-03-01;07:05:00;1\n", "Date", ""},
+		{"named, not read", "time,x\n03/01/2024 07:05,1\n", "time", ""},
 	} {
 		tm, as := DetectColumns([]byte(tc.in))
 		if tm != tc.time || as != tc.asset {
@@ -156,6 +159,19 @@ func TestDetectColumns(t *testing.T) {
 	}
 	if tm, _ := DetectFileColumns(p); tm != "Zeit" {
 		t.Errorf("file: %q", tm)
+	}
+	// A header wider than any peek: the time column after 100 KB of other names.
+	var wide strings.Builder
+	for i := range 10000 {
+		fmt.Fprintf(&wide, "sensor_%05d,", i)
+	}
+	wide.WriteString("ts\n")
+	wide.WriteString(strings.Repeat("1,", 10000) + "2024-03-01T00:00:00Z\n")
+	if err := os.WriteFile(p, []byte(wide.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if tm, _ := DetectFileColumns(p); tm != "ts" {
+		t.Errorf("wide header: %q", tm)
 	}
 	if tm, as := DetectFileColumns(filepath.Join(t.TempDir(), "missing.csv")); tm != "" || as != "" {
 		t.Errorf("missing file: %q %q", tm, as)

@@ -61,12 +61,7 @@ func ReadCSV(r io.Reader, opt CSVOptions) (*Table, error) {
 		return nil, fmt.Errorf("csv: %w", err)
 	}
 	t := &Table{Rows: d.Rows}
-	for _, c := range d.Dropped {
-		t.Notes = append(t.Notes, fmt.Sprintf("column %q left out: %s", c.Column, c.Reason))
-	}
-	for _, c := range d.TextCells {
-		t.Notes = append(t.Notes, c.String())
-	}
+	t.Notes = d.Notes()
 	for i, h := range d.Sensors {
 		t.Sensors = append(t.Sensors, SanitizeName(h, i))
 	}

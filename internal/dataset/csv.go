@@ -69,8 +69,24 @@ type TextCells struct {
 }
 
 // String says what happened in one line for a log.
-func (c TextCells) String() string {
-	return fmt.Sprintf("column %q: %d text cell(s) read as missing (first %q at line %d)", c.Column, c.Count, c.Example, c.Line)
+func (c TextCells) String() string { return fmt.Sprintf("column %q: %s", c.Column, c.Detail()) }
+
+// Detail is String without the column's name.
+func (c TextCells) Detail() string {
+	return fmt.Sprintf("%d text cell(s) read as missing (first %q at line %d)", c.Count, c.Example, c.Line)
+}
+
+// Notes says, one line each, what the reader did with text: the columns it left out
+// and the text cells it read as missing, for the user of a program that read t.
+func (t *Table) Notes() []string {
+	var out []string
+	for _, c := range t.Dropped {
+		out = append(out, fmt.Sprintf("column %q left out: %s", c.Column, c.Reason))
+	}
+	for _, c := range t.TextCells {
+		out = append(out, c.String())
+	}
+	return out
 }
 
 // Group is a run of consecutive rows of one asset.

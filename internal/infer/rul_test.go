@@ -43,6 +43,19 @@ func rulFleet(seed uint64) trainer.Data {
 	return d
 }
 
+// rulEngine is an engine on the model file p that hands every scored window to sink.
+func rulEngine(t *testing.T, p string, sink ScoreSink) (*Engine, *Metrics) {
+	t.Helper()
+	lim := telemetry.DefaultLimits()
+	lim.MaxFuture = 0
+	met := NewMetrics(nil)
+	e, err := NewEngine(EngineConfig{Model: p, MaxMachines: 10, Topics: testTopics, Limits: lim}, met, zerolog.Nop(), func(telemetry.Alert) {}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, met
+}
+
 // trainRUL trains a small rul model (window 8) on a fleet whose wear sensor rises
 // towards failure.
 func trainRUL(t *testing.T) *artifact.Model {
@@ -103,13 +116,7 @@ func TestShortUnitGetsRULAndBand(t *testing.T) {
 
 	var got []*scoring.Result
 	sink := func(_ telemetry.Machine, r *scoring.Result, _ *Model) { c := *r; got = append(got, &c) }
-	met := NewMetrics(nil)
-	lim := telemetry.DefaultLimits()
-	lim.MaxFuture = 0
-	e, err := NewEngine(EngineConfig{Model: p, MaxMachines: 10, Topics: testTopics, Limits: lim}, met, zerolog.Nop(), func(telemetry.Alert) {}, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, _ := rulEngine(t, p, sink)
 	topic := testTopics.Telemetry(machineID("engine-7"))
 	for i, r := range rows {
 		s := telemetry.Sample{Time: t0.Add(time.Duration(i) * time.Second)}
@@ -245,13 +252,7 @@ func TestAgeColumnScoreAndDaemonAgree(t *testing.T) {
 	sink := func(_ telemetry.Machine, r *scoring.Result, _ *Model) {
 		got = append(got, strconv.FormatFloat(r.RUL, 'g', ScoreDigits, 64))
 	}
-	met := NewMetrics(nil)
-	lim := telemetry.DefaultLimits()
-	lim.MaxFuture = 0
-	e, err := NewEngine(EngineConfig{Model: p, MaxMachines: 10, Topics: testTopics, Limits: lim}, met, zerolog.Nop(), func(telemetry.Alert) {}, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, met := rulEngine(t, p, sink)
 	topic := testTopics.Telemetry(machineID("engine-7"))
 	send := func(at time.Time, r []float64, age []telemetry.Value) {
 		s := telemetry.Sample{Time: at, Values: append([]telemetry.Value{{Sensor: "wear", V: r[0]}, {Sensor: "noise", V: r[1]}}, age...)}
@@ -336,12 +337,7 @@ func TestRULHistorySurvivesARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	engine := func(rul map[time.Time]float64) *Engine {
-		c := EngineConfig{Model: p, MaxMachines: 10, Topics: testTopics, Limits: telemetry.DefaultLimits()}
-		c.Limits.MaxFuture = 0
-		e, err := NewEngine(c, NewMetrics(nil), zerolog.Nop(), nil, func(_ telemetry.Machine, r *scoring.Result, _ *Model) { rul[r.Time] = r.RUL })
-		if err != nil {
-			t.Fatal(err)
-		}
+		e, _ := rulEngine(t, p, func(_ telemetry.Machine, r *scoring.Result, _ *Model) { rul[r.Time] = r.RUL })
 		return e
 	}
 	topic := testTopics.Telemetry(machineID("unit-7"))

@@ -61,12 +61,7 @@ func Score(o ScoreOptions, csvPath string, w io.Writer) (ScoreStats, error) {
 		return ScoreStats{}, err
 	}
 	st, err := ScoreTable(mdl.Scorer, tbl, o.CSV.AssetColumn != "", w)
-	for _, c := range tbl.Dropped {
-		st.Notes = append(st.Notes, fmt.Sprintf("column %q left out: %s", c.Column, c.Reason))
-	}
-	for _, c := range tbl.TextCells {
-		st.Notes = append(st.Notes, c.String())
-	}
+	st.Notes = tbl.Notes()
 	return st, err
 }
 

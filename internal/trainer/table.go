@@ -1,7 +1,6 @@
 package trainer
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/faultline/faultline/internal/dataset"
@@ -20,7 +19,7 @@ func FromTable(t *dataset.Table) Data {
 		if d.TextCells == nil {
 			d.TextCells = map[string]string{}
 		}
-		d.TextCells[c.Column] = fmt.Sprintf("%d text cell(s) read as missing (first %q at line %d)", c.Count, c.Example, c.Line)
+		d.TextCells[c.Column] = c.Detail()
 	}
 	for _, g := range t.Groups() {
 		d.Series = append(d.Series, Series{Asset: g.Asset, T: t.T[g.Start:g.End], Rows: t.Rows[g.Start:g.End]})

@@ -120,7 +120,7 @@ func (m *machine) applyFaults(k int64, dt float64) float64 {
 
 // corruptSensors applies sensor faults to the measured values: a stuck sensor repeats
 // its value at onset, a drifting one adds a growing offset, a spiking one adds rare
-// large excursions, a dropping one loses 70% of its samples (NaN = left out).
+// large excursions (the first at onset), a dropping one loses 70% of its samples (NaN = left out).
 func (m *machine) corruptSensors(k int64) {
 	for i := range m.faults {
 		f := &m.faults[i]
@@ -137,6 +137,13 @@ func (m *machine) corruptSensors(k int64) {
 		case telemetry.FaultSensorDrift:
 			*v += f.drift * float64(k-f.onset)
 		case telemetry.FaultSensorSpikes:
+			if k == f.onset {
+				// The fault begins with its first spike: at 2 % a sample, a quarter
+				// of the 15-minute episodes would otherwise hold none, faults only
+				// the truth could see. No random draw, so the rest of the run is
+				// the one the seed always gave.
+				*v += 0.55 * m.spec.sensors[f.sensor].Scale
+			}
 			if m.rng.Float64() < 0.02 {
 				sign := 1.0
 				if m.rng.IntN(2) == 0 {

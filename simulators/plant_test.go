@@ -255,6 +255,10 @@ func TestSensorFaults(t *testing.T) {
 			big++
 		}
 	}
+	// The episode opens with a spike, so none is a fault only the truth can see.
+	if math.Abs(spike[600]-spike[599]) < 15 {
+		t.Errorf("onset sample %.1f after %.1f: a spiking fault begins with a spike", spike[600], spike[599])
+	}
 	if big < 40 {
 		t.Errorf("%d jumps > 15 %% points in an hour of spikes, want ~2%% of samples x2", big)
 	}

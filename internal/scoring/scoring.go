@@ -391,9 +391,12 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 	} else {
 		st.anomaly(r)
 		r.SensorIssue, r.IssueSensor = "", -1
-		if issue != "" {
+		switch {
+		case issue == IssueImpulsive:
+			st.impulse(r, issueAt)
+		case issue != "":
 			st.sensorFault(r, issueAt, issue)
-		} else if st.base != nil {
+		case st.base != nil:
 			// A faulty transmitter distorts its own features and drives the process
 			// score; learning such windows would let days of a stuck sensor hide the
 			// next process fault.
@@ -429,6 +432,24 @@ func (st *Stream) sensorFault(r *Result, k int, issue string) {
 	r.Score = math.Max(r.Score, level)
 	clear(r.Shares)
 	if t := st.chk.tgtOf[k]; t >= 0 {
+		r.Shares[t] = 1
+	}
+}
+
+// impulse makes r at least a warning of the process when several sensors made
+// excursions beyond their healthy ones together (IssueImpulsive), led by spec sensor
+// k: a process turned impulsive barely moves the window means the networks see, and
+// it is no transmitter's fault. The blame goes to k when it is a target; a window
+// the process score already explains keeps its own. The baseline does not learn
+// the window, as for a sensor fault: it is not the normal it follows.
+func (st *Stream) impulse(r *Result, k int) {
+	level := SensorLevel * st.s.M.Alert.Warn
+	if r.Score >= level {
+		return
+	}
+	r.Score = level
+	if t := st.chk.tgtOf[k]; t >= 0 {
+		clear(r.Shares)
 		r.Shares[t] = 1
 	}
 }

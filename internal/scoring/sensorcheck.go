@@ -11,6 +11,11 @@ const (
 	IssueStuck   = "stuck"
 	IssueSpiking = "spiking"
 	IssueSilent  = "silent"
+	// IssueImpulsive is not a sensor issue: two or more sensors made an excursion
+	// beyond their healthy ones on the same sample. Independent transmitters do not
+	// spike together; a process that has turned impulsive (cavitation, a loose part,
+	// a water hammer) moves all the sensors it reaches at once.
+	IssueImpulsive = "impulsive"
 )
 
 // Defaults of the sensor checks the trainer writes into a model.
@@ -30,22 +35,32 @@ type SensorChecker struct {
 	ring   [][]float64 // per target, the last w values (NaN = missing)
 	spikes [][]bool    // per target, whether the sample at that slot was a spike's peak
 	nSpike []int
-	nMiss  []int
-	last   [][3]float64 // per target, the last three observed values, newest last
-	lastAt [][3]int     // the rows they were observed at
-	fresh  []bool       // per target, observed in the latest row
-	nObs   []int
-	pos, n int
+	// rough marks the peaks of excursions beyond the healthy ones that are no
+	// spikes: a signal that makes them is itself rough, not calm with a glitch.
+	rough  [][]bool
+	nRough []int
+	// impulse marks the window's rows where an impulsive (multi-sensor) excursion
+	// peaked; impulseAt is the sensor that led the latest one.
+	impulse   []bool
+	nImpulse  int
+	impulseAt int
+	nMiss     []int
+	last      [][3]float64 // per target, the last three observed values, newest last
+	lastAt    [][3]int     // the rows they were observed at
+	fresh     []bool       // per target, observed in the latest row
+	nObs      []int
+	pos, n    int
 }
 
 // NewSensorChecker follows targets over windows of w rows.
 func NewSensorChecker(targets, w int) *SensorChecker {
 	c := &SensorChecker{w: w, ring: make([][]float64, targets), spikes: make([][]bool, targets),
-		nSpike: make([]int, targets), nMiss: make([]int, targets), last: make([][3]float64, targets), lastAt: make([][3]int, targets),
-		fresh: make([]bool, targets), nObs: make([]int, targets)}
+		nSpike: make([]int, targets), rough: make([][]bool, targets), nRough: make([]int, targets), nMiss: make([]int, targets), last: make([][3]float64, targets), lastAt: make([][3]int, targets),
+		fresh: make([]bool, targets), nObs: make([]int, targets), impulse: make([]bool, w), impulseAt: -1}
 	for k := range targets {
 		c.ring[k] = make([]float64, w)
 		c.spikes[k] = make([]bool, w)
+		c.rough[k] = make([]bool, w)
 	}
 	return c
 }
@@ -54,14 +69,21 @@ func NewSensorChecker(targets, w int) *SensorChecker {
 func (c *SensorChecker) Reset() {
 	for k := range c.ring {
 		clear(c.spikes[k])
-		c.nSpike[k], c.nMiss[k], c.nObs[k], c.fresh[k] = 0, 0, 0, false
+		clear(c.rough[k])
+		c.nSpike[k], c.nRough[k], c.nMiss[k], c.nObs[k], c.fresh[k] = 0, 0, 0, 0, false
 	}
+	clear(c.impulse)
+	c.nImpulse, c.impulseAt = 0, -1
 	c.pos, c.n = 0, 0
 }
 
 // Push adds one row of target values (NaN = missing).
 func (c *SensorChecker) Push(vals []float64) {
 	full := c.n >= c.w
+	if full && c.impulse[c.pos] {
+		c.impulse[c.pos] = false
+		c.nImpulse--
+	}
 	for k, v := range vals {
 		if full {
 			if math.IsNaN(c.ring[k][c.pos]) {
@@ -70,9 +92,13 @@ func (c *SensorChecker) Push(vals []float64) {
 			if c.spikes[k][c.pos] {
 				c.nSpike[k]--
 			}
+			if c.rough[k][c.pos] {
+				c.nRough[k]--
+			}
 		}
 		c.ring[k][c.pos] = v
 		c.spikes[k][c.pos] = false
+		c.rough[k][c.pos] = false
 		c.fresh[k] = false
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			c.ring[k][c.pos] = math.NaN()
@@ -113,25 +139,71 @@ func (c *SensorChecker) span(k int) float64 {
 	return hi - lo
 }
 
-// spike says whether, on a row where target k was observed, the middle one of its last
-// three observed values made an excursion larger than j; it marks the
-// peak's row (while that row is in the window), so the spike counts until the peak
-// leaves the window.
-func (c *SensorChecker) spike(k int, j float64) bool {
-	if !c.fresh[k] || c.nObs[k] < 3 || !(j > 0) {
-		return false
+// excursionNow is target k's excursion completed by its latest observation (0 when
+// it was not observed in the latest row or has fewer than three observations).
+func (c *SensorChecker) excursionNow(k int) float64 {
+	if !c.fresh[k] || c.nObs[k] < 3 {
+		return 0
 	}
 	l := c.last[k]
-	if excursion(l[0], l[1], l[2]) > j {
+	return excursion(l[0], l[1], l[2])
+}
+
+// markSpikes finds the excursions the latest row completed that are larger than a
+// spike (spikeLimit) and marks their peak rows while those are in the window, so a
+// spike counts until its peak leaves the window. A spike with company, another
+// sensor's excursion beyond its healthy ones peaking on the same row, is marked as an
+// impulse of the process instead, led by the spiking sensor that went furthest. An
+// excursion beyond the healthy ones that is no spike is marked rough.
+func (c *SensorChecker) markSpikes(sc *artifact.SensorCheck) {
+	lead, leadRatio, leadPeak := -1, 0.0, 0
+	for k := range c.ring {
+		j := spikeLimit(sc, k)
+		e := c.excursionNow(k)
 		peak := c.lastAt[k][1]
 		if c.n-1-peak >= c.w {
-			return true // the peak has already left the window
+			continue // the peak has already left the window (or none was seen)
 		}
-		if slot := peak % c.w; !c.spikes[k][slot] {
-			c.spikes[k][slot] = true
-			c.nSpike[k]++
+		if !(j > 0 && e > j) {
+			if sc.MaxSpike[k] > 0 && e > sc.MaxSpike[k] {
+				if slot := peak % c.w; !c.rough[k][slot] {
+					c.rough[k][slot] = true
+					c.nRough[k]++
+				}
+			}
+			continue
 		}
-		return true
+		if !c.joined(sc, k, peak) {
+			if slot := peak % c.w; !c.spikes[k][slot] {
+				c.spikes[k][slot] = true
+				c.nSpike[k]++
+			}
+			continue
+		}
+		if r := e / j; r > leadRatio {
+			lead, leadRatio, leadPeak = k, r, peak
+		}
+	}
+	if lead < 0 {
+		return
+	}
+	if slot := leadPeak % c.w; !c.impulse[slot] {
+		c.impulse[slot] = true
+		c.nImpulse++
+	}
+	c.impulseAt = lead
+}
+
+// joined says whether a sensor other than k made an excursion beyond its healthy ones
+// (spikeLimit without the factor) peaking on row peak.
+func (c *SensorChecker) joined(sc *artifact.SensorCheck, k, peak int) bool {
+	for o := range c.ring {
+		if o == k || c.lastAt[o][1] != peak {
+			continue
+		}
+		if base := math.Max(sc.MaxSpike[o], sc.MaxJump[o]/10); base > 0 && c.excursionNow(o) > base {
+			return true
+		}
 	}
 	return false
 }
@@ -237,18 +309,20 @@ func (l SensorLimits) Finish() *artifact.SensorCheck {
 }
 
 // Check applies the model's limits after a Push: the first target with an issue and
-// the issue, or -1 and "".
+// the issue, or -1 and "". IssueImpulsive is the process's, not a sensor's: it is
+// reported after the sensor issues, and while an impulse is in the window a spike is
+// taken for part of it. So are spikes on a sensor whose signal is itself rough: at
+// least roughExcursions other excursions beyond its healthy ones in the window (a
+// spiking transmitter is calm between its glitches; cavitation makes vibration
+// rough, its largest bursts are spikes).
 func (c *SensorChecker) Check(sc *artifact.SensorCheck) (int, string) {
-	nt := len(c.ring)
-	for k := range nt {
-		j := spikeLimit(sc, k)
-		c.spike(k, j)
-	}
+	c.markSpikes(sc)
 	if !c.full() {
 		return -1, ""
 	}
+	nt := len(c.ring)
 	for k := range nt {
-		if sc.MaxMissing[k] < 0.2 && 2*c.nMiss[k] >= c.w && c.othersReport(k) {
+		if c.silent(sc, k) {
 			return k, IssueSilent
 		}
 	}
@@ -260,12 +334,36 @@ func (c *SensorChecker) Check(sc *artifact.SensorCheck) (int, string) {
 				}
 			}
 		}
-		if c.nSpike[k] >= 1 {
+		if c.nSpike[k] >= 1 && c.nImpulse == 0 && c.nRough[k] < roughExcursions {
 			return k, IssueSpiking
+		}
+	}
+	if c.nImpulse > 0 {
+		return c.impulseAt, IssueImpulsive
+	}
+	for k := range nt {
+		if c.nSpike[k] >= 1 {
+			return k, IssueImpulsive // spikes in a rough signal
 		}
 	}
 	return -1, ""
 }
+
+// silent says whether target k misses more of the window than its healthy record
+// ever did (twice that, at least a fifth of the window: the share at which the
+// features refuse a window, features.Spec.MaxMissingFrac's default) while the others
+// report. A sensor that missed a quarter of its windows when healthy is not judged.
+func (c *SensorChecker) silent(sc *artifact.SensorCheck, k int) bool {
+	limit := math.Max(silentShare, 2*sc.MaxMissing[k])
+	return sc.MaxMissing[k] < 0.25 && float64(c.nMiss[k]) > limit*float64(c.w) && c.othersReport(k)
+}
+
+// roughExcursions is how many excursions beyond the healthy ones, spikes apart, make
+// a sensor's spikes part of a rough signal rather than a transmitter's glitches.
+const roughExcursions = 2
+
+// silentShare is the smallest missing share of a window that makes a sensor silent.
+const silentShare = 0.2
 
 // othersReport says whether every target but k has at most a fifth of its window missing.
 func (c *SensorChecker) othersReport(k int) bool {

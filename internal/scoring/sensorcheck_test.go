@@ -27,7 +27,7 @@ func wiggle(i int) float64 { return 10 + 0.5*math.Sin(float64(i)) }
 // One spike is reported for exactly as long as its peak is in the window, also when
 // missing values follow it (a sensor reporting less often than the row rate).
 func TestSpikeCountsWhileItsPeakIsInTheWindow(t *testing.T) {
-	const w = 8
+	const w = 10 // the two missing values are a fifth of it: not yet silent
 	c := NewSensorChecker(2, w)
 	sc := checkOf(0.1, 1)
 	var rows [][2]float64
@@ -147,8 +147,23 @@ func TestSensorRules(t *testing.T) {
 			rows = append(rows, [2]float64{v, wiggle(i)})
 		}
 		got := feed(c, sc, rows)
-		if got[19] != "" || got[20] != IssueSilent {
-			t.Fatalf("issues %q: want silent once half the window (6 rows) is missing", got)
+		if got[16] != "" || got[17] != IssueSilent {
+			t.Fatalf("issues %q: want silent once more than a fifth of the window (3 of 12 rows) is missing", got)
+		}
+		// A sensor that missed 15 % of a window when healthy is silent above twice
+		// that (4 of 12 rows, more than 3.6); one that missed a quarter is not judged.
+		for _, tc := range []struct {
+			healthy float64
+			from    int
+		}{{0.15, 18}, {0.25, -1}} {
+			lossy := *sc
+			lossy.MaxMissing = []float64{tc.healthy, 0}
+			got := feed(NewSensorChecker(2, w), &lossy, rows)
+			for i, issue := range got {
+				if want := i >= tc.from && tc.from >= 0; (issue == IssueSilent) != want {
+					t.Fatalf("healthy missing share %.2f: issues %q, want silent from row %d", tc.healthy, got, tc.from)
+				}
+			}
 		}
 		both := NewSensorChecker(2, w)
 		for i := range 30 {
@@ -206,5 +221,83 @@ func TestMonitorStatistics(t *testing.T) {
 	ms.blame(true, shares)
 	if math.Abs(shares[0]-0.5) > 1e-12 || math.Abs(shares[1]-0.5) > 1e-12 {
 		t.Fatalf("T2 blame %v, want a and b half each", shares)
+	}
+}
+
+// Two sensors leaving their healthy excursions on the same sample are the process
+// turning impulsive, not two broken transmitters: IssueImpulsive, led by the one that
+// went furthest past its spike limit, and while it is in the window a lone spike is
+// taken for part of it. A spike whose companion stays within its healthy excursions
+// is still the sensor's.
+func TestSpikesTogetherAreTheProcess(t *testing.T) {
+	const w = 10
+	sc := checkOf(0.1, 1) // healthy excursions up to 1, spikes beyond 2
+	rows := func(a, b float64) [][2]float64 {
+		var out [][2]float64
+		for i := range 30 {
+			out = append(out, [2]float64{wiggle(i), wiggle(i)})
+		}
+		out[12][0] += a
+		out[12][1] += b
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		a, b   float64
+		want   string
+		leader int
+	}{
+		{"both spike", 3, 8, IssueImpulsive, 1},
+		{"spike and an unusual excursion", 5, 1.9, IssueImpulsive, 0},
+		{"spike and a healthy wiggle", 5, 0.2, IssueSpiking, 0},
+		{"one spike", 0, 5, IssueSpiking, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := NewSensorChecker(2, w)
+			got := feed(c, sc, rows(tc.a, tc.b))
+			for i, issue := range got {
+				want := ""
+				if i >= 13 && i < 12+w {
+					want = tc.want
+				}
+				if issue != want {
+					t.Fatalf("row %d: %q, want %q (all %q)", i, issue, want, got)
+				}
+			}
+			c = NewSensorChecker(2, w)
+			feed(c, sc, rows(tc.a, tc.b)[:15])
+			if k, _ := c.Check(sc); k != tc.leader {
+				t.Fatalf("blamed sensor %d, want %d", k, tc.leader)
+			}
+		})
+	}
+	// A lone spike on sensor 0 after an impulse, while the impulse is in the window,
+	// is part of it.
+	r := rows(3, 8)
+	r[15][0] += 5
+	got := feed(NewSensorChecker(2, w), sc, r)
+	for i := 13; i < 22; i++ {
+		if got[i] != IssueImpulsive {
+			t.Fatalf("row %d: %q, want impulsive while the impulse is in the window (all %q)", i, got[i], got)
+		}
+	}
+	if got[22] != IssueSpiking || got[24] != IssueSpiking {
+		t.Fatalf("rows 22, 24: %q %q, want the lone spike once the impulse has left", got[22], got[24])
+	}
+	// A spike in a signal that is itself rough (two more excursions beyond its
+	// healthy ones, under the spike limit) is the process, as cavitation's largest
+	// vibration bursts are; one such excursion is not enough.
+	for _, tc := range []struct {
+		rough []int
+		want  string
+	}{{[]int{15, 18}, IssueImpulsive}, {[]int{15}, IssueSpiking}} {
+		r := rows(5, 0)
+		for _, i := range tc.rough {
+			r[i][0] += 1.9
+		}
+		got := feed(NewSensorChecker(2, w), sc, r)
+		if got[21] != tc.want {
+			t.Fatalf("spike and %d rough excursions: row 21 %q, want %q (all %q)", len(tc.rough), got[21], tc.want, got)
+		}
 	}
 }

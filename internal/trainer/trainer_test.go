@@ -263,6 +263,46 @@ func TestSensorFaultsRaiseSensorAlerts(t *testing.T) {
 	}
 }
 
+// Spikes on two sensors at the same samples are the process turning impulsive
+// (cavitation moves flow, pressure and vibration at once), not two broken
+// transmitters: the alert is a process alert, at least at the sensor level, blamed on
+// the sensor that went furthest past its spike limit.
+func TestImpulsesOnSeveralSensorsRaiseAProcessAlert(t *testing.T) {
+	healthy := synth(3000, 1, 0, 0)
+	d := trainer.Data{Columns: []string{"load", "current", "temp"}, Series: []trainer.Series{healthy}}
+	m, _, err := trainer.Fit(context.Background(), d, trainer.Options{Seed: 3, Epochs: 20, Context: []string{"load"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scoring.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := sc.NewStream()
+	s := synth(2500, 9, 0, 0)
+	const at = 1500
+	for i, row := range s.Rows {
+		if i >= at && i%15 == 0 {
+			row = []float64{row[0], row[1] + 6, row[2] + 8}
+		}
+		r, ok, err := st.Push(timeOf(s.T[i]), row)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok || r.Event.Transition != alerting.Raised {
+			continue
+		}
+		if i < at {
+			t.Fatalf("raised at healthy row %d", i)
+		}
+		if r.SensorIssue != "" || r.Score < scoring.SensorLevel*m.Alert.Warn {
+			t.Fatalf("raised at row %d with sensor issue %q score %v, want a process alert of at least %v x warn", i, r.SensorIssue, r.Score, scoring.SensorLevel)
+		}
+		return
+	}
+	t.Fatal("no alert for impulses on two sensors")
+}
+
 // A default anomaly model (monitor, sensor checks, baseline: format 4) survives its
 // file: the loaded model scores a stream exactly as the trained one.
 func TestDefaultModelFileRoundTrip(t *testing.T) {

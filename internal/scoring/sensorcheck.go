@@ -35,10 +35,6 @@ type SensorChecker struct {
 	ring   [][]float64 // per target, the last w values (NaN = missing)
 	spikes [][]bool    // per target, whether the sample at that slot was a spike's peak
 	nSpike []int
-	// rough marks the peaks of excursions beyond the healthy ones that are no
-	// spikes: a signal that makes them is itself rough, not calm with a glitch.
-	rough  [][]bool
-	nRough []int
 	// impulse marks the window's rows where an impulsive (multi-sensor) excursion
 	// peaked; impulseAt is the sensor that led the latest one.
 	impulse   []bool
@@ -55,12 +51,11 @@ type SensorChecker struct {
 // NewSensorChecker follows targets over windows of w rows.
 func NewSensorChecker(targets, w int) *SensorChecker {
 	c := &SensorChecker{w: w, ring: make([][]float64, targets), spikes: make([][]bool, targets),
-		nSpike: make([]int, targets), rough: make([][]bool, targets), nRough: make([]int, targets), nMiss: make([]int, targets), last: make([][3]float64, targets), lastAt: make([][3]int, targets),
+		nSpike: make([]int, targets), nMiss: make([]int, targets), last: make([][3]float64, targets), lastAt: make([][3]int, targets),
 		fresh: make([]bool, targets), nObs: make([]int, targets), impulse: make([]bool, w), impulseAt: -1}
 	for k := range targets {
 		c.ring[k] = make([]float64, w)
 		c.spikes[k] = make([]bool, w)
-		c.rough[k] = make([]bool, w)
 	}
 	return c
 }
@@ -69,8 +64,7 @@ func NewSensorChecker(targets, w int) *SensorChecker {
 func (c *SensorChecker) Reset() {
 	for k := range c.ring {
 		clear(c.spikes[k])
-		clear(c.rough[k])
-		c.nSpike[k], c.nRough[k], c.nMiss[k], c.nObs[k], c.fresh[k] = 0, 0, 0, 0, false
+		c.nSpike[k], c.nMiss[k], c.nObs[k], c.fresh[k] = 0, 0, 0, false
 	}
 	clear(c.impulse)
 	c.nImpulse, c.impulseAt = 0, -1
@@ -92,13 +86,9 @@ func (c *SensorChecker) Push(vals []float64) {
 			if c.spikes[k][c.pos] {
 				c.nSpike[k]--
 			}
-			if c.rough[k][c.pos] {
-				c.nRough[k]--
-			}
 		}
 		c.ring[k][c.pos] = v
 		c.spikes[k][c.pos] = false
-		c.rough[k][c.pos] = false
 		c.fresh[k] = false
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			c.ring[k][c.pos] = math.NaN()
@@ -153,8 +143,7 @@ func (c *SensorChecker) excursionNow(k int) float64 {
 // spike (spikeLimit) and marks their peak rows while those are in the window, so a
 // spike counts until its peak leaves the window. A spike with company, another
 // sensor's excursion beyond its healthy ones peaking on the same row, is marked as an
-// impulse of the process instead, led by the spiking sensor that went furthest. An
-// excursion beyond the healthy ones that is no spike is marked rough.
+// impulse of the process instead, led by the spiking sensor that went furthest.
 func (c *SensorChecker) markSpikes(sc *artifact.SensorCheck) {
 	lead, leadRatio, leadPeak := -1, 0.0, 0
 	for k := range c.ring {
@@ -165,12 +154,6 @@ func (c *SensorChecker) markSpikes(sc *artifact.SensorCheck) {
 			continue // the peak has already left the window (or none was seen)
 		}
 		if !(j > 0 && e > j) {
-			if sc.MaxSpike[k] > 0 && e > sc.MaxSpike[k] {
-				if slot := peak % c.w; !c.rough[k][slot] {
-					c.rough[k][slot] = true
-					c.nRough[k]++
-				}
-			}
 			continue
 		}
 		if !c.joined(sc, k, peak) {
@@ -311,10 +294,7 @@ func (l SensorLimits) Finish() *artifact.SensorCheck {
 // Check applies the model's limits after a Push: the first target with an issue and
 // the issue, or -1 and "". IssueImpulsive is the process's, not a sensor's: it is
 // reported after the sensor issues, and while an impulse is in the window a spike is
-// taken for part of it. So are spikes on a sensor whose signal is itself rough: at
-// least roughExcursions other excursions beyond its healthy ones in the window (a
-// spiking transmitter is calm between its glitches; cavitation makes vibration
-// rough, its largest bursts are spikes).
+// taken for part of it.
 func (c *SensorChecker) Check(sc *artifact.SensorCheck) (int, string) {
 	c.markSpikes(sc)
 	if !c.full() {
@@ -334,17 +314,12 @@ func (c *SensorChecker) Check(sc *artifact.SensorCheck) (int, string) {
 				}
 			}
 		}
-		if c.nSpike[k] >= 1 && c.nImpulse == 0 && c.nRough[k] < roughExcursions {
+		if c.nSpike[k] >= 1 && c.nImpulse == 0 {
 			return k, IssueSpiking
 		}
 	}
 	if c.nImpulse > 0 {
 		return c.impulseAt, IssueImpulsive
-	}
-	for k := range nt {
-		if c.nSpike[k] >= 1 {
-			return k, IssueImpulsive // spikes in a rough signal
-		}
 	}
 	return -1, ""
 }
@@ -357,10 +332,6 @@ func (c *SensorChecker) silent(sc *artifact.SensorCheck, k int) bool {
 	limit := math.Max(silentShare, 2*sc.MaxMissing[k])
 	return sc.MaxMissing[k] < 0.25 && float64(c.nMiss[k]) > limit*float64(c.w) && c.othersReport(k)
 }
-
-// roughExcursions is how many excursions beyond the healthy ones, spikes apart, make
-// a sensor's spikes part of a rough signal rather than a transmitter's glitches.
-const roughExcursions = 2
 
 // silentShare is the smallest missing share of a window that makes a sensor silent.
 const silentShare = 0.2

@@ -284,20 +284,4 @@ func TestSpikesTogetherAreTheProcess(t *testing.T) {
 	if got[22] != IssueSpiking || got[24] != IssueSpiking {
 		t.Fatalf("rows 22, 24: %q %q, want the lone spike once the impulse has left", got[22], got[24])
 	}
-	// A spike in a signal that is itself rough (two more excursions beyond its
-	// healthy ones, under the spike limit) is the process, as cavitation's largest
-	// vibration bursts are; one such excursion is not enough.
-	for _, tc := range []struct {
-		rough []int
-		want  string
-	}{{[]int{15, 18}, IssueImpulsive}, {[]int{15}, IssueSpiking}} {
-		r := rows(5, 0)
-		for _, i := range tc.rough {
-			r[i][0] += 1.9
-		}
-		got := feed(NewSensorChecker(2, w), sc, r)
-		if got[21] != tc.want {
-			t.Fatalf("spike and %d rough excursions: row 21 %q, want %q (all %q)", len(tc.rough), got[21], tc.want, got)
-		}
-	}
 }

@@ -18,7 +18,7 @@
 //	motor:      speed_rpm, load_pct, current_a, winding_temp_c, bearing_temp_c,
 //	            vibration_rms_mm_s, vibration_kurtosis, ambient_temp_c
 //	compressor: discharge_pressure_bar (gauge), discharge_temp_c, power_kw, flow_m3min,
-//	            vibration_rms_mm_s, ambient_temp_c
+//	            vibration_rms_mm_s, ambient_temp_c, production_pct, speed_rpm
 //
 // A life-ending fault (bearing_wear, overheating) drives the health index from 1 to 0
 // exactly at its failure time; at that step the machine stops publishing telemetry

@@ -123,8 +123,9 @@ func stepMotor(m *machine, env *stepEnv, out []float64) {
 // stepCompressor: oil-injected screw compressor, 55 kW, 9 m3/min free air delivery,
 // 6 m3 receiver, loads below 6.5 bar and unloads above 7.5 bar (gauge). The receiver
 // pressure integrates delivery minus demand; a leak adds demand, so the compressor
-// runs loaded longer and uses more energy. Oil (discharge) temperature follows power
-// with a 4 min lag.
+// runs loaded longer and uses more energy while production (out[6]) stays the same.
+// The drive runs at a fixed 2970 rpm (out[7]) or stands.
+// Oil (discharge) temperature follows power with a 4 min lag.
 func stepCompressor(m *machine, env *stepEnv, out []float64) {
 	approachSetPoints(m, env)
 	// Air demand is the plant's, not the compressor's: it goes on while the compressor
@@ -159,6 +160,11 @@ func stepCompressor(m *machine, env *stepEnv, out []float64) {
 	out[3] = demand
 	out[4] = vibration(n, 1.4, e.imbalance, e.bearing, 0.8*b2f(m.loaded))
 	out[5] = m.amb
+	// Production drives the plant's air demand (the loads are shares of the rated
+	// delivery; the busiest level, 0.8, is full production); it goes on while the
+	// compressor is stopped.
+	out[6] = 100 * m.load / 0.8
+	out[7] = 2970 * n
 }
 
 func b2f(b bool) float64 {

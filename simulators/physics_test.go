@@ -134,17 +134,26 @@ func TestCompressorCyclesBetweenPressureLimits(t *testing.T) {
 		t.Errorf("%d load cycles in an hour at 50%% demand, want several", loads)
 	}
 	// A leak raises demand: the compressor must stay loaded a larger share of the time.
-	duty := func(leak float64) float64 {
+	// Production stays what it was: the leak is air used beyond what it needs.
+	flow, prod := sensorIndex(m.spec, "flow_m3min"), sensorIndex(m.spec, "production_pct")
+	duty := func(leak float64) (duty, flowMean, prodMean float64) {
 		m.eff.leak = leak
 		n := 0
 		for k := 0; k < 3600; k++ {
 			m.spec.step(m, &p.env, m.vals)
 			n += int(b2f(m.loaded))
+			flowMean += m.vals[flow] / 3600
+			prodMean += m.vals[prod] / 3600
 		}
-		return float64(n) / 3600
+		return float64(n) / 3600, flowMean, prodMean
 	}
-	if d0, d1 := duty(0), duty(1); d1 < d0+0.15 {
+	d0, f0, p0 := duty(0)
+	d1, f1, p1 := duty(1)
+	if d1 < d0+0.15 {
 		t.Errorf("loaded duty %.2f without leak, %.2f with: want a clearly higher duty with the leak", d0, d1)
+	}
+	if f1 < f0+2 || math.Abs(p1-p0) > 1e-9 || math.Abs(p0-62.5) > 1e-6 {
+		t.Errorf("flow %.2f -> %.2f m3/min, production %.2f -> %.2f %%: want the leak's 2.2 m3/min on the flow and production at 62.5 %% (demand 0.5 of 0.8) throughout", f0, f1, p0, p1)
 	}
 }
 

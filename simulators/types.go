@@ -91,6 +91,14 @@ var specs = map[string]*typeSpec{
 			{"flow_m3min", "m3/min", 0.08, 6, 3},
 			{"vibration_rms_mm_s", "mm/s", 0.05, 2, 3},
 			{"ambient_temp_c", "degC", 0.1, 20, 2},
+			// The production the compressed air serves, as the line's MES reports it
+			// (% of the line's rated output): what the air demand should be, so the
+			// flow can be judged against it. A compressed-air audit finds leaks the
+			// same way, as air used beyond what production needs.
+			{"production_pct", "%", 0.5, 100, 1},
+			// The drive's speed (2-pole motor, fixed speed): 0 while the compressor is
+			// stopped, which nothing else says once production is the context.
+			{"speed_rpm", "rpm", 2, 3000, 0},
 		},
 		faults: append([]weighted{{telemetry.FaultBearingWear, 0.25}, {telemetry.FaultLeakage, 0.18},
 			{telemetry.FaultOverheating, 0.15}, {telemetry.FaultImbalance, 0.1}}, sensorFaults...),
@@ -153,8 +161,10 @@ func sensorIndex(spec *typeSpec, name string) int {
 }
 
 // ContextColumns are the sensors of the simulated types that report operating
-// conditions (speed, load, flow demand, ambient) rather than machine health: the
-// `--context` columns of a normal-behaviour model. Each type has some of them.
+// conditions (speed, load, flow demand, production, ambient) rather than machine
+// health: the `--context` columns of a normal-behaviour model. Each type has some of
+// them. A compressor's flow is not one: it is the air the plant draws, leaks
+// included, and is judged against the production it serves.
 func ContextColumns() []string {
-	return []string{"speed_rpm", "flow_m3h", "load_pct", "flow_m3min", "ambient_temp_c"}
+	return []string{"speed_rpm", "flow_m3h", "load_pct", "production_pct", "ambient_temp_c"}
 }

@@ -136,7 +136,7 @@ func (r *deployRig) testSimFaulty() []string {
 
 func (r *deployRig) testTrain() []string {
 	return []string{"--start", r.t0.Format(time.RFC3339), "--stop", r.t1.Format(time.RFC3339),
-		"--context", "speed_rpm,flow_m3h,load_pct,flow_m3min,ambient_temp_c"}
+		"--context", "speed_rpm,flow_m3h,load_pct,production_pct,ambient_temp_c"}
 }
 
 // flavour is one deployment's run: its processes share /var/lib/faultline and a

@@ -235,22 +235,22 @@ func crossings(bl *baseline, m0, n int, warn float64, law func() float64) float6
 // On a known law the tail rule holds the recent past to the stated rate. The levels
 // were calibrated on Exp(1): Ref its upper decile, warn where it crosses in alpha of
 // the windows. Fresh Exp(1) keeps about that rate (the rule leaves a stationary
-// stream alone); a new normal with the same bulk and a heavier tail (one window in
-// twenty from Exp with mean 4: the upper decile moves by a tenth) crosses at about
-// five times alpha with the quantile's ratio alone, and at about TailRate = 2 alpha
-// with the rule (measured 2.7: a mixture's far tail is heavier than the exponential
-// model fitted to its excesses sees). The divisor stays bounded, so a fault at three
-// times the warn level still crosses in every window of its first hour.
+// stream alone). A new normal with the same bulk and a tail twice as long (above its
+// upper fifth, ln 5, the excesses are Exp with mean 2) moves the upper decile by 1.3
+// and crosses at about four times alpha with the quantile's ratio alone; the rule
+// divides by about 1.5 instead and lands at its TailRate, 2 alpha. The divisor stays
+// bounded, so a fault at three times the warn level still crosses in every window of
+// its first hour.
 func TestBaselineTailHoldsTheStatedRate(t *testing.T) {
 	const alpha = 0.002
 	ref, warn := math.Log(10), -math.Log(alpha)
 	rng := rand.New(rand.NewPCG(9, 10))
 	calm := func() float64 { return expScore(rng) }
-	heavy := func() float64 {
-		if rng.Float64() < 0.05 {
-			return 4 * expScore(rng)
+	longer := func() float64 {
+		if x := expScore(rng); x < math.Log(5) {
+			return x
 		}
-		return expScore(rng)
+		return math.Log(5) + 2*expScore(rng)
 	}
 	const week = 7 * 24 * 60
 	for _, c := range []struct {
@@ -261,8 +261,8 @@ func TestBaselineTailHoldsTheStatedRate(t *testing.T) {
 	}{
 		{"stationary, quantile only", calm, 0, 0.5, 2},
 		{"stationary, tail rule", calm, 2 * alpha, 0.5, 2},
-		{"heavier tail, quantile only", heavy, 0, 4, math.Inf(1)},
-		{"heavier tail, tail rule", heavy, 2 * alpha, 0, 3},
+		{"longer tail, quantile only", longer, 0, 3, math.Inf(1)},
+		{"longer tail, tail rule", longer, 2 * alpha, 1, 2.6},
 	} {
 		bl := tailBaseline(ref, warn, c.rate)
 		crossings(bl, 0, week, warn, c.law)
@@ -274,6 +274,29 @@ func TestBaselineTailHoldsTheStatedRate(t *testing.T) {
 		if fault := crossings(bl, 5*week, 60, warn, func() float64 { return 3 * warn }); fault < 1 {
 			t.Errorf("%s: a fault at three times the warn level crossed in %.0f%% of its first hour's windows, want all", c.name, 100*fault)
 		}
+	}
+}
+
+// A fault that holds a minority of the recent past does not make the tail rule
+// divide by more than the quantile's factor alone: the tail model reads the recent
+// past's upper fifth and decile only. After a week of healthy Exp(1) scores, a wear
+// whose score grows from the healthy law to five times it over a day and a half ends
+// with the divisor the baseline had without the rule.
+func TestBaselineTailIgnoresAGrowingFault(t *testing.T) {
+	const alpha = 0.002
+	ref, warn := math.Log(10), -math.Log(alpha)
+	rng := rand.New(rand.NewPCG(13, 14))
+	bl := tailBaseline(ref, warn, 2*alpha)
+	const week, fault = 7 * 24 * 60, 36 * 60
+	crossings(bl, 0, week, warn, func() float64 { return expScore(rng) })
+	minute := 0
+	crossings(bl, week, fault, warn, func() float64 {
+		minute++
+		return (1 + 4*float64(minute)/fault) * expScore(rng)
+	})
+	t.Logf("after the fault: tail factor %.2f, quantile's %.2f", bl.tail, bl.factor)
+	if bl.tail > bl.factor {
+		t.Fatalf("after a growing fault of 36 h: tail factor %.2f above the quantile's %.2f", bl.tail, bl.factor)
 	}
 }
 

@@ -21,6 +21,16 @@ type Baseline struct {
 	Doubling float64 `json:"doubling_s"`
 	// MinWindows of recent weight are needed before the baseline moves the score.
 	MinWindows float64 `json:"min_windows"`
+	// TailRate (format 6), when above 0, holds the recent past to a false-alarm rate:
+	// the share of windows the recent distribution of the score may put above the warn
+	// level (an exponential tail model, as the trainer's calibration) before the
+	// scorer divides the statistical score by more than the quantile's ratio, enough to
+	// bring that share back to TailRate. It is the stated rate with a tolerance
+	// (trainer's tailTolerance). A normal whose bulk stayed while its tail grew heavier
+	// (load spikes that became routine) otherwise alarmed at many times the stated rate.
+	// 0 (models before format 6, and levels not placed by a rate) leaves the tail to
+	// the held-out calibration.
+	TailRate float64 `json:"tail_rate,omitempty"`
 }
 
 func (b *Baseline) validate(add func(string, ...any)) {
@@ -38,5 +48,8 @@ func (b *Baseline) validate(add func(string, ...any)) {
 	}
 	if !(b.MinWindows >= 1) || math.IsInf(b.MinWindows, 0) {
 		add("baseline min_windows %v: want a finite value >= 1", b.MinWindows)
+	}
+	if !(b.TailRate >= 0 && b.TailRate < 1) {
+		add("baseline tail_rate %v: want 0 (off) or a share of windows below 1", b.TailRate)
 	}
 }

@@ -13,20 +13,20 @@ import (
 // A minute a window, a week's half-life, 12 h to warm up, as the trainer's defaults on
 // minute data.
 func testBaseline(ref float64) *baseline {
-	return newBaseline(&artifact.Baseline{Quantile: 0.9, Ref: ref, HalfLife: 7 * 24 * 3600, Doubling: 72 * 3600, MinWindows: 720})
+	return newBaseline(&artifact.Baseline{Quantile: 0.9, Ref: ref, HalfLife: 7 * 24 * 3600, Doubling: 72 * 3600, MinWindows: 720}, 3*ref)
 }
 
 // observe is what a stream does with a window's process score: divide it by the
-// current factor (returned), then learn it.
+// current divisor (returned), then learn it.
 func observe(bl *baseline, at time.Time, score float64) float64 {
-	f := bl.factor
+	f := bl.divisor()
 	bl.learn(at, score)
 	return f
 }
 
 // testStream is a stream with only m's baseline stage.
 func testStream(m *artifact.Model) *Stream {
-	bl := newBaseline(m.Baseline)
+	bl := newBaseline(m.Baseline, m.Alert.Warn)
 	return &Stream{s: &Scorer{M: m}, base: bl, scoreStages: []scoreStage{bl}}
 }
 
@@ -209,5 +209,153 @@ func TestBaselineTimeGoingBack(t *testing.T) {
 	}
 	if err := a.RestoreBaseline(BaselineState{Counts: []float64{1}, Factor: 50}); err != nil || a.base.factor != 1 {
 		t.Errorf("factor 50 restored with one window of counts: %v, factor %v; want accepted and reset to 1", err, a.base.factor)
+	}
+}
+
+// tailBaseline is testBaseline holding the recent past to rate, for a warn level of
+// warn x Ref.
+func tailBaseline(ref, warn, rate float64) *baseline {
+	return newBaseline(&artifact.Baseline{Quantile: 0.9, Ref: ref, HalfLife: 7 * 24 * 3600, Doubling: 72 * 3600, MinWindows: 720, TailRate: rate}, warn)
+}
+
+// crossings streams n minutes of law through bl from minute m0 and returns the share
+// of windows whose judged score reaches warn.
+func crossings(bl *baseline, m0, n int, warn float64, law func() float64) float64 {
+	t0 := time.Unix(1_700_000_000, 0)
+	over := 0
+	for i := m0; i < m0+n; i++ {
+		v := law()
+		if v/observe(bl, t0.Add(time.Duration(i)*time.Minute), v) >= warn {
+			over++
+		}
+	}
+	return float64(over) / float64(n)
+}
+
+// On a known law the tail rule holds the recent past to the stated rate. The levels
+// were calibrated on Exp(1): Ref its upper decile, warn where it crosses in alpha of
+// the windows. Fresh Exp(1) keeps about that rate (the rule leaves a stationary
+// stream alone). A new normal with the same bulk and a tail twice as long (above its
+// upper fifth, ln 5, the excesses are Exp with mean 2) moves the upper decile by 1.3
+// and crosses at about four times alpha with the quantile's ratio alone; the rule
+// divides by about 1.5 instead and lands at its TailRate, 2 alpha. The divisor stays
+// bounded, so a fault at three times the warn level still crosses in every window of
+// its first hour.
+func TestBaselineTailHoldsTheStatedRate(t *testing.T) {
+	const alpha = 0.002
+	ref, warn := math.Log(10), -math.Log(alpha)
+	rng := rand.New(rand.NewPCG(9, 10))
+	calm := func() float64 { return expScore(rng) }
+	longer := func() float64 {
+		if x := expScore(rng); x < math.Log(5) {
+			return x
+		}
+		return math.Log(5) + 2*expScore(rng)
+	}
+	const week = 7 * 24 * 60
+	for _, c := range []struct {
+		name     string
+		law      func() float64
+		rate     float64
+		min, max float64 // crossing rate over alpha, weeks 2 to 5
+	}{
+		{"stationary, quantile only", calm, 0, 0.5, 2},
+		{"stationary, tail rule", calm, 2 * alpha, 0.5, 2},
+		{"longer tail, quantile only", longer, 0, 3, math.Inf(1)},
+		{"longer tail, tail rule", longer, 2 * alpha, 1, 2.6},
+	} {
+		bl := tailBaseline(ref, warn, c.rate)
+		crossings(bl, 0, week, warn, c.law)
+		got := crossings(bl, week, 4*week, warn, c.law) / alpha
+		t.Logf("%s: crossing rate %.2f x alpha, divisor %.2f (quantile's %.2f)", c.name, got, bl.divisor(), bl.factor)
+		if got < c.min || got > c.max {
+			t.Errorf("%s: crossing rate %.2f x alpha, want %.1f to %.1f", c.name, got, c.min, c.max)
+		}
+		if fault := crossings(bl, 5*week, 60, warn, func() float64 { return 3 * warn }); fault < 1 {
+			t.Errorf("%s: a fault at three times the warn level crossed in %.0f%% of its first hour's windows, want all", c.name, 100*fault)
+		}
+	}
+}
+
+// A fault that holds a minority of the recent past does not make the tail rule
+// divide by more than the quantile's factor alone: the tail model reads the recent
+// past's upper fifth and decile only. After a week of healthy Exp(1) scores, a wear
+// whose score grows from the healthy law to five times it over a day and a half ends
+// with the divisor the baseline had without the rule.
+func TestBaselineTailIgnoresAGrowingFault(t *testing.T) {
+	const alpha = 0.002
+	ref, warn := math.Log(10), -math.Log(alpha)
+	rng := rand.New(rand.NewPCG(13, 14))
+	bl := tailBaseline(ref, warn, 2*alpha)
+	const week, fault = 7 * 24 * 60, 36 * 60
+	crossings(bl, 0, week, warn, func() float64 { return expScore(rng) })
+	minute := 0
+	crossings(bl, week, fault, warn, func() float64 {
+		minute++
+		return (1 + 4*float64(minute)/fault) * expScore(rng)
+	})
+	t.Logf("after the fault: tail factor %.2f, quantile's %.2f", bl.tail, bl.factor)
+	if bl.tail > bl.factor {
+		t.Fatalf("after a growing fault of 36 h: tail factor %.2f above the quantile's %.2f", bl.tail, bl.factor)
+	}
+}
+
+// A limit alarm (the envelope raised the score) is divided by the quantile's factor
+// alone, the statistical score by the larger tail factor; without a limit the whole
+// score is the statistical one.
+func TestBaselineTailLeavesLimitAlarms(t *testing.T) {
+	bl := tailBaseline(1, 3, 0.01)
+	bl.factor, bl.tail = 2, 5
+	if got := bl.divide(10); got != 2 {
+		t.Errorf("statistical score 10: %v, want 10 / 5", got)
+	}
+	bl.beforeLimit(10, 30) // the envelope raised 10 to 30
+	if got := bl.divide(30); got != 15 {
+		t.Errorf("limit alarm 30 over a statistical 10: %v, want 30 / 2", got)
+	}
+	if got := bl.divide(10); got != 2 {
+		t.Errorf("the next window without a limit: %v, want 10 / 5 (the limit is per window)", got)
+	}
+	bl.beforeLimit(40, 30) // a limit below the statistical score does not raise it
+	if got := bl.divide(40); got != 8 {
+		t.Errorf("statistical 40 above the limit: %v, want 40 / 5", got)
+	}
+}
+
+// A state saved with a tail factor restores it; a state saved before the tail rule
+// (no tail field) restores the tail factor to 1, and a tail factor below 1 is
+// refused.
+func TestBaselineStateKeepsTheTailFactor(t *testing.T) {
+	m := &artifact.Model{Modes: artifact.Modes{Baseline: &artifact.Baseline{Quantile: 0.9, Ref: 1, HalfLife: 86400, Doubling: 3600, MinWindows: 10, TailRate: 0.01}}}
+	m.Alert.Warn = 2
+	a := testStream(m)
+	t0 := time.Unix(1_700_000_000, 0)
+	rng := rand.New(rand.NewPCG(11, 12))
+	heavy := func() float64 {
+		if rng.Float64() < 0.05 {
+			return 20 * expScore(rng)
+		}
+		return expScore(rng)
+	}
+	for i := range 2000 {
+		observe(a.baselineStage(), t0.Add(time.Duration(i)*time.Minute), heavy())
+	}
+	s, _ := a.BaselineState()
+	if s.Tail <= s.Factor {
+		t.Fatalf("tail factor %v not above the quantile's %v under a heavy tail: the test does not exercise it", s.Tail, s.Factor)
+	}
+	b := testStream(m)
+	if err := b.RestoreBaseline(s); err != nil || b.base.tail != s.Tail {
+		t.Fatalf("restored tail factor %v (%v), want %v", b.base.tail, err, s.Tail)
+	}
+	old := s
+	old.Tail = 0
+	if err := b.RestoreBaseline(old); err != nil || b.base.tail != 1 || b.base.factor != s.Factor {
+		t.Fatalf("state without a tail factor: tail %v factor %v (%v), want 1 and %v", b.base.tail, b.base.factor, err, s.Factor)
+	}
+	bad := s
+	bad.Tail = 0.5
+	if err := b.RestoreBaseline(bad); err == nil {
+		t.Error("a tail factor of 0.5 was accepted")
 	}
 }

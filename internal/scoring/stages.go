@@ -83,11 +83,13 @@ func (st *Stream) newStages() error {
 	} else {
 		add(newEWMA(m.Smoothing))
 	}
-	if m.Envelope != nil {
-		add(envelopeStage{})
-	}
 	if m.Baseline != nil {
-		st.base = newBaseline(m.Baseline)
+		st.base = newBaseline(m.Baseline, m.Alert.Warn)
+	}
+	if m.Envelope != nil {
+		add(envelopeStage{base: st.base})
+	}
+	if st.base != nil {
 		add(st.base)
 	}
 	return nil
@@ -223,12 +225,13 @@ func (v *novelty) apply(st *Stream, r *Result) { r.Score = v.scale(r.Score, st.s
 
 // envelopeStage raises the score to warn x excess / allowance when a target's latest
 // value is outside its healthy range (artifact.Model.Envelope), and then blames that
-// target alone: a limit was crossed. It keeps no state.
-type envelopeStage struct{}
+// target alone: a limit was crossed. It keeps no state; it tells the baseline (base,
+// nil without one) which part of the score was the limit's.
+type envelopeStage struct{ base *baseline }
 
 func (envelopeStage) reset() {}
 
-func (envelopeStage) apply(st *Stream, r *Result) {
+func (es envelopeStage) apply(st *Stream, r *Result) {
 	e, warn := st.s.M.Envelope, st.s.M.Alert.Warn
 	top, topK := r.Score, -1
 	for k, idx := range st.s.lastIdx {
@@ -247,6 +250,9 @@ func (envelopeStage) apply(st *Stream, r *Result) {
 	if topK < 0 {
 		return
 	}
+	if es.base != nil {
+		es.base.beforeLimit(r.Score, top)
+	}
 	r.Score = top
 	for k := range r.Shares {
 		r.Shares[k] = 0
@@ -259,8 +265,8 @@ func (envelopeStage) apply(st *Stream, r *Result) {
 // (Stream.push), once the sensor checks have said whether a faulty sensor drove it.
 func (bl *baseline) apply(_ *Stream, r *Result) {
 	bl.pending = r.Score
-	r.Baseline = bl.factor
-	r.Score /= r.Baseline
+	r.Baseline = bl.divisor()
+	r.Score = bl.divide(r.Score)
 }
 
 // apply joins the monitor's statistics to the raw score by the maximum; the alert

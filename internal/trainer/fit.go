@@ -497,7 +497,7 @@ func calibrateAnomaly(m *artifact.Model, d Data, p *prepared, o Options, rep *Re
 	}
 	m.Alert.Levels = alerting.Levels{Warn: warn, Critical: 2 * warn, Clear: 0.8 * warn, Above: true}
 	if o.BaselineHalfLife > 0 && m.Likelihood == nil {
-		m.Baseline = baselineFor(scores, o.BaselineHalfLife, m.Period*float64(max(1, m.Spec.Stride)))
+		m.Baseline = baselineFor(scores, o.BaselineHalfLife, m.Period*float64(max(1, m.Spec.Stride)), o.FalseAlarmsPerWeek)
 	}
 	rep.Threshold = map[string]float64{"warn": warn, "critical": 2 * warn, "clear": 0.8 * warn, "quantile": o.Quantile, "quantile_value": q, "margin": o.Margin}
 	rep.Metrics["val_score_p50"] = quantile(scores, 0.5)

@@ -303,15 +303,16 @@ func TestImpulsesOnSeveralSensorsRaiseAProcessAlert(t *testing.T) {
 	t.Fatal("no alert for impulses on two sensors")
 }
 
-// A default anomaly model (monitor, sensor checks, baseline: format 4) survives its
-// file: the loaded model scores a stream exactly as the trained one.
+// A default anomaly model (monitor, sensor checks, baseline with its tail rate:
+// format 6) survives its file: the loaded model scores a stream exactly as the
+// trained one.
 func TestDefaultModelFileRoundTrip(t *testing.T) {
 	d := trainer.Data{Columns: []string{"load", "current", "temp"}, Series: []trainer.Series{synth(2000, 1, 0, 0)}}
 	m, _, err := trainer.Fit(context.Background(), d, trainer.Options{Seed: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Monitor == nil || m.SensorCheck == nil || m.Baseline == nil || len(m.Nets) != 0 || m.FormatVersion() != 4 {
+	if m.Monitor == nil || m.SensorCheck == nil || m.Baseline == nil || len(m.Nets) != 0 || m.FormatVersion() != 6 {
 		t.Fatalf("default model: monitor %v sensor check %v baseline %v nets %d format %d", m.Monitor != nil, m.SensorCheck != nil, m.Baseline != nil, len(m.Nets), m.FormatVersion())
 	}
 	path := filepath.Join(t.TempDir(), "m.model")

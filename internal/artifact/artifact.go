@@ -47,12 +47,13 @@ import (
 //	   envelope allowances
 //	4: baseline (the score follows a moving normal)
 //	5: age_column (a rul model's age input read from a column of each row)
-//	6: baseline tail_rate (the baseline also holds the recent past to a false-alarm rate)
+//	6: baseline tail_rate (the baseline also holds the recent past to a false-alarm
+//	   rate) and sensor_check max_reversal (spikes in a rough signal are the process's)
 const Format = 6
 
 // FormatVersion is the file format version Encode writes for m.
 func (m *Model) FormatVersion() int {
-	if m.Baseline != nil && m.Baseline.TailRate > 0 {
+	if m.Baseline != nil && m.Baseline.TailRate > 0 || m.SensorCheck != nil && len(m.SensorCheck.MaxReversal) > 0 {
 		return 6
 	}
 	if m.AgeColumn != "" {

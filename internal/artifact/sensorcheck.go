@@ -15,8 +15,15 @@ import "math"
 //     comes back (an excursion) by more than JumpFactor x MaxSpike[k], the largest
 //     healthy excursion, or a tenth of MaxJump[k], the largest healthy step, if more;
 //     a start or stop is a step, not an excursion, so on/off sensors keep the rule;
-//   - silent: at least half the window's values missing while every other target
-//     reports, and no healthy window missed a fifth (MaxMissing[k] < 0.2).
+//   - silent: more than a fifth of the window's values missing, and more than twice
+//     MaxMissing[k] (the largest share a healthy window missed), while every other
+//     target reports; a sensor with MaxMissing[k] >= 0.25 is not judged.
+//
+// Spikes that are the process's, not the transmitter's (scoring.IssueImpulsive): a
+// spike while another sensor makes an excursion beyond MaxSpike on the same sample,
+// or a spike in a signal that is itself rough, making two or more other reversals
+// beyond MaxReversal[k] (the largest healthy one: out and turning back, wherever it
+// lands; format 6, absent in older files, which leaves the rough rule off).
 //
 // A spike beyond twice the largest healthy step, out and straight back, is rare
 // enough in healthy operation that one is evidence; the simulator's spiking sensors
@@ -31,8 +38,11 @@ type SensorCheck struct {
 	MaxJump    []float64 `json:"max_jump"`
 	MaxSpike   []float64 `json:"max_spike"`
 	MaxMissing []float64 `json:"max_missing"`
-	StuckRatio float64   `json:"stuck_ratio"`
-	JumpFactor float64   `json:"jump_factor"`
+	// MaxReversal (format 6) is each sensor's largest healthy reversal: the smaller
+	// step of three consecutive observations that go opposite ways.
+	MaxReversal []float64 `json:"max_reversal,omitempty"`
+	StuckRatio  float64   `json:"stuck_ratio"`
+	JumpFactor  float64   `json:"jump_factor"`
 }
 
 func (c *SensorCheck) validate(nt int, add func(string, ...any)) {
@@ -50,6 +60,18 @@ func (c *SensorCheck) validate(nt int, add func(string, ...any)) {
 			if !(v >= 0) || math.IsInf(v, 0) {
 				add("sensor_check of sensor %d: limits %v, %v, %v, %v: want finite and >= 0", k, c.MinRange[k], c.MaxJump[k], c.MaxSpike[k], c.MaxMissing[k])
 				break
+			}
+		}
+	}
+	if len(c.MaxReversal) > 0 {
+		if len(c.MaxReversal) != nt {
+			add("sensor_check: max_reversal (%d) needs one value per sensor (%d) or none", len(c.MaxReversal), nt)
+		} else {
+			for k, v := range c.MaxReversal {
+				if !(v >= 0) || math.IsInf(v, 0) {
+					add("sensor_check of sensor %d: max_reversal %v: want finite and >= 0", k, v)
+					break
+				}
 			}
 		}
 	}

@@ -35,6 +35,11 @@ type SensorChecker struct {
 	ring   [][]float64 // per target, the last w values (NaN = missing)
 	spikes [][]bool    // per target, whether the sample at that slot was a spike's peak
 	nSpike []int
+	// rough marks the turns of reversals beyond the healthy ones that are no spikes
+	// (artifact.SensorCheck.MaxReversal): a signal that makes them is itself rough,
+	// not calm with a glitch.
+	rough  [][]bool
+	nRough []int
 	// impulse marks the window's rows where an impulsive (multi-sensor) excursion
 	// peaked; impulseAt is the sensor that led the latest one.
 	impulse   []bool
@@ -51,11 +56,12 @@ type SensorChecker struct {
 // NewSensorChecker follows targets over windows of w rows.
 func NewSensorChecker(targets, w int) *SensorChecker {
 	c := &SensorChecker{w: w, ring: make([][]float64, targets), spikes: make([][]bool, targets),
-		nSpike: make([]int, targets), nMiss: make([]int, targets), last: make([][3]float64, targets), lastAt: make([][3]int, targets),
+		nSpike: make([]int, targets), rough: make([][]bool, targets), nRough: make([]int, targets), nMiss: make([]int, targets), last: make([][3]float64, targets), lastAt: make([][3]int, targets),
 		fresh: make([]bool, targets), nObs: make([]int, targets), impulse: make([]bool, w), impulseAt: -1}
 	for k := range targets {
 		c.ring[k] = make([]float64, w)
 		c.spikes[k] = make([]bool, w)
+		c.rough[k] = make([]bool, w)
 	}
 	return c
 }
@@ -64,7 +70,8 @@ func NewSensorChecker(targets, w int) *SensorChecker {
 func (c *SensorChecker) Reset() {
 	for k := range c.ring {
 		clear(c.spikes[k])
-		c.nSpike[k], c.nMiss[k], c.nObs[k], c.fresh[k] = 0, 0, 0, false
+		clear(c.rough[k])
+		c.nSpike[k], c.nRough[k], c.nMiss[k], c.nObs[k], c.fresh[k] = 0, 0, 0, 0, false
 	}
 	clear(c.impulse)
 	c.nImpulse, c.impulseAt = 0, -1
@@ -86,9 +93,13 @@ func (c *SensorChecker) Push(vals []float64) {
 			if c.spikes[k][c.pos] {
 				c.nSpike[k]--
 			}
+			if c.rough[k][c.pos] {
+				c.nRough[k]--
+			}
 		}
 		c.ring[k][c.pos] = v
 		c.spikes[k][c.pos] = false
+		c.rough[k][c.pos] = false
 		c.fresh[k] = false
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			c.ring[k][c.pos] = math.NaN()
@@ -139,11 +150,30 @@ func (c *SensorChecker) excursionNow(k int) float64 {
 	return excursion(l[0], l[1], l[2])
 }
 
+// reversalNow is the smaller step of target k's latest three observations when they
+// go opposite ways (0 otherwise): out and turning back, wherever it lands, the way a
+// rough signal moves. An excursion is a reversal that lands near its start.
+func (c *SensorChecker) reversalNow(k int) float64 {
+	if !c.fresh[k] || c.nObs[k] < 3 {
+		return 0
+	}
+	return reversal(c.last[k][0], c.last[k][1], c.last[k][2])
+}
+
+func reversal(a, b, c float64) float64 {
+	up, down := b-a, c-b
+	if up*down >= 0 {
+		return 0
+	}
+	return math.Min(math.Abs(up), math.Abs(down))
+}
+
 // markSpikes finds the excursions the latest row completed that are larger than a
 // spike (spikeLimit) and marks their peak rows while those are in the window, so a
 // spike counts until its peak leaves the window. A spike with company, another
 // sensor's excursion beyond its healthy ones peaking on the same row, is marked as an
-// impulse of the process instead, led by the spiking sensor that went furthest.
+// impulse of the process instead, led by the spiking sensor that went furthest. A
+// reversal beyond the healthy ones (MaxReversal) that is no spike is marked rough.
 func (c *SensorChecker) markSpikes(sc *artifact.SensorCheck) {
 	lead, leadRatio, leadPeak := -1, 0.0, 0
 	for k := range c.ring {
@@ -154,6 +184,12 @@ func (c *SensorChecker) markSpikes(sc *artifact.SensorCheck) {
 			continue // the peak has already left the window (or none was seen)
 		}
 		if !(j > 0 && e > j) {
+			if len(sc.MaxReversal) > 0 && c.reversalNow(k) > sc.MaxReversal[k] {
+				if slot := peak % c.w; !c.rough[k][slot] {
+					c.rough[k][slot] = true
+					c.nRough[k]++
+				}
+			}
 			continue
 		}
 		if !c.joined(sc, k, peak) {
@@ -193,7 +229,7 @@ func (c *SensorChecker) joined(sc *artifact.SensorCheck, k, peak int) bool {
 
 // SensorLimits are what Learn measured over healthy rows.
 type SensorLimits struct {
-	Lo, Hi, MinRange, MaxJump, MaxSpike, MaxMissing []float64
+	Lo, Hi, MinRange, MaxJump, MaxSpike, MaxMissing, MaxReversal []float64
 }
 
 // excursion is how far the middle of three consecutive observed values a, b, c went
@@ -228,7 +264,7 @@ func Learn(rows [][]float64, w int, into *SensorLimits) {
 	nt := len(rows[0])
 	if into.MinRange == nil {
 		into.MinRange, into.MaxJump, into.MaxMissing = make([]float64, nt), make([]float64, nt), make([]float64, nt)
-		into.MaxSpike = make([]float64, nt)
+		into.MaxSpike, into.MaxReversal = make([]float64, nt), make([]float64, nt)
 		into.Lo, into.Hi = make([]float64, nt), make([]float64, nt)
 		for k := range nt {
 			into.MinRange[k], into.Lo[k], into.Hi[k] = math.Inf(1), math.Inf(1), math.Inf(-1)
@@ -245,6 +281,7 @@ func Learn(rows [][]float64, w int, into *SensorLimits) {
 			if c.fresh[k] && c.nObs[k] >= 3 {
 				l := c.last[k]
 				into.MaxSpike[k] = math.Max(into.MaxSpike[k], excursion(l[0], l[1], l[2]))
+				into.MaxReversal[k] = math.Max(into.MaxReversal[k], reversal(l[0], l[1], l[2]))
 			}
 		}
 		for k, v := range r {
@@ -278,7 +315,7 @@ func (l SensorLimits) Finish() *artifact.SensorCheck {
 		return nil
 	}
 	out := &artifact.SensorCheck{Lo: append([]float64(nil), l.Lo...), Hi: append([]float64(nil), l.Hi...),
-		MinRange: append([]float64(nil), l.MinRange...), MaxJump: l.MaxJump, MaxSpike: l.MaxSpike, MaxMissing: l.MaxMissing,
+		MinRange: append([]float64(nil), l.MinRange...), MaxJump: l.MaxJump, MaxSpike: l.MaxSpike, MaxMissing: l.MaxMissing, MaxReversal: l.MaxReversal,
 		StuckRatio: DefaultStuckRatio, JumpFactor: DefaultJumpFactor}
 	for k, v := range out.MinRange {
 		if math.IsInf(v, 1) || math.IsInf(out.Lo[k], 0) {
@@ -294,7 +331,10 @@ func (l SensorLimits) Finish() *artifact.SensorCheck {
 // Check applies the model's limits after a Push: the first target with an issue and
 // the issue, or -1 and "". IssueImpulsive is the process's, not a sensor's: it is
 // reported after the sensor issues, and while an impulse is in the window a spike is
-// taken for part of it.
+// taken for part of it. So are spikes on a sensor whose signal is itself rough, with
+// roughReversals other reversals beyond its healthy ones in the window: a spiking
+// transmitter is calm between its glitches, while cavitation makes vibration rough
+// and its largest bursts are spikes.
 func (c *SensorChecker) Check(sc *artifact.SensorCheck) (int, string) {
 	c.markSpikes(sc)
 	if !c.full() {
@@ -314,12 +354,17 @@ func (c *SensorChecker) Check(sc *artifact.SensorCheck) (int, string) {
 				}
 			}
 		}
-		if c.nSpike[k] >= 1 && c.nImpulse == 0 {
+		if c.nSpike[k] >= 1 && c.nImpulse == 0 && c.nRough[k] < roughReversals {
 			return k, IssueSpiking
 		}
 	}
 	if c.nImpulse > 0 {
 		return c.impulseAt, IssueImpulsive
+	}
+	for k := range nt {
+		if c.nSpike[k] >= 1 {
+			return k, IssueImpulsive // spikes in a rough signal
+		}
 	}
 	return -1, ""
 }
@@ -332,6 +377,10 @@ func (c *SensorChecker) silent(sc *artifact.SensorCheck, k int) bool {
 	limit := math.Max(silentShare, 2*sc.MaxMissing[k])
 	return sc.MaxMissing[k] < 0.25 && float64(c.nMiss[k]) > limit*float64(c.w) && c.othersReport(k)
 }
+
+// roughReversals is how many reversals beyond the healthy ones, spikes apart, make a
+// sensor's spikes part of a rough signal rather than a transmitter's glitches.
+const roughReversals = 2
 
 // silentShare is the smallest missing share of a window that makes a sensor silent.
 const silentShare = 0.2

@@ -284,4 +284,24 @@ func TestSpikesTogetherAreTheProcess(t *testing.T) {
 	if got[22] != IssueSpiking || got[24] != IssueSpiking {
 		t.Fatalf("rows 22, 24: %q %q, want the lone spike once the impulse has left", got[22], got[24])
 	}
+	// A spike in a signal that is itself rough (two more reversals beyond its healthy
+	// ones, under the spike limit) is the process, as cavitation's largest vibration
+	// bursts are; one such reversal is not enough, and a model without reversal limits
+	// (files before format 6) keeps the spike the sensor's.
+	rough := *sc
+	rough.MaxReversal = []float64{1, 1}
+	for _, tc := range []struct {
+		sc    *artifact.SensorCheck
+		rough []int
+		want  string
+	}{{&rough, []int{15, 18}, IssueImpulsive}, {&rough, []int{15}, IssueSpiking}, {sc, []int{15, 18}, IssueSpiking}} {
+		r := rows(5, 0)
+		for _, i := range tc.rough {
+			r[i][0] += 1.9
+		}
+		got := feed(NewSensorChecker(2, w), tc.sc, r)
+		if got[21] != tc.want {
+			t.Fatalf("spike and %d rough reversals (limits %v): row 21 %q, want %q (all %q)", len(tc.rough), tc.sc.MaxReversal, got[21], tc.want, got)
+		}
+	}
 }

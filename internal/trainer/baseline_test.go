@@ -279,9 +279,10 @@ func TestBaselineHoldsStationaryNoiseToTheStatedRate(t *testing.T) {
 	}
 }
 
-// A model whose baseline holds a tail rate is written as format 6 (an older daemon
-// would drop the field and score it as format 4) and reads back with it; without one
-// it stays format 4, the bytes older daemons read.
+// A model whose baseline holds a tail rate, or whose sensor checks hold reversal
+// limits, is written as format 6 (an older daemon would drop the field and score it
+// as format 4) and reads back with it; without both it stays format 4, the bytes
+// older daemons read.
 func TestBaselineTailRateFormat(t *testing.T) {
 	d := trainer.Data{Columns: []string{"v"}, Series: []trainer.Series{noiseSeries(750, 1, math.MaxInt, 0, 0)}}
 	m, _, err := trainer.Fit(context.Background(), d, trainer.Options{Seed: 1})
@@ -299,12 +300,21 @@ func TestBaselineTailRateFormat(t *testing.T) {
 	if err != nil || back.Baseline == nil || back.Baseline.TailRate != m.Baseline.TailRate {
 		t.Fatalf("decoded baseline %+v (%v), want tail rate %v", back.Baseline, err, m.Baseline.TailRate)
 	}
+	// The sensor checks' reversal limit is format 6 too.
 	m.Baseline.TailRate = 0
 	buf.Reset()
 	if err := m.Encode(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(buf.String(), "FAULTLINE-MODEL 4 ") || strings.Contains(buf.String(), "tail_rate") {
+	if !strings.HasPrefix(buf.String(), "FAULTLINE-MODEL 6 ") || !strings.Contains(buf.String(), "max_reversal") {
+		t.Fatalf("with max_reversal alone: header %q, want format 6", strings.SplitN(buf.String(), "\n", 2)[0])
+	}
+	m.SensorCheck.MaxReversal = nil
+	buf.Reset()
+	if err := m.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(buf.String(), "FAULTLINE-MODEL 4 ") || strings.Contains(buf.String(), "tail_rate") || strings.Contains(buf.String(), "max_reversal") {
 		t.Fatalf("without a tail rate: header %q, want format 4 and no tail_rate", strings.SplitN(buf.String(), "\n", 2)[0])
 	}
 	m.Baseline.TailRate = 1

@@ -20,10 +20,11 @@ import "math"
 //     target reports; a sensor with MaxMissing[k] >= 0.25 is not judged.
 //
 // Spikes that are the process's, not the transmitter's (scoring.IssueImpulsive): a
-// spike while another sensor makes an excursion beyond MaxSpike on the same sample,
-// or a spike in a signal that is itself rough, making two or more other reversals
-// beyond MaxReversal[k] (the largest healthy one: out and turning back, wherever it
-// lands; format 6, absent in older files, which leaves the rough rule off).
+// spike while another sensor makes an excursion beyond its healthy ones (MaxSpike, or
+// a tenth of MaxJump if more) on the same sample, or a spike in a signal that is
+// itself rough, making two or more other reversals beyond MaxReversal[k] (the
+// largest healthy one: out and turning back, wherever it lands; format 6, absent in
+// older files, which leaves the rough rule off).
 //
 // A spike beyond twice the largest healthy step, out and straight back, is rare
 // enough in healthy operation that one is evidence; the simulator's spiking sensors

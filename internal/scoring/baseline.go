@@ -81,11 +81,14 @@ func (bl *baseline) reset() {
 // burst-laden tail more closely but moves with a few hours of a fault: the upper
 // fiftieth of a week is three hours, and on the simulated plant (--detector monitor,
 // seed 2) it cut the median lead of the failures from 32.9 to 26.9 hours (bearing
-// wear followed as it grew). The model waits for tailWarmup windows of weight (a few
+// wear followed as it grew). The model waits for TailWarmup windows of weight (a few
 // dozen above the threshold).
 const (
-	tailFrom   = 0.8
-	tailWarmup = 100
+	tailFrom = 0.8
+	// TailWarmup is the recent weight, in windows, the tail model waits for. A
+	// baseline whose half-life holds fewer windows never gets there, and the trainer
+	// then writes no tail rate (trainer.baselineFor).
+	TailWarmup = 100
 )
 
 // divisor is what the statistical score is divided by: the larger factor.
@@ -143,8 +146,10 @@ func (bl *baseline) learn(at time.Time, score float64) {
 	// held-out calibration stands.
 	if bl.total >= bl.b.MinWindows*bl.inc {
 		bl.factor = bl.rise(bl.factor, bl.quantile(bl.b.Quantile), dt)
-		if bl.b.TailRate > 0 && bl.warnRef > 0 && bl.total >= tailWarmup*bl.inc {
-			bl.tail = bl.rise(bl.tail, bl.tailLevel(bl.b.TailRate)/bl.warnRef, dt)
+		if bl.b.TailRate > 0 && bl.warnRef > 0 && bl.total >= TailWarmup*bl.inc {
+			// Capped as the quantile's factor is by the histogram's top bin, so a saved
+			// state always restores (RestoreBaseline refuses more).
+			bl.tail = math.Min(maxFactor, bl.rise(bl.tail, bl.tailLevel(bl.b.TailRate)/bl.warnRef, dt))
 		}
 	}
 }

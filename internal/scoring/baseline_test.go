@@ -359,3 +359,32 @@ func TestBaselineStateKeepsTheTailFactor(t *testing.T) {
 		t.Error("a tail factor of 0.5 was accepted")
 	}
 }
+
+// The tail factor is capped as the quantile's factor is (the top bin, maxFactor), so
+// a state the stream saved always restores, even after weeks of a regime the model
+// never saw.
+func TestBaselineSavedTailAlwaysRestores(t *testing.T) {
+	// Trainer-like: minute windows, a week's half-life, 72 h doubling, 0.25/week x 2.
+	rate := 2 * 0.25 * 60 / (7 * 24 * 3600.0)
+	m := &artifact.Model{Modes: artifact.Modes{Baseline: &artifact.Baseline{Quantile: 0.9, Ref: 1, HalfLife: 7 * 86400, Doubling: 72 * 3600, MinWindows: 720, TailRate: rate}}}
+	m.Alert.Warn = 3
+	a := testStream(m)
+	t0 := time.Unix(1_700_000_000, 0)
+	rng := rand.New(rand.NewPCG(1, 2))
+	// 85 % of windows ordinary, 15 % enormous (a regime the model never saw).
+	for i := range 60 * 24 * 7 * 8 { // eight weeks of minutes
+		v := expScore(rng)
+		if rng.Float64() < 0.15 {
+			v = 2e4
+		}
+		observe(a.baselineStage(), t0.Add(time.Duration(i)*time.Minute), v)
+	}
+	s, _ := a.BaselineState()
+	if s.Tail != maxFactor {
+		t.Fatalf("tail factor %v after weeks at 2e4 x Ref, want it held at %v", s.Tail, float64(maxFactor))
+	}
+	b := testStream(m)
+	if err := b.RestoreBaseline(s); err != nil {
+		t.Errorf("a state BaselineState produced was refused: %v", err)
+	}
+}

@@ -123,7 +123,9 @@ type Result struct {
 	Residual []float64
 	Shares   []float64
 	// Baseline is the factor the process score was divided by (artifact.Baseline; 1
-	// while the recent past looks like the held-out block, and without one).
+	// while the recent past looks like the held-out block, and without one): the
+	// larger of the quantile's and the tail's. A limit alarm (the envelope's part of
+	// the score) is divided by the quantile's factor alone.
 	Baseline float64
 	// T2 and SPE are the monitor's statistics over their levels (models with a
 	// Monitor; 0 otherwise).

@@ -375,7 +375,8 @@ func (c *SensorChecker) Check(sc *artifact.SensorCheck) (int, string) {
 // report. A sensor that missed a quarter of its windows when healthy is not judged.
 func (c *SensorChecker) silent(sc *artifact.SensorCheck, k int) bool {
 	limit := math.Max(silentShare, 2*sc.MaxMissing[k])
-	return sc.MaxMissing[k] < 0.25 && float64(c.nMiss[k]) > limit*float64(c.w) && c.othersReport(k)
+	// Shares, not counts: limit x w rounds below the count it should equal.
+	return sc.MaxMissing[k] < 0.25 && float64(c.nMiss[k])/float64(c.w) > limit && c.othersReport(k)
 }
 
 // roughReversals is how many reversals beyond the healthy ones, spikes apart, make a

@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/faultline/faultline/internal/artifact"
@@ -303,5 +304,126 @@ func TestSpikesTogetherAreTheProcess(t *testing.T) {
 		if got[21] != tc.want {
 			t.Fatalf("spike and %d rough reversals (limits %v): row 21 %q, want %q (all %q)", len(tc.rough), tc.sc.MaxReversal, got[21], tc.want, got)
 		}
+	}
+}
+
+// Stream.Reset (and an outage's restart) forget the new sensor-check state: a
+// checker reset after an impulse and a rough spell reports like a fresh one.
+func TestCheckerResetEqualsFresh(t *testing.T) {
+	sc := &artifact.SensorCheck{Lo: []float64{0, 0}, Hi: []float64{100, 100}, MinRange: []float64{0, 0},
+		MaxJump: []float64{1, 1}, MaxSpike: []float64{0.5, 0.5}, MaxMissing: []float64{0, 0}, MaxReversal: []float64{0.6, 0.6},
+		StuckRatio: 0.01, JumpFactor: 2}
+	row := func(i int) []float64 {
+		a, b := wiggle(i), wiggle(i+3)
+		if i%37 == 20 {
+			a, b = a+5, b+5 // together: impulse
+		}
+		if i%53 == 30 {
+			a += 4 // alone
+		}
+		if i%7 == 0 {
+			b += 0.9 // rough
+		}
+		return []float64{a, b}
+	}
+	used := NewSensorChecker(2, 20)
+	for i := range 333 {
+		used.Push(row(i))
+		used.Check(sc)
+	}
+	used.Reset()
+	fresh := NewSensorChecker(2, 20)
+	for i := range 400 {
+		used.Push(row(i))
+		fresh.Push(row(i))
+		ka, ia := used.Check(sc)
+		kb, ib := fresh.Check(sc)
+		if ka != kb || ia != ib {
+			t.Fatalf("row %d: reset %d %q, fresh %d %q", i, ka, ia, kb, ib)
+		}
+		if used.nImpulse < 0 || used.nRough[0] < 0 || used.nRough[1] < 0 || used.nSpike[0] < 0 {
+			t.Fatalf("row %d: negative count", i)
+		}
+	}
+}
+
+// The window's counts (spikes, rough reversals, impulses, missing values) always
+// equal the marks in the rings, through random rows, spikes alone and together,
+// missing values and resets.
+func TestCheckerCountsMatchMarks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, w := range []int{5, 7, 20} {
+		nt := 3
+		sc := &artifact.SensorCheck{Lo: make([]float64, nt), Hi: []float64{100, 100, 100}, MinRange: make([]float64, nt),
+			MaxJump: []float64{1, 1, 1}, MaxSpike: []float64{0.5, 0.5, 0.5}, MaxMissing: make([]float64, nt), MaxReversal: []float64{0.6, 0.6, 0.6},
+			StuckRatio: 0.01, JumpFactor: 2}
+		c := NewSensorChecker(nt, w)
+		for i := range 20000 {
+			row := make([]float64, nt)
+			common := 0.0
+			if rng.Float64() < 0.05 {
+				common = 5
+			}
+			for k := range row {
+				row[k] = 10 + 0.3*rng.NormFloat64() + common
+				if rng.Float64() < 0.03 {
+					row[k] += 6
+				}
+				if rng.Float64() < 0.1 {
+					row[k] = math.NaN()
+				}
+			}
+			c.Push(row)
+			c.Check(sc)
+			if rng.Float64() < 0.001 {
+				c.Reset()
+			}
+			imp := 0
+			for _, b := range c.impulse {
+				if b {
+					imp++
+				}
+			}
+			if imp != c.nImpulse {
+				t.Fatalf("w %d row %d: nImpulse %d, marks %d", w, i, c.nImpulse, imp)
+			}
+			for k := range nt {
+				s, r, miss := 0, 0, 0
+				for j := range w {
+					if c.spikes[k][j] {
+						s++
+					}
+					if c.rough[k][j] {
+						r++
+					}
+					if (c.n >= w || j < c.pos) && math.IsNaN(c.ring[k][j]) {
+						miss++
+					}
+				}
+				if s != c.nSpike[k] || r != c.nRough[k] || miss != c.nMiss[k] {
+					t.Fatalf("w %d row %d sensor %d: counts %d/%d/%d, marks %d/%d/%d", w, i, k, c.nSpike[k], c.nRough[k], c.nMiss[k], s, r, miss)
+				}
+			}
+		}
+	}
+}
+
+// "more than twice MaxMissing": at w = 360 with a healthy worst of 49 missing (as
+// Learn writes it, 49/360), exactly 98 missing is twice, not more.
+func TestSilentNotAtExactlyTwiceHealthyWorst(t *testing.T) {
+	const w, m = 360, 49
+	sc := &artifact.SensorCheck{Lo: []float64{0, 0}, Hi: []float64{100, 100}, MinRange: []float64{0, 0},
+		MaxJump: []float64{1, 1}, MaxSpike: []float64{0.5, 0.5}, MaxMissing: []float64{float64(m) / float64(w), 0},
+		StuckRatio: 0.01, JumpFactor: 2}
+	c := NewSensorChecker(2, w)
+	for i := range w {
+		a := 10.0
+		if i < 2*m {
+			a = math.NaN()
+		}
+		c.Push([]float64{a, 10})
+	}
+	if k, issue := c.Check(sc); issue == IssueSilent {
+		t.Errorf("%d of %d missing (exactly twice the healthy worst %d): sensor %d %s, want no issue", 2*m, w, m, k, issue)
 	}
 }

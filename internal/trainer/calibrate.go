@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/internal/artifact"
+	"github.com/faultline/faultline/internal/scoring"
 )
 
 // tailFrom is the quantile of the held-out scores above which warnLevel fits its
@@ -90,7 +91,10 @@ func baselineFor(scores []float64, halfLife time.Duration, every, perWeek float6
 		Doubling:   baselineDoubling.Seconds(),
 		MinWindows: math.Max(1, baselineWarmup.Seconds()/every),
 	}
-	if perWeek > 0 {
+	// The recent weight levels off at 1 / (1 - 2^(-every/halfLife)) windows; a tail
+	// rate the baseline could never warm up for would only make the file unreadable
+	// for older builds (format 6) without changing a score.
+	if steady := 1 / (1 - math.Exp2(-every/halfLife.Seconds())); perWeek > 0 && steady >= 2*scoring.TailWarmup {
 		b.TailRate = math.Min(tailTolerance*perWeek*every/(7*24*3600), 0.5)
 	}
 	return b

@@ -2,13 +2,14 @@ package trainer
 
 import (
 	"context"
-
 	"errors"
-	"github.com/faultline/faultline/internal/artifact"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/faultline/faultline/internal/artifact"
 )
 
 // On scores with a known law, Exp(1), the level for a stated crossing rate lands where
@@ -157,6 +158,32 @@ func TestColumnScreening(t *testing.T) {
 	for k, want := range []string{"id, counter or time", "label", "", "near-constant"} {
 		if got := columnProblem(d, k, artifact.TaskAnomaly); want == "" && got != "" || !strings.Contains(got, want) {
 			t.Errorf("column %s: %q, want %q", d.Columns[k], got, want)
+		}
+	}
+}
+
+// A tail rate is written only where the baseline can warm up for it: the recent
+// weight levels off at 1 / (1 - 2^(-every/halfLife)) windows, and half-hourly windows
+// with a one-day half-life hold 69.8, under scoring.TailWarmup's 100. A rate there
+// would only make the file format 6 without changing a score.
+func TestBaselineTailRateOnlyWhereItCanWarmUp(t *testing.T) {
+	scores := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	for _, tc := range []struct {
+		halfLife time.Duration
+		every    float64
+		want     bool
+	}{
+		{168 * time.Hour, 60, true},
+		{24 * time.Hour, 60, true},
+		{24 * time.Hour, 1800, false},
+		{168 * time.Hour, 3 * 3600, false},
+	} {
+		b := baselineFor(scores, tc.halfLife, tc.every, 0.25)
+		if got := b.TailRate > 0; got != tc.want {
+			t.Errorf("half-life %v, a window every %v s: tail rate %v, want one: %v", tc.halfLife, tc.every, b.TailRate, tc.want)
+		}
+		if b := baselineFor(scores, tc.halfLife, tc.every, 0); b.TailRate != 0 {
+			t.Errorf("no stated rate: tail rate %v, want 0", b.TailRate)
 		}
 	}
 }

@@ -205,7 +205,10 @@ func TestEnvelopeLearnedAndRaises(t *testing.T) {
 }
 
 // A stuck, a spiking and a silent sensor each raise a sensor-fault alert that names
-// it, from a model trained with the defaults on healthy data.
+// it, from a model trained with the defaults on healthy data. Spikes on two sensors at
+// the same samples are the process turning impulsive (cavitation moves flow, pressure
+// and vibration at once), not two broken transmitters: a process alert, at least at
+// the sensor level.
 func TestSensorFaultsRaiseSensorAlerts(t *testing.T) {
 	healthy := synth(3000, 1, 0, 0)
 	d := trainer.Data{Columns: []string{"load", "current", "temp"}, Series: []trainer.Series{healthy}}
@@ -222,26 +225,31 @@ func TestSensorFaultsRaiseSensorAlerts(t *testing.T) {
 	}
 	k := slices.Index(m.Targets, "temp")
 	const at = 1500
+	spikes := func(i int, v, by float64) float64 {
+		if i%15 == 0 {
+			return v + by
+		}
+		return v
+	}
 	for _, tc := range []struct {
-		issue   string
-		corrupt func(i int, v, stuck float64) float64
+		name    string
+		issue   string // "" for a process alert
+		corrupt func(i int, row []float64, stuck float64) []float64
 	}{
-		{scoring.IssueStuck, func(_ int, _, stuck float64) float64 { return stuck }},
-		{scoring.IssueSpiking, func(i int, v, _ float64) float64 {
-			if i%15 == 0 {
-				return v + 8
-			}
-			return v
+		{"stuck", scoring.IssueStuck, func(_ int, r []float64, stuck float64) []float64 { return []float64{r[0], r[1], stuck} }},
+		{"spiking", scoring.IssueSpiking, func(i int, r []float64, _ float64) []float64 { return []float64{r[0], r[1], spikes(i, r[2], 8)} }},
+		{"silent", scoring.IssueSilent, func(_ int, r []float64, _ float64) []float64 { return []float64{r[0], r[1], math.NaN()} }},
+		{"impulsive", "", func(i int, r []float64, _ float64) []float64 {
+			return []float64{r[0], spikes(i, r[1], 6), spikes(i, r[2], 8)}
 		}},
-		{scoring.IssueSilent, func(int, float64, float64) float64 { return math.NaN() }},
 	} {
-		t.Run(tc.issue, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			s := synth(2500, 9, 0, 0)
 			st, _ := sc.NewStream()
 			stuck := s.Rows[at][2]
 			for i, row := range s.Rows {
 				if i >= at {
-					row = []float64{row[0], row[1], tc.corrupt(i, row[2], stuck)}
+					row = tc.corrupt(i, row, stuck)
 				}
 				r, ok, err := st.Push(timeOf(s.T[i]), row)
 				if err != nil {
@@ -253,54 +261,20 @@ func TestSensorFaultsRaiseSensorAlerts(t *testing.T) {
 				if i < at {
 					t.Fatalf("raised at healthy row %d", i)
 				}
+				if tc.issue == "" {
+					if r.SensorIssue != "" || r.Score < scoring.SensorLevel*m.Alert.Warn {
+						t.Fatalf("raised at row %d with sensor issue %q score %v, want a process alert of at least %v x warn", i, r.SensorIssue, r.Score, scoring.SensorLevel)
+					}
+					return
+				}
 				if r.SensorIssue != tc.issue || r.Shares[k] != 1 {
 					t.Fatalf("raised at row %d with issue %q shares %v, want %q on temp", i, r.SensorIssue, r.Shares, tc.issue)
 				}
 				return
 			}
-			t.Fatalf("no alert for a %s sensor", tc.issue)
+			t.Fatalf("no alert for a %s sensor", tc.name)
 		})
 	}
-}
-
-// Spikes on two sensors at the same samples are the process turning impulsive
-// (cavitation moves flow, pressure and vibration at once), not two broken
-// transmitters: the alert is a process alert, at least at the sensor level, blamed on
-// the sensor that went furthest past its spike limit.
-func TestImpulsesOnSeveralSensorsRaiseAProcessAlert(t *testing.T) {
-	healthy := synth(3000, 1, 0, 0)
-	d := trainer.Data{Columns: []string{"load", "current", "temp"}, Series: []trainer.Series{healthy}}
-	m, _, err := trainer.Fit(context.Background(), d, trainer.Options{Seed: 3, Epochs: 20, Context: []string{"load"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := scoring.New(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, _ := sc.NewStream()
-	s := synth(2500, 9, 0, 0)
-	const at = 1500
-	for i, row := range s.Rows {
-		if i >= at && i%15 == 0 {
-			row = []float64{row[0], row[1] + 6, row[2] + 8}
-		}
-		r, ok, err := st.Push(timeOf(s.T[i]), row)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok || r.Event.Transition != alerting.Raised {
-			continue
-		}
-		if i < at {
-			t.Fatalf("raised at healthy row %d", i)
-		}
-		if r.SensorIssue != "" || r.Score < scoring.SensorLevel*m.Alert.Warn {
-			t.Fatalf("raised at row %d with sensor issue %q score %v, want a process alert of at least %v x warn", i, r.SensorIssue, r.Score, scoring.SensorLevel)
-		}
-		return
-	}
-	t.Fatal("no alert for impulses on two sensors")
 }
 
 // A default anomaly model (monitor, sensor checks, baseline with its tail rate:

@@ -45,23 +45,28 @@ type SensorChecker struct {
 	impulse   []bool
 	nImpulse  int
 	impulseAt int
-	nMiss     []int
-	last      [][3]float64 // per target, the last three observed values, newest last
-	lastAt    [][3]int     // the rows they were observed at
-	fresh     []bool       // per target, observed in the latest row
-	nObs      []int
-	pos, n    int
+	// unusual is, per target, the peak row of its latest excursion beyond the
+	// healthy ones, spikeAt of its latest spike (-1: none): impulses pair them by row.
+	unusual, spikeAt []int
+	nMiss            []int
+	last             [][3]float64 // per target, the last three observed values, newest last
+	lastAt           [][3]int     // the rows they were observed at
+	fresh            []bool       // per target, observed in the latest row
+	nObs             []int
+	pos, n           int
 }
 
 // NewSensorChecker follows targets over windows of w rows.
 func NewSensorChecker(targets, w int) *SensorChecker {
 	c := &SensorChecker{w: w, ring: make([][]float64, targets), spikes: make([][]bool, targets),
 		nSpike: make([]int, targets), rough: make([][]bool, targets), nRough: make([]int, targets), nMiss: make([]int, targets), last: make([][3]float64, targets), lastAt: make([][3]int, targets),
-		fresh: make([]bool, targets), nObs: make([]int, targets), impulse: make([]bool, w), impulseAt: -1}
+		fresh: make([]bool, targets), nObs: make([]int, targets), impulse: make([]bool, w), impulseAt: -1,
+		unusual: make([]int, targets), spikeAt: make([]int, targets)}
 	for k := range targets {
 		c.ring[k] = make([]float64, w)
 		c.spikes[k] = make([]bool, w)
 		c.rough[k] = make([]bool, w)
+		c.unusual[k], c.spikeAt[k] = -1, -1
 	}
 	return c
 }
@@ -75,6 +80,9 @@ func (c *SensorChecker) Reset() {
 	}
 	clear(c.impulse)
 	c.nImpulse, c.impulseAt = 0, -1
+	for k := range c.unusual {
+		c.unusual[k], c.spikeAt[k] = -1, -1
+	}
 	c.pos, c.n = 0, 0
 }
 
@@ -172,9 +180,19 @@ func reversal(a, b, c float64) float64 {
 // spike (spikeLimit) and marks their peak rows while those are in the window, so a
 // spike counts until its peak leaves the window. A spike with company, another
 // sensor's excursion beyond its healthy ones peaking on the same row, is marked as an
-// impulse of the process instead, led by the spiking sensor that went furthest. A
-// reversal beyond the healthy ones (MaxReversal) that is no spike is marked rough.
+// impulse of the process instead, led by the spiking sensor that went furthest;
+// peaks are matched by row, so a partner whose excursion completes later (its next
+// sample missing, or a slower reporting rate) turns the spike already marked into an
+// impulse. A reversal beyond the healthy ones (MaxReversal) that is no spike is
+// marked rough.
 func (c *SensorChecker) markSpikes(sc *artifact.SensorCheck) {
+	// Every excursion beyond the healthy ones completed now, spikes included, is a
+	// possible partner for the others' peaks.
+	for k := range c.ring {
+		if base := math.Max(sc.MaxSpike[k], sc.MaxJump[k]/10); base > 0 && c.excursionNow(k) > base {
+			c.unusual[k] = c.lastAt[k][1]
+		}
+	}
 	lead, leadRatio, leadPeak := -1, 0.0, 0
 	for k := range c.ring {
 		j := spikeLimit(sc, k)
@@ -190,15 +208,20 @@ func (c *SensorChecker) markSpikes(sc *artifact.SensorCheck) {
 					c.nRough[k]++
 				}
 			}
+			if c.unusual[k] == peak && c.fresh[k] {
+				c.lateImpulse(k, peak)
+			}
 			continue
 		}
-		if !c.joined(sc, k, peak) {
+		if !c.joined(k, peak) {
 			if slot := peak % c.w; !c.spikes[k][slot] {
 				c.spikes[k][slot] = true
 				c.nSpike[k]++
 			}
+			c.spikeAt[k] = peak
 			continue
 		}
+		c.lateImpulse(k, peak) // a partner's spike marked before this one completed
 		if r := e / j; r > leadRatio {
 			lead, leadRatio, leadPeak = k, r, peak
 		}
@@ -206,7 +229,25 @@ func (c *SensorChecker) markSpikes(sc *artifact.SensorCheck) {
 	if lead < 0 {
 		return
 	}
-	if slot := leadPeak % c.w; !c.impulse[slot] {
+	c.markImpulse(leadPeak, lead)
+}
+
+// lateImpulse turns another sensor's spike marked at peak into an impulse of the
+// process, now that sensor o's excursion turned out to peak on the same row.
+func (c *SensorChecker) lateImpulse(o, peak int) {
+	slot := peak % c.w
+	for k := range c.ring {
+		if k == o || c.spikeAt[k] != peak || !c.spikes[k][slot] {
+			continue
+		}
+		c.spikes[k][slot] = false
+		c.nSpike[k]--
+		c.markImpulse(peak, k)
+	}
+}
+
+func (c *SensorChecker) markImpulse(peak, lead int) {
+	if slot := peak % c.w; !c.impulse[slot] {
 		c.impulse[slot] = true
 		c.nImpulse++
 	}
@@ -215,12 +256,9 @@ func (c *SensorChecker) markSpikes(sc *artifact.SensorCheck) {
 
 // joined says whether a sensor other than k made an excursion beyond its healthy ones
 // (spikeLimit without the factor) peaking on row peak.
-func (c *SensorChecker) joined(sc *artifact.SensorCheck, k, peak int) bool {
+func (c *SensorChecker) joined(k, peak int) bool {
 	for o := range c.ring {
-		if o == k || c.lastAt[o][1] != peak {
-			continue
-		}
-		if base := math.Max(sc.MaxSpike[o], sc.MaxJump[o]/10); base > 0 && c.excursionNow(o) > base {
+		if o != k && c.unusual[o] == peak {
 			return true
 		}
 	}

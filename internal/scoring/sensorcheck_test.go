@@ -427,3 +427,30 @@ func TestSilentNotAtExactlyTwiceHealthyWorst(t *testing.T) {
 		t.Errorf("%d of %d missing (exactly twice the healthy worst %d): sensor %d %s, want no issue", 2*m, w, m, k, issue)
 	}
 }
+
+// Two sensors spike on row 12, but sensor 1's next sample is missing, so its excursion
+// completes a row after sensor 0's: peaks are paired by row, in either order, and the
+// spike already marked on sensor 0 becomes part of an impulse.
+func TestSpikesTogetherWithAMissingNextSample(t *testing.T) {
+	sc := checkOf(0.1, 1)
+	for _, late := range []int{0, 1} {
+		var rows [][2]float64
+		for i := range 30 {
+			rows = append(rows, [2]float64{wiggle(i), wiggle(i)})
+		}
+		rows[12][0] += 5
+		rows[12][1] += 5
+		rows[13][late] = math.NaN()
+		got := feed(NewSensorChecker(2, 10), sc, rows)
+		for i := 15; i < 22; i++ {
+			if got[i] != IssueImpulsive {
+				t.Fatalf("sensor %d late: row %d %q, want impulsive (all %q)", late, i, got[i], got)
+			}
+		}
+		c := NewSensorChecker(2, 10)
+		feed(c, sc, rows[:16])
+		if c.nSpike[0] != 0 || c.nSpike[1] != 0 || c.nImpulse != 1 {
+			t.Fatalf("sensor %d late: spikes %v, impulses %d; want the spikes turned into one impulse", late, c.nSpike, c.nImpulse)
+		}
+	}
+}

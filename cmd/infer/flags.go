@@ -29,8 +29,9 @@ func (r *routes) Set(s string) error {
 // runOptions is the command line of `infer run`: the daemon's config and what the
 // command itself serves and logs with.
 type runOptions struct {
-	cfg infer.Config
-	com cli.Common // log format and level, --http-addr
+	cfg       infer.Config
+	com       cli.Common // log format and level, --http-addr
+	pprofAddr string     // net/http/pprof on its own listener ("" = off)
 }
 
 // parseRunFlags builds the options of `infer run` from the command line with
@@ -61,6 +62,7 @@ func parseRunFlags(args []string, getenv cli.Getenv, stderr io.Writer) (runOptio
 	cli.Duration(fs, &cfg.ShutdownTimeout, "shutdown-timeout", "FAULTLINE_INFER_SHUTDOWN_TIMEOUT", cfg.ShutdownTimeout, "time to flush alerts on shutdown", getenv, &errs)
 	cli.Duration(fs, &cfg.PublishTimeout, "publish-timeout", "FAULTLINE_INFER_PUBLISH_TIMEOUT", cfg.PublishTimeout, "wait for the broker's ack before an alert goes to the disk queue", getenv, &errs)
 	cli.Bool(fs, &persistent, "persistent-session", "FAULTLINE_INFER_PERSISTENT_SESSION", true, "keep a persistent MQTT session (fixed client id) so the broker queues telemetry while the daemon restarts; give each instance its own --instance", getenv, &errs)
+	cli.String(fs, &o.pprofAddr, "pprof-addr", "FAULTLINE_INFER_PPROF_ADDR", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6061); empty = off", getenv)
 	sp := cli.RegisterSparkplug(fs, "FAULTLINE_INFER", getenv, &errs)
 	if err := fs.Parse(args); err != nil {
 		return o, err

@@ -65,7 +65,7 @@ func runDaemon(ctx context.Context, args []string, getenv cli.Getenv, stderr io.
 	}
 	defer closeAdapters()
 	// SIGHUP (systemctl reload) reloads every model file now.
-	return ops.Serve(ctx, d, ops.Endpoints{HTTPAddr: o.com.HTTPAddr, Registry: reg, Hangup: d.Reload}, log)
+	return ops.Serve(ctx, d, ops.Endpoints{HTTPAddr: o.com.HTTPAddr, PprofAddr: o.pprofAddr, Registry: reg, Hangup: d.Reload}, log)
 }
 
 func runWatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -326,3 +326,26 @@ func TestScoreExportWithMachineAndTextColumns(t *testing.T) {
 		}
 	}
 }
+
+// --pprof-addr (flag > env > off), as ingest's: the daemon serves /debug/pprof/ on its
+// own listener only when asked.
+func TestRunPprofAddr(t *testing.T) {
+	env := map[string]string{"FAULTLINE_INFER_PPROF_ADDR": "127.0.0.1:6061"}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--model", "m"}, nil, ""},
+		{[]string{"--model", "m"}, env, "127.0.0.1:6061"},
+		{[]string{"--model", "m", "--pprof-addr", "127.0.0.1:7000"}, env, "127.0.0.1:7000"},
+	} {
+		o, err := parseRunFlags(tc.args, func(k string) string { return tc.env[k] }, &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.pprofAddr != tc.want {
+			t.Errorf("%v with env %v: pprof %q, want %q", tc.args, tc.env, o.pprofAddr, tc.want)
+		}
+	}
+}

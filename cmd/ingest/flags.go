@@ -35,7 +35,7 @@ func parseFlags(args []string, getenv cli.Getenv, stderr io.Writer) (options, er
 	cli.String(fs, &cfg.ClientID, "client-id", "FAULTLINE_INGEST_CLIENT_ID", cfg.ClientID, "fixed MQTT client id of the persistent session", getenv)
 	cli.String(fs, &cfg.ShareGroup, "share-group", "FAULTLINE_INGEST_SHARE_GROUP", "", "subscribe via $share/<group>/... so replicas split the load", getenv)
 	cli.Int(fs, &cfg.Connections, "mqtt-connections", "FAULTLINE_INGEST_MQTT_CONNECTIONS", cfg.Connections, "MQTT connections in this process (needs --share-group when > 1; each adds a 20-message in-flight window)", getenv, &errs)
-	cli.String(fs, &filters, "topics", "FAULTLINE_INGEST_TOPICS", "", "comma-separated topic filters (default: the contract's telemetry and sensor topics, or the --tag-template filter)", getenv)
+	cli.String(fs, &filters, "topics", "FAULTLINE_INGEST_TOPICS", "", "comma-separated topic filters (default: the contract's telemetry, sensor, alert and maintenance topics, or the --tag-template filter)", getenv)
 	cli.String(fs, &cfg.TagTemplate, "tag-template", "FAULTLINE_INGEST_TAG_TEMPLATE", "", "map topic levels to tags, e.g. plant/site/line/machine/data (levels: site line machine sensor + literal); empty = contract topics", getenv)
 	cli.String(fs, &cfg.SpoolDir, "spool-dir", "FAULTLINE_INGEST_SPOOL_DIR", cfg.SpoolDir, "directory of the on-disk spool (write-ahead log); keep it on local disk", getenv)
 	cli.Int(fs, &spoolMB, "spool-max-mb", "FAULTLINE_INGEST_SPOOL_MAX_MB", int(cfg.SpoolMaxBytes>>20), "spool size bound in MiB; when full, messages stay unacknowledged at the broker", getenv, &errs)

@@ -152,9 +152,10 @@ func (c Config) filters() ([]string, error) {
 	if len(fs) == 0 {
 		tpl, _ := telemetry.ParseTemplate(c.TagTemplate)
 		if tpl == nil {
-			// Alerts too: MQTT keeps only each machine's latest state, InfluxDB keeps
-			// the history the dashboard shows.
-			fs = []string{c.Topics.TelemetryFilter(), c.Topics.SensorFilter(), c.Topics.AlertsFilter()}
+			// Alerts and maintenance too: MQTT keeps only each machine's latest alert
+			// state and nothing of the work done; InfluxDB keeps the history the
+			// dashboard shows.
+			fs = []string{c.Topics.TelemetryFilter(), c.Topics.SensorFilter(), c.Topics.AlertsFilter(), c.Topics.MaintenanceFilter()}
 		} else {
 			fs = []string{tpl.Filter()}
 		}

@@ -127,6 +127,10 @@ func (d *decoder) decode(st *decodeState, dst []byte, topic string, payload []by
 	if d.tpl == nil && strings.HasSuffix(topic, "/alerts") {
 		return d.decodeAlert(dst, topic, payload, now)
 	}
+	if d.tpl == nil && strings.HasSuffix(topic, "/maintenance") && !strings.Contains(topic, "/sensors/") {
+		// (A sensor named maintenance publishes on .../sensors/maintenance: a value.)
+		return d.decodeMaintenance(dst, topic, payload, now)
+	}
 	var out decoded
 	r, known := d.routes.get(topic)
 	var m telemetry.Machine

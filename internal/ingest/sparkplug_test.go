@@ -72,7 +72,7 @@ func TestSparkplugFilters(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs, _ := cfg.filters()
-	if len(fs) != 9 || fs[2] != "factory/+/+/+/alerts" || fs[3] != "spBv1.0/plant1/NBIRTH/+" || fs[7] != "spBv1.0/plant1/DDATA/+/+" {
+	if len(fs) != 10 || fs[2] != "factory/+/+/+/alerts" || fs[3] != "factory/+/+/+/maintenance" || fs[4] != "spBv1.0/plant1/NBIRTH/+" || fs[8] != "spBv1.0/plant1/DDATA/+/+" {
 		t.Fatalf("filters %v", fs)
 	}
 	for want, mutate := range map[string]func(*Config){

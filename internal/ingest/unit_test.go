@@ -83,7 +83,7 @@ func TestSharedFiltersAndRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs, _ := cfg.filters()
-	if len(fs) != 3 || fs[0] != "$share/g/factory/+/+/+/telemetry" || fs[2] != "$share/g/factory/+/+/+/alerts" {
+	if len(fs) != 4 || fs[0] != "$share/g/factory/+/+/+/telemetry" || fs[2] != "$share/g/factory/+/+/+/alerts" || fs[3] != "$share/g/factory/+/+/+/maintenance" {
 		t.Fatalf("filters = %v", fs)
 	}
 	for want, mutate := range map[string]func(*Config){
@@ -237,6 +237,47 @@ func TestDecodeAlert(t *testing.T) {
 	} {
 		if lines, out := d.decode(&st, nil, tc.topic, []byte(tc.payload), now); out.err == nil || len(lines) != 0 {
 			t.Errorf("%s: accepted: %q", name, lines)
+		}
+	}
+}
+
+// A maintenance message becomes one point of measurement "maintenance" at its ts, or
+// at its receive time when it has none (counted as stamped, as a bare per-sensor
+// value: a redelivery would be stored again); bad messages are rejected with a reason.
+func TestDecodeMaintenance(t *testing.T) {
+	d := newDecoder(DefaultConfig())
+	var st decodeState
+	now := time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		payload, want string
+		stamped       int
+	}{
+		{`{"ts":"2026-01-01T00:00:00Z","action":"bearing \"6205\" replaced","by":"WO-17"}`,
+			`maintenance,line=l,machine=pump-1,site=s action="bearing \"6205\" replaced",done_by="WO-17" 1767225600000000000` + "\n", 0},
+		{``, `maintenance,line=l,machine=pump-1,site=s action="",done_by="" 1767229200000000000` + "\n", 1},
+	} {
+		lines, out := d.decode(&st, nil, "factory/s/l/pump-1/maintenance", []byte(tc.payload), now)
+		if out.err != nil || string(lines) != tc.want || out.points != 1 || out.stamped != tc.stamped {
+			t.Fatalf("%q: decode = %q (%v, %d points, %d stamped), want %q, %d stamped", tc.payload, lines, out.err, out.points, out.stamped, tc.want, tc.stamped)
+		}
+	}
+	// A sensor named maintenance is a value, not work done.
+	if lines, out := d.decode(&st, nil, "factory/s/l/pump-1/sensors/maintenance", []byte(`{"ts":"2026-01-01T00:00:00Z","value":2}`), now); out.err != nil ||
+		string(lines) != "telemetry,line=l,machine=pump-1,site=s maintenance=2 1767225600000000000\n" {
+		t.Fatalf("sensor named maintenance: %q (%v)", lines, out.err)
+	}
+	for name, tc := range map[string]struct {
+		topic, payload string
+		reason         telemetry.Reason
+	}{
+		"not JSON":      {"factory/s/l/pump-1/maintenance", "done", telemetry.ReasonBadJSON},
+		"bad ts":        {"factory/s/l/pump-1/maintenance", `{"ts":"yesterday"}`, telemetry.ReasonBadTS},
+		"ts far ahead":  {"factory/s/l/pump-1/maintenance", `{"ts":"2027-01-01T00:00:00Z"}`, telemetry.ReasonBadTS},
+		"too long":      {"factory/s/l/pump-1/maintenance", `{"action":"` + strings.Repeat("x", 300) + `"}`, telemetry.ReasonBadJSON},
+		"not a machine": {"factory/s/l/maintenance", `{}`, telemetry.ReasonBadTopic},
+	} {
+		if lines, out := d.decode(&st, nil, tc.topic, []byte(tc.payload), now); telemetry.ReasonOf(out.err) != tc.reason || len(lines) != 0 {
+			t.Errorf("%s: lines %q, err %v; want reason %q", name, lines, out.err, tc.reason)
 		}
 	}
 }

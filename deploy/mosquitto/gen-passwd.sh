@@ -19,7 +19,7 @@ outdir=$1
 shift
 users=("$@")
 if [ ${#users[@]} -eq 0 ]; then
-  users=(simulator ingest infer viewer evaluator)
+  users=(simulator ingest infer maintenance viewer evaluator)
 fi
 
 umask 077

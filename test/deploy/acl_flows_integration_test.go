@@ -145,6 +145,27 @@ func TestMosquittoACLIntegration(t *testing.T) {
 		}
 	})
 
+	t.Run("maintenance reaches infer and ingest; only maintenance and the simulator announce it", func(t *testing.T) {
+		maint := tp.Maintenance(m)
+		ingestM, inferM := newInbox(), newInbox()
+		b.mustClient(t, "ingest").Subscribe(tp.MaintenanceFilter(), 1, ingestM.handle)
+		b.mustClient(t, "infer").Subscribe(tp.MaintenanceFilter(), 1, inferM.handle)
+		cmms := b.mustClient(t, "maintenance")
+		prime(t, cmms, maint, ingestM)
+		prime(t, cmms, maint, inferM)
+		publish(t, viewer, maint, "viewer-work")
+		publish(t, infer, maint, "infer-work")
+		publish(t, sim, maint, "sim-work")
+		publish(t, cmms, maint, "work-1")
+		waitUntil(t, "ingest gets work done", func() bool { return ingestM.has(maint, "work-1") && ingestM.has(maint, "sim-work") })
+		waitUntil(t, "infer gets work done", func() bool { return inferM.has(maint, "work-1") && inferM.has(maint, "sim-work") })
+		for _, p := range []string{"viewer-work", "infer-work"} {
+			if ingestM.has(maint, p) || inferM.has(maint, p) {
+				t.Fatalf("%s was delivered; only the maintenance and simulator users may announce work", p)
+			}
+		}
+	})
+
 	t.Run("dead letters: only ingest's own topic", func(t *testing.T) {
 		publish(t, ingest, tp.DeadLetter("ingest"), "bad-payload")
 		waitUntil(t, "dead letter", func() bool { return evalIn.has(tp.DeadLetter("ingest"), "bad-payload") })

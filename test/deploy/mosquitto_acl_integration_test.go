@@ -21,7 +21,7 @@ import (
 )
 
 // brokerUsers are the users of deploy/mosquitto/acl with a password each.
-var brokerUsers = []string{"simulator", "ingest", "infer", "viewer", "evaluator"}
+var brokerUsers = []string{"simulator", "ingest", "infer", "maintenance", "viewer", "evaluator"}
 
 // aclBroker runs deploy/mosquitto/mosquitto.conf (with the acl file beside it) in a real
 // Mosquitto on a free loopback port. Only paths and the listener are rewritten: every

@@ -46,13 +46,14 @@ const (
 )
 
 // CheckDateOrder refuses a date order other than "", DMY and MDY, naming them; the
-// programs call it on their --date-order before any file is read.
+// programs call it on their --date-order (every one spells it so) before any file is
+// read.
 func CheckDateOrder(order string) error {
 	switch order {
 	case "", DMY, MDY:
 		return nil
 	}
-	return fmt.Errorf("date order %q: use dmy (day first: 03/01/2024 is 3 January) or mdy (month first: March 1), or none to read only ISO and 02.01.2006 dates", order)
+	return fmt.Errorf("--date-order %q: use dmy (day first: 03/01/2024 is 3 January) or mdy (month first: March 1), or none to read only ISO and 02.01.2006 dates", order)
 }
 
 // Table is a file's content: numeric sensor columns, row-major, NaN for empty cells.

@@ -224,11 +224,14 @@ func (l *colLayout) dropText(t *Table) error {
 		case n > 0 && 2*n > l.filled[k] && l.timeCol < 0 && looksLikeTime(l.example[k]):
 			// Not a status column: the file's clock in a form not read. Dropping it
 			// would number the rows instead, and a model would learn a period of one row.
-			slashed := slashedHint
+			hint := "; " + slashedHint
 			if l.dateOrder != "" {
-				slashed = fmt.Sprintf("dates like 03/01/2024 are read as %s with --date-order %s: check the order", orderName(l.dateOrder), l.dateOrder)
+				hint = "" // given, and not what this column holds
+				if isSlashed(l.example[k]) {
+					hint = fmt.Sprintf("; with --date-order %s, dates like 03/01/2024 are read as %s: check the order", l.dateOrder, orderName(l.dateOrder))
+				}
 			}
-			return fmt.Errorf("column %q holds times in a form not read (first %q at line %d): write them as 2006-01-02 15:04:05 (ISO 8601, RFC 3339) or 02.01.2006 15:04:05; %s; or give --ignore %s", name, l.example[k], l.exLine[k], slashed, name)
+			return fmt.Errorf("column %q holds times in a form not read (first %q at line %d): write them as 2006-01-02 15:04:05 (ISO 8601, RFC 3339) or 02.01.2006 15:04:05%s; or give --ignore %s", name, l.example[k], l.exLine[k], hint, name)
 		case n > 0 && 2*n > l.filled[k]:
 			t.Dropped = append(t.Dropped, Dropped{Column: name,
 				Reason: fmt.Sprintf("text, not numbers (%d of %d cells; first %q at line %d)", n, l.filled[k], l.example[k], l.exLine[k])})
@@ -484,25 +487,33 @@ func parseTimeOrder(s, order string) (float64, bool, error) {
 	if v, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
 		return v, false, nil
 	}
+	withOrder := order == DMY || order == MDY
+	// Tried first with an order: no layout reads a slashed date (their year comes first,
+	// or their separator is a dot), and a file of them then skips twelve failed parses
+	// a row.
+	if withOrder {
+		if t, ok, err := parseSlashed(s, order); ok || err != nil {
+			return float64(t.UnixNano()) / 1e9, ok, err
+		}
+	}
 	for _, lay := range timeLayouts {
 		if t, err := time.Parse(lay, s); err == nil {
 			return float64(t.UnixNano()) / 1e9, true, nil
 		}
 	}
-	if order == DMY || order == MDY {
-		t, ok, err := parseSlashed(s, order)
-		if err != nil {
-			return 0, false, err
-		}
-		if ok {
-			return float64(t.UnixNano()) / 1e9, true, nil
-		}
+	if withOrder {
 		return 0, false, fmt.Errorf("%q is neither a number nor a timestamp like 2006-01-02 15:04:05, RFC 3339 or (%s) %s", truncate(s), orderName(order), orderExample(order))
 	}
-	if m := slashedDate.FindStringSubmatch(s); m != nil && m[2] == m[4] {
+	if isSlashed(s) {
 		return 0, false, fmt.Errorf("%q is neither a number nor a timestamp like 2006-01-02 15:04:05 or RFC 3339: %s", truncate(s), slashedHint)
 	}
 	return 0, false, fmt.Errorf("%q is neither a number nor a timestamp like 2006-01-02 15:04:05 or RFC 3339", truncate(s))
+}
+
+// isSlashed says s has the shape of a slashed date, in whichever order.
+func isSlashed(s string) bool {
+	m := slashedDate.FindStringSubmatch(strings.TrimSpace(s))
+	return m != nil && m[2] == m[4]
 }
 
 // slashedHint says how to read slashed dates, for a user whose file holds them.
@@ -520,7 +531,7 @@ var slashedDate = regexp.MustCompile(`^(\d{1,2})([/-])(\d{1,2})([/-])(\d{4})(?: 
 // the wrong order is told so at its first day past 12.
 func parseSlashed(s, order string) (t time.Time, ok bool, err error) {
 	m := slashedDate.FindStringSubmatch(s)
-	if m == nil || m[2] != m[4] {
+	if m == nil || m[2] != m[4] { // 3/1-2024 is no date in any locale
 		return time.Time{}, false, nil
 	}
 	num := func(i int) int { n, _ := strconv.Atoi(m[i]); return n } // at most 9 digits

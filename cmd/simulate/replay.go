@@ -30,7 +30,7 @@ func (f *replayFlags) register(fs *flag.FlagSet, getenv cli.Getenv) {
 	cli.String(fs, &f.timeCol, "time-column", "FAULTLINE_REPLAY_TIME_COLUMN", "", "name of the time column (default: ts, time, timestamp, date or datetime)", getenv)
 	cli.String(fs, &f.sep, "sep", "FAULTLINE_REPLAY_SEP", "", "field separator: one character or 'tab' (default: detected)", getenv)
 	cli.String(fs, &f.ignore, "ignore", "FAULTLINE_REPLAY_IGNORE", "", "comma-separated columns to skip (e.g. a text status column)", getenv)
-	cli.String(fs, &f.dateOrder, "date-order", "FAULTLINE_REPLAY_DATE_ORDER", "", "read slashed dates like 03/01/2024: dmy (day first) or mdy (month first, with AM/PM); default: refuse them", getenv)
+	cli.String(fs, &f.dateOrder, "date-order", "FAULTLINE_REPLAY_DATE_ORDER", "", "read slashed dates like 03/01/2024: dmy (day first) or mdy (month first; 3/1/2024 7:05 PM is March 1); default: refuse them", getenv)
 	cli.Float(fs, &f.speed, "speed", "FAULTLINE_REPLAY_SPEED", 1, "file seconds per wall second (0 = as fast as possible)", getenv, e)
 	cli.Float(fs, &f.rate, "rate", "FAULTLINE_REPLAY_RATE", 1, "rows per second of file time when the CSV has no time column", getenv, e)
 	cli.String(fs, &f.site, "site", "FAULTLINE_REPLAY_SITE", "site1", "site of the replayed machine", getenv)

@@ -36,12 +36,18 @@ type CSVOptions struct {
 	// Ignore names columns to skip (a text column the reader would refuse; its error
 	// suggests --ignore).
 	Ignore []string
+	// DateOrder reads slashed dates (dataset.Options.DateOrder: dmy, mdy, or "" to
+	// refuse them), as the trainer reads the same file.
+	DateOrder string
 }
 
 // ReadCSV loads a whole CSV through internal/dataset (the reader the trainer and
 // `infer score` use, so a file that trains also replays) so that a bad cell is reported
 // before anything is published.
 func ReadCSV(r io.Reader, opt CSVOptions) (*Table, error) {
+	if err := dataset.CheckDateOrder(opt.DateOrder); err != nil {
+		return nil, err
+	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(64 << 10)
 	if len(bytes.TrimSpace(head)) == 0 {
@@ -52,9 +58,9 @@ func ReadCSV(r io.Reader, opt CSVOptions) (*Table, error) {
 	}
 	// The reader finds the named column itself (quoted, after a byte-order mark) and
 	// refuses one the header lacks.
-	o := dataset.Options{Sep: opt.Sep, Ignore: opt.Ignore, TimeColumn: opt.TimeColumn}
+	o := dataset.Options{Sep: opt.Sep, Ignore: opt.Ignore, TimeColumn: opt.TimeColumn, DateOrder: opt.DateOrder}
 	if o.TimeColumn == "" {
-		o.TimeColumn, _ = dataset.DetectColumns(head)
+		o.TimeColumn, _ = dataset.DetectColumnsOrder(head, opt.DateOrder)
 	}
 	d, err := dataset.Read(br, o)
 	if err != nil {

@@ -112,3 +112,27 @@ func TestReplayHeaderForms(t *testing.T) {
 		}
 	}
 }
+
+// A file of slashed dates replays with the order the user states, at the instants the
+// trainer reads (dataset.DetectColumnsOrder finds the Date column); without the order
+// it is refused saying how to read it, and an unknown order is refused by name.
+func TestReadCSVDateOrder(t *testing.T) {
+	in := "Date;T1\n13/01/2024 23:59:59;1,5\n14/01/2024 00:00:01;1,6\n"
+	tb, err := ReadCSV(strings.NewReader(in), CSVOptions{DateOrder: "dmy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2024, 1, 13, 23, 59, 59, 0, time.UTC)
+	if len(tb.Times) != 2 || !tb.Times[0].Equal(want) || !tb.Times[1].Equal(want.Add(2*time.Second)) || tb.Rows[1][0] != 1.6 {
+		t.Fatalf("times %v rows %v, want from %v", tb.Times, tb.Rows, want)
+	}
+	if _, err := ReadCSV(strings.NewReader(in), CSVOptions{}); err == nil || !strings.Contains(err.Error(), "give --date-order dmy (day first) or mdy (month first)") {
+		t.Errorf("no order: %v", err)
+	}
+	if _, err := ReadCSV(strings.NewReader(in), CSVOptions{DateOrder: "mdy"}); err == nil || !strings.Contains(err.Error(), `line 2, time column: "13/01/2024 23:59:59" is not a date in month/day/year order (--date-order mdy): month 13`) {
+		t.Errorf("wrong order: %v", err)
+	}
+	if _, err := ReadCSV(strings.NewReader(in), CSVOptions{DateOrder: "european"}); err == nil || !strings.Contains(err.Error(), `--date-order "european": use dmy`) {
+		t.Errorf("bad order: %v", err)
+	}
+}

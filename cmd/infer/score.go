@@ -27,6 +27,7 @@ func runScore(args []string, getenv func(string) string, stdout, stderr io.Write
 	fs.StringVar(&o.TimeColumn, "time-column", "", "time column (timestamps, or numbers taken as seconds); default: a column named ts, time, timestamp, datetime, date_time or date, else the first column of timestamps, as train detects it; none numbers the rows")
 	fs.StringVar(&o.AssetColumn, "asset-column", "", "column naming the machine/unit; each gets its own stream; default: a column named asset, machine, device or equipment (or with _id), as train detects it")
 	fs.StringVar(&ignore, "ignore", "", "comma-separated columns to skip")
+	fs.StringVar(&o.DateOrder, "date-order", "", "read slashed dates like 03/01/2024: dmy (day first) or mdy (month first; 3/1/2024 7:05 PM is March 1), as given to train; default: refuse them")
 	cmapss := fs.Bool("cmapss", false, "the CSV is a NASA C-MAPSS file (no header, space-separated unit, cycle, settings, sensors)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -34,12 +35,17 @@ func runScore(args []string, getenv func(string) string, stdout, stderr io.Write
 	if model == "" || csvPath == "" {
 		return errors.New("score needs --model FILE and --csv FILE")
 	}
+	if err := dataset.CheckDateOrder(o.DateOrder); err != nil {
+		return err
+	}
 	if *cmapss {
+		order := o.DateOrder
 		o = dataset.CMAPSSOptions()
+		o.DateOrder = order
 	} else if o.TimeColumn == "" {
 		// The rule bin/train applies, so a file trained on without --time-column is
 		// scored on the same clock (row numbers when it has no time column).
-		o.TimeColumn = trainsrc.DetectTimeColumn(csvPath)
+		o.TimeColumn = trainsrc.DetectTimeColumnOrder(csvPath, o.DateOrder)
 	}
 	if !*cmapss && o.AssetColumn == "" {
 		o.AssetColumn = trainsrc.DetectAssetColumn(csvPath)

@@ -51,6 +51,7 @@ func TestBadArguments(t *testing.T) {
 		{"replay bad time", []string{"replay", "--http-addr", "", "--csv", badTime}, `"yesterday" is neither a number nor a timestamp`},
 		{"replay missing time column", []string{"replay", "--http-addr", "", "--csv", nonNumeric, "--time-column", "when"}, `unknown column(s) ["when"]`},
 		{"replay bad sep", []string{"replay", "--http-addr", "", "--csv", nonNumeric, "--sep", "ab"}, "--sep"},
+		{"replay bad date order", []string{"replay", "--http-addr", "", "--csv", filepath.Join(dir, "missing.csv"), "--date-order", "ydm"}, `--date-order "ydm": use dmy (day first: 03/01/2024 is 3 January) or mdy`},
 		{"replay bad machine", []string{"replay", "--http-addr", "", "--csv", nonNumeric, "--machine", "a/b"}, "--machine"},
 	}
 	for _, tc := range cases {

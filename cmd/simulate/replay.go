@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/faultline/faultline/internal/cli"
+	"github.com/faultline/faultline/internal/dataset"
 	"github.com/faultline/faultline/internal/telemetry"
 	"github.com/faultline/faultline/simulators"
 )
@@ -16,6 +17,7 @@ import (
 type replayFlags struct {
 	out                 output
 	csv, timeCol, sep   string
+	dateOrder           string
 	ignore              string
 	speed, rate         float64
 	site, line, machine string
@@ -28,6 +30,7 @@ func (f *replayFlags) register(fs *flag.FlagSet, getenv cli.Getenv) {
 	cli.String(fs, &f.timeCol, "time-column", "FAULTLINE_REPLAY_TIME_COLUMN", "", "name of the time column (default: ts, time, timestamp, date or datetime)", getenv)
 	cli.String(fs, &f.sep, "sep", "FAULTLINE_REPLAY_SEP", "", "field separator: one character or 'tab' (default: detected)", getenv)
 	cli.String(fs, &f.ignore, "ignore", "FAULTLINE_REPLAY_IGNORE", "", "comma-separated columns to skip (e.g. a text status column)", getenv)
+	cli.String(fs, &f.dateOrder, "date-order", "FAULTLINE_REPLAY_DATE_ORDER", "", "read slashed dates like 03/01/2024: dmy (day first) or mdy (month first; 3/1/2024 7:05 PM is March 1); default: refuse them", getenv)
 	cli.Float(fs, &f.speed, "speed", "FAULTLINE_REPLAY_SPEED", 1, "file seconds per wall second (0 = as fast as possible)", getenv, e)
 	cli.Float(fs, &f.rate, "rate", "FAULTLINE_REPLAY_RATE", 1, "rows per second of file time when the CSV has no time column", getenv, e)
 	cli.String(fs, &f.site, "site", "FAULTLINE_REPLAY_SITE", "site1", "site of the replayed machine", getenv)
@@ -36,7 +39,10 @@ func (f *replayFlags) register(fs *flag.FlagSet, getenv cli.Getenv) {
 }
 
 func (f *replayFlags) csvOptions() (simulators.CSVOptions, error) {
-	o := simulators.CSVOptions{TimeColumn: f.timeCol, Ignore: splitList(f.ignore)}
+	o := simulators.CSVOptions{TimeColumn: f.timeCol, Ignore: splitList(f.ignore), DateOrder: f.dateOrder}
+	if err := dataset.CheckDateOrder(f.dateOrder); err != nil {
+		return o, err
+	}
 	switch {
 	case f.sep == "":
 	case f.sep == "tab" || f.sep == `\t`:

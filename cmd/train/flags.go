@@ -10,6 +10,7 @@ import (
 
 	"github.com/faultline/faultline/internal/artifact"
 	"github.com/faultline/faultline/internal/cli"
+	"github.com/faultline/faultline/internal/dataset"
 	"github.com/faultline/faultline/internal/trainer"
 	"github.com/faultline/faultline/internal/trainer/trainflags"
 	"github.com/faultline/faultline/internal/trainsrc"
@@ -71,6 +72,7 @@ func registerSource(fs *flag.FlagSet, c *config, raw *rawFlags, getenv cli.Geten
 	cli.String(fs, &c.csv.TimeColumn, "time-column", "FAULTLINE_TRAIN_TIME_COLUMN", "", "CSV time column (timestamps or cycles); default: a column named ts, time, timestamp, datetime, date_time or date, else the first column of timestamps, else the row number", getenv)
 	cli.String(fs, &c.csv.AssetColumn, "asset-column", "FAULTLINE_TRAIN_ASSET_COLUMN", "", "CSV column naming the machine/unit of each row; default: a column named asset, machine, device or equipment (or with _id)", getenv)
 	cli.String(fs, &raw.ignore, "ignore", "FAULTLINE_TRAIN_IGNORE", "", "comma-separated CSV columns to skip", getenv)
+	cli.String(fs, &c.csv.DateOrder, "date-order", "FAULTLINE_TRAIN_DATE_ORDER", "", "read slashed dates like 03/01/2024 in the CSV: dmy (day first) or mdy (month first; 3/1/2024 7:05 PM is March 1); default: refuse them, the file cannot say which", getenv)
 	cli.Bool(fs, &c.csv.CMAPSS, "cmapss", "FAULTLINE_TRAIN_CMAPSS", false, "read NASA C-MAPSS files (unit, cycle, op_setting_1..3, sensors; header-less or converted CSV); settings default to the op_setting columns", getenv, errs)
 	cli.String(fs, &c.machine, "machine", "FAULTLINE_TRAIN_MACHINE", "", "influx: machine id to train on", getenv)
 	cli.String(fs, &c.site, "site", "FAULTLINE_TRAIN_SITE", "", "influx: site tag filter", getenv)
@@ -110,6 +112,7 @@ func (c *config) finish(raw rawFlags, now time.Time) []error {
 	c.csv.Sep, err = trainsrc.ParseSep(raw.sep)
 	add(err)
 	c.csv.Ignore = list(raw.ignore)
+	add(dataset.CheckDateOrder(c.csv.DateOrder))
 	// Every trainer option is checked here, before any data is read.
 	errs = append(errs, c.train.Finish(c.csv.CMAPSS)...)
 	if c.progress != "auto" && c.progress != "log" {

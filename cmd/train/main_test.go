@@ -98,6 +98,7 @@ func TestFlagErrors(t *testing.T) {
 		{"zero workers", []string{"--source", "influx", "--all", "--out-dir", "d", "--workers", "0"}, "--workers 0"},
 		{"bad hidden", []string{"--csv", csv, "--out", "m", "--hidden", "64,x"}, "--hidden \"64,x\""},
 		{"bad sep", []string{"--csv", csv, "--out", "m", "--sep", "ab"}, "separator \"ab\""},
+		{"bad date order", []string{"--csv", csv, "--out", "m", "--date-order", "ydm"}, "--date-order \"ydm\": use dmy (day first: 03/01/2024 is 3 January) or mdy (month first: March 1)"},
 		{"window 1", []string{"--csv", csv, "--out", "m", "--window", "1"}, "--window 1"},
 		{"negative epochs", []string{"--csv", csv, "--out", "m", "--epochs", "-3"}, "--epochs -3"},
 		{"bad progress", []string{"--csv", csv, "--out", "m", "--progress", "bar"}, "--progress \"bar\""},
@@ -124,6 +125,17 @@ func TestEnvFallback(t *testing.T) {
 	err := run(context.Background(), []string{"--csv", "x.csv", "--out", "m"}, env, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "FAULTLINE_TRAIN_EPOCHS") {
 		t.Fatalf("err = %v, want the bad env variable named", err)
+	}
+	// A bad date order from the environment is refused before the file is looked at.
+	env = func(k string) string {
+		if k == "FAULTLINE_TRAIN_DATE_ORDER" {
+			return "ymd"
+		}
+		return ""
+	}
+	err = run(context.Background(), []string{"--csv", "/nonexistent.csv", "--out", "m"}, env, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), `--date-order "ymd": use dmy`) {
+		t.Fatalf("err = %v, want the date order refused with the allowed values", err)
 	}
 }
 

@@ -33,6 +33,27 @@ type Options struct {
 	Header []string
 	// MaxRows bounds memory (0 = 50 million).
 	MaxRows int
+	// DateOrder says how to read slashed dates such as 03/01/2024: DMY (day first,
+	// 3 January), MDY (month first, March 1), or "" to refuse them (see timeLayouts:
+	// the file itself cannot say which). Check it with CheckDateOrder.
+	DateOrder string
+}
+
+// The date orders Options.DateOrder accepts besides "".
+const (
+	DMY = "dmy" // day/month/year: 03/01/2024 is 3 January (European exports)
+	MDY = "mdy" // month/day/year: 03/01/2024 is March 1 (US exports, Excel in en-US)
+)
+
+// CheckDateOrder refuses a date order other than "", DMY and MDY, naming them; the
+// programs call it on their --date-order (every one spells it so) before any file is
+// read.
+func CheckDateOrder(order string) error {
+	switch order {
+	case "", DMY, MDY:
+		return nil
+	}
+	return fmt.Errorf("--date-order %q: use dmy (day first: 03/01/2024 is 3 January) or mdy (month first: March 1), or none to read only ISO and 02.01.2006 dates", order)
 }
 
 // Table is a file's content: numeric sensor columns, row-major, NaN for empty cells.
@@ -128,6 +149,9 @@ func ReadFile(path string, o Options) (*Table, error) {
 
 // Read reads CSV from r.
 func Read(r io.Reader, o Options) (*Table, error) {
+	if err := CheckDateOrder(o.DateOrder); err != nil {
+		return nil, err
+	}
 	br := bufio.NewReaderSize(r, 1<<16)
 	sep := o.Sep
 	if sep == 0 {
@@ -153,6 +177,7 @@ func Read(r io.Reader, o Options) (*Table, error) {
 		return nil, err
 	}
 	lay.decimalComma = sep != ','
+	lay.dateOrder = o.DateOrder
 	maxRows := o.MaxRows
 	if maxRows <= 0 {
 		maxRows = 50_000_000
@@ -199,7 +224,14 @@ func (l *colLayout) dropText(t *Table) error {
 		case n > 0 && 2*n > l.filled[k] && l.timeCol < 0 && looksLikeTime(l.example[k]):
 			// Not a status column: the file's clock in a form not read. Dropping it
 			// would number the rows instead, and a model would learn a period of one row.
-			return fmt.Errorf("column %q holds times in a form not read (first %q at line %d): write them as 2006-01-02 15:04:05 (ISO 8601, RFC 3339) or 02.01.2006 15:04:05, or give --ignore %s", name, l.example[k], l.exLine[k], name)
+			hint := "; " + slashedHint
+			if l.dateOrder != "" {
+				hint = "" // given, and not what this column holds
+				if isSlashed(l.example[k]) {
+					hint = fmt.Sprintf("; with --date-order %s, dates like 03/01/2024 are read as %s: check the order", l.dateOrder, orderName(l.dateOrder))
+				}
+			}
+			return fmt.Errorf("column %q holds times in a form not read (first %q at line %d): write them as 2006-01-02 15:04:05 (ISO 8601, RFC 3339) or 02.01.2006 15:04:05%s; or give --ignore %s", name, l.example[k], l.exLine[k], hint, name)
 		case n > 0 && 2*n > l.filled[k]:
 			t.Dropped = append(t.Dropped, Dropped{Column: name,
 				Reason: fmt.Sprintf("text, not numbers (%d of %d cells; first %q at line %d)", n, l.filled[k], l.example[k], l.exLine[k])})
@@ -316,6 +348,8 @@ type colLayout struct {
 	// decimalComma reads 12,5 as 12.5: a file separated by anything but commas may
 	// come from a locale that writes decimals that way.
 	decimalComma bool
+	// dateOrder is Options.DateOrder, for the time column's cells.
+	dateOrder string
 	// Per sensor column: cells that were text, cells not empty, the first text cell.
 	text, filled []int
 	example      []string
@@ -388,7 +422,7 @@ func (l *colLayout) add(t *Table, rec []string, line int) error {
 	}
 	ts := float64(len(t.Rows))
 	if l.timeCol >= 0 {
-		v, isTS, err := parseTime(rec[l.timeCol])
+		v, isTS, err := parseTimeOrder(rec[l.timeCol], l.dateOrder)
 		if err != nil {
 			return fmt.Errorf("line %d, time column: %w", line, err)
 		}
@@ -435,24 +469,126 @@ func parseCell(s string, decimalComma bool) (float64, error) {
 // space, with or without a zone and fractions, and the day.month.year of European
 // exports. Slashed dates other than year/month/day are left out on purpose: 03/01/2024
 // is March in one locale and January in another, and a file read in the wrong order
-// would be refused only at its thirteenth day, or not at all.
+// would be refused only at its thirteenth day, or not at all. The user who knows says
+// it with Options.DateOrder (parseSlashed).
 var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00",
 	"2006-01-02T15:04:05.999999999", "2006-01-02 15:04", "2006-01-02T15:04", "2006/01/02 15:04:05", "2006/01/02 15:04",
 	"02.01.2006 15:04:05.999999999", "02.01.2006 15:04", "2006-01-02", "02.01.2006"}
 
 // parseTime accepts RFC 3339 and common export layouts (UTC assumed without a zone), or
 // a plain number (cycles, seconds, or Unix milliseconds when it looks like one).
-func parseTime(s string) (float64, bool, error) {
+func parseTime(s string) (float64, bool, error) { return parseTimeOrder(s, "") }
+
+// parseTimeOrder is parseTime that also reads slashed dates in the given order (DMY,
+// MDY; "" reads none). The trainer, infer score, eval and replay all read through it,
+// so one order gives the same instants everywhere.
+func parseTimeOrder(s, order string) (float64, bool, error) {
 	s = strings.TrimSpace(s)
 	if v, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
 		return v, false, nil
+	}
+	withOrder := order == DMY || order == MDY
+	// Tried first with an order: no layout reads a slashed date (their year comes first,
+	// or their separator is a dot), and a file of them then skips twelve failed parses
+	// a row.
+	if withOrder {
+		if t, ok, err := parseSlashed(s, order); ok || err != nil {
+			return float64(t.UnixNano()) / 1e9, ok, err
+		}
 	}
 	for _, lay := range timeLayouts {
 		if t, err := time.Parse(lay, s); err == nil {
 			return float64(t.UnixNano()) / 1e9, true, nil
 		}
 	}
+	if withOrder {
+		return 0, false, fmt.Errorf("%q is neither a number nor a timestamp like 2006-01-02 15:04:05, RFC 3339 or (%s) %s", truncate(s), orderName(order), orderExample(order))
+	}
+	if isSlashed(s) {
+		return 0, false, fmt.Errorf("%q is neither a number nor a timestamp like 2006-01-02 15:04:05 or RFC 3339: %s", truncate(s), slashedHint)
+	}
 	return 0, false, fmt.Errorf("%q is neither a number nor a timestamp like 2006-01-02 15:04:05 or RFC 3339", truncate(s))
+}
+
+// isSlashed says s has the shape of a slashed date, in whichever order.
+func isSlashed(s string) bool {
+	m := slashedDate.FindStringSubmatch(strings.TrimSpace(s))
+	return m != nil && m[2] == m[4]
+}
+
+// slashedHint says how to read slashed dates, for a user whose file holds them.
+const slashedHint = "for dates like 03/01/2024 give --date-order dmy (day first) or mdy (month first)"
+
+// slashedDate is a day and month in either order, the same separator (/ or -) twice, a
+// four-digit year, and optionally a time of day: hours and minutes, seconds, a
+// fraction, AM or PM. Excel and historians write 3/1/2024 7:05:00 AM (US) or
+// 03/01/2024 07:05:09 and 3-1-2024 07:05 (Europe).
+var slashedDate = regexp.MustCompile(`^(\d{1,2})([/-])(\d{1,2})([/-])(\d{4})(?: +(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?: *([AaPp][Mm]))?)?$`)
+
+// parseSlashed reads s as a slashedDate in order (UTC, as the other layouts without a
+// zone). ok is false when s has not that shape; an error says s has it but is no date
+// in that order (month 13, 30 February, 25 o'clock), naming the order: a file read in
+// the wrong order is told so at its first day past 12.
+func parseSlashed(s, order string) (t time.Time, ok bool, err error) {
+	m := slashedDate.FindStringSubmatch(s)
+	if m == nil || m[2] != m[4] { // 3/1-2024 is no date in any locale
+		return time.Time{}, false, nil
+	}
+	num := func(i int) int { n, _ := strconv.Atoi(m[i]); return n } // at most 9 digits
+	day, month := num(1), num(3)
+	if order == MDY {
+		day, month = month, day
+	}
+	year := num(5)
+	bad := func(what string) (time.Time, bool, error) {
+		return time.Time{}, false, fmt.Errorf("%q is not a date in %s order (--date-order %s): %s", truncate(s), orderName(order), order, what)
+	}
+	if month < 1 || month > 12 {
+		return bad(fmt.Sprintf("month %d", month))
+	}
+	if last := time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day(); day < 1 || day > last {
+		return bad(fmt.Sprintf("day %d of a month of %d days", day, last))
+	}
+	var hour, minute, sec, nsec int
+	if m[6] != "" {
+		hour, minute, sec = num(6), num(7), num(8)
+		if m[9] != "" {
+			nsec = num(9)
+			for range 9 - len(m[9]) {
+				nsec *= 10
+			}
+		}
+		switch ampm := strings.ToUpper(m[10]); {
+		case ampm == "" && hour > 23:
+			return bad(fmt.Sprintf("hour %d", hour))
+		case ampm != "" && (hour < 1 || hour > 12):
+			return bad(fmt.Sprintf("hour %d on a 12-hour clock", hour))
+		case ampm == "AM" && hour == 12: // 12 AM is midnight
+			hour = 0
+		case ampm == "PM" && hour < 12: // 12 PM is noon
+			hour += 12
+		}
+		if minute > 59 || sec > 59 {
+			return bad(fmt.Sprintf("minute %d, second %d", minute, sec))
+		}
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true, nil
+}
+
+// orderName spells a date order out for messages.
+func orderName(order string) string {
+	if order == MDY {
+		return "month/day/year"
+	}
+	return "day/month/year"
+}
+
+// orderExample is 1 March 2024, 07:05:09 in the order, for messages.
+func orderExample(order string) string {
+	if order == MDY {
+		return "03/01/2024 07:05:09 or 3/1/2024 7:05:09 AM"
+	}
+	return "01/03/2024 07:05:09 or 1-3-2024 07:05"
 }
 
 // timeLike matches what looks like a date or a time of day in a form parseTime does
@@ -477,7 +613,13 @@ var AssetNames = []string{"asset", "asset_id", "machine", "machine_id", "device"
 // language: Zeit, horodatage); the asset column is the first header named like one
 // (AssetNames). "" when there is none. The trainer, infer score and replay all use
 // it, so a file is read on the same clock, for the same machines, everywhere.
-func DetectColumns(sample []byte) (timeCol, assetCol string) {
+// Slashed dates (03/01/2024) are not timestamps here: DetectColumnsOrder reads them.
+func DetectColumns(sample []byte) (timeCol, assetCol string) { return DetectColumnsOrder(sample, "") }
+
+// DetectColumnsOrder is DetectColumns reading the first data row's cells as Read does
+// with Options.DateOrder order, so a column of slashed dates is found as the time
+// column (and a named one kept only if its cell reads in that order).
+func DetectColumnsOrder(sample []byte, order string) (timeCol, assetCol string) {
 	br := bufio.NewReader(bytes.NewReader(sample))
 	next, err := rowReader(br, DetectSeparator(sample))
 	if err != nil {
@@ -501,7 +643,7 @@ func DetectColumns(sample []byte) (timeCol, assetCol string) {
 		if first == nil {
 			return true
 		}
-		_, _, err := parseTime(first[i])
+		_, _, err := parseTimeOrder(first[i], order)
 		return err == nil
 	}
 	named := func(names []string, mustParse bool) string {
@@ -522,7 +664,7 @@ func DetectColumns(sample []byte) (timeCol, assetCol string) {
 		return timeCol, assetCol
 	}
 	for i, cell := range first {
-		if _, isTS, err := parseTime(cell); err == nil && isTS {
+		if _, isTS, err := parseTimeOrder(cell, order); err == nil && isTS {
 			return header[i], assetCol
 		}
 	}
@@ -546,6 +688,11 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 // DetectFileColumns is DetectColumns on the start of the file at path ("", "" when it
 // cannot be read; the reader then says why).
 func DetectFileColumns(path string) (timeCol, assetCol string) {
+	return DetectFileColumnsOrder(path, "")
+}
+
+// DetectFileColumnsOrder is DetectColumnsOrder on the start of the file at path.
+func DetectFileColumnsOrder(path, order string) (timeCol, assetCol string) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", ""
@@ -561,7 +708,7 @@ func DetectFileColumns(path string) (timeCol, assetCol string) {
 			break
 		}
 	}
-	return DetectColumns(b)
+	return DetectColumnsOrder(b, order)
 }
 
 func truncate(s string) string {

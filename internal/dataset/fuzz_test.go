@@ -23,11 +23,17 @@ func FuzzRead(f *testing.F) {
 	} {
 		f.Add([]byte(seed), uint8(0))
 	}
+	// Slashed dates, read with the date orders of option sets 4 and 5.
+	f.Add([]byte("Date,x\n3/1/2024 7:05:00 AM,1\n3/1/2024 12:00 PM,2\n13/1/2024 7:05,3\n"), uint8(4))
+	f.Add([]byte("id;Zeit;x\n1;03-01-2024 07:05:09,5;1,5\n2;31/02/2024 07:05;2\n"), uint8(5))
 	optionSets := []Options{
 		{},
 		{TimeColumn: "ts", AssetColumn: "asset"},
 		{Sep: ';', TimeColumn: "cycle", AssetColumn: "unit", Ignore: []string{"x"}},
 		{Sep: ' ', Header: []string{"unit", "cycle", "s1", "s2"}, TimeColumn: "cycle", AssetColumn: "unit"},
+		// Slashed dates in either order, as --date-order reads them.
+		{TimeColumn: "Date", DateOrder: MDY},
+		{DateOrder: DMY},
 	}
 	f.Fuzz(func(t *testing.T, data []byte, which uint8) {
 		o := optionSets[int(which)%len(optionSets)]

@@ -23,6 +23,9 @@ type CSV struct {
 	// sensors). A converted file with a header row is accepted too: its unit and cycle
 	// columns are used unless TimeColumn/AssetColumn say otherwise.
 	CMAPSS bool
+	// DateOrder reads slashed dates (dataset.Options.DateOrder: dmy, mdy, or "" to
+	// refuse them).
+	DateOrder string
 }
 
 // ParseSep maps a --sep value to a separator rune: "" detects; "tab", "space" and
@@ -45,7 +48,10 @@ func ParseSep(s string) (rune, error) {
 
 // Options returns the dataset options for c.
 func (c CSV) Options() (dataset.Options, error) {
-	o := dataset.Options{Sep: c.Sep, TimeColumn: c.TimeColumn, AssetColumn: c.AssetColumn, Ignore: c.Ignore}
+	o := dataset.Options{Sep: c.Sep, TimeColumn: c.TimeColumn, AssetColumn: c.AssetColumn, Ignore: c.Ignore, DateOrder: c.DateOrder}
+	if err := dataset.CheckDateOrder(c.DateOrder); err != nil {
+		return o, err
+	}
 	if !c.CMAPSS {
 		return o, nil
 	}
@@ -56,6 +62,7 @@ func (c CSV) Options() (dataset.Options, error) {
 	if !headed {
 		o = dataset.CMAPSSOptions()
 		o.Ignore = c.Ignore
+		o.DateOrder = c.DateOrder
 	}
 	if c.TimeColumn != "" {
 		o.TimeColumn = c.TimeColumn
@@ -107,7 +114,7 @@ func LoadCSV(c CSV) (trainer.Data, error) {
 		return trainer.Data{}, err
 	}
 	if o.TimeColumn == "" && !c.CMAPSS {
-		o.TimeColumn = DetectTimeColumn(c.Path)
+		o.TimeColumn = DetectTimeColumnOrder(c.Path, c.DateOrder)
 	}
 	if o.AssetColumn == "" && !c.CMAPSS {
 		o.AssetColumn = DetectAssetColumn(c.Path)
@@ -156,8 +163,13 @@ func checkOrder(d trainer.Data) error {
 
 // DetectTimeColumn returns the time column of a file that does not name one
 // (dataset.DetectColumns), or "".
-func DetectTimeColumn(path string) string {
-	t, _ := dataset.DetectFileColumns(path)
+func DetectTimeColumn(path string) string { return DetectTimeColumnOrder(path, "") }
+
+// DetectTimeColumnOrder is DetectTimeColumn reading slashed dates in order
+// (dataset.DetectColumnsOrder): the programs pass their --date-order, so a column of
+// 03/01/2024 dates is the time column in bin/train and infer score alike.
+func DetectTimeColumnOrder(path, order string) string {
+	t, _ := dataset.DetectFileColumnsOrder(path, order)
 	return t
 }
 

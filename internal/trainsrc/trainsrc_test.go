@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faultline/faultline/internal/dataset"
 	"github.com/faultline/faultline/internal/influxstore"
 	"github.com/faultline/faultline/internal/telemetry"
 )
@@ -277,5 +278,33 @@ func TestLoadCSVDetectsTheMachineColumn(t *testing.T) {
 	}
 	if got := DetectAssetColumn(path); got != "Machine" {
 		t.Fatalf("asset column %q, want the header's spelling Machine", got)
+	}
+}
+
+// A US export (month first, 12-hour clock) trains with DateOrder mdy: its Date column
+// is found and read as the instants meant; without the order it is refused, saying how
+// to read it; an unknown order is refused before the file is opened.
+func TestLoadCSVDateOrder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "us.csv")
+	in := "Date,T1\n3/1/2024 11:59:00 AM,1\n3/1/2024 12:00:00 PM,2\n3/1/2024 12:01:00 PM,3\n"
+	if err := os.WriteFile(path, []byte(in), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := DetectTimeColumnOrder(path, dataset.MDY); got != "Date" {
+		t.Fatalf("time column %q, want Date", got)
+	}
+	d, err := LoadCSV(CSV{Path: path, DateOrder: dataset.MDY})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noon := float64(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC).Unix())
+	if got := d.Series[0].T; len(got) != 3 || got[0] != noon-60 || got[1] != noon || got[2] != noon+60 {
+		t.Fatalf("times %v, want a minute apart around %v", got, noon)
+	}
+	if _, err := LoadCSV(CSV{Path: path}); err == nil || !strings.Contains(err.Error(), "give --date-order dmy (day first) or mdy (month first)") {
+		t.Fatalf("no order: %v", err)
+	}
+	if _, err := LoadCSV(CSV{Path: "/nonexistent.csv", DateOrder: "ydm"}); err == nil || !strings.Contains(err.Error(), `--date-order "ydm": use dmy`) {
+		t.Fatalf("bad order: %v", err)
 	}
 }

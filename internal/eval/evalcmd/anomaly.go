@@ -39,6 +39,7 @@ func runAnomaly(ctx context.Context, args []string, getenv func(string) string, 
 	timeCol := fs.String("time-column", "", "time column (default: a column named ts, time, timestamp, datetime or date_time; none = row numbers)")
 	ignore := fs.String("ignore", "", "comma-separated columns to skip (besides --labels)")
 	assetCol := fs.String("asset-column", "", "asset column (empty = one asset)")
+	dateOrder := fs.String("date-order", "", "read slashed dates like 03/01/2024: dmy (day first) or mdy (month first; 3/1/2024 7:05 PM is March 1), as given to train; default: refuse them")
 	early := fs.Int("early", 0, "rows before a labelled event in which an alert still counts as detecting it")
 	out := fs.String("out", env(getenv, "FAULTLINE_EVAL_OUT", "eval-out"), "output directory")
 	if err := parse(fs, args, stderr); err != nil {
@@ -47,14 +48,17 @@ func runAnomaly(ctx context.Context, args []string, getenv func(string) string, 
 	if *model == "" || *csv == "" || *labels == "" {
 		return fmt.Errorf("%w: --model, --csv and --labels are required", ErrUsage)
 	}
+	if err := dataset.CheckDateOrder(*dateOrder); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
 	m, err := artifact.Load(*model)
 	if err != nil {
 		return fmt.Errorf("load model: %w", err)
 	}
 	if *timeCol == "" {
-		*timeCol = trainsrc.DetectTimeColumn(*csv)
+		*timeCol = trainsrc.DetectTimeColumnOrder(*csv, *dateOrder)
 	}
-	tab, err := dataset.ReadFile(*csv, dataset.Options{TimeColumn: *timeCol, AssetColumn: *assetCol, Ignore: splitList(*ignore)})
+	tab, err := dataset.ReadFile(*csv, dataset.Options{TimeColumn: *timeCol, AssetColumn: *assetCol, Ignore: splitList(*ignore), DateOrder: *dateOrder})
 	if err != nil {
 		return fmt.Errorf("read data: %w", err)
 	}

@@ -17,3 +17,12 @@ func TestAnomalyDateOrderRefused(t *testing.T) {
 		t.Fatalf("err = %v, want a usage error with the allowed orders", err)
 	}
 }
+
+// eval rul too, with the training options, before it reads a file.
+func TestRULDateOrderRefused(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := Run(context.Background(), []string{"rul", "--model", "/nonexistent.model", "--csv", "/nonexistent.csv", "--rul", "/nonexistent.txt", "--date-order", "ydm"}, noEnv, &out, &errb)
+	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), `--date-order "ydm": use dmy (day first`) {
+		t.Fatalf("err = %v, want a usage error with the allowed orders", err)
+	}
+}

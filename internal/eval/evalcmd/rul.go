@@ -26,7 +26,7 @@ import (
 // `bin/train --task rul` with the same flags trains the same model.
 type rulFlags struct {
 	model, train, csv, rul, out, save, ignore string
-	assetCol, timeCol                         string
+	assetCol, timeCol, dateOrder              string
 	cmapss                                    bool
 	cap                                       float64
 	opts                                      trainer.Options
@@ -40,6 +40,7 @@ func (f *rulFlags) register(fs *flag.FlagSet, getenv func(string) string, errs *
 	fs.StringVar(&f.rul, "rul", "", "true RUL after each test asset's last row, one a line (C-MAPSS RUL_FD00x.txt)")
 	fs.StringVar(&f.assetCol, "asset-column", "unit", "asset column (ignored with --cmapss)")
 	fs.StringVar(&f.timeCol, "time-column", "cycle", "time column (ignored with --cmapss)")
+	fs.StringVar(&f.dateOrder, "date-order", "", "read slashed dates like 03/01/2024 in the time column: dmy (day first) or mdy (month first), as bin/train does; default: refuse them")
 	fs.BoolVar(&f.cmapss, "cmapss", false, "files are C-MAPSS: no header, whitespace separated, unit and cycle columns")
 	fs.Float64Var(&f.cap, "cap", 125, "cap of the true RUL the predictions are scored against (piecewise-linear target); 0 = none")
 	fs.StringVar(&f.out, "out", env(getenv, "FAULTLINE_EVAL_OUT", "eval-out"), "output directory for results.json and plots")
@@ -78,11 +79,11 @@ func runRUL(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	f.opts.Task, f.opts.Name = artifact.TaskRUL, "eval-rul"
 	// Every training option is checked before any file is read, as bin/train does.
-	if err := errors.Join(append(errs, f.tf.Finish(f.cmapss)...)...); err != nil {
+	if err := errors.Join(append(append(errs, f.tf.Finish(f.cmapss)...), dataset.CheckDateOrder(f.dateOrder))...); err != nil {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	start := time.Now()
-	opts := dataset.Options{Ignore: splitList(f.ignore), AssetColumn: f.assetCol, TimeColumn: f.timeCol}
+	opts := dataset.Options{Ignore: splitList(f.ignore), AssetColumn: f.assetCol, TimeColumn: f.timeCol, DateOrder: f.dateOrder}
 	if f.cmapss {
 		opts = dataset.CMAPSSOptions()
 		opts.Ignore = splitList(f.ignore)

@@ -42,7 +42,7 @@ func (d *decoder) decodeAlert(dst []byte, topic string, payload []byte, now time
 			return dst, out
 		}
 	}
-	if a.TS.Before(d.limits.Earliest) || (d.limits.MaxFuture > 0 && a.TS.After(now.Add(d.limits.MaxFuture))) {
+	if d.outsideWindow(a.TS, now) {
 		out.err = rejectf(telemetry.ReasonBadTS, "alert ts %s outside the accepted window", a.TS.Format(time.RFC3339))
 		return dst, out
 	}
@@ -54,10 +54,7 @@ func (d *decoder) decodeAlert(dst []byte, topic string, payload []byte, now time
 // appendAlertLine writes the alert as line protocol. Tag values are validated names
 // (no escaping needed); string fields are quoted with " and \ escaped.
 func appendAlertLine(dst []byte, a *telemetry.Alert) []byte {
-	dst = append(dst, AlertMeasurement...)
-	for _, tag := range [][2]string{{"kind", a.Kind}, {"line", a.Line}, {"machine", a.Machine}, {"severity", a.Severity}, {"site", a.Site}, {"state", a.State}} {
-		dst = append(append(append(append(dst, ','), tag[0]...), '='), tag[1]...)
-	}
+	dst = appendTags(append(dst, AlertMeasurement...), [][2]string{{"kind", a.Kind}, {"line", a.Line}, {"machine", a.Machine}, {"severity", a.Severity}, {"site", a.Site}, {"state", a.State}})
 	dst = append(dst, " id="...)
 	dst = appendQuoted(dst, a.ID)
 	dst = append(dst, ",message="...)
@@ -75,6 +72,21 @@ func appendAlertLine(dst []byte, a *telemetry.Alert) []byte {
 	dst = append(dst, ' ')
 	dst = strconv.AppendInt(dst, a.TS.UnixNano(), 10)
 	return append(dst, '\n')
+}
+
+// appendTags writes ",key=value" for each tag: keys in sorted order, values validated
+// names (no escaping needed).
+func appendTags(dst []byte, tags [][2]string) []byte {
+	for _, tag := range tags {
+		dst = append(append(append(append(dst, ','), tag[0]...), '='), tag[1]...)
+	}
+	return dst
+}
+
+// outsideWindow says whether ts of an event (an alert, work done) lies outside the
+// timestamps accepted for telemetry.
+func (d *decoder) outsideWindow(ts, now time.Time) bool {
+	return ts.Before(d.limits.Earliest) || d.limits.MaxFuture > 0 && ts.After(now.Add(d.limits.MaxFuture))
 }
 
 func appendQuoted(dst []byte, s string) []byte {

@@ -35,14 +35,11 @@ func (d *decoder) decodeMaintenance(dst []byte, topic string, payload []byte, no
 		// later, and counted as such (decoded.stamped).
 		m.TS, out.stamped = now, 1
 	}
-	if m.TS.Before(d.limits.Earliest) || (d.limits.MaxFuture > 0 && m.TS.After(now.Add(d.limits.MaxFuture))) {
+	if d.outsideWindow(m.TS, now) {
 		out.err = rejectf(telemetry.ReasonBadTS, "maintenance ts %s outside the accepted window", m.TS.Format(time.RFC3339))
 		return dst, out
 	}
-	dst = append(dst, MaintenanceMeasurement...)
-	for _, tag := range [][2]string{{"line", t.Machine.Line}, {"machine", t.Machine.Machine}, {"site", t.Machine.Site}} {
-		dst = append(append(append(append(dst, ','), tag[0]...), '='), tag[1]...)
-	}
+	dst = appendTags(append(dst, MaintenanceMeasurement...), [][2]string{{"line", t.Machine.Line}, {"machine", t.Machine.Machine}, {"site", t.Machine.Site}})
 	dst = append(dst, " action="...)
 	dst = appendQuoted(dst, m.Action)
 	dst = append(dst, ",done_by="...)

@@ -170,7 +170,7 @@ func (c *SensorChecker) reversalNow(k int) float64 {
 
 func reversal(a, b, c float64) float64 {
 	up, down := b-a, c-b
-	if up*down >= 0 {
+	if !(up*down < 0) { // NaN too
 		return 0
 	}
 	return math.Min(math.Abs(up), math.Abs(down))
@@ -275,9 +275,7 @@ type SensorLimits struct {
 // lands near a (within half of that), else 0. A start or a stop is a step, not an
 // excursion; a spike is a large one.
 func excursion(a, b, c float64) float64 {
-	up, down := b-a, c-b
-	m := math.Min(math.Abs(up), math.Abs(down))
-	if up*down < 0 && math.Abs(c-a) < m/2 {
+	if m := reversal(a, b, c); m > 0 && math.Abs(c-a) < m/2 {
 		return m
 	}
 	return 0

@@ -49,10 +49,14 @@ import (
 //	5: age_column (a rul model's age input read from a column of each row)
 //	6: baseline tail_rate (the baseline also holds the recent past to a false-alarm
 //	   rate) and sensor_check max_reversal (spikes in a rough signal are the process's)
-const Format = 6
+//	7: target_features (each target's network predicts its own window feature)
+const Format = 7
 
 // FormatVersion is the file format version Encode writes for m.
 func (m *Model) FormatVersion() int {
+	if len(m.TargetFeatures) > 0 {
+		return 7
+	}
 	if m.Baseline != nil && m.Baseline.TailRate > 0 || m.SensorCheck != nil && len(m.SensorCheck.MaxReversal) > 0 {
 		return 6
 	}
@@ -114,6 +118,13 @@ type Model struct {
 	// operating history. A fast fault (a machine that overheats within the hour after
 	// its load rises) has left the window mean behind by the time it trips.
 	TargetFeature string `json:"target_feature,omitempty"`
+	// TargetFeatures (anomaly, format 7), when set, name each target's feature in
+	// Targets order and override TargetFeature: the trainer picks, per sensor, the
+	// feature its network predicts best on held-out data. A persistent fault shifts
+	// every window feature of a sensor by the same amount, so the one with the smaller
+	// healthy residual shows it sooner; a temperature that lags its load by a quarter
+	// hour is followed by its EWMA far better than by its hour's mean.
+	TargetFeatures []string `json:"target_features,omitempty"`
 	// ResidualScale is each target's typical residual on normal validation data
 	// (anomaly); residuals are divided by it before they are combined.
 	ResidualScale []float64 `json:"residual_scale,omitempty"`
@@ -230,6 +241,19 @@ func (m *Model) Validate() error {
 		if m.TargetFeature != "" && m.Forecast > 0 {
 			add("target_feature %q and forecast %d exclude each other: a forecaster predicts the coming rows' mean", m.TargetFeature, m.Forecast)
 		}
+		if tf := m.TargetFeatures; len(tf) > 0 {
+			if len(tf) != nt {
+				add("target_features has %d values, want one per target (%d)", len(tf), nt)
+			}
+			if m.Forecast > 0 {
+				add("target_features and forecast %d exclude each other: a forecaster predicts the coming rows' mean", m.Forecast)
+			}
+			for _, f := range tf {
+				if !slices.Contains(m.Spec.Features, f) {
+					add("target_features: %q is not a spec feature (have %v)", f, m.Spec.Features)
+				}
+			}
+		}
 		if len(m.ResidualScale) != nt {
 			add("residual_scale has %d values, want %d", len(m.ResidualScale), nt)
 		}
@@ -329,9 +353,14 @@ func (m *Model) Validate() error {
 	return nil
 }
 
-// ResidualFeature is the window feature an anomaly model's residual compares
-// (TargetFeature, default the mean).
-func (m *Model) ResidualFeature() string { return ResidualFeature(m.TargetFeature) }
+// ResidualFeature is the window feature an anomaly model's residual compares for
+// target k (TargetFeatures[k], else TargetFeature, default the mean).
+func (m *Model) ResidualFeature(k int) string {
+	if k < len(m.TargetFeatures) {
+		return m.TargetFeatures[k]
+	}
+	return ResidualFeature(m.TargetFeature)
+}
 
 // ResidualFeature maps a TargetFeature setting to the window feature it names: ""
 // is the mean.

@@ -63,7 +63,7 @@ func TestEnvelopeAndTargetFeatureValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.TargetFeature != "ewma" || got.Envelope.Max[0] != 5 || got.Envelope.Allowance != 0.1 || got.ResidualFeature() != "ewma" {
+	if got.TargetFeature != "ewma" || got.Envelope.Max[0] != 5 || got.Envelope.Allowance != 0.1 || got.ResidualFeature(0) != "ewma" {
 		t.Fatalf("decoded target feature %q envelope %+v", got.TargetFeature, got.Envelope)
 	}
 	for _, tc := range []struct {
@@ -143,6 +143,46 @@ func TestModeGoldensKeepTheirBytes(t *testing.T) {
 		}
 		if got := encode(t, m); !bytes.Equal(got, raw) {
 			t.Errorf("%s: re-encoded bytes differ from the file (header %q, was %q)", tc.file, got[:bytes.IndexByte(got, '\n')], raw[:bytes.IndexByte(raw, '\n')])
+		}
+	}
+}
+
+// Per-target features (format 7) round-trip and override the model-wide one; a list
+// of the wrong length, an unknown feature or one with a forecaster is refused.
+func TestTargetFeaturesValidate(t *testing.T) {
+	valid := func() *artifact.Model {
+		m := artifacttest.Anomaly([]string{"a", "b"}, 4)
+		m.TargetFeature = "last"
+		m.TargetFeatures = []string{"mean", "ewma"}
+		return m
+	}
+	m := valid()
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	raw := encode(t, m)
+	if !strings.HasPrefix(string(raw), "FAULTLINE-MODEL 7 ") {
+		t.Fatalf("header %q, want format 7", strings.SplitN(string(raw), "\n", 2)[0])
+	}
+	got, err := artifact.Decode(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ResidualFeature(0) != "mean" || got.ResidualFeature(1) != "ewma" {
+		t.Fatalf("decoded features %q %q, want mean ewma", got.ResidualFeature(0), got.ResidualFeature(1))
+	}
+	for _, tc := range []struct {
+		name, want string
+		edit       func(*artifact.Model)
+	}{
+		{"short", "want one per target (2)", func(m *artifact.Model) { m.TargetFeatures = m.TargetFeatures[:1] }},
+		{"unknown", `target_features: "median"`, func(m *artifact.Model) { m.TargetFeatures[1] = "median" }},
+		{"with forecast", "target_features and forecast", func(m *artifact.Model) { m.TargetFeature, m.Forecast = "", 2 }},
+	} {
+		c := valid()
+		tc.edit(c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err %v, want %q", tc.name, err, tc.want)
 		}
 	}
 }

@@ -62,9 +62,9 @@ func New(m *artifact.Model) (*Scorer, error) {
 			}
 			*dst = append(*dst, k)
 		}
-		for _, t := range m.Targets {
+		for k, t := range m.Targets {
 			need(&s.meanIdx, t, features.FeatMean)
-			need(&s.resIdx, t, m.ResidualFeature())
+			need(&s.resIdx, t, m.ResidualFeature(k))
 			if m.Envelope != nil {
 				need(&s.lastIdx, t, features.FeatLast)
 			}

@@ -295,10 +295,17 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 	xs, xv := scaleRows(in, tr.X), scaleRows(in, va.X)
 	ys, yv := scaleY(tr.Y, tc, ts), scaleY(va.Y, tc, ts)
 	var nets [][]byte
+	var chosen []string // each target's feature, when they are not all the configured one
 	switch {
 	case o.Detector == DetectorMonitor:
 	case loo:
-		nets, err = trainLeaveOneOut(ctx, o, hidden, spec, targets, xs, ys, xv, yv, rep)
+		var lf looFit
+		if lf, err = trainLeaveOneOut(ctx, o, hidden, spec, targets, targetCandidates(o, spec), xs, xv, tr, va, rep); err == nil {
+			nets, tc, ts = lf.nets, lf.center, lf.scale
+			if slices.ContainsFunc(lf.features, func(f string) bool { return f != artifact.ResidualFeature(o.TargetFeature) }) {
+				chosen = lf.features
+			}
+		}
 	default:
 		nets, err = trainNets(ctx, o, hidden, xs, ys, xv, yv, rep)
 	}
@@ -321,7 +328,7 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 		Targets: targets, TargetCenter: tc, TargetScale: ts, Smoothing: o.Smoothing,
 		Period: p.period, Nets: nets, LeaveOneOut: loo, Context: o.Context, Combine: combineOf(o, len(targets)),
 		Modes: artifact.Modes{AgeFeature: o.AgeFeature, Forecast: o.Forecast, Likelihood: o.Likelihood,
-			Level: o.Level, Monitor: mon}, TargetFeature: o.TargetFeature,
+			Level: o.Level, Monitor: mon}, TargetFeature: o.TargetFeature, TargetFeatures: chosen,
 	}
 	if err := calibrateAnomaly(m, d, p, o, rep); err != nil {
 		return nil, nil, err
@@ -575,14 +582,18 @@ func trainingMeta(o Options, rep *Report, d Data) map[string]any {
 	}
 }
 
-// trainLeaveOneOut fits one network per sensor that predicts its window mean from the
-// other sensors' features (its own masked to 0, the scaled training mean), the
-// normal-behaviour model the scorer runs when the model says LeaveOneOut.
-func trainLeaveOneOut(ctx context.Context, o Options, hidden []int, spec features.Spec, targets []string, xs, ys, xv, yv [][]float64, rep *Report) ([][]byte, error) {
+// trainLeaveOneOut fits one network per sensor that predicts a window feature of it
+// from the other sensors' features (its own masked to 0, the scaled training mean),
+// the normal-behaviour model the scorer runs when the model says LeaveOneOut. With
+// more than one candidate feature (cands; the trainer's default) each sensor gets a
+// network per candidate and keeps the one whose held-out residual tail is smallest in
+// the sensor's units (pickTarget). tr and va are the unscaled windows; the scaled targets
+// and the scale of each target's chosen feature are returned with the networks.
+func trainLeaveOneOut(ctx context.Context, o Options, hidden []int, spec features.Spec, targets, cands []string, xs, xv [][]float64, tr, va matrix, rep *Report) (looFit, error) {
 	names := spec.FeatureNames()
 	oo := o
 	oo.Ensemble = 1
-	var nets [][]byte
+	fit := looFit{center: make([]float64, len(targets)), scale: make([]float64, len(targets))}
 	for k, sensor := range targets {
 		var own []int
 		for i, n := range names {
@@ -605,21 +616,123 @@ func trainLeaveOneOut(ctx context.Context, o Options, hidden []int, spec feature
 			}
 			return out
 		}
-		col := func(Y [][]float64) [][]float64 {
-			out := make([][]float64, len(Y))
-			for i, y := range Y {
-				out[i] = []float64{y[k]}
-			}
-			return out
-		}
+		mxs, mxv := mask(xs), mask(xv)
 		oo.Seed = o.Seed + uint64(k)*104729
-		b, err := trainNets(ctx, oo, hidden, mask(xs), col(ys), mask(xv), col(yv), rep)
-		if err != nil {
-			return nil, fmt.Errorf("sensor %s: %w", sensor, err)
+		var best *looCandidate
+		for _, f := range cands {
+			c, err := trainCandidate(ctx, oo, hidden, mxs, mxv, column(tr.X, slices.Index(names, sensor+"."+f)), column(va.X, slices.Index(names, sensor+"."+f)))
+			if err != nil {
+				return looFit{}, fmt.Errorf("sensor %s (%s): %w", sensor, f, err)
+			}
+			c.feature = f
+			if best == nil || pickTarget(c.tail, best.tail) {
+				best = &c
+			}
 		}
-		nets = append(nets, b...)
+		fit.nets = append(fit.nets, best.net)
+		fit.features = append(fit.features, best.feature)
+		fit.center[k], fit.scale[k] = best.center, best.scale
+		rep.Histories = append(rep.Histories, best.rep.Histories...)
+		rep.BestEpochs = append(rep.BestEpochs, best.rep.BestEpochs...)
 	}
-	return nets, nil
+	return fit, nil
+}
+
+// targetCandidates are the window features a leave-one-out network may predict: the
+// one asked for, or by default the window mean and the EWMA. The mean averages the
+// measurement noise over the window; the EWMA follows a sensor that lags its inputs
+// (a bearing temperature's quarter-hour time constant leaves an hour's mean depending
+// on what came before the window). A persistent fault moves both by the same amount.
+func targetCandidates(o Options, spec features.Spec) []string {
+	if o.TargetFeature != "" || !slices.Contains(spec.Features, features.FeatEWMA) {
+		return []string{artifact.ResidualFeature(o.TargetFeature)}
+	}
+	return []string{features.FeatMean, features.FeatEWMA}
+}
+
+// looFit is what trainLeaveOneOut fitted: one network per target, the window feature
+// each predicts, and the z-score of that feature.
+type looFit struct {
+	nets          [][]byte
+	features      []string
+	center, scale []float64
+}
+
+// looCandidate is one target's network for one candidate feature.
+type looCandidate struct {
+	feature       string
+	net           []byte
+	center, scale float64
+	// tail is the 99.9th percentile of |residual| on the held-out windows, in units: the
+	// far tail, where the warn level sits (a few false alarms a month is one window
+	// in tens of thousands), not only the bulk. The compressor's delivered flow,
+	// jumping with every load/unload, is followed as closely by its EWMA at the 99th
+	// percentile, but with twice the largest errors.
+	tail float64
+	rep  Report
+}
+
+// pickTarget says whether a candidate whose held-out residual tail is tail beats the
+// best so far (the first candidate, the mean, or a later one already preferred). A
+// candidate must be a tenth better to win: on a sensor both follow equally well the
+// choice would otherwise turn on the validation split's noise.
+func pickTarget(tail, best float64) bool { return tail < 0.9*best }
+
+// trainCandidate fits one network on masked, scaled inputs to the target column y
+// (unscaled training values ytr, held-out yva) and measures its held-out residual.
+func trainCandidate(ctx context.Context, o Options, hidden []int, xs, xv [][]float64, ytr, yva []float64) (looCandidate, error) {
+	c := looCandidate{rep: Report{Metrics: map[string]float64{}}}
+	tc, ts, err := scaleTargets(colRows(ytr))
+	if err != nil {
+		return c, err
+	}
+	c.center, c.scale = tc[0], ts[0]
+	scaled := func(y []float64) [][]float64 {
+		out := make([][]float64, len(y))
+		for i, v := range y {
+			out[i] = []float64{(v - c.center) / c.scale}
+		}
+		return out
+	}
+	nets, err := trainNets(ctx, o, hidden, xs, scaled(ytr), xv, scaled(yva), &c.rep)
+	if err != nil {
+		return c, err
+	}
+	c.net = nets[0]
+	var net model.MLP[float32]
+	if err := net.UnmarshalBinary(c.net); err != nil {
+		return c, err
+	}
+	pr := net.NewPredictor()
+	in, out := make([]float32, len(xv[0])), []float32{0}
+	abs := make([]float64, len(xv))
+	for i, x := range xv {
+		for j, v := range x {
+			in[j] = float32(v)
+		}
+		out = pr.Predict(in, out)
+		abs[i] = math.Abs(c.center + c.scale*float64(out[0]) - yva[i])
+	}
+	c.tail = quantile(abs, 0.999)
+	return c, nil
+}
+
+// column is column j of X.
+func column(X [][]float64, j int) []float64 {
+	out := make([]float64, len(X))
+	for i, x := range X {
+		out[i] = x[j]
+	}
+	return out
+}
+
+// colRows makes a one-column matrix of y.
+func colRows(y []float64) [][]float64 {
+	out := make([][]float64, len(y))
+	for i, v := range y {
+		out[i] = []float64{v}
+	}
+	return out
 }
 
 // targetCols gives each target's column in the spec's sensor order.

@@ -380,7 +380,7 @@ func (p *simPlan) score(ctx context.Context, models map[string]string) ([]teleme
 			return err
 		}
 		var buf bytes.Buffer
-		if _, err := infer.ScoreTable(mdl.Scorer, tab, false, &buf); err != nil {
+		if _, err := infer.ScoreTable(mdl.Scorer, tab, false, nil, &buf); err != nil {
 			return fmt.Errorf("score %s: %w", m.Machine.Machine, err)
 		}
 		path := filepath.Join(p.outDir, "scores", m.Machine.Machine+".csv")

@@ -65,8 +65,8 @@ type ScoreStats struct {
 // With a maintenance log (o.Maintenance), each asset's stream starts afresh at each
 // piece of work, before the first row at or after its time, as the daemon's does on
 // the maintenance message a maintenance system sends before the repaired machine's
-// next sample: an open alert is cleared (alert goes 0) and the rows after it have
-// empty scores until a new window fills.
+// next sample: an open alert is cleared (alert goes 0), and that row and the next
+// have empty scores until a new window fills.
 func Score(o ScoreOptions, csvPath string, w io.Writer) (ScoreStats, error) {
 	var mlog *MaintenanceLog
 	if o.Maintenance != "" {

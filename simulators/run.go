@@ -137,12 +137,9 @@ func (p *Plant) loop(ctx context.Context, opt RunOptions, mq *mqttSink, csv *csv
 func (p *Plant) output(ctx context.Context, i int, e *Emission, st *Stats, mq *mqttSink, csv *csvSink, tw *truthSink) error {
 	if mq != nil {
 		for j := range e.Truth {
-			if tr := &e.Truth[j]; tr.Event == EventMaintenance && len(tr.Faults) == 0 {
-				// As a maintenance system would: the work is announced before the
-				// repaired machine's first sample, so the daemon starts it afresh. Only
-				// work that leaves no fault active: a repaired imbalance on a machine
-				// whose bearing goes on wearing does not make it new, and announcing
-				// it would reset the RUL history of that wear.
+			if Announced(e.Truth[j]) {
+				// The work is announced before the repaired machine's first sample, so
+				// the daemon starts it afresh.
 				m := telemetry.Maintenance{TS: e.Truth[j].TS, Action: "simulated repair", By: "simulator"}
 				mq.send(ctx, mq.maintTopics[i], telemetry.EncodeMaintenance(nil, m))
 			}

@@ -19,7 +19,7 @@ import (
 func runScore(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("infer score", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var model, csvPath, out, ignore string
+	var model, csvPath, out, ignore, maint string
 	var o dataset.Options
 	cli.String(fs, &model, "model", "FAULTLINE_INFER_MODEL", "", "model file", getenv)
 	fs.StringVar(&csvPath, "csv", "", "input CSV")
@@ -28,6 +28,7 @@ func runScore(args []string, getenv func(string) string, stdout, stderr io.Write
 	fs.StringVar(&o.AssetColumn, "asset-column", "", "column naming the machine/unit; each gets its own stream; default: a column named asset, machine, device or equipment (or with _id), as train detects it")
 	fs.StringVar(&ignore, "ignore", "", "comma-separated columns to skip")
 	fs.StringVar(&o.DateOrder, "date-order", "", "read slashed dates like 03/01/2024: dmy (day first) or mdy (month first; 3/1/2024 7:05 PM is March 1), as given to train; default: refuse them")
+	cli.String(fs, &maint, "maintenance", "FAULTLINE_INFER_MAINTENANCE_LOG", "", "maintenance log CSV (a CMMS export): a time column read as the CSV's (same --date-order) and, for a CSV of several assets, the CSV's asset column; other columns are ignored. Each asset starts afresh at its work, as infer run does on a maintenance message: the open alert is cleared and a new window fills", getenv)
 	cmapss := fs.Bool("cmapss", false, "the CSV is a NASA C-MAPSS file (no header, space-separated unit, cycle, settings, sensors)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -57,7 +58,7 @@ func runScore(args []string, getenv func(string) string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	st, err := infer.Score(infer.ScoreOptions{Model: model, CSV: o}, csvPath, w)
+	st, err := infer.Score(infer.ScoreOptions{Model: model, CSV: o, Maintenance: maint}, csvPath, w)
 	if cerr := closeOut(err == nil); err == nil {
 		err = cerr
 	}
@@ -73,6 +74,9 @@ func runScore(args []string, getenv func(string) string, stdout, stderr io.Write
 	}
 	fmt.Fprintf(stderr, "scored %d rows (%d windows, %d assets): %d alerts raised, %d cleared, %d out-of-order rows skipped",
 		st.Rows, st.Scored, st.Assets, st.Raised, st.Cleared, st.OutOfOrder)
+	if maint != "" {
+		fmt.Fprintf(stderr, ", maintenance log: %d entries, %d resets (%d open alerts cleared)", st.MaintenanceEntries, st.Maintenance, st.MaintenanceCleared)
+	}
 	if st.BadAge > 0 {
 		fmt.Fprintf(stderr, ", %d rows without a usable age (left unscored)", st.BadAge)
 	}

@@ -479,6 +479,13 @@ var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2
 // a plain number (cycles, seconds, or Unix milliseconds when it looks like one).
 func parseTime(s string) (float64, bool, error) { return parseTimeOrder(s, "") }
 
+// ParseTime reads one time cell as Read reads a time column with Options.DateOrder
+// order: Unix seconds and true for a timestamp, the number itself and false for a
+// plain number (cycles). Files that hold times but no sensors (a maintenance log that
+// infer score lines up with the scored rows) read their cells with it, so a cell means
+// the same instant there as in the data file.
+func ParseTime(s, order string) (float64, bool, error) { return parseTimeOrder(s, order) }
+
 // parseTimeOrder is parseTime that also reads slashed dates in the given order (DMY,
 // MDY; "" reads none). The trainer, infer score, eval and replay all read through it,
 // so one order gives the same instants everywhere.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/internal/alerting"
+	"github.com/faultline/faultline/internal/scoring"
 	"github.com/faultline/faultline/internal/telemetry"
 )
 
@@ -71,11 +72,23 @@ func (e *Engine) Maintain(topic string, payload []byte) error {
 		ev.Msg("maintenance: the machine starts afresh when it reports")
 		return nil
 	}
-	m.st.Reset()
-	m.active = alerting.None
+	startAfresh(m.st, &m.active)
 	m.part.values = m.part.values[:0] // a row gathered before the work is not the new machine's
 	ev.Msg("maintenance: the machine starts afresh")
 	return nil
+}
+
+// startAfresh is what maintenance does to a machine's scoring, in the daemon (Maintain)
+// and in offline scoring with a maintenance log (ScoreTable), so `infer score
+// --maintenance` and the plant benchmark score what the daemon does: the stream
+// forgets its window, alert, baseline and RUL history (scoring.Stream.Reset), the
+// alert state kept beside it is none, and the next rows fill a new window as a new
+// machine's. cleared says an alert was open: the work clears it (reason maintenance).
+func startAfresh(st *scoring.Stream, active *alerting.Severity) (cleared bool) {
+	cleared = st.ActiveAlert() != alerting.None
+	st.Reset()
+	*active = alerting.None
+	return cleared
 }
 
 // openAlert is the machine's open alert: its stream's, or one kept for a stream not

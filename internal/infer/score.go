@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 	"time"
 
@@ -20,6 +21,9 @@ import (
 type ScoreOptions struct {
 	Model string
 	CSV   dataset.Options
+	// Maintenance is the path of a maintenance log (ReadMaintenanceLog), "" for none:
+	// each asset starts afresh at its work, as the daemon does on a maintenance message.
+	Maintenance string
 }
 
 // ScoreStats summarises an offline run.
@@ -29,6 +33,12 @@ type ScoreStats struct {
 	// model's age column, scoring.ErrBadAge); they are written with empty scores.
 	BadAge          int
 	Raised, Cleared int
+	// Maintenance counts the resets a maintenance log made: an asset's stream started
+	// afresh between two of its rows (work at or before an asset's first row finds it
+	// new already; several entries between the same two rows make one reset).
+	// MaintenanceCleared counts the open alerts they cleared, also in Cleared.
+	// MaintenanceEntries is the log's entries.
+	Maintenance, MaintenanceCleared, MaintenanceEntries int
 	// Notes say what the CSV reader did with text (columns left out, text cells read as
 	// missing; dataset.Table.Dropped and TextCells), one line each, for the user.
 	Notes []string
@@ -51,7 +61,22 @@ type ScoreStats struct {
 // blamed sensor is stuck, spiking or silent, named sensor:ISSUE) or process. A numeric
 // time column (cycles) is taken as seconds for the stream; ts is written back as read
 // (numbers in shortest form, timestamps as RFC 3339 UTC to the microsecond).
+//
+// With a maintenance log (o.Maintenance), each asset's stream starts afresh at each
+// piece of work, before the first row at or after its time, as the daemon's does on
+// the maintenance message a maintenance system sends before the repaired machine's
+// next sample: an open alert is cleared (alert goes 0), and that row and the next
+// have empty scores until a new window fills.
 func Score(o ScoreOptions, csvPath string, w io.Writer) (ScoreStats, error) {
+	var mlog *MaintenanceLog
+	if o.Maintenance != "" {
+		// First: a log that cannot be read is refused before the model and the data
+		// are loaded, not after minutes of reading a large CSV.
+		var err error
+		if mlog, err = ReadMaintenanceLog(o.Maintenance, o.CSV); err != nil {
+			return ScoreStats{}, err
+		}
+	}
 	mdl, err := LoadModel(o.Model)
 	if err != nil {
 		return ScoreStats{}, err
@@ -60,13 +85,23 @@ func Score(o ScoreOptions, csvPath string, w io.Writer) (ScoreStats, error) {
 	if err != nil {
 		return ScoreStats{}, err
 	}
-	st, err := ScoreTable(mdl.Scorer, tbl, o.CSV.AssetColumn != "", w)
+	var maint Maintenance
+	if mlog != nil {
+		if maint, err = mlog.For(tbl); err != nil {
+			return ScoreStats{Notes: tbl.Notes()}, err
+		}
+	}
+	st, err := ScoreTable(mdl.Scorer, tbl, o.CSV.AssetColumn != "", maint, w)
 	st.Notes = tbl.Notes()
+	if mlog != nil {
+		st.MaintenanceEntries = len(mlog.Entries)
+	}
 	return st, err
 }
 
-// ScoreTable is Score on a table already read.
-func ScoreTable(sc *scoring.Scorer, tbl *dataset.Table, withAsset bool, w io.Writer) (ScoreStats, error) {
+// ScoreTable is Score on a table already read, with the work done on each asset in
+// maint (nil: none).
+func ScoreTable(sc *scoring.Scorer, tbl *dataset.Table, withAsset bool, maint Maintenance, w io.Writer) (ScoreStats, error) {
 	idx, err := columnIndex(sc.Columns(), tbl)
 	if err != nil {
 		return ScoreStats{}, err
@@ -88,7 +123,23 @@ func ScoreTable(sc *scoring.Scorer, tbl *dataset.Table, withAsset bool, w io.Wri
 		}
 		stats.Assets++
 		active, cause, fault := alerting.None, -1, ""
+		work := maint[g.Asset]
+		// Work at or before the asset's first row finds its stream new already.
+		next := sort.Search(len(work), func(k int) bool { return work[k] > tbl.T[g.Start] })
 		for i := g.Start; i < g.End; i++ {
+			if next < len(work) && work[next] <= tbl.T[i] {
+				// Work was done since the previous row: the stream starts afresh before
+				// this one, as the daemon's on the message announced before it.
+				for next < len(work) && work[next] <= tbl.T[i] {
+					next++
+				}
+				stats.Maintenance++
+				if startAfresh(st, &active) {
+					stats.Cleared++
+					stats.MaintenanceCleared++
+				}
+				cause, fault = -1, ""
+			}
 			src := tbl.Rows[i]
 			for k, j := range idx {
 				if j == timeAsColumn {

@@ -110,6 +110,32 @@ var checks = map[string]check{
 			}
 		},
 	},
+	// docs/infer.md, "Maintenance log": README's pump.model scores its history.csv with
+	// one piece of work in the middle, written as the doc's example log is.
+	"bin/infer score --model pump.model --csv history.csv --maintenance work-orders.csv --out scores-maintained.csv": {
+		before: func(t *testing.T, w *workspace) {
+			historyCSV(t, w)
+			in := lines(t, w, "history.csv")
+			ts, _, _ := strings.Cut(in[len(in)/2], ",")
+			at, err := time.Parse(time.RFC3339, ts)
+			must(t, err)
+			log := "done_at,work_order,action\n" + at.Format("2006-01-02 15:04") + ",WO-17,bearing replaced\n"
+			must(t, os.WriteFile(filepath.Join(w.dir, "work-orders.csv"), []byte(log), 0o644))
+		},
+		after: func(t *testing.T, w *workspace, p *proc) {
+			in, out := lines(t, w, "history.csv"), lines(t, w, "scores-maintained.csv")
+			if len(out) != len(in) {
+				t.Fatalf("scores-maintained.csv: %d lines, history.csv %d", len(out), len(in))
+			}
+			if !strings.Contains(p.stderr.String(), "maintenance log: 1 entries, 1 resets") {
+				t.Errorf("stderr %q: want the reset counted", p.stderr.String())
+			}
+			// The row of the work starts a new window: no score, no alert.
+			if f := strings.Split(out[len(in)/2], ","); len(f) < 4 || f[1] != "" || f[2] != "" || f[3] != "0" {
+				t.Errorf("the work's row %q (history %q): want no score and alert 0, a fresh stream", out[len(in)/2], in[len(in)/2])
+			}
+		},
+	},
 	"bin/infer watch": {
 		daemon: true,
 		running: func(t *testing.T, w *workspace, p *proc) {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/faultline/faultline/internal/artifact"
 	"github.com/faultline/faultline/internal/dataset"
+	"github.com/faultline/faultline/internal/eval"
 	"github.com/faultline/faultline/internal/infer"
 	"github.com/faultline/faultline/internal/telemetry"
 	"github.com/faultline/faultline/internal/trainer"
@@ -42,6 +43,7 @@ type simFlags struct {
 	target, detector                            string
 	perWeek                                     float64
 	baseline                                    time.Duration
+	maintenance                                 bool
 }
 
 func (f *simFlags) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -71,6 +73,7 @@ func (f *simFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&f.detector, "detector", "", "anomaly detector: monitor, nets or both (default: trainer's)")
 	fs.Float64Var(&f.perWeek, "false-alarms-per-week", 0, "warn level from a tail model of held-out scores (default: trainer's)")
 	fs.DurationVar(&f.baseline, "baseline-half-life", 0, "half-life of the baseline that follows a moving normal; negative = off (default: trainer's)")
+	fs.BoolVar(&f.maintenance, "maintenance", true, "score with the maintenance the simulator announces (simulators.Announced: work leaving no fault active), as the deployed daemon gets it: each repaired machine starts afresh; false keeps an alert open across the failure and repair")
 }
 
 // SimResult is results.json of the sim family.
@@ -155,6 +158,9 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 	secs := map[string]float64{}
 	t0 := time.Now()
 	if err := p.simulate(ctx); err != nil {
+		return err
+	}
+	if err := p.maintenanceLogs(); err != nil {
 		return err
 	}
 	secs["simulate"] = time.Since(t0).Seconds()
@@ -306,9 +312,12 @@ func (p *simPlan) runPhase(ctx context.Context, plant *simulators.Plant, dir, tr
 	return nil
 }
 
+// simCSV is how the simulated machine CSVs are read.
+var simCSV = dataset.Options{TimeColumn: "ts", Sep: ','}
+
 // readSim reads one simulated machine CSV with the reader every program shares.
 func readSim(path string) (*dataset.Table, error) {
-	return dataset.ReadFile(path, dataset.Options{TimeColumn: "ts", Sep: ','})
+	return dataset.ReadFile(path, simCSV)
 }
 
 // train fits one anomaly model per type on its machines' healthy CSVs, as
@@ -365,8 +374,8 @@ func (p *simPlan) train(ctx context.Context, log zerolog.Logger) (map[string]str
 }
 
 // score runs each machine's faulty CSV through infer.ScoreTable (what `infer score`
-// runs), writes scores/{machine}.csv and turns the alert column's 0 -> 1 steps into
-// raised alerts.
+// runs), with the maintenance the simulator announced (--maintenance), writes
+// scores/{machine}.csv and turns the alert column's 0 -> 1 steps into raised alerts.
 func (p *simPlan) score(ctx context.Context, models map[string]string) ([]telemetry.Alert, error) {
 	out := make([][]telemetry.Alert, len(p.machines))
 	err := parallel(ctx, len(p.machines), p.f.workers, func(i int) error {
@@ -380,7 +389,17 @@ func (p *simPlan) score(ctx context.Context, models map[string]string) ([]teleme
 			return err
 		}
 		var buf bytes.Buffer
-		if _, err := infer.ScoreTable(mdl.Scorer, tab, false, &buf); err != nil {
+		var maint infer.Maintenance
+		if p.f.maintenance {
+			log, err := infer.ReadMaintenanceLog(p.maintenanceLog(m.Machine.Machine), simCSV)
+			if err != nil {
+				return err
+			}
+			if maint, err = log.For(tab); err != nil {
+				return err
+			}
+		}
+		if _, err := infer.ScoreTable(mdl.Scorer, tab, false, maint, &buf); err != nil {
 			return fmt.Errorf("score %s: %w", m.Machine.Machine, err)
 		}
 		path := filepath.Join(p.outDir, "scores", m.Machine.Machine+".csv")
@@ -398,6 +417,41 @@ func (p *simPlan) score(ctx context.Context, models map[string]string) ([]teleme
 		all = append(all, a...)
 	}
 	return all, err
+}
+
+// maintenanceLogs writes data/maintenance/{machine}.csv, each machine's log of the work
+// the simulator announced in the faulty period (simulators.Announced: what Run
+// publishes on .../maintenance, what the deployed daemon gets), as a maintenance
+// system would export it. The scoring reads them as `infer score --maintenance` does,
+// so a machine's scores can be reproduced with its CSV and its log.
+func (p *simPlan) maintenanceLogs() error {
+	truth, err := eval.ReadTruthFile(p.truthPath)
+	if err != nil {
+		return err
+	}
+	logs := map[string]*bytes.Buffer{}
+	for _, m := range p.machines {
+		logs[m.Machine.Machine] = bytes.NewBufferString("ts,action,by\n")
+	}
+	for _, t := range truth {
+		if b := logs[t.Machine]; b != nil && simulators.Announced(t) {
+			fmt.Fprintf(b, "%s,simulated repair,simulator\n", t.TS.UTC().Format(time.RFC3339Nano))
+		}
+	}
+	dir := filepath.Join(p.dataDir, "maintenance")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	for m, b := range logs {
+		if err := os.WriteFile(p.maintenanceLog(m), b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("write the maintenance log: %w", err)
+		}
+	}
+	return nil
+}
+
+func (p *simPlan) maintenanceLog(machine string) string {
+	return filepath.Join(p.dataDir, "maintenance", machine+".csv")
 }
 
 // raisedAlerts reads `infer score` output (ts,score,threshold,alert[,cause]) and

@@ -174,7 +174,8 @@ func TestDownDaysAndFalseAlerts(t *testing.T) {
 }
 
 // A small plant end to end: results.json agrees with the score files it wrote, and
-// `infer score` on the saved model reproduces those files byte for byte.
+// `infer score` on the saved model with the machine's maintenance log (the work the
+// simulator announced) reproduces those files byte for byte.
 func TestSimEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains three models: skipped in -short mode")
@@ -194,10 +195,10 @@ func TestSimEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Machines != 3 || len(res.Episodes) == 0 || res.Flags["fault-rate"] != "2" {
+	if res.Machines != 3 || len(res.Episodes) == 0 || res.Flags["fault-rate"] != "2" || res.Flags["maintenance"] != "true" {
 		t.Fatalf("results %+v", res)
 	}
-	failures, raises, updates := 0, 0, 0
+	failures, raises, updates, resets := 0, 0, 0, 0
 	for _, e := range res.Episodes {
 		if e.FailureAt != nil {
 			failures++
@@ -220,13 +221,19 @@ func TestSimEndToEnd(t *testing.T) {
 			}
 		}
 		var again bytes.Buffer
-		opt := infer.ScoreOptions{Model: filepath.Join(out, "models", simulators.TypeOf(m)+".model"), CSV: dataset.Options{TimeColumn: "ts"}}
-		if _, err := infer.Score(opt, filepath.Join(out, "data", "faulty", m+".csv"), &again); err != nil {
+		opt := infer.ScoreOptions{Model: filepath.Join(out, "models", simulators.TypeOf(m)+".model"), CSV: dataset.Options{TimeColumn: "ts"},
+			Maintenance: filepath.Join(out, "data", "maintenance", m+".csv")}
+		st, err := infer.Score(opt, filepath.Join(out, "data", "faulty", m+".csv"), &again)
+		if err != nil {
 			t.Fatal(err)
 		}
+		resets += st.Maintenance
 		if !bytes.Equal(again.Bytes(), saved) {
 			t.Fatalf("%s: infer score output differs from the benchmark's", m)
 		}
+	}
+	if resets == 0 {
+		t.Fatal("no machine started afresh after maintenance: the test does not show the logs are used")
 	}
 	if failures != res.Failures || raises != res.Alerts || updates != res.NewCauses || res.FalseAlerts != len(res.False) {
 		t.Fatalf("failures %d/%d, alerts %d/%d, new causes %d/%d, false %d/%d", failures, res.Failures, raises, res.Alerts, updates, res.NewCauses, res.FalseAlerts, len(res.False))

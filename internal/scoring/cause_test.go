@@ -25,34 +25,60 @@ func newTestStream(t *testing.T, m *artifact.Model) *Stream {
 
 // The zero network of artifacttest.Anomaly makes each residual its window mean (window
 // 2 here) and the score their root mean square; the leader is the larger mean. Warn 1,
-// clear 0.8, 2 of 3 windows, clear after 2: a new leader must hold M = 3 windows, and
-// only a sensor not yet blamed during the alert makes an update.
+// clear 0.8, 2 of 3 windows, clear after 2. A sensor not yet blamed during the alert
+// makes an update when its own residual has held the warn level for M = 3 windows,
+// whether or not it leads; a return to a sensor already blamed is no news, and a new
+// leader takes the cause back silently after M windows.
 func TestCauseFollowsALastingNewLeader(t *testing.T) {
 	m := artifacttest.Anomaly([]string{"a", "b"}, 2)
 	st := newTestStream(t, m)
 	runCauseSteps(t, st, []causeStep{
-		{0, 0, causeWant{-1, alerting.Nothing, 0}},                  // no window yet
-		{0, 0, causeWant{-1, alerting.Nothing, 0}},                  // means (0, 0)
-		{2, 0, causeWant{-1, alerting.Nothing, 0}},                  // (1, 0): score 0.71
-		{2, 0, causeWant{-1, alerting.Nothing, 0}},                  // (2, 0): 1.41, 1 bad window
-		{2, 0, causeWant{0, alerting.Raised, 0}},                    // 2 of 3 bad: raised, a to blame
-		{0, 2.2, causeWant{0, alerting.Nothing, 0}},                 // (1, 1.1): b leads, 1 window
-		{0, 2.2, causeWant{0, alerting.Nothing, 0}},                 // (0, 2.2): b, 2 windows
-		{3, 0, causeWant{0, alerting.Nothing, 0}},                   // (1.5, 1.1): a leads again, streak over
-		{3, 0, causeWant{0, alerting.Nothing, 0}},                   // (3, 0)
-		{0, 2.2, causeWant{0, alerting.Nothing, 0}},                 // (1.5, 1.1): a
-		{0, 2.2, causeWant{0, alerting.Nothing, 0}},                 // (0, 2.2): b, 1
-		{0, 2.2, causeWant{0, alerting.Nothing, 0}},                 // b, 2
-		{0, 2.2, causeWant{1, alerting.Updated, alerting.NewCause}}, // b, 3: new cause
-		{3, 0, causeWant{1, alerting.Nothing, 0}},                   // (1.5, 1.1): a leads, 1
-		{3, 0, causeWant{1, alerting.Nothing, 0}},                   // (3, 0): a, 2
-		{3, 0, causeWant{0, alerting.Nothing, 0}},                   // a, 3: back to a, no news
-		{0, 2.2, causeWant{0, alerting.Nothing, 0}},                 // (1.5, 1.1): a
-		{0, 2.2, causeWant{0, alerting.Nothing, 0}},                 // (0, 2.2): b, 1
-		{0, 2.2, causeWant{0, alerting.Nothing, 0}},                 // b, 2
-		{0, 2.2, causeWant{1, alerting.Nothing, 0}},                 // b, 3: b again, no news
-		{0, 0, causeWant{1, alerting.Nothing, 0}},                   // (0, 1.1): 0.78, calm 1
-		{0, 0, causeWant{-1, alerting.Cleared, 0}},                  // calm 2: cleared, nobody to blame
+		{0, 0, causeWant{-1, alerting.Nothing, 0}},                // no window yet
+		{0, 0, causeWant{-1, alerting.Nothing, 0}},                // means (0, 0)
+		{2, 0, causeWant{-1, alerting.Nothing, 0}},                // (1, 0): score 0.71
+		{2, 0, causeWant{-1, alerting.Nothing, 0}},                // (2, 0): 1.41, 1 bad window
+		{2, 0, causeWant{0, alerting.Raised, 0}},                  // 2 of 3 bad: raised, a to blame
+		{0, 2.2, causeWant{0, alerting.Nothing, 0}},               // (1, 1.1): b over warn, 1 window
+		{0, 2.2, causeWant{0, alerting.Nothing, 0}},               // (0, 2.2): b, 2 windows
+		{3, 0, causeWant{1, alerting.Updated, alerting.NewCause}}, // (1.5, 1.1): a leads, but b's own residual held 3 windows: news
+		{3, 0, causeWant{1, alerting.Nothing, 0}},                 // (3, 0): a leads, 1
+		{0, 2.2, causeWant{1, alerting.Nothing, 0}},               // (1.5, 1.1): a, 2
+		{0, 2.2, causeWant{1, alerting.Nothing, 0}},               // (0, 2.2): b leads again, a's streak over
+		{0, 2.2, causeWant{1, alerting.Nothing, 0}},               // b
+		{0, 2.2, causeWant{1, alerting.Nothing, 0}},               // b
+		{3, 0, causeWant{1, alerting.Nothing, 0}},                 // (1.5, 1.1): a leads, 1
+		{3, 0, causeWant{1, alerting.Nothing, 0}},                 // (3, 0): a, 2
+		{3, 0, causeWant{0, alerting.Nothing, 0}},                 // a, 3: back to a, no news
+		{0, 2.2, causeWant{0, alerting.Nothing, 0}},               // (1.5, 1.1): a
+		{0, 2.2, causeWant{0, alerting.Nothing, 0}},               // (0, 2.2): b, 1
+		{0, 2.2, causeWant{0, alerting.Nothing, 0}},               // b, 2
+		{0, 2.2, causeWant{1, alerting.Nothing, 0}},               // b, 3: b again, no news
+		{0, 0, causeWant{1, alerting.Nothing, 0}},                 // (0, 1.1): 0.78, calm 1
+		{0, 0, causeWant{-1, alerting.Cleared, 0}},                // calm 2: cleared, nobody to blame
+	})
+}
+
+// A second fault whose residual stays far below the first's: b never leads (a's
+// residual is ten warn levels) but holds its own over the warn level, so the alert is
+// updated naming b once; a residual of b that reaches the warn level for fewer than M
+// windows is not news. An overheating under an imbalance's alarm (vibration at 40
+// warn levels, the bearing temperature at 4) was otherwise never reported.
+func TestSecondCauseUnderALeader(t *testing.T) {
+	st := newTestStream(t, artifacttest.Anomaly([]string{"a", "b"}, 2))
+	runCauseSteps(t, st, []causeStep{
+		{20, 0, causeWant{-1, alerting.Nothing, 0}},                // no window yet
+		{20, 0, causeWant{-1, alerting.Nothing, 0}},                // (20, 0): 1 bad
+		{20, 0, causeWant{0, alerting.Raised, 0}},                  // raised, a
+		{20, 2.4, causeWant{0, alerting.Nothing, 0}},               // (20, 1.2): b over warn, 1
+		{20, 0, causeWant{0, alerting.Nothing, 0}},                 // (20, 1.2): b, 2
+		{20, 0, causeWant{0, alerting.Nothing, 0}},                 // (20, 0): b calm again, no news
+		{20, 4, causeWant{0, alerting.Nothing, 0}},                 // (20, 2): b, 1
+		{20, 4, causeWant{0, alerting.Nothing, 0}},                 // (20, 4): b, 2
+		{20, 4, causeWant{1, alerting.Updated, alerting.NewCause}}, // (20, 4): b, 3: news, though a leads
+		{20, 4, causeWant{1, alerting.Nothing, 0}},                 // a leads, 1
+		{20, 4, causeWant{1, alerting.Nothing, 0}},                 // a leads, 2
+		{20, 4, causeWant{0, alerting.Nothing, 0}},                 // a leads, 3: back to a, no news
+		{20, 4, causeWant{0, alerting.Nothing, 0}},                 // b already told
 	})
 }
 

@@ -480,15 +480,23 @@ type causeTracker struct {
 	// machine was likely stopped, maybe repaired; what leads while it warms up again
 	// is no second fault, so the cause stays as it was until the alert ends.
 	held bool
+	// own is each target's residual alone, smoothed as the score is (|z|, the model's
+	// smoothing); over counts its windows in a row at or above the warn level. A
+	// second fault on another sensor rarely takes the lead from a first one whose
+	// residual is tens of warn levels, yet its own residual says it is there.
+	own  []float64
+	over []int
 }
 
 func newCauseTracker(targets int) causeTracker {
-	return causeTracker{cur: -1, cand: -1, blamed: make([]bool, targets)}
+	return causeTracker{cur: -1, cand: -1, blamed: make([]bool, targets), own: make([]float64, targets), over: make([]int, targets)}
 }
 
 func (c *causeTracker) reset() {
 	c.cur, c.cand, c.streak, c.held = -1, -1, 0, false
 	clear(c.blamed)
+	clear(c.own)
+	clear(c.over)
 }
 
 func (c *causeTracker) blame(k int) {
@@ -498,15 +506,19 @@ func (c *causeTracker) blame(k int) {
 	}
 }
 
-// followCause sets r.Cause and turns a lasting change of the leading target into an
-// Updated event. A pump in alarm for imbalance that then starts to overheat would
-// otherwise raise nothing new: the alert is already active. The new leader must hold
-// for the alert's M windows in a row, all above the warn level, and only a target
-// that has not been the cause during this alert is news: in a bearing fault vibration
-// level, kurtosis and bearing temperature trade the lead for hours, and receivers hear
-// of each once, not of every swap.
+// followCause sets r.Cause and turns a second fault during an active alert into an
+// Updated event (new cause). A pump in alarm for imbalance that then starts to
+// overheat would otherwise raise nothing new: the alert is already active. News is a
+// target that has not been the cause during this alert and either leads for the
+// alert's M windows in a row with the score above the warn level, or holds its own
+// smoothed residual at or above the warn level for M windows while another leads (an
+// imbalance's vibration at 40 warn levels never gives the lead to a bearing
+// temperature at 4). Receivers hear of each target once per alert: in a bearing fault
+// vibration level, kurtosis and bearing temperature trade the lead for hours, and a
+// return to a target already blamed moves the cause back silently.
 func (st *Stream) followCause(r *Result) {
 	c := &st.cause
+	second := st.trackOwn(r)
 	if r.Active == alerting.None {
 		c.reset()
 		return
@@ -542,10 +554,45 @@ func (st *Stream) followCause(r *Result) {
 		if news {
 			r.Event = st.alert.Cause(r.Event, r.Time, r.Score)
 		}
+	case second >= 0 && !c.held && (r.Event.Transition == alerting.Nothing || r.Event.Reason == alerting.Reminder):
+		// A target that has not been blamed during this alert has held its own
+		// residual over the warn level for the alert's M windows while another
+		// leads: a second fault (an overheating under an imbalance's alarm).
+		c.blamed[second] = true
+		c.cur, c.cand, c.streak = second, -1, 0
+		r.Event = st.alert.Cause(r.Event, r.Time, r.Score)
 	default:
 		c.cand, c.streak = -1, 0
 	}
 	r.Cause = c.cur
+}
+
+// trackOwn follows each target's own smoothed residual and returns a target not yet
+// blamed during the active alert whose residual has been at or above the warn level
+// (in the score's terms: divided by the baseline) for the alert's M windows, or -1.
+func (st *Stream) trackOwn(r *Result) int {
+	c := &st.cause
+	a := st.s.M.Smoothing
+	if !(a > 0 && a <= 1) {
+		a = 1
+	}
+	b := r.Baseline
+	if !(b > 0) {
+		b = 1
+	}
+	found := -1
+	for k, z := range r.Residual {
+		c.own[k] = a*math.Abs(z) + (1-a)*c.own[k]
+		if c.own[k]/b >= r.Threshold && r.Active != alerting.None {
+			c.over[k]++
+		} else {
+			c.over[k] = 0
+		}
+		if found < 0 && c.over[k] >= max(1, st.s.M.Alert.M) && !c.blamed[k] && k != c.cur {
+			found = k
+		}
+	}
+	return found
 }
 
 func (st *Stream) predict() {

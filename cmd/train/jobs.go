@@ -260,20 +260,24 @@ func logDropped(log zerolog.Logger, rep *trainer.Report) {
 	for _, k := range slices.Sorted(maps.Keys(rep.TextCells)) {
 		log.Warn().Str("column", k).Str("cells", rep.TextCells[k]).Msg("text in a numeric column: read as missing")
 	}
+	if len(rep.TargetFeatures) > 0 {
+		log.Info().Interface("target_features", rep.TargetFeatures).Msg("each sensor's network predicts the window feature it follows best on held-out data")
+	}
 }
 
 // epochsOf is the epoch budget per network the trainer will use, for the ETA.
 func epochsOf(o trainer.Options) int { return o.Resolved().Epochs }
 
 // expectedNets estimates the networks the trainer will fit, for the ETA: one per
-// watched sensor for a multi-sensor anomaly model, else the ensemble (rul: plus the
+// watched sensor and candidate target feature for a multi-sensor anomaly model
+// (trainer.NetsPerTarget), else the ensemble (rul: plus the
 // early-stopped network before the refit, and once per member window too).
 func expectedNets(o trainer.Options, sum trainsrc.Summary) int {
 	r := o.Resolved()
 	if r.Task == artifact.TaskAnomaly {
 		usable := sum.Usable(o.Settings)
 		if usable > 1 || len(o.Context) > 0 {
-			return max(1, usable-len(o.Context))
+			return max(1, usable-len(o.Context)) * trainer.NetsPerTarget(o)
 		}
 		return max(1, r.Ensemble)
 	}

@@ -234,6 +234,9 @@ func (m *Model) Validate() error {
 	if len(m.Context) > 0 && !m.LeaveOneOut {
 		add("context sensors need leave_one_out networks")
 	}
+	if m.Task != TaskAnomaly && (m.TargetFeature != "" || len(m.TargetFeatures) > 0) {
+		add("target_feature and target_features are for anomaly models only")
+	}
 	if m.Task == TaskAnomaly {
 		if f := m.TargetFeature; f != "" && !slices.Contains(m.Spec.Features, f) {
 			add("target_feature %q is not a spec feature (have %v)", f, m.Spec.Features)

@@ -32,8 +32,9 @@ type MaintenanceLog struct {
 	Entries    []MaintenanceEntry // by asset, then time
 	// csvAsset is the scored CSV's asset column, which a log for several assets needs.
 	csvAsset string
-	// named is, for a CSV without an asset column, the log's column named like one
-	// (dataset.AssetNames) and the assets it names: a plant's log, not one machine's.
+	// named is, for a log without the CSV's asset column, the log's column named like
+	// one (dataset.AssetNames) and the assets it names: a plant's log, not one
+	// machine's.
 	named  string
 	others []string
 }
@@ -109,7 +110,7 @@ func readMaintenanceLog(r io.Reader, o dataset.Options) (*MaintenanceLog, error)
 		l.AssetColumn = o.AssetColumn
 	}
 	nc := -1
-	if o.AssetColumn == "" {
+	if ac < 0 {
 		_, l.named = dataset.DetectColumnsOrder(peek, o.DateOrder)
 		nc = slices.Index(header, l.named)
 	}
@@ -119,10 +120,12 @@ func readMaintenanceLog(r io.Reader, o dataset.Options) (*MaintenanceLog, error)
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
+			// The reader's own error names the line; FieldPos has no record to point
+			// into when the first field failed (a bare quote: `replaced 2" valve`).
+			return nil, err
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) <= max(tc, ac, nc) {
 			return nil, fmt.Errorf("line %d has %d fields, the header has %d", line, len(rec), len(header))
 		}
@@ -171,14 +174,15 @@ func readMaintenanceLog(r io.Reader, o dataset.Options) (*MaintenanceLog, error)
 // For lines the log up with a table read as the log was: both on timestamps or both on
 // numbers, and each entry on an asset of the table. A log without the asset column
 // applies to every row only when the table has one asset; for several it cannot say
-// which machine the work was on, and is refused.
-func (l *MaintenanceLog) For(tbl *dataset.Table) (Maintenance, error) {
+// which machine the work was on, and is refused. notes name the log's assets the
+// table does not have (a typo, "P1" for "p1"): their work is not applied.
+func (l *MaintenanceLog) For(tbl *dataset.Table) (m Maintenance, notes []string, err error) {
 	if tbl.TimeColumn == "" {
-		return nil, fmt.Errorf("maintenance log %s: the scored CSV has no time column (its rows are numbered), so the log's times cannot be placed among them; give --time-column", l.Path)
+		return nil, nil, fmt.Errorf("maintenance log %s: the scored CSV has no time column (its rows are numbered), so the log's times cannot be placed among them; give --time-column", l.Path)
 	}
 	if len(l.Entries) > 0 && l.Timestamps != tbl.Timestamps {
 		what := map[bool]string{true: "timestamps", false: "plain numbers"}
-		return nil, fmt.Errorf("maintenance log %s: its times are %s (line %d), the CSV's time column %q holds %s; give both on the same clock",
+		return nil, nil, fmt.Errorf("maintenance log %s: its times are %s (line %d), the CSV's time column %q holds %s; give both on the same clock",
 			l.Path, what[l.Timestamps], l.Entries[0].Line, tbl.TimeColumn, what[tbl.Timestamps])
 	}
 	out := Maintenance{}
@@ -190,25 +194,43 @@ func (l *MaintenanceLog) For(tbl *dataset.Table) (Maintenance, error) {
 			}
 		}
 		if len(assets) > 1 {
-			return nil, fmt.Errorf("maintenance log %s has no asset column %q: it cannot say which of the CSV's %d assets (%s) the work was on; add that column to the log",
+			return nil, nil, fmt.Errorf("maintenance log %s has no asset column %q: it cannot say which of the CSV's %d assets (%s) the work was on; add that column to the log",
 				l.Path, l.csvAsset, len(assets), listSome(assets, 3))
 		}
 		if len(l.others) > 1 {
 			// The CSV is one machine's, the log several machines': applied to the one,
 			// every other machine's work would restart it.
-			return nil, fmt.Errorf("maintenance log %s names %d assets in column %q (%s), the CSV has no asset column: give a log of this machine's work only, or the CSV's asset column with --asset-column",
-				l.Path, len(l.others), l.named, listSome(l.others, 3))
+			csvHas := "the CSV has no asset column"
+			if l.csvAsset != "" {
+				csvHas = fmt.Sprintf("the CSV's asset column is %q", l.csvAsset)
+			}
+			return nil, nil, fmt.Errorf("maintenance log %s names %d assets in column %q (%s), %s: give a log of this machine's work only, or name the log's asset column as the CSV's",
+				l.Path, len(l.others), l.named, listSome(l.others, 3), csvHas)
 		}
 		for _, e := range l.Entries {
 			out[assets[0]] = append(out[assets[0]], e.T)
 		}
 		slices.Sort(out[assets[0]])
-		return out, nil
+		return out, nil, nil
 	}
+	have := map[string]bool{}
+	for _, g := range tbl.Groups() {
+		have[g.Asset] = true
+	}
+	var unknown []string
 	for _, e := range l.Entries {
+		if !have[e.Asset] {
+			if !slices.Contains(unknown, e.Asset) {
+				unknown = append(unknown, e.Asset)
+			}
+			continue
+		}
 		out[e.Asset] = append(out[e.Asset], e.T) // sorted: Entries are by asset, then time
 	}
-	return out, nil
+	if len(unknown) > 0 {
+		notes = append(notes, fmt.Sprintf("maintenance log %s: work on %d assets the CSV does not have, not applied: %s (asset names must match exactly)", l.Path, len(unknown), listSome(unknown, 5)))
+	}
+	return out, notes, nil
 }
 
 // listSome is up to n items and how many more.

@@ -190,14 +190,14 @@ func TestMaintenanceLogFor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.For(two); err == nil || !strings.Contains(err.Error(), `maintenance log `+p+` has no asset column "machine": it cannot say which of the CSV's 4 assets (p1, p2, p3 and 1 more) the work was on`) {
+	if _, _, err := l.For(two); err == nil || !strings.Contains(err.Error(), `maintenance log `+p+` has no asset column "machine": it cannot say which of the CSV's 4 assets (p1, p2, p3 and 1 more) the work was on`) {
 		t.Errorf("multi-asset CSV, log without the asset column: %v", err)
 	}
-	m, err := l.For(one)
+	m, _, err := l.For(one)
 	if want := []float64{1772353800, 1772355600}; err != nil || len(m) != 1 || !slices.Equal(m[""], want) {
 		t.Errorf("one-asset CSV: %v, %v; want every entry, sorted: %v", m, err, want)
 	}
-	if _, err := l.For(cycles); err == nil || !strings.Contains(err.Error(), `its times are timestamps (line 3), the CSV's time column "cycle" holds plain numbers`) {
+	if _, _, err := l.For(cycles); err == nil || !strings.Contains(err.Error(), `its times are timestamps (line 3), the CSV's time column "cycle" holds plain numbers`) {
 		t.Errorf("timestamps against cycles: %v", err)
 	}
 	// One machine's CSV: a plant's log (a machine column naming several) is refused,
@@ -206,14 +206,49 @@ func TestMaintenanceLogFor(t *testing.T) {
 	if l, err = ReadMaintenanceLog(plant, dataset.Options{TimeColumn: "ts"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.For(one); err == nil || !strings.Contains(err.Error(), `names 2 assets in column "machine" (p1, p2), the CSV has no asset column`) {
+	if _, _, err := l.For(one); err == nil || !strings.Contains(err.Error(), `names 2 assets in column "machine" (p1, p2), the CSV has no asset column`) {
 		t.Errorf("a plant's log against one machine's CSV: %v", err)
 	}
 	own := writeFile(t, filepath.Join(dir, "own.csv"), "machine,ts\np1,2026-03-01 09:00\np1,2026-03-01 08:30\n")
 	if l, err = ReadMaintenanceLog(own, dataset.Options{TimeColumn: "ts"}); err != nil {
 		t.Fatal(err)
 	}
-	if m, err := l.For(one); err != nil || !slices.Equal(m[""], []float64{1772353800, 1772355600}) {
+	if m, _, err := l.For(one); err != nil || !slices.Equal(m[""], []float64{1772353800, 1772355600}) {
 		t.Errorf("the machine's own log: %v, %v", m, err)
+	}
+}
+
+// Review findings: a bare quote in a log's first column is a refusal naming the line,
+// not a panic; a plant's log whose asset column has another name than the CSV's is
+// refused against one machine's CSV; work on an asset the CSV lacks is a note.
+func TestMaintenanceLogReviewCases(t *testing.T) {
+	dir := t.TempDir()
+	quote := writeFile(t, filepath.Join(dir, "quote.csv"), "action,ts\nvalve,2026-03-01 09:00\nreplaced 2\" valve,2026-03-01 10:00\n")
+	_, err := ReadMaintenanceLog(quote, dataset.Options{TimeColumn: "ts"})
+	if err == nil || !strings.Contains(err.Error(), "line 3") {
+		t.Errorf("bare quote: %v, want a refusal naming line 3", err)
+	}
+	one, err := dataset.Read(strings.NewReader("machine,ts,v\np1,2026-03-01T08:00:00Z,1\np1,2026-03-01T09:00:00Z,1\n"), dataset.Options{TimeColumn: "ts", AssetColumn: "machine"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plant := writeFile(t, filepath.Join(dir, "plant.csv"), "equipment,ts\np1,2026-03-01 09:00\np2,2026-03-01 08:30\np3,2026-03-01 08:40\n")
+	l, err := ReadMaintenanceLog(plant, dataset.Options{TimeColumn: "ts", AssetColumn: "machine"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := l.For(one); err == nil || !strings.Contains(err.Error(), `names 3 assets in column "equipment" (p1, p2, p3), the CSV's asset column is "machine"`) {
+		t.Errorf("a plant's log under another column name against one machine's CSV: %v", err)
+	}
+	typo := writeFile(t, filepath.Join(dir, "typo.csv"), "machine,ts\nP1,2026-03-01 08:30\np1,2026-03-01 08:40\n")
+	if l, err = ReadMaintenanceLog(typo, dataset.Options{TimeColumn: "ts", AssetColumn: "machine"}); err != nil {
+		t.Fatal(err)
+	}
+	m, notes, err := l.For(one)
+	if err != nil || !slices.Equal(m["p1"], []float64{1772354400}) || len(m) != 1 {
+		t.Fatalf("typo log: %v, %v; want p1's one entry", m, err)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "work on 1 assets the CSV does not have, not applied: P1") {
+		t.Errorf("notes %q, want one naming P1", notes)
 	}
 }

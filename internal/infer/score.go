@@ -86,13 +86,14 @@ func Score(o ScoreOptions, csvPath string, w io.Writer) (ScoreStats, error) {
 		return ScoreStats{}, err
 	}
 	var maint Maintenance
+	var notes []string
 	if mlog != nil {
-		if maint, err = mlog.For(tbl); err != nil {
+		if maint, notes, err = mlog.For(tbl); err != nil {
 			return ScoreStats{Notes: tbl.Notes()}, err
 		}
 	}
 	st, err := ScoreTable(mdl.Scorer, tbl, o.CSV.AssetColumn != "", maint, w)
-	st.Notes = tbl.Notes()
+	st.Notes = append(tbl.Notes(), notes...)
 	if mlog != nil {
 		st.MaintenanceEntries = len(mlog.Entries)
 	}

@@ -210,7 +210,10 @@ func (l *levelStage) apply(st *Stream, r *Result) {
 }
 
 // level is the mean over targets of the standardised window mean, the input of the
-// level score (artifact.Model.Level).
+// level score (artifact.Model.Level). A target whose network predicts its EWMA
+// (TargetFeatures) is standardised by the EWMA's training centre and scale, which
+// differ from the mean's by a small part of the spread; the level score compares the
+// result with its own history, not with a fixed unit.
 func (st *Stream) level() float64 {
 	m := st.s.M
 	var sum float64

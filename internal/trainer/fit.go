@@ -629,6 +629,12 @@ func trainLeaveOneOut(ctx context.Context, o Options, hidden []int, spec feature
 				best = &c
 			}
 		}
+		if len(cands) > 1 {
+			if rep.TargetFeatures == nil {
+				rep.TargetFeatures = map[string]string{}
+			}
+			rep.TargetFeatures[sensor] = best.feature
+		}
 		fit.nets = append(fit.nets, best.net)
 		fit.features = append(fit.features, best.feature)
 		fit.center[k], fit.scale[k] = best.center, best.scale
@@ -648,6 +654,19 @@ func targetCandidates(o Options, spec features.Spec) []string {
 		return []string{artifact.ResidualFeature(o.TargetFeature)}
 	}
 	return []string{features.FeatMean, features.FeatEWMA}
+}
+
+// NetsPerTarget is how many networks a leave-one-out anomaly model trains per watched
+// sensor with options o (targetCandidates), for progress estimates.
+func NetsPerTarget(o Options) int {
+	if o.Forecast > 0 {
+		return 1
+	}
+	sp := features.DefaultSpec([]string{"x"}, 2)
+	if len(o.Features) > 0 {
+		sp.Features = o.Features
+	}
+	return len(targetCandidates(o, sp))
 }
 
 // looFit is what trainLeaveOneOut fitted: one network per target, the window feature

@@ -109,8 +109,10 @@ type Options struct {
 	// Forecast > 0 trains an anomaly forecaster of the mean of the next Forecast rows
 	// (artifact.Model.Forecast) instead of the window-mean reconstruction.
 	Forecast int
-	// TargetFeature (anomaly) is the window feature the networks predict: "" (the
-	// mean), "ewma" or "last" (artifact.Model.TargetFeature).
+	// TargetFeature (anomaly) is the window feature every network predicts: "mean",
+	// "ewma" or "last" (artifact.Model.TargetFeature). "" lets each leave-one-out
+	// network predict the one of mean and EWMA it follows best on held-out data
+	// (artifact.Model.TargetFeatures); other networks predict the mean.
 	TargetFeature string
 	// Envelope > 0 (anomaly) learns each target's healthy range and scores a latest
 	// value beyond it by Envelope x the range at the warn level (artifact.Envelope).
@@ -164,26 +166,29 @@ type Options struct {
 
 // Report is what a training run measured, for metrics.json and the plots.
 type Report struct {
-	Task       string                   `json:"task"`
-	Sensors    []string                 `json:"sensors"`
-	Dropped    map[string]string        `json:"dropped_columns,omitempty"` // column -> reason
-	TextCells  map[string]string        `json:"text_cells,omitempty"`      // column -> text cells read as missing
-	Regimes    int                      `json:"regimes"`
-	Windows    map[string]int           `json:"windows"` // train / val
-	Skipped    int                      `json:"skipped_windows"`
-	Hidden     []int                    `json:"hidden"`
-	Histories  [][]model.EpochStats     `json:"-"`
-	BestEpochs []int                    `json:"best_epochs"`
-	Duration   time.Duration            `json:"-"`
-	Seconds    float64                  `json:"train_seconds"`
-	Metrics    map[string]float64       `json:"metrics"`
-	Threshold  map[string]float64       `json:"threshold,omitempty"`
-	Residuals  []float64                `json:"-"` // anomaly: normalised validation residuals (all targets)
-	ValScores  []float64                `json:"-"` // anomaly: smoothed scores over validation, in time order
-	ValTimes   []float64                `json:"-"`
-	Pred       []float64                `json:"-"` // validation predictions (first target)
-	Actual     []float64                `json:"-"`
-	Extra      map[string][]interface{} `json:"-"`
+	Task      string            `json:"task"`
+	Sensors   []string          `json:"sensors"`
+	Dropped   map[string]string `json:"dropped_columns,omitempty"` // column -> reason
+	TextCells map[string]string `json:"text_cells,omitempty"`      // column -> text cells read as missing
+	// TargetFeatures is the window feature each watched sensor's network predicts,
+	// when the trainer chose it (anomaly, leave-one-out; Options.TargetFeature "").
+	TargetFeatures map[string]string        `json:"target_features,omitempty"`
+	Regimes        int                      `json:"regimes"`
+	Windows        map[string]int           `json:"windows"` // train / val
+	Skipped        int                      `json:"skipped_windows"`
+	Hidden         []int                    `json:"hidden"`
+	Histories      [][]model.EpochStats     `json:"-"`
+	BestEpochs     []int                    `json:"best_epochs"`
+	Duration       time.Duration            `json:"-"`
+	Seconds        float64                  `json:"train_seconds"`
+	Metrics        map[string]float64       `json:"metrics"`
+	Threshold      map[string]float64       `json:"threshold,omitempty"`
+	Residuals      []float64                `json:"-"` // anomaly: normalised validation residuals (all targets)
+	ValScores      []float64                `json:"-"` // anomaly: smoothed scores over validation, in time order
+	ValTimes       []float64                `json:"-"`
+	Pred           []float64                `json:"-"` // validation predictions (first target)
+	Actual         []float64                `json:"-"`
+	Extra          map[string][]interface{} `json:"-"`
 }
 
 func (o *Options) defaults() {

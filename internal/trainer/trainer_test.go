@@ -196,8 +196,10 @@ func TestEnvelopeLearnedAndRaises(t *testing.T) {
 		if i < at {
 			t.Fatalf("raised at healthy row %d", i)
 		}
-		if i > at+m.Alert.M || r.Shares[k] != 1 || math.Abs(r.Score-2*m.Alert.Warn) > 1e-9 {
-			t.Fatalf("raised at row %d (jump at %d, m %d) score %v shares %v; want within m rows, score 2 x warn %v, temp blamed", i, at, m.Alert.M, r.Score, r.Shares, m.Alert.Warn)
+		// The limit alarm scores 2 x warn; the temperature's network, which follows
+		// its EWMA, may score the jump higher still. Either way temp is blamed.
+		if i > at+m.Alert.M || r.Shares[k] < 0.99 || r.Score < 2*m.Alert.Warn-1e-9 {
+			t.Fatalf("raised at row %d (jump at %d, m %d) score %v shares %v; want within m rows, score at least 2 x warn %v, temp blamed", i, at, m.Alert.M, r.Score, r.Shares, m.Alert.Warn)
 		}
 		return
 	}

@@ -395,7 +395,7 @@ func (p *simPlan) score(ctx context.Context, models map[string]string) ([]teleme
 			if err != nil {
 				return err
 			}
-			if maint, err = log.For(tab); err != nil {
+			if maint, _, err = log.For(tab); err != nil {
 				return err
 			}
 		}

@@ -86,7 +86,7 @@ func Register(fs *flag.FlagSet, o *trainer.Options, tasks Tasks, getenv cli.Gete
 		cli.Float(fs, &o.FalseAlarmsPerWeek, "false-alarms-per-week", "FAULTLINE_TRAIN_FALSE_ALARMS_PER_WEEK", 0, fmt.Sprintf("anomaly: how often healthy operation may cross the warn level, per machine and week (default %g, about one a month, for the monitor; the networks default to --quantile x --margin)", trainer.DefaultFalseAlarmsPerWeek), getenv, errs)
 		cli.Duration(fs, &o.BaselineHalfLife, "baseline-half-life", "FAULTLINE_TRAIN_BASELINE_HALF_LIFE", 0, fmt.Sprintf("anomaly: the scorer follows a normal that moves, judging each window against the recent past whose weight halves this often (at least 24h); 0 = %v for the monitor, off for the networks; negative = off", trainer.DefaultBaselineHalfLife), getenv, errs)
 		cli.Bool(fs, &f.sensorCheck, "sensor-check", "FAULTLINE_TRAIN_SENSOR_CHECK", true, "anomaly: learn each sensor's healthy signal limits, so a stuck, spiking or silent sensor raises an alert with fault sensor naming it", getenv, errs)
-		cli.String(fs, &o.TargetFeature, "target-feature", "FAULTLINE_TRAIN_TARGET_FEATURE", "", "anomaly: the window feature each network predicts: mean, ewma or last (ewma and last react within minutes to a fast fault)", getenv)
+		cli.String(fs, &o.TargetFeature, "target-feature", "FAULTLINE_TRAIN_TARGET_FEATURE", "", "anomaly: the window feature every network predicts: mean, ewma or last (default: each sensor the one of mean and ewma it follows best on held-out data)", getenv)
 	}
 	return f
 }

@@ -1,6 +1,9 @@
 package scoring
 
 import (
+	"fmt"
+	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,4 +190,43 @@ func runCauseSteps(t *testing.T, st *Stream, steps []causeStep) {
 			t.Fatalf("row %d (%v, %v): score %.3f shares %v: got %+v, want %+v", i, s.a, s.b, r.Score, r.Shares, got, s.want)
 		}
 	}
+}
+
+// A target already blamed as the process's that then sticks is news again, as a faulty
+// transmitter: a technician's job, not the first fault's. a and b both depart (a
+// leads, b's own residual holds the warn level: an update naming b), then b freezes:
+// after M windows of the stuck rule another update names b, once.
+func TestCauseSensorAfterProcess(t *testing.T) {
+	m := artifacttest.Anomaly([]string{"a", "b"}, 6)
+	m.SensorCheck = checkOf(0.1, 1)
+	st := newTestStream(t, m)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var updates []string
+	for i := range 60 {
+		a, b := 1.4+0.05*math.Sin(float64(i)), 1.2+0.05*math.Sin(1.7*float64(i))
+		if i >= 30 {
+			b = 1.2
+		}
+		r, ok, err := st.Push(t0.Add(time.Duration(i)*time.Second), []float64{a, b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			continue
+		}
+		if r.Event.Transition == alerting.Updated && r.Event.Reason == alerting.NewCause {
+			kind := "process"
+			if r.SensorIssue != "" {
+				kind = "sensor " + r.SensorIssue
+			}
+			updates = append(updates, fmt.Sprintf("row %d: %s as %s", i, m.Targets[r.Cause], kind))
+		}
+		if i == 59 && (r.Active == alerting.None || r.SensorIssue != IssueStuck) {
+			t.Fatalf("last row: active %v, issue %q; want the alert open and b stuck", r.Active, r.SensorIssue)
+		}
+	}
+	if len(updates) != 2 || !strings.HasSuffix(updates[0], "b as process") || !strings.HasSuffix(updates[1], "b as sensor stuck") {
+		t.Fatalf("updates %q, want b as the process's, then b as stuck", updates)
+	}
+	t.Log(updates)
 }

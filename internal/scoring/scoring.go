@@ -474,8 +474,10 @@ func (st *Stream) sensorOnly(ts time.Time, k int, issue string) *Result {
 // causeTracker follows which target an active anomaly alert blames.
 type causeTracker struct {
 	cur, cand, streak int
-	// blamed marks the targets that have been the cause during this alert.
-	blamed []bool
+	// blamed marks the targets that have been the cause during this alert, as the
+	// process's (blamed) or as a faulty transmitter's (asSensor): a temperature blamed
+	// beside a bearing's vibration that then goes silent is news for a technician.
+	blamed, asSensor []bool
 	// held: an outage (a gap that restarted the window) came after the raise. The
 	// machine was likely stopped, maybe repaired; what leads while it warms up again
 	// is no second fault, so the cause stays as it was until the alert ends.
@@ -489,21 +491,30 @@ type causeTracker struct {
 }
 
 func newCauseTracker(targets int) causeTracker {
-	return causeTracker{cur: -1, cand: -1, blamed: make([]bool, targets), own: make([]float64, targets), over: make([]int, targets)}
+	return causeTracker{cur: -1, cand: -1, blamed: make([]bool, targets), asSensor: make([]bool, targets), own: make([]float64, targets), over: make([]int, targets)}
 }
 
 func (c *causeTracker) reset() {
 	c.cur, c.cand, c.streak, c.held = -1, -1, 0, false
 	clear(c.blamed)
+	clear(c.asSensor)
 	clear(c.own)
 	clear(c.over)
 }
 
-func (c *causeTracker) blame(k int) {
+func (c *causeTracker) blame(k int, sensor bool) {
 	c.cur, c.cand, c.streak = k, -1, 0
 	if k >= 0 && k < len(c.blamed) {
-		c.blamed[k] = true
+		c.marks(sensor)[k] = true
 	}
+}
+
+// marks is the blame record for a sensor fault (true) or the process's.
+func (c *causeTracker) marks(sensor bool) []bool {
+	if sensor {
+		return c.asSensor
+	}
+	return c.blamed
 }
 
 // followCause sets r.Cause and turns a second fault during an active alert into an
@@ -529,13 +540,15 @@ func (st *Stream) followCause(r *Result) {
 			lead, best = k, v
 		}
 	}
+	// The leader is blamed as a faulty transmitter when the sensor check named it.
+	sensor := lead >= 0 && r.SensorIssue != "" && st.chk != nil && st.chk.tgtOf[r.IssueSensor] == lead
 	switch {
 	case r.Event.Transition == alerting.Raised:
 		c.reset()
-		c.blame(lead)
+		c.blame(lead, sensor)
 	case c.cur < 0: // an alert restored after a restart, or nothing led yet
-		c.blame(lead)
-	case lead >= 0 && lead != c.cur && r.Score >= r.Threshold && !c.held:
+		c.blame(lead, sensor)
+	case lead >= 0 && (lead != c.cur || sensor && !c.asSensor[lead]) && r.Score >= r.Threshold && !c.held:
 		if lead != c.cand {
 			c.cand, c.streak = lead, 0
 		}
@@ -543,14 +556,14 @@ func (st *Stream) followCause(r *Result) {
 		if c.streak < max(1, st.s.M.Alert.M) {
 			break
 		}
-		news := !c.blamed[lead]
+		news := !c.marks(sensor)[lead]
 		if news && r.Event.Transition != alerting.Nothing && r.Event.Reason != alerting.Reminder {
 			// This window already sends an event (an escalation, say, when the second
 			// fault pushes the score over critical): the new cause goes out with the
 			// next window instead of being lost.
 			break
 		}
-		c.blame(lead)
+		c.blame(lead, sensor)
 		if news {
 			r.Event = st.alert.Cause(r.Event, r.Time, r.Score)
 		}

@@ -457,8 +457,9 @@ func (p *simPlan) maintenanceLog(machine string) string {
 // raisedAlerts reads `infer score` output (ts,score,threshold,alert[,cause]) and
 // returns the alerts the daemon would publish that announce a problem: "raised" where
 // the alert column goes from 0 to 1, and "updated, new cause" where, while the alert
-// stays active, the cause column turns to a sensor not yet blamed during that alert (a
-// second fault on a machine in alarm; a return to an earlier cause is no news, as in
+// stays active, the cause column turns to a sensor not yet blamed during that alert,
+// or not yet as this fault (process, or sensor: the transmitter itself) (a second
+// fault on a machine in alarm; a return to an earlier cause is no news, as in
 // scoring). Each names its cause, so the summary can match it to a fault. One CSV row
 // per sample cannot show two transitions of one sample (a clear and a new raise, or two
 // new causes, on rows filled in for a short gap); the daemon sends both. Rare: both
@@ -494,11 +495,13 @@ func raisedAlerts(r io.Reader, m telemetry.Machine) ([]telemetry.Alert, error) {
 		case active && !prev:
 			state = telemetry.StateRaised
 			clear(blamed)
-		case active && cause != "" && len(blamed) > 0 && !blamed[cause]:
+		case active && cause != "" && len(blamed) > 0 && !blamed[cause+"/"+fault]:
 			state = telemetry.StateUpdated
 		}
 		if active && cause != "" {
-			blamed[cause] = true
+			// A sensor blamed as the process's and later as a faulty transmitter
+			// (stuck, silent) is news twice, as in scoring's cause tracker.
+			blamed[cause+"/"+fault] = true
 		}
 		if state != "" {
 			t, err := time.Parse(time.RFC3339Nano, f[0])

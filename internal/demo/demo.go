@@ -134,7 +134,8 @@ func (d *Demo) run(ctx context.Context) error {
 
 	// Whole hours keep the two phases aligned; everything lies in the past, as
 	// InfluxDB and ingest expect of real telemetry.
-	t0 := time.Now().UTC().Add(-(c.Healthy + c.Faulty + time.Hour)).Truncate(time.Hour)
+	pause := phasePause(c.Rate)
+	t0 := time.Now().UTC().Add(-(c.Healthy + pause + c.Faulty + time.Hour)).Truncate(time.Hour)
 	t1 := t0.Add(c.Healthy)
 	machines := 3 * c.MachinesPerType
 	rate := fmt.Sprint(c.Rate)
@@ -182,8 +183,14 @@ func (d *Demo) run(ctx context.Context) error {
 	}
 	d.say("edge daemon running (metrics on http://%s/metrics); alerts follow as they arrive", inferAddr)
 
+	// The second simulator starts its machines afresh (cold, at a new operating
+	// point), not where the first left them: a plant does not jump so. A pause longer
+	// than the daemon fills (scoring's MaxFill rows) makes it an outage, after which
+	// each machine's window starts over, as after a stop; without it the first
+	// windows held both simulators' rows and every bearing temperature alarmed.
+	t2 := t1.Add(pause)
 	faultyArgs := []string{"--machines", fmt.Sprint(machines), "--rate", rate, "--speed", fmt.Sprint(c.Speed),
-		"--start", t1.Format(time.RFC3339), "--seed", fmt.Sprint(c.Seed + 1), "--client-id", "faultline-demo-sim2",
+		"--start", t2.Format(time.RFC3339), "--seed", fmt.Sprint(c.Seed + 1), "--client-id", "faultline-demo-sim2",
 		"--truth-out", filepath.Join(c.OutDir, "truth.jsonl")}
 	faultyArgs = append(faultyArgs, d.sparkplugArgs("simulate")...)
 	if c.Endless {
@@ -203,7 +210,7 @@ func (d *Demo) run(ctx context.Context) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s := eval.Summarize(truth, d.alerts, t1, t1.Add(c.Faulty), 2*time.Hour)
+	s := eval.Summarize(truth, d.alerts, t2, t2.Add(c.Faulty), 2*time.Hour)
 	s.Print(c.Out)
 	fmt.Fprintf(c.Out, "\nmodels: %s\nreports: %s\nlogs: %s\ntruth: %s\n", models, filepath.Join(c.OutDir, "reports"),
 		filepath.Join(c.OutDir, "logs"), filepath.Join(c.OutDir, "truth.jsonl"))
@@ -214,6 +221,14 @@ func (d *Demo) run(ctx context.Context) error {
 // healthy period is published as a backfill burst, and Mosquitto's default queue of
 // 1,000 messages per subscriber would drop what ingest has not taken yet.
 const demoBrokerConf = "set_tcp_nodelay true\nmax_inflight_messages 100\nmax_queued_messages 100000\nmax_queued_bytes 0\n"
+
+// phasePause is the silence between the healthy and the faulty simulation: an outage
+// to the daemon (more rows than scoring fills, artifact MaxFill: 3 by default), so no
+// window joins the two simulators' machines. A quarter hour, or ten samples at a slower
+// rate.
+func phasePause(rate float64) time.Duration {
+	return max(15*time.Minute, time.Duration(10/rate*float64(time.Second)))
+}
 
 // backfillRate bounds the healthy-period publish rate (messages per second), so the
 // burst stays well inside what ingest takes on a small machine.

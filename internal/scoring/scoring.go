@@ -140,8 +140,10 @@ type Result struct {
 	// Cause is the target the active alert blames (an index into Model.Targets), -1
 	// while no alert is active and for RUL models. It is the largest share when the
 	// alert was raised; another target takes over after leading for the alert's M
-	// windows in a row above the warn level, and then Event is Updated with reason
-	// alerting.NewCause.
+	// windows in a row above the warn level, or after holding its own residual at the
+	// warn level that long, and then, the first time a target is blamed during the
+	// alert (as the process's or as a faulty sensor), Event is Updated with reason
+	// alerting.NewCause (followCause).
 	Cause int
 	Event alerting.Event
 	// Earlier holds transitions, oldest first, that happened on rows inserted for a

@@ -44,8 +44,17 @@ func (a Alert) FaultText() string {
 	return a.Fault
 }
 
-// ReasonText is the reason for people: "new cause", "escalated", "" for none.
-func (a Alert) ReasonText() string { return strings.ReplaceAll(a.Reason, "_", " ") }
+// ReasonText is the reason for people: "new cause: bearing_temp_c", "escalated", ""
+// for none.
+func (a Alert) ReasonText() string {
+	t := strings.ReplaceAll(a.Reason, "_", " ")
+	if a.Reason == ReasonNewCause && a.Cause != "" {
+		// The new cause need not lead this window's ranking (a second fault under a
+		// first whose residual is ten times larger): name it.
+		t += ": " + a.Cause
+	}
+	return t
+}
 
 // Severities.
 const (

@@ -403,11 +403,17 @@ func (cl *Client) Subscribe(filter string, qos byte, h Handler) {
 func (cl *Client) Connect(ctx context.Context) error {
 	tok := cl.c.Connect()
 	for {
-		if cl.c.IsConnectionOpen() {
+		// The token, not IsConnectionOpen: paho reports the connection open before it
+		// has resumed the session's stored messages (CleanSession false), and a
+		// publish made meanwhile races with the resume (it marks stored packets as
+		// duplicates while they are being written; paho.mqtt.golang issue 703, seen
+		// under -race in TestKillNineLosesNothingIntegration). With ConnectRetry the
+		// token completes once the first connection is up and resumed.
+		if tok.WaitTimeout(50 * time.Millisecond) {
+			if err := tok.Error(); err != nil {
+				return fmt.Errorf("mqtt: connect to %s: %w", cl.cfg.URL, err)
+			}
 			return nil
-		}
-		if tok.WaitTimeout(50*time.Millisecond) && tok.Error() != nil {
-			return fmt.Errorf("mqtt: connect to %s: %w", cl.cfg.URL, tok.Error())
 		}
 		select {
 		case <-ctx.Done():

@@ -58,7 +58,7 @@ func TestScoreMaintenanceCommand(t *testing.T) {
 		if err := run(context.Background(), append([]string{"score", "--model", model, "--csv", csv}, c.args...), c.getenv, &out, &errb); err != nil {
 			t.Fatalf("%s: %v\n%s", c.name, err, errb.String())
 		}
-		if want := "scored 70 rows (62 windows, 1 assets): 2 alerts raised, 2 cleared, 0 out-of-order rows skipped, maintenance log: 1 entries, 1 resets (1 open alerts cleared)\n"; errb.String() != want {
+		if want := "scored 70 rows (62 windows, 1 assets): 2 alerts raised, 2 cleared, 0 out-of-order rows skipped, maintenance log: 1 entries (time column \"done_at\"), 1 resets (1 open alerts cleared)\n"; errb.String() != want {
 			t.Fatalf("%s: stderr %q, want %q", c.name, errb.String(), want)
 		}
 		lines := strings.Split(out.String(), "\n")

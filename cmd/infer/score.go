@@ -75,7 +75,7 @@ func runScore(args []string, getenv func(string) string, stdout, stderr io.Write
 	fmt.Fprintf(stderr, "scored %d rows (%d windows, %d assets): %d alerts raised, %d cleared, %d out-of-order rows skipped",
 		st.Rows, st.Scored, st.Assets, st.Raised, st.Cleared, st.OutOfOrder)
 	if maint != "" {
-		fmt.Fprintf(stderr, ", maintenance log: %d entries, %d resets (%d open alerts cleared)", st.MaintenanceEntries, st.Maintenance, st.MaintenanceCleared)
+		fmt.Fprintf(stderr, ", maintenance log: %d entries (time column %q), %d resets (%d open alerts cleared)", st.MaintenanceEntries, st.MaintenanceTimeColumn, st.Maintenance, st.MaintenanceCleared)
 	}
 	if st.BadAge > 0 {
 		fmt.Fprintf(stderr, ", %d rows without a usable age (left unscored)", st.BadAge)

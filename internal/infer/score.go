@@ -39,6 +39,10 @@ type ScoreStats struct {
 	// MaintenanceCleared counts the open alerts they cleared, also in Cleared.
 	// MaintenanceEntries is the log's entries.
 	Maintenance, MaintenanceCleared, MaintenanceEntries int
+	// MaintenanceTimeColumn is the log's column its times were read from, for the
+	// summary: a log with several time columns (reported, completed) may not have
+	// given the one the user meant.
+	MaintenanceTimeColumn string
 	// Notes say what the CSV reader did with text (columns left out, text cells read as
 	// missing; dataset.Table.Dropped and TextCells), one line each, for the user.
 	Notes []string
@@ -95,7 +99,7 @@ func Score(o ScoreOptions, csvPath string, w io.Writer) (ScoreStats, error) {
 	st, err := ScoreTable(mdl.Scorer, tbl, o.CSV.AssetColumn != "", maint, w)
 	st.Notes = append(tbl.Notes(), notes...)
 	if mlog != nil {
-		st.MaintenanceEntries = len(mlog.Entries)
+		st.MaintenanceEntries, st.MaintenanceTimeColumn = len(mlog.Entries), mlog.TimeColumn
 	}
 	return st, err
 }

@@ -127,7 +127,7 @@ var checks = map[string]check{
 			if len(out) != len(in) {
 				t.Fatalf("scores-maintained.csv: %d lines, history.csv %d", len(out), len(in))
 			}
-			if !strings.Contains(p.stderr.String(), "maintenance log: 1 entries, 1 resets") {
+			if !strings.Contains(p.stderr.String(), "maintenance log: 1 entries (time column \"done_at\"), 1 resets") {
 				t.Errorf("stderr %q: want the reset counted", p.stderr.String())
 			}
 			// The row of the work starts a new window: no score, no alert.

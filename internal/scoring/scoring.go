@@ -211,7 +211,7 @@ func (s *Scorer) NewStream() (*Stream, error) {
 		return nil, err
 	}
 	nf, nt, ns := s.M.NumInputs(), len(s.M.Targets), len(s.M.Spec.Sensors)
-	st := &Stream{s: s, ext: ext, alert: al, cause: newCauseTracker(len(s.M.Targets)),
+	st := &Stream{s: s, ext: ext, alert: al, cause: newCauseTracker(len(s.M.Targets), s.M.Smoothing),
 		norm: make([]float64, ns), feat: make([]float64, nf), scaled: make([]float64, nf),
 		x32: make([]float32, nf), y32: make([]float32, nt), ysum: make([]float64, nt), nanRow: make([]float64, len(s.columns)),
 	}
@@ -490,10 +490,12 @@ type causeTracker struct {
 	// residual is tens of warn levels, yet its own residual says it is there.
 	own  []float64
 	over []int
+	a    float64 // the score's smoothing factor (newEWMA's)
 }
 
-func newCauseTracker(targets int) causeTracker {
-	return causeTracker{cur: -1, cand: -1, blamed: make([]bool, targets), asSensor: make([]bool, targets), own: make([]float64, targets), over: make([]int, targets)}
+func newCauseTracker(targets int, smoothing float64) causeTracker {
+	return causeTracker{cur: -1, cand: -1, blamed: make([]bool, targets), asSensor: make([]bool, targets), own: make([]float64, targets), over: make([]int, targets),
+		a: newEWMA(smoothing).a}
 }
 
 func (c *causeTracker) reset() {
@@ -587,17 +589,13 @@ func (st *Stream) followCause(r *Result) {
 // (in the score's terms: divided by the baseline) for the alert's M windows, or -1.
 func (st *Stream) trackOwn(r *Result) int {
 	c := &st.cause
-	a := st.s.M.Smoothing
-	if !(a > 0 && a <= 1) {
-		a = 1
-	}
 	b := r.Baseline
 	if !(b > 0) {
 		b = 1
 	}
 	found := -1
 	for k, z := range r.Residual {
-		c.own[k] = a*math.Abs(z) + (1-a)*c.own[k]
+		c.own[k] = c.a*math.Abs(z) + (1-c.a)*c.own[k]
 		if c.own[k]/b >= r.Threshold && r.Active != alerting.None {
 			c.over[k]++
 		} else {

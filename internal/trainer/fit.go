@@ -709,14 +709,7 @@ func trainCandidate(ctx context.Context, o Options, hidden []int, xs, xv [][]flo
 		return c, err
 	}
 	c.center, c.scale = tc[0], ts[0]
-	scaled := func(y []float64) [][]float64 {
-		out := make([][]float64, len(y))
-		for i, v := range y {
-			out[i] = []float64{(v - c.center) / c.scale}
-		}
-		return out
-	}
-	nets, err := trainNets(ctx, o, hidden, xs, scaled(ytr), xv, scaled(yva), &c.rep)
+	nets, err := trainNets(ctx, o, hidden, xs, scaleY(colRows(ytr), tc, ts), xv, scaleY(colRows(yva), tc, ts), &c.rep)
 	if err != nil {
 		return c, err
 	}

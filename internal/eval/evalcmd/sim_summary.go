@@ -14,13 +14,10 @@ import (
 	"github.com/faultline/faultline/simulators"
 )
 
-// summarize matches alerts with the truth through eval.Summarize (what `make demo`
-// reports too), prints its per-fault table and adds the per-kind and false-alert detail.
-func (p *simPlan) summarize(alerts []telemetry.Alert, w io.Writer) (*SimResult, error) {
-	truth, err := eval.ReadTruthFile(p.truthPath)
-	if err != nil {
-		return nil, err
-	}
+// summarize matches alerts with the faulty period's truth through eval.Summarize (what
+// `make demo` reports too), prints its per-fault table and adds the per-kind and
+// false-alert detail.
+func (p *simPlan) summarize(truth []telemetry.Truth, alerts []telemetry.Alert, w io.Writer) (*SimResult, error) {
 	from := p.start.Add(p.healthy)
 	s := eval.Summarize(truth, alerts, from, from.Add(p.faulty), p.f.grace)
 	s.Print(w)

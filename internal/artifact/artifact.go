@@ -50,10 +50,15 @@ import (
 //	6: baseline tail_rate (the baseline also holds the recent past to a false-alarm
 //	   rate) and sensor_check max_reversal (spikes in a rough signal are the process's)
 //	7: target_features (each target's network predicts its own window feature)
-const Format = 7
+//	8: history_ewma on an anomaly model (its networks see the context sensors'
+//	   means over the stream's history, restarted at outages)
+const Format = 8
 
 // FormatVersion is the file format version Encode writes for m.
 func (m *Model) FormatVersion() int {
+	if m.Task == TaskAnomaly && len(m.HistoryEWMA) > 0 {
+		return 8
+	}
 	if len(m.TargetFeatures) > 0 {
 		return 7
 	}
@@ -125,6 +130,12 @@ type Model struct {
 	// healthy residual shows it sooner; a temperature that lags its load by a quarter
 	// hour is followed by its EWMA far better than by its hour's mean.
 	TargetFeatures []string `json:"target_features,omitempty"`
+	// TargetHistory (anomaly with HistoryEWMA, format 8), when set, says per target
+	// whether its network sees the context sensors' history means; nil: every
+	// target's does. The trainer gives them to a target whose held-out residual they
+	// shrink (a lagging temperature), not to one that has nothing to remember and
+	// would only learn a spurious dependence on them.
+	TargetHistory []bool `json:"target_history,omitempty"`
 	// ResidualScale is each target's typical residual on normal validation data
 	// (anomaly); residuals are divided by it before they are combined.
 	ResidualScale []float64 `json:"residual_scale,omitempty"`
@@ -172,6 +183,49 @@ func (m *Model) NumInputs() int {
 		return n + 1
 	}
 	return n
+}
+
+// InputNames names the networks' inputs in order: the window features
+// ("sensor.feature"), the age input ("age") and the history means
+// ("sensor.hewma<k>").
+func (m *Model) InputNames() []string {
+	names := m.Spec.FeatureNames()
+	if m.HasAge() {
+		names = append(names, "age")
+	}
+	return append(names, features.HistoryNames(m.Spec.Sensors, m.HistoryEWMA)...)
+}
+
+// HiddenInputs lists the inputs (by index into names, as InputNames gives them)
+// that target's leave-one-out network does not see: with context columns, every
+// input that is not a context sensor's (the target is explained by the operating
+// conditions alone); without, the target's own (it is explained by the other
+// sensors). The trainer masks them to 0, the scaled training mean, and the scorer
+// does the same. An input of no sensor (the age) is seen by every network; the
+// history means ("sensor.hewma<k>") only when history says so (SeesHistory).
+func HiddenInputs(names, context []string, target string, history bool) []int {
+	var out []int
+	for i, n := range names {
+		k := strings.LastIndexByte(n, '.')
+		if k < 0 {
+			continue
+		}
+		src := n[:k]
+		hide := src == target
+		if len(context) > 0 {
+			hide = !slices.Contains(context, src)
+		}
+		if hide || !history && strings.HasPrefix(n[k+1:], "hewma") {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// SeesHistory says whether target k's network sees the history means
+// (TargetHistory).
+func (m *Model) SeesHistory(k int) bool {
+	return len(m.HistoryEWMA) > 0 && (len(m.TargetHistory) == 0 || m.TargetHistory[k])
 }
 
 // HasAge says whether the networks take an age input (AgeFeature or AgeColumn).
@@ -243,6 +297,9 @@ func (m *Model) Validate() error {
 		}
 		if m.TargetFeature != "" && m.Forecast > 0 {
 			add("target_feature %q and forecast %d exclude each other: a forecaster predicts the coming rows' mean", m.TargetFeature, m.Forecast)
+		}
+		if th := m.TargetHistory; len(th) > 0 && (len(th) != nt || len(m.HistoryEWMA) == 0) {
+			add("target_history has %d values for %d targets and %d history means: want one per target, and history_ewma", len(th), nt, len(m.HistoryEWMA))
 		}
 		if tf := m.TargetFeatures; len(tf) > 0 {
 			if len(tf) != nt {

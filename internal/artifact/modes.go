@@ -30,7 +30,12 @@ type Modes struct {
 	AgeColumn string `json:"age_column,omitempty"`
 	// HistoryEWMA appends, after the age input, per sensor and per smoothing factor
 	// an exponentially weighted mean of the (regime-normalised) sensor over the
-	// stream's whole history (features.History), sensor-major. rul only.
+	// stream's history (features.History), sensor-major. A rul stream's history
+	// spans outages (the asset's whole life). An anomaly model's (format 8; only
+	// leave-one-out networks with context columns, which see the context sensors'
+	// means alone) restarts at an outage as the window does: the means stand for the
+	// conditions a lagging temperature still remembers, and after an outage nobody
+	// knows what those were.
 	HistoryEWMA []float64 `json:"history_ewma,omitempty"`
 	// Members (rul) are further complete rul models, typically on other window
 	// lengths, scored on the same rows; the prediction is the mean of this model's
@@ -173,8 +178,8 @@ func (m *Model) validateModes(add func(string, ...any)) {
 		if err := features.ValidateHistory(m.HistoryEWMA); err != nil {
 			add("%w", err)
 		}
-		if m.Task != TaskRUL {
-			add("history_ewma needs a rul model (an anomaly stream has no meaningful start)")
+		if m.Task != TaskRUL && (m.Task != TaskAnomaly || !m.LeaveOneOut || len(m.Context) == 0) {
+			add("history_ewma needs a rul model, or an anomaly model with leave-one-out networks and context columns")
 		}
 	}
 	if l := m.Likelihood; l != nil {

@@ -98,11 +98,4 @@ func (st *Stream) restoreHistory(s HistoryState) {
 }
 
 // historyStage is the stream's whole-history stage, nil for a model without one.
-func (st *Stream) historyStage() *historyStage {
-	for _, s := range st.rowStages {
-		if h, ok := s.(*historyStage); ok {
-			return h
-		}
-	}
-	return nil
-}
+func (st *Stream) historyStage() *historyStage { return st.hist }

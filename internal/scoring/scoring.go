@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/faultline/faultline/internal/alerting"
@@ -53,7 +52,7 @@ func New(m *artifact.Model) (*Scorer, error) {
 		s.columns = append(s.columns, m.AgeColumn)
 	}
 	if m.Task == artifact.TaskAnomaly {
-		names := m.Spec.FeatureNames()
+		names, inputs := m.Spec.FeatureNames(), m.InputNames()
 		var err error
 		need := func(dst *[]int, t, f string) {
 			k := indexOf(names, t+"."+f)
@@ -68,31 +67,13 @@ func New(m *artifact.Model) (*Scorer, error) {
 			if m.Envelope != nil {
 				need(&s.lastIdx, t, features.FeatLast)
 			}
-			s.mask = append(s.mask, maskFor(m, t, names))
+			s.mask = append(s.mask, artifact.HiddenInputs(inputs, m.Context, t, m.SeesHistory(k)))
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
-}
-
-// maskFor lists the feature indexes hidden from target t's network: with context
-// columns, every feature of a non-context sensor (t is explained by the operating
-// conditions alone); otherwise t's own features (t is explained by the others).
-func maskFor(m *artifact.Model, t string, names []string) []int {
-	var out []int
-	for i, n := range names {
-		sensor := n[:strings.LastIndexByte(n, '.')]
-		hide := sensor == t
-		if len(m.Context) > 0 {
-			hide = indexOf(m.Context, sensor) < 0
-		}
-		if hide {
-			out = append(out, i)
-		}
-	}
-	return out
 }
 
 func indexOf(s []string, v string) int {
@@ -184,8 +165,9 @@ type Stream struct {
 	nanRow  []float64
 	res     Result
 	last    time.Time
-	rows    int64   // rows processed since the stream began or Reset: the age input
-	age     float64 // the last accepted row's age column value (artifact.Model.AgeColumn)
+	rows    int64         // rows processed since the stream began or Reset: the age input
+	hist    *historyStage // the whole-history means, nil without
+	age     float64       // the last accepted row's age column value (artifact.Model.AgeColumn)
 
 	// The model's optional modes (stages.go), built by NewStream in a fixed order.
 	rowStages   []rowStage     // every row: forecaster, history EWMA, sensor checks
@@ -652,6 +634,9 @@ func (st *Stream) anomaly(r *Result) {
 // residualScore is the networks' score: the targets' normalised residuals combined.
 func (st *Stream) residualScore(r *Result) {
 	m := st.s.M
+	// A network that sees the history means is not heard until they have warmed up
+	// after the stream's start or an outage (historyStage.warm).
+	cold := st.hist != nil && !st.hist.warm()
 	var sum float64
 	for k, idx := range st.s.resIdx {
 		actual, expect := st.feat[idx], st.ysum[k]
@@ -659,6 +644,9 @@ func (st *Stream) residualScore(r *Result) {
 			actual, expect = st.fc.actual[k], st.fc.expects[k]
 		}
 		z := (actual - expect) / m.ResidualScale[k]
+		if cold && m.SeesHistory(k) {
+			z = 0
+		}
 		r.Residual[k] = z
 		sum += z * z
 	}

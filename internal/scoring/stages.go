@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"math"
+	"slices"
 
 	"github.com/faultline/faultline/internal/artifact"
 	"github.com/faultline/faultline/internal/features"
@@ -59,7 +60,8 @@ func (st *Stream) newStages() error {
 		if m.HasAge() {
 			off++
 		}
-		st.rowStages = append(st.rowStages, &historyStage{h: h, dst: st.feat[off:]})
+		st.hist = newHistoryStage(m, h, st.feat[off:])
+		st.rowStages = append(st.rowStages, st.hist)
 	}
 	if m.SensorCheck != nil {
 		st.chk = newSensorStage(m)
@@ -101,11 +103,44 @@ func (st *Stream) newStages() error {
 type historyStage struct {
 	h   *features.History
 	dst []float64 // the history's part of Stream.feat
+	// outages restart the means (anomaly models): a rul stream's history is the
+	// asset's life and spans them.
+	outages bool
+	// since counts the rows since the means (re)started; warmRows is how many they
+	// need (anomaly models) before they stand for the conditions before the window.
+	since, warmRows int64
 }
 
-func (hs *historyStage) observe(_ int64, in []float64) error { return hs.h.Push(in, hs.dst) }
-func (hs *historyStage) restart()                            {} // the history spans outages
-func (hs *historyStage) reset()                              { hs.h.Reset() }
+func newHistoryStage(m *artifact.Model, h *features.History, dst []float64) *historyStage {
+	hs := &historyStage{h: h, dst: dst, outages: m.Task == artifact.TaskAnomaly}
+	if hs.outages {
+		// Two time constants of the slowest mean: after an outage the means start
+		// from the first row as if the machine had run so for ever, and a motor
+		// restarted cold at full load is not yet as hot as that (its winding's 25
+		// minutes lag); by two time constants of the means the lag has closed.
+		slow := slices.Min(m.HistoryEWMA)
+		hs.warmRows = int64(math.Ceil(-2 / math.Log1p(-slow)))
+	}
+	return hs
+}
+
+func (hs *historyStage) observe(_ int64, in []float64) error {
+	hs.since++
+	return hs.h.Push(in, hs.dst)
+}
+
+func (hs *historyStage) reset() { hs.h.Reset(); hs.since = 0 }
+
+func (hs *historyStage) restart() {
+	if hs.outages {
+		hs.h.Reset()
+		hs.since = 0
+	}
+}
+
+// warm says whether the means have run long enough since the stream or its last
+// outage began for the networks that see them to be scored.
+func (hs *historyStage) warm() bool { return hs.since >= hs.warmRows }
 
 // sensorStage applies the model's sensor checks (artifact.Model.SensorCheck) and
 // keeps the latest row's finding.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/faultline/faultline/internal/alerting"
@@ -74,12 +73,18 @@ func (m *matrix) add(o matrix) {
 // extractRuns); target gives the targets of a window from its features, its last row
 // index and the index past its run of rows (nil: the window has no target and is left
 // out). With age, each vector gets the age input scoring.Stream computes: end+1.
-func windows(spec features.Spec, period float64, age bool, rows [][]float64, t []float64, target func(feat []float64, end, runEnd int) []float64, rep *Report) (matrix, error) {
+func windows(spec features.Spec, period float64, age bool, history []float64, rows [][]float64, t []float64, target func(feat []float64, end, runEnd int) []float64, rep *Report) (matrix, error) {
 	X, ends, runEnds, skipped, err := extractRuns(spec, period, rows, t)
 	if err != nil {
 		return matrix{}, err
 	}
 	rep.Skipped += skipped
+	var hist [][]float64
+	if len(history) > 0 && len(ends) > 0 {
+		if hist, err = runHistory(history, rows, t, period, spec.MaxFill); err != nil {
+			return matrix{}, err
+		}
+	}
 	var m matrix
 	for i, e := range ends {
 		y := target(X[i], e, runEnds[i])
@@ -89,6 +94,9 @@ func windows(spec features.Spec, period float64, age bool, rows [][]float64, t [
 		x := X[i]
 		if age {
 			x = append(x[:len(x):len(x)], float64(e+1))
+		}
+		if hist != nil {
+			x = append(x[:len(x):len(x)], hist[e]...)
 		}
 		m.X, m.Y, m.T = append(m.X, x), append(m.Y, y), append(m.T, t[e])
 	}
@@ -249,6 +257,7 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 		}
 	}
 	resIdx := featureIndexes(spec, targets, artifact.ResidualFeature(o.TargetFeature))
+	history := anomalyHistory(o)
 	var tr, va matrix
 	for _, s := range d.Series {
 		a, b := split(s, o.ValFrac)
@@ -260,7 +269,7 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 				continue
 			}
 			rows := p.rowsFor(part.s)
-			m, err := windows(spec, p.period, o.AgeFeature, rows, part.s.T, anomalyTarget(o.Forecast, resIdx, targetCols(spec, targets), rows), rep)
+			m, err := windows(spec, p.period, o.AgeFeature, history, rows, part.s.T, anomalyTarget(o.Forecast, resIdx, targetCols(spec, targets), rows), rep)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -296,12 +305,16 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 	ys, yv := scaleY(tr.Y, tc, ts), scaleY(va.Y, tc, ts)
 	var nets [][]byte
 	var chosen []string // each target's feature, when they are not all the configured one
+	var targetHistory []bool
 	switch {
 	case o.Detector == DetectorMonitor:
 	case loo:
 		var lf looFit
-		if lf, err = trainLeaveOneOut(ctx, o, hidden, spec, targets, targetCandidates(o, spec), xs, xv, tr, va, rep); err == nil {
+		if lf, err = trainLeaveOneOut(ctx, o, hidden, spec, history, targets, targetCandidates(o, spec), xs, xv, tr, va, rep); err == nil {
 			nets, tc, ts = lf.nets, lf.center, lf.scale
+			if len(history) > 0 {
+				targetHistory = lf.history
+			}
 			if slices.ContainsFunc(lf.features, func(f string) bool { return f != artifact.ResidualFeature(o.TargetFeature) }) {
 				chosen = lf.features
 			}
@@ -327,8 +340,8 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 		Spec: spec, Settings: p.settings, Regimes: p.regimes, Input: in,
 		Targets: targets, TargetCenter: tc, TargetScale: ts, Smoothing: o.Smoothing,
 		Period: p.period, Nets: nets, LeaveOneOut: loo, Context: o.Context, Combine: combineOf(o, len(targets)),
-		Modes: artifact.Modes{AgeFeature: o.AgeFeature, Forecast: o.Forecast, Likelihood: o.Likelihood,
-			Level: o.Level, Monitor: mon}, TargetFeature: o.TargetFeature, TargetFeatures: chosen,
+		Modes: artifact.Modes{AgeFeature: o.AgeFeature, HistoryEWMA: history, Forecast: o.Forecast, Likelihood: o.Likelihood,
+			Level: o.Level, Monitor: mon}, TargetFeature: o.TargetFeature, TargetFeatures: chosen, TargetHistory: targetHistory,
 	}
 	if err := calibrateAnomaly(m, d, p, o, rep); err != nil {
 		return nil, nil, err
@@ -355,13 +368,10 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 func sensorCheckOf(d Data, p *prepared, window, maxFill int) *artifact.SensorCheck {
 	var lim scoring.SensorLimits
 	for _, s := range d.Series {
-		rows, from := p.rowsFor(s), 0
-		for i := 1; i <= len(rows); i++ {
-			// An outage the stream would not fill restarts its checker: learn per run.
-			if i == len(rows) || p.period > 0 && features.MissingSamples(s.T[i]-s.T[i-1], p.period) > maxFill {
-				scoring.Learn(rows[from:i], window, &lim)
-				from = i
-			}
+		rows := p.rowsFor(s)
+		// An outage the stream would not fill restarts its checker: learn per run.
+		for _, r := range runs(s.T, p.period, maxFill) {
+			scoring.Learn(rows[r[0]:r[1]], window, &lim)
 		}
 	}
 	return lim.Finish()
@@ -589,42 +599,43 @@ func trainingMeta(o Options, rep *Report, d Data) map[string]any {
 // network per candidate and keeps the one whose held-out residual tail is smallest in
 // the sensor's units (pickTarget). tr and va are the unscaled windows; the scaled targets
 // and the scale of each target's chosen feature are returned with the networks.
-func trainLeaveOneOut(ctx context.Context, o Options, hidden []int, spec features.Spec, targets, cands []string, xs, xv [][]float64, tr, va matrix, rep *Report) (looFit, error) {
+func trainLeaveOneOut(ctx context.Context, o Options, hidden []int, spec features.Spec, history []float64, targets, cands []string, xs, xv [][]float64, tr, va matrix, rep *Report) (looFit, error) {
 	names := spec.FeatureNames()
+	inputs := (&artifact.Model{Spec: spec, Modes: artifact.Modes{AgeFeature: o.AgeFeature, HistoryEWMA: history}}).InputNames()
 	oo := o
 	oo.Ensemble = 1
 	fit := looFit{center: make([]float64, len(targets)), scale: make([]float64, len(targets))}
 	for k, sensor := range targets {
-		var own []int
-		for i, n := range names {
-			src := n[:strings.LastIndexByte(n, '.')]
-			hide := src == sensor
-			if len(o.Context) > 0 {
-				hide = !slices.Contains(o.Context, src)
-			}
-			if hide {
-				own = append(own, i)
-			}
-		}
-		mask := func(X [][]float64) [][]float64 {
-			out := make([][]float64, len(X))
-			for i, x := range X {
-				out[i] = append([]float64(nil), x...)
-				for _, j := range own {
-					out[i][j] = 0
+		masked := func(history bool) ([][]float64, [][]float64) {
+			own := artifact.HiddenInputs(inputs, o.Context, sensor, history)
+			mask := func(X [][]float64) [][]float64 {
+				out := make([][]float64, len(X))
+				for i, x := range X {
+					out[i] = append([]float64(nil), x...)
+					for _, j := range own {
+						out[i][j] = 0
+					}
 				}
+				return out
 			}
-			return out
+			return mask(xs), mask(xv)
 		}
-		mxs, mxv := mask(xs), mask(xv)
+		mxs, mxv := masked(false)
 		oo.Seed = o.Seed + uint64(k)*104729
-		var best *looCandidate
-		for _, f := range cands {
+		train := func(f string, mxs, mxv [][]float64) (looCandidate, error) {
 			c, err := trainCandidate(ctx, oo, hidden, mxs, mxv, column(tr.X, slices.Index(names, sensor+"."+f)), column(va.X, slices.Index(names, sensor+"."+f)))
 			if err != nil {
-				return looFit{}, fmt.Errorf("sensor %s (%s): %w", sensor, f, err)
+				return c, fmt.Errorf("sensor %s (%s): %w", sensor, f, err)
 			}
 			c.feature = f
+			return c, nil
+		}
+		var best *looCandidate
+		for _, f := range cands {
+			c, err := train(f, mxs, mxv)
+			if err != nil {
+				return looFit{}, err
+			}
 			if best == nil || pickTarget(c.tail, best.tail) {
 				best = &c
 			}
@@ -635,6 +646,24 @@ func trainLeaveOneOut(ctx context.Context, o Options, hidden []int, spec feature
 			}
 			rep.TargetFeatures[sensor] = best.feature
 		}
+		// The history means, on the feature chosen: kept where they shrink the
+		// held-out tail as much as a feature must to win.
+		sees := false
+		if len(history) > 0 {
+			hxs, hxv := masked(true)
+			c, err := train(best.feature, hxs, hxv)
+			if err != nil {
+				return looFit{}, err
+			}
+			if sees = pickTarget(c.tail, best.tail); sees {
+				best = &c
+			}
+			if rep.TargetHistory == nil {
+				rep.TargetHistory = map[string]bool{}
+			}
+			rep.TargetHistory[sensor] = sees
+		}
+		fit.history = append(fit.history, sees)
 		fit.nets = append(fit.nets, best.net)
 		fit.features = append(fit.features, best.feature)
 		fit.center[k], fit.scale[k] = best.center, best.scale
@@ -666,7 +695,11 @@ func NetsPerTarget(o Options) int {
 	if len(o.Features) > 0 {
 		sp.Features = o.Features
 	}
-	return len(targetCandidates(o, sp))
+	n := len(targetCandidates(o, sp))
+	if len(anomalyHistory(o)) > 0 {
+		n++
+	}
+	return n
 }
 
 // looFit is what trainLeaveOneOut fitted: one network per target, the window feature
@@ -674,6 +707,7 @@ func NetsPerTarget(o Options) int {
 type looFit struct {
 	nets          [][]byte
 	features      []string
+	history       []bool // per target: its network sees the history means
 	center, scale []float64
 }
 

@@ -66,23 +66,48 @@ func nanRow(n int) []float64 {
 // past the run of window i (a forecast target must not read beyond it: the stream's
 // forecaster restarts there too); skipped counts the windows left out.
 func extractRuns(spec features.Spec, period float64, rows [][]float64, t []float64) (X [][]float64, ends, runEnds []int, skipped int, err error) {
-	start := 0
-	for j := 1; j <= len(rows); j++ {
-		if j < len(rows) && (period <= 0 || features.MissingSamples(t[j]-t[j-1], period) <= spec.MaxFill) {
-			continue
-		}
-		x, e, st, err := features.ExtractBatch(spec, rows[start:j])
+	for _, r := range runs(t, period, spec.MaxFill) {
+		x, e, st, err := features.ExtractBatch(spec, rows[r[0]:r[1]])
 		if err != nil {
 			return nil, nil, nil, 0, err
 		}
 		for i := range e {
-			e[i] += start
-			runEnds = append(runEnds, j)
+			e[i] += r[0]
+			runEnds = append(runEnds, r[1])
 		}
 		X, ends, skipped = append(X, x...), append(ends, e...), skipped+st.Skipped()
-		start = j
 	}
 	return X, ends, runEnds, skipped, nil
+}
+
+// runs splits rows timed t into the runs scoring.Stream scores without a restart:
+// [start, end) row ranges between gaps of more than maxFill periods (untimed rows,
+// period 0, are one run).
+func runs(t []float64, period float64, maxFill int) [][2]int {
+	var out [][2]int
+	start := 0
+	for j := 1; j <= len(t); j++ {
+		if j < len(t) && (period <= 0 || features.MissingSamples(t[j]-t[j-1], period) <= maxFill) {
+			continue
+		}
+		out = append(out, [2]int{start, j})
+		start = j
+	}
+	return out
+}
+
+// runHistory is the whole-history EWMA inputs of an anomaly model after each row,
+// restarted at each run as scoring.Stream restarts them at an outage.
+func runHistory(alphas []float64, rows [][]float64, t []float64, period float64, maxFill int) ([][]float64, error) {
+	out := make([][]float64, 0, len(rows))
+	for _, r := range runs(t, period, maxFill) {
+		h, err := features.HistoryBatch(alphas, rows[r[0]:r[1]])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h...)
+	}
+	return out, nil
 }
 
 // dropLate drops every row at or before the time of the last row kept, the rule

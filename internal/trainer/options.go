@@ -38,6 +38,28 @@ const RefitProbe = 1
 // FD003 without more training time.
 func DefaultRULHistory() []float64 { return []float64{0.1, 0.03} }
 
+// AnomalyHistoryExample is a choice of --history for an anomaly model sampled once a
+// minute with the default hour's window: context means with time constants of about
+// 15 and 60 rows (factors 1 - e^(-1/tau)), spanning the lags of a bearing housing (15
+// minutes) and a motor winding (25). It is not a default (docs/benchmarks.md).
+var AnomalyHistoryExample = []float64{0.0645, 0.0165}
+
+// anomalyHistory is the whole-history EWMA inputs of an anomaly model: the user's
+// (Options.HistoryEWMA, with --context; Validate refuses them elsewhere), none by
+// default. A temperature lags its load by minutes to an hour, so it still remembers
+// conditions from before its window, which the window features cannot show; the
+// context sensors' means over the stream's history can. On the simulated plant they
+// halved the motor winding's residual and alerted its overheating about 0.9 hours
+// sooner, but added false alerts where a network with more inputs fitted the week of
+// healthy history more tightly than later weeks bear (docs/benchmarks.md), so they
+// stay a choice.
+func anomalyHistory(o Options) []float64 {
+	if len(o.HistoryEWMA) == 0 || len(o.Context) == 0 || o.Forecast > 0 || o.Detector == DetectorMonitor {
+		return nil
+	}
+	return o.HistoryEWMA
+}
+
 // rulDefaults applies the defaults of the rul task only.
 func (o *Options) rulDefaults() {
 	if o.Task != artifact.TaskRUL {
@@ -231,10 +253,13 @@ func (o Options) Validate() error {
 		for _, f := range []struct {
 			name string
 			set  bool
-		}{{"--refit-all=false", o.NoRefit}, {"--age", o.AgeFeature}, {"--age-column", o.AgeColumn != ""}, {"--history", len(o.HistoryEWMA) > 0}, {"--member-windows", len(o.MemberWindows) > 0}, {"--refit-all", o.RefitAll}} {
+		}{{"--refit-all=false", o.NoRefit}, {"--age", o.AgeFeature}, {"--age-column", o.AgeColumn != ""}, {"--member-windows", len(o.MemberWindows) > 0}, {"--refit-all", o.RefitAll}} {
 			if f.set {
 				bad("%s: only for --task rul models", f.name)
 			}
+		}
+		if len(o.HistoryEWMA) > 0 && (len(o.Context) == 0 || o.Forecast > 0 || o.Detector == DetectorMonitor) {
+			bad("--history %v: an anomaly model takes history inputs only with --context and the networks (not --forecast or --detector monitor); give --history none or add --context", o.HistoryEWMA)
 		}
 	}
 	if len(o.Features) > 0 || o.Window > 1 {

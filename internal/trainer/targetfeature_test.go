@@ -7,7 +7,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/faultline/faultline/internal/artifact"
 	"github.com/faultline/faultline/internal/trainer"
 )
 
@@ -46,8 +45,8 @@ func TestTargetFeaturePerSensor(t *testing.T) {
 	if want := []string{"mean", "ewma"}; !slices.Equal(auto.TargetFeatures, want) {
 		t.Fatalf("targets %v: features %v, want %v", auto.Targets, auto.TargetFeatures, want)
 	}
-	if auto.FormatVersion() != artifact.Format {
-		t.Fatalf("format %d, want %d for per-target features", auto.FormatVersion(), artifact.Format)
+	if auto.FormatVersion() != 7 {
+		t.Fatalf("format %d, want 7 for per-target features", auto.FormatVersion())
 	}
 	fixed := base
 	fixed.TargetFeature = "mean"

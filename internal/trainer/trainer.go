@@ -172,23 +172,26 @@ type Report struct {
 	TextCells map[string]string `json:"text_cells,omitempty"`      // column -> text cells read as missing
 	// TargetFeatures is the window feature each watched sensor's network predicts,
 	// when the trainer chose it (anomaly, leave-one-out; Options.TargetFeature "").
-	TargetFeatures map[string]string        `json:"target_features,omitempty"`
-	Regimes        int                      `json:"regimes"`
-	Windows        map[string]int           `json:"windows"` // train / val
-	Skipped        int                      `json:"skipped_windows"`
-	Hidden         []int                    `json:"hidden"`
-	Histories      [][]model.EpochStats     `json:"-"`
-	BestEpochs     []int                    `json:"best_epochs"`
-	Duration       time.Duration            `json:"-"`
-	Seconds        float64                  `json:"train_seconds"`
-	Metrics        map[string]float64       `json:"metrics"`
-	Threshold      map[string]float64       `json:"threshold,omitempty"`
-	Residuals      []float64                `json:"-"` // anomaly: normalised validation residuals (all targets)
-	ValScores      []float64                `json:"-"` // anomaly: smoothed scores over validation, in time order
-	ValTimes       []float64                `json:"-"`
-	Pred           []float64                `json:"-"` // validation predictions (first target)
-	Actual         []float64                `json:"-"`
-	Extra          map[string][]interface{} `json:"-"`
+	TargetFeatures map[string]string `json:"target_features,omitempty"`
+	// TargetHistory says which watched sensors' networks see the context sensors'
+	// history means (anomaly with history inputs: Options.HistoryEWMA).
+	TargetHistory map[string]bool          `json:"target_history,omitempty"`
+	Regimes       int                      `json:"regimes"`
+	Windows       map[string]int           `json:"windows"` // train / val
+	Skipped       int                      `json:"skipped_windows"`
+	Hidden        []int                    `json:"hidden"`
+	Histories     [][]model.EpochStats     `json:"-"`
+	BestEpochs    []int                    `json:"best_epochs"`
+	Duration      time.Duration            `json:"-"`
+	Seconds       float64                  `json:"train_seconds"`
+	Metrics       map[string]float64       `json:"metrics"`
+	Threshold     map[string]float64       `json:"threshold,omitempty"`
+	Residuals     []float64                `json:"-"` // anomaly: normalised validation residuals (all targets)
+	ValScores     []float64                `json:"-"` // anomaly: smoothed scores over validation, in time order
+	ValTimes      []float64                `json:"-"`
+	Pred          []float64                `json:"-"` // validation predictions (first target)
+	Actual        []float64                `json:"-"`
+	Extra         map[string][]interface{} `json:"-"`
 }
 
 func (o *Options) defaults() {

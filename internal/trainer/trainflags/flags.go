@@ -73,7 +73,7 @@ func Register(fs *flag.FlagSet, o *trainer.Options, tasks Tasks, getenv cli.Gete
 		cli.Bool(fs, &f.refitAll, "refit-all", "FAULTLINE_TRAIN_REFIT_ALL", true, fmt.Sprintf("rul: early stopping on the held-out assets (%d network) finds the epoch count and the band, then the ensemble trains on all assets; --refit-all=false keeps the early-stopped ensemble", trainer.RefitProbe), getenv, errs)
 		f.refitAllSet = getenv("FAULTLINE_TRAIN_REFIT_ALL") != ""
 		f.fs = fs
-		cli.String(fs, &f.history, "history", "FAULTLINE_TRAIN_HISTORY", "", "rul: smoothing factors of whole-history per-sensor EWMA inputs (default "+floatList(trainer.DefaultRULHistory())+"; none = no such inputs)", getenv)
+		cli.String(fs, &f.history, "history", "FAULTLINE_TRAIN_HISTORY", "", "smoothing factors of whole-history per-sensor EWMA inputs: rul (default "+floatList(trainer.DefaultRULHistory())+"), and anomaly with --context (default none; e.g. "+floatList(trainer.AnomalyHistoryExample)+" for time constants of 15 and 60 rows: a network that follows a lagging temperature better with the context sensors' means keeps them); none = no such inputs", getenv)
 		cli.String(fs, &f.members, "member-windows", "FAULTLINE_TRAIN_MEMBER_WINDOWS", "", "rul: window lengths of further models averaged with the main one, e.g. 20,40", getenv)
 	}
 	if tasks&Anomaly != 0 {

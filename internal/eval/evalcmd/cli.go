@@ -93,6 +93,23 @@ func splitList(s string) []string {
 	return out
 }
 
+// historyList reads --history: "" the trainer's default (nil), "none" no inputs
+// (empty), else smoothing factors in (0, 1].
+func historyList(s string) ([]float64, error) {
+	if strings.TrimSpace(s) == "none" {
+		return []float64{}, nil
+	}
+	var out []float64
+	for _, p := range splitList(s) {
+		var v float64
+		if _, err := fmt.Sscan(p, &v); err != nil || !(v > 0 && v <= 1) {
+			return nil, fmt.Errorf("%w: --history %q: give smoothing factors above 0 and at most 1, like 0.06,0.016, or none", ErrUsage, s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 func intList(s string) ([]int, error) {
 	var out []int
 	for _, p := range splitList(s) {

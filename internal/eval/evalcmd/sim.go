@@ -36,7 +36,8 @@ type simFlags struct {
 	perType, workers                            int
 	healthy, faulty, rate, out, context, hidden string
 	faultRate                                   float64
-	seed                                        uint64
+	seed, trainSeed                             uint64
+	history                                     string
 	grace                                       time.Duration
 	window, k, m, clear, holdoff, epochs        int
 	quantile, margin, smooth, envelope, valFrac float64
@@ -53,6 +54,8 @@ func (f *simFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&f.rate, "rate", "1/60", "samples per second per machine, e.g. 1/60 (one a minute) or 1")
 	fs.Float64Var(&f.faultRate, "fault-rate", 0.1, "random faults per machine per simulated day in the faulty period")
 	fs.Uint64Var(&f.seed, "seed", 1, "simulation, fault schedule and training seed")
+	fs.Uint64Var(&f.trainSeed, "train-seed", 0, "training seed when it should differ from --seed (0 = --seed): the same plant and faults with other networks, to see how much a figure owes to their initialisation")
+	fs.StringVar(&f.history, "history", "", "smoothing factors of the networks' whole-history inputs of the context sensors, as train --history (default: trainer's; none = no such inputs)")
 	fs.StringVar(&f.out, "out", env(getenv, "FAULTLINE_EVAL_OUT", "eval-out"), "output directory: data, models, scores, results.json")
 	fs.StringVar(&f.context, "context", strings.Join(simulators.ContextColumns(), ","), "operating-condition columns (each type keeps those it has; empty = leave-one-out)")
 	fs.DurationVar(&f.grace, "grace", 2*time.Hour, "an alert this long after a repaired fault's last record still counts for it (as the demo)")
@@ -142,6 +145,7 @@ type simPlan struct {
 	machines         []simulators.MachineInfo
 	healthyTruthPath string
 	truthPath        string
+	history          []float64 // --history: nil = the trainer's default, empty = none
 }
 
 func runSim(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, log zerolog.Logger) error {
@@ -203,6 +207,9 @@ func (f simFlags) plan() (*simPlan, error) {
 	}
 	if p.rate, err = parseRate(f.rate); err != nil {
 		return nil, fmt.Errorf("%w: --rate: %v", ErrUsage, err)
+	}
+	if p.history, err = historyList(f.history); err != nil {
+		return nil, err
 	}
 	switch {
 	case f.perType < 1:
@@ -353,7 +360,10 @@ func (p *simPlan) train(ctx context.Context, log zerolog.Logger) (map[string]str
 		o := trainer.Options{Task: artifact.TaskAnomaly, Name: "eval-sim-" + typ, Match: typ + "-*", Window: p.f.window,
 			Quantile: p.f.quantile, Margin: p.f.margin, Smoothing: p.f.smooth, K: p.f.k, M: p.f.m, Clear: p.f.clear, TargetFeature: p.f.target, Envelope: offIfNotPositive(p.f.envelope), ValFrac: p.f.valFrac,
 			Holdoff: p.f.holdoff, Epochs: p.f.epochs, Hidden: hidden, Seed: p.f.seed, Version: "eval-sim",
-			Detector: p.f.detector, FalseAlarmsPerWeek: p.f.perWeek, BaselineHalfLife: p.f.baseline}
+			Detector: p.f.detector, FalseAlarmsPerWeek: p.f.perWeek, BaselineHalfLife: p.f.baseline, HistoryEWMA: p.history}
+		if p.f.trainSeed != 0 {
+			o.Seed = p.f.trainSeed
+		}
 		for _, c := range splitList(p.f.context) {
 			if slices.Contains(d.Columns, c) {
 				o.Context = append(o.Context, c)

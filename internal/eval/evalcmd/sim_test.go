@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,10 +51,22 @@ func TestSimUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"sim", "--healthy", "soon"}, {"sim", "--faulty", "3d"}, {"sim", "--rate", "1/0"},
 		{"sim", "--machines-per-type", "0"}, {"sim", "--fault-rate", "0"},
+		{"sim", "--history", "0.1,2"}, {"sim", "--history", "fast"},
 	} {
 		err := Run(context.Background(), args, noEnv, &bytes.Buffer{}, &bytes.Buffer{})
 		if !errors.Is(err, ErrUsage) {
 			t.Errorf("%q: err = %v, want a usage error", args, err)
+		}
+	}
+}
+
+// --history reads as train's: empty is the trainer's default (nil), "none" no inputs
+// (empty, not nil), else the factors.
+func TestHistoryList(t *testing.T) {
+	for in, want := range map[string][]float64{"": nil, "none": {}, "0.06, 0.016": {0.06, 0.016}} {
+		got, err := historyList(in)
+		if err != nil || !slices.Equal(got, want) || (got == nil) != (want == nil) {
+			t.Errorf("%q: %v (%v), want %v", in, got, err, want)
 		}
 	}
 }

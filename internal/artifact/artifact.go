@@ -51,12 +51,13 @@ import (
 //	   rate) and sensor_check max_reversal (spikes in a rough signal are the process's)
 //	7: target_features (each target's network predicts its own window feature)
 //	8: history_ewma on an anomaly model (its networks see the context sensors'
-//	   means over the stream's history, restarted at outages)
+//	   means over the stream's history, restarted at outages), and leave-one-out
+//	   models with several networks per target
 const Format = 8
 
 // FormatVersion is the file format version Encode writes for m.
 func (m *Model) FormatVersion() int {
-	if m.Task == TaskAnomaly && len(m.HistoryEWMA) > 0 {
+	if m.Task == TaskAnomaly && len(m.HistoryEWMA) > 0 || m.TargetNets() > 1 {
 		return 8
 	}
 	if len(m.TargetFeatures) > 0 {
@@ -154,8 +155,10 @@ type Model struct {
 	Period float64 `json:"period_s,omitempty"`
 
 	// Nets is an ensemble whose outputs are averaged; each is model.MLP[float32] bytes.
-	// With LeaveOneOut, Nets[k] instead predicts only target k, from the features
-	// with target k's own features masked (set to their training mean).
+	// With LeaveOneOut, each network instead predicts one target, from the features
+	// with the target's hidden inputs masked (HiddenInputs; set to their training
+	// mean): target k's are Nets[k*n : (k+1)*n], n = TargetNets(), averaged (n > 1 is
+	// format 8).
 	Nets [][]byte `json:"nets"`
 	// LeaveOneOut: each sensor is explained by the others (a normal-behaviour model),
 	// so a sensor that departs from its usual relation to the rest owns its residual.
@@ -220,6 +223,15 @@ func HiddenInputs(names, context []string, target string, history bool) []int {
 		}
 	}
 	return out
+}
+
+// TargetNets is how many networks a leave-one-out model averages per target (1
+// before format 8).
+func (m *Model) TargetNets() int {
+	if !m.LeaveOneOut || len(m.Targets) == 0 || len(m.Nets) < len(m.Targets) {
+		return 1
+	}
+	return len(m.Nets) / len(m.Targets)
 }
 
 // SeesHistory says whether target k's network sees the history means
@@ -371,8 +383,8 @@ func (m *Model) Validate() error {
 	wantOut := nt
 	if m.LeaveOneOut {
 		wantOut = 1
-		if len(nets) != nt && len(nets) > 0 {
-			add("leave-one-out model has %d networks for %d targets", len(nets), nt)
+		if nt > 0 && len(nets)%nt != 0 {
+			add("leave-one-out model has %d networks for %d targets: want the same number for each", len(nets), nt)
 		}
 	}
 	for i, n := range nets {

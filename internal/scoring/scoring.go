@@ -355,7 +355,7 @@ func (st *Stream) push(ts time.Time, row []float64) (*Result, bool, error) {
 	st.predict()
 	inv := 1 / float64(max(1, len(st.preds)))
 	if m.LeaveOneOut {
-		inv = 1
+		inv = 1 / float64(m.TargetNets())
 	}
 	for k := range st.ysum {
 		st.ysum[k] = m.TargetCenter[k] + m.TargetScale[k]*st.ysum[k]*inv
@@ -595,12 +595,15 @@ func (st *Stream) predict() {
 		st.ysum[k] = 0
 	}
 	if st.s.M.LeaveOneOut {
-		// Masked features are set to 0, the training mean after z-scoring.
-		for k, p := range st.preds {
+		// Masked features are set to 0, the training mean after z-scoring. Target k's
+		// networks are the k-th run of TargetNets() in artifact.Model.Nets.
+		per := st.s.M.TargetNets()
+		for j, p := range st.preds {
+			k := j / per
 			for _, i := range st.s.mask[k] {
 				st.x32[i] = 0
 			}
-			st.ysum[k] = float64(p.Predict(st.x32, st.y32[:1])[0])
+			st.ysum[k] += float64(p.Predict(st.x32, st.y32[:1])[0])
 			for _, i := range st.s.mask[k] {
 				st.x32[i] = float32(st.scaled[i])
 			}

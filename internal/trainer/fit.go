@@ -597,8 +597,10 @@ func trainingMeta(o Options, rep *Report, d Data) map[string]any {
 // the normal-behaviour model the scorer runs when the model says LeaveOneOut. With
 // more than one candidate feature (cands; the trainer's default) each sensor gets a
 // network per candidate and keeps the one whose held-out residual tail is smallest in
-// the sensor's units (pickTarget). tr and va are the unscaled windows; the scaled targets
-// and the scale of each target's chosen feature are returned with the networks.
+// the sensor's units (pickTarget). With o.Ensemble > 1 the choice gets that many
+// networks in all, from other initialisations, which the scorer averages. tr and va
+// are the unscaled windows; the scaled targets and the scale of each target's chosen
+// feature are returned with the networks.
 func trainLeaveOneOut(ctx context.Context, o Options, hidden []int, spec features.Spec, history []float64, targets, cands []string, xs, xv [][]float64, tr, va matrix, rep *Report) (looFit, error) {
 	names := spec.FeatureNames()
 	inputs := (&artifact.Model{Spec: spec, Modes: artifact.Modes{AgeFeature: o.AgeFeature, HistoryEWMA: history}}).InputNames()
@@ -657,6 +659,7 @@ func trainLeaveOneOut(ctx context.Context, o Options, hidden []int, spec feature
 			}
 			if sees = pickTarget(c.tail, best.tail); sees {
 				best = &c
+				mxs, mxv = hxs, hxv
 			}
 			if rep.TargetHistory == nil {
 				rep.TargetHistory = map[string]bool{}
@@ -665,6 +668,17 @@ func trainLeaveOneOut(ctx context.Context, o Options, hidden []int, spec feature
 		}
 		fit.history = append(fit.history, sees)
 		fit.nets = append(fit.nets, best.net)
+		// --ensemble: more networks for the choice made, from other initialisations,
+		// averaged by the scorer. Same target, so the same z-score.
+		seed := oo.Seed
+		for e := 1; e < o.Ensemble; e++ {
+			oo.Seed = seed + uint64(e)*7919
+			c, err := train(best.feature, mxs, mxv)
+			if err != nil {
+				return looFit{}, err
+			}
+			fit.nets = append(fit.nets, c.net)
+		}
 		fit.features = append(fit.features, best.feature)
 		fit.center[k], fit.scale[k] = best.center, best.scale
 		rep.Histories = append(rep.Histories, best.rep.Histories...)
@@ -695,15 +709,16 @@ func NetsPerTarget(o Options) int {
 	if len(o.Features) > 0 {
 		sp.Features = o.Features
 	}
-	n := len(targetCandidates(o, sp))
+	n := len(targetCandidates(o, sp)) + max(0, o.Ensemble-1)
 	if len(anomalyHistory(o)) > 0 {
 		n++
 	}
 	return n
 }
 
-// looFit is what trainLeaveOneOut fitted: one network per target, the window feature
-// each predicts, and the z-score of that feature.
+// looFit is what trainLeaveOneOut fitted: the networks of each target in turn
+// (Options.Ensemble of them), the window feature each target's predict, and the
+// z-score of that feature.
 type looFit struct {
 	nets          [][]byte
 	features      []string

@@ -40,6 +40,7 @@ type simFlags struct {
 	history                                     string
 	grace                                       time.Duration
 	window, k, m, clear, holdoff, epochs        int
+	ensemble                                    int
 	quantile, margin, smooth, envelope, valFrac float64
 	target, detector                            string
 	perWeek                                     float64
@@ -69,6 +70,7 @@ func (f *simFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.IntVar(&f.clear, "clear", 0, "calm windows to clear an alert (default: trainer's)")
 	fs.IntVar(&f.holdoff, "holdoff", 0, "windows after a raise before another raise (default: trainer's, off)")
 	fs.IntVar(&f.epochs, "epochs", 0, "maximum epochs (default: trainer's)")
+	fs.IntVar(&f.ensemble, "ensemble", 0, "networks averaged per watched sensor (default: trainer's, 1)")
 	fs.StringVar(&f.hidden, "hidden", "", "hidden layer sizes (default: trainer's)")
 	fs.Float64Var(&f.valFrac, "val-frac", 0, "share of each healthy history held out to calibrate the warn level (default: trainer's)")
 	fs.Float64Var(&f.envelope, "envelope", trainer.DefaultEnvelope, "healthy-range allowance (share of the range) at which a latest value scores the warn level; 0 or less = off (as train --envelope)")
@@ -359,7 +361,7 @@ func (p *simPlan) train(ctx context.Context, log zerolog.Logger) (map[string]str
 		}
 		o := trainer.Options{Task: artifact.TaskAnomaly, Name: "eval-sim-" + typ, Match: typ + "-*", Window: p.f.window,
 			Quantile: p.f.quantile, Margin: p.f.margin, Smoothing: p.f.smooth, K: p.f.k, M: p.f.m, Clear: p.f.clear, TargetFeature: p.f.target, Envelope: offIfNotPositive(p.f.envelope), ValFrac: p.f.valFrac,
-			Holdoff: p.f.holdoff, Epochs: p.f.epochs, Hidden: hidden, Seed: p.f.seed, Version: "eval-sim",
+			Holdoff: p.f.holdoff, Epochs: p.f.epochs, Ensemble: p.f.ensemble, Hidden: hidden, Seed: p.f.seed, Version: "eval-sim",
 			Detector: p.f.detector, FalseAlarmsPerWeek: p.f.perWeek, BaselineHalfLife: p.f.baseline, HistoryEWMA: p.history}
 		if p.f.trainSeed != 0 {
 			o.Seed = p.f.trainSeed

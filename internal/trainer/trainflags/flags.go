@@ -57,7 +57,7 @@ func Register(fs *flag.FlagSet, o *trainer.Options, tasks Tasks, getenv cli.Gete
 	cli.Int(fs, &o.Regimes, "regimes", "FAULTLINE_TRAIN_REGIMES", 0, "number of operating regimes (0 = choose)", getenv, errs)
 	cli.Int(fs, &o.Window, "window", "FAULTLINE_TRAIN_WINDOW", 0, "samples per window (default 20 anomaly, 30 rul)", getenv, errs)
 	cli.Int(fs, &o.Epochs, "epochs", "FAULTLINE_TRAIN_EPOCHS", d.Epochs, "maximum epochs per network (early stopping)", getenv, errs)
-	cli.Int(fs, &o.Ensemble, "ensemble", "FAULTLINE_TRAIN_ENSEMBLE", 0, "networks averaged (default 1 anomaly, 5 rul)", getenv, errs)
+	cli.Int(fs, &o.Ensemble, "ensemble", "FAULTLINE_TRAIN_ENSEMBLE", 0, "networks averaged (default 1 anomaly, 5 rul); an anomaly model with leave-one-out networks gets this many per watched sensor", getenv, errs)
 	cli.String(fs, &f.hidden, "hidden", "FAULTLINE_TRAIN_HIDDEN", "", "hidden layer sizes, e.g. 64,32 (default from the data size)", getenv)
 	cli.Int(fs, &o.Patience, "patience", "FAULTLINE_TRAIN_PATIENCE", d.Patience, "early-stopping patience in epochs", getenv, errs)
 	cli.Float(fs, &o.LR, "lr", "FAULTLINE_TRAIN_LR", d.LR, "Adam learning rate", getenv, errs)

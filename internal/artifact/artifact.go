@@ -300,8 +300,8 @@ func (m *Model) Validate() error {
 	if len(m.Context) > 0 && !m.LeaveOneOut {
 		add("context sensors need leave_one_out networks")
 	}
-	if m.Task != TaskAnomaly && (m.TargetFeature != "" || len(m.TargetFeatures) > 0) {
-		add("target_feature and target_features are for anomaly models only")
+	if m.Task != TaskAnomaly && (m.TargetFeature != "" || len(m.TargetFeatures) > 0 || len(m.TargetHistory) > 0) {
+		add("target_feature, target_features and target_history are for anomaly models only")
 	}
 	if m.Task == TaskAnomaly {
 		if f := m.TargetFeature; f != "" && !slices.Contains(m.Spec.Features, f) {

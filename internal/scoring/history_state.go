@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/faultline/faultline/internal/artifact"
 )
 
 // HistoryState is a rul stream's long memory as the edge daemon keeps it across a
@@ -26,7 +28,9 @@ type HistoryState struct {
 // whole-history inputs and no row-count age) or a stream that has seen no row.
 func (st *Stream) HistoryState() (HistoryState, bool) {
 	m := st.s.M
-	if len(m.HistoryEWMA) == 0 && !m.AgeFeature || st.rows == 0 {
+	if len(m.HistoryEWMA) == 0 && !m.AgeFeature || st.rows == 0 || m.Task == artifact.TaskAnomaly {
+		// An anomaly model's means restart with the stream, as at an outage: after a
+		// restart nobody knows what the machine did meanwhile.
 		return HistoryState{}, false
 	}
 	s := HistoryState{Rows: st.rows, Last: st.last}
@@ -59,7 +63,7 @@ func (st *Stream) RestoreHistory(s HistoryState) error {
 
 func (st *Stream) checkHistory(s HistoryState) error {
 	m := st.s.M
-	if len(m.HistoryEWMA) == 0 && !m.AgeFeature {
+	if len(m.HistoryEWMA) == 0 && !m.AgeFeature || m.Task == artifact.TaskAnomaly {
 		return errors.New("history: the model keeps none")
 	}
 	if s.Rows < 0 {
@@ -99,3 +103,8 @@ func (st *Stream) restoreHistory(s HistoryState) {
 
 // historyStage is the stream's whole-history stage, nil for a model without one.
 func (st *Stream) historyStage() *historyStage { return st.hist }
+
+// HistoryWarm says whether the networks that see the whole-history means are heard
+// (an anomaly model's means have run long enough since the stream or its last outage
+// began); true for models without them.
+func (st *Stream) HistoryWarm() bool { return st.hist == nil || st.hist.warm() }

@@ -641,6 +641,7 @@ func (st *Stream) residualScore(r *Result) {
 	// after the stream's start or an outage (historyStage.warm).
 	cold := st.hist != nil && !st.hist.warm()
 	var sum float64
+	heard := len(r.Residual)
 	for k, idx := range st.s.resIdx {
 		actual, expect := st.feat[idx], st.ysum[k]
 		if st.fc != nil {
@@ -649,6 +650,7 @@ func (st *Stream) residualScore(r *Result) {
 		z := (actual - expect) / m.ResidualScale[k]
 		if cold && m.SeesHistory(k) {
 			z = 0
+			heard--
 		}
 		r.Residual[k] = z
 		sum += z * z
@@ -660,7 +662,7 @@ func (st *Stream) residualScore(r *Result) {
 			r.Shares[k] = 0
 		}
 	}
-	r.Raw = math.Sqrt(sum / float64(len(r.Residual)))
+	r.Raw = math.Sqrt(sum / float64(max(1, heard)))
 	if m.Combine == artifact.CombineMax {
 		r.Raw = 0
 		for _, z := range r.Residual {

@@ -73,18 +73,12 @@ func (m *matrix) add(o matrix) {
 // extractRuns); target gives the targets of a window from its features, its last row
 // index and the index past its run of rows (nil: the window has no target and is left
 // out). With age, each vector gets the age input scoring.Stream computes: end+1.
-func windows(spec features.Spec, period float64, age bool, history []float64, rows [][]float64, t []float64, target func(feat []float64, end, runEnd int) []float64, rep *Report) (matrix, error) {
+func windows(spec features.Spec, period float64, age bool, hist [][]float64, rows [][]float64, t []float64, target func(feat []float64, end, runEnd int) []float64, rep *Report) (matrix, error) {
 	X, ends, runEnds, skipped, err := extractRuns(spec, period, rows, t)
 	if err != nil {
 		return matrix{}, err
 	}
 	rep.Skipped += skipped
-	var hist [][]float64
-	if len(history) > 0 && len(ends) > 0 {
-		if hist, err = runHistory(history, rows, t, period, spec.MaxFill); err != nil {
-			return matrix{}, err
-		}
-	}
 	var m matrix
 	for i, e := range ends {
 		y := target(X[i], e, runEnds[i])
@@ -205,6 +199,21 @@ func fitWindow(want int, d Data) int {
 	return w
 }
 
+// head and tail split per-row values (nil stays nil) where split cuts the rows.
+func head(v [][]float64, cut int) [][]float64 {
+	if v == nil {
+		return nil
+	}
+	return v[:cut]
+}
+
+func tail(v [][]float64, cut int) [][]float64 {
+	if v == nil {
+		return nil
+	}
+	return v[cut:]
+}
+
 func split(s Series, frac float64) (train, val Series) {
 	n := len(s.Rows)
 	cut := n - int(float64(n)*frac)
@@ -261,15 +270,25 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 	var tr, va matrix
 	for _, s := range d.Series {
 		a, b := split(s, o.ValFrac)
+		// The history inputs run over the whole series, across the split, as they do
+		// on a gateway that has scored the machine all along (and in replay).
+		var hist [][]float64
+		if len(history) > 0 {
+			var err error
+			if hist, err = runHistory(history, p.rowsFor(s), s.T, p.period, spec.MaxFill); err != nil {
+				return nil, nil, err
+			}
+		}
 		for _, part := range []struct {
-			s   Series
-			dst *matrix
-		}{{a, &tr}, {b, &va}} {
+			s    Series
+			dst  *matrix
+			hist [][]float64
+		}{{a, &tr, head(hist, len(a.Rows))}, {b, &va, tail(hist, len(a.Rows))}} {
 			if len(part.s.Rows) < spec.Window {
 				continue
 			}
 			rows := p.rowsFor(part.s)
-			m, err := windows(spec, p.period, o.AgeFeature, history, rows, part.s.T, anomalyTarget(o.Forecast, resIdx, targetCols(spec, targets), rows), rep)
+			m, err := windows(spec, p.period, o.AgeFeature, part.hist, rows, part.s.T, anomalyTarget(o.Forecast, resIdx, targetCols(spec, targets), rows), rep)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -556,9 +575,15 @@ func replay(m *artifact.Model, d Data, p *prepared, o Options) (resid [][]float6
 			return nil, nil, nil, nil, nil, err
 		}
 		from := max(0, len(tr.Rows)-m.Spec.Window-m.Forecast)
+		if len(m.HistoryEWMA) > 0 {
+			// The history inputs are the whole series', as in training.
+			from = 0
+		}
 		for i := from; i < len(s.Rows); i++ {
 			r, ok, err := st.Push(secondsToTime(s.T[i]), p.scorerRow(s.Rows[i]))
-			if err != nil || !ok || i < len(tr.Rows) {
+			if err != nil || !ok || i < len(tr.Rows) || !st.HistoryWarm() {
+				// A window whose history-fed networks are silenced (after an outage)
+				// would count their residuals as perfect fits.
 				continue
 			}
 			resid = append(resid, append([]float64(nil), r.Residual...))

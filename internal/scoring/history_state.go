@@ -28,9 +28,7 @@ type HistoryState struct {
 // whole-history inputs and no row-count age) or a stream that has seen no row.
 func (st *Stream) HistoryState() (HistoryState, bool) {
 	m := st.s.M
-	if len(m.HistoryEWMA) == 0 && !m.AgeFeature || st.rows == 0 || m.Task == artifact.TaskAnomaly {
-		// An anomaly model's means restart with the stream, as at an outage: after a
-		// restart nobody knows what the machine did meanwhile.
+	if !keepsHistory(m) || st.rows == 0 {
 		return HistoryState{}, false
 	}
 	s := HistoryState{Rows: st.rows, Last: st.last}
@@ -63,7 +61,7 @@ func (st *Stream) RestoreHistory(s HistoryState) error {
 
 func (st *Stream) checkHistory(s HistoryState) error {
 	m := st.s.M
-	if len(m.HistoryEWMA) == 0 && !m.AgeFeature || m.Task == artifact.TaskAnomaly {
+	if !keepsHistory(m) {
 		return errors.New("history: the model keeps none")
 	}
 	if s.Rows < 0 {
@@ -99,6 +97,14 @@ func (st *Stream) restoreHistory(s HistoryState) {
 	for i, ms := range s.Members {
 		st.mem.st[i].restoreHistory(ms)
 	}
+}
+
+// keepsHistory says whether a stream of m has a long memory worth keeping across a
+// daemon restart: a rul model's history means or row-count age. An anomaly model's
+// means restart with the stream, as at an outage: after a restart nobody knows what
+// the machine did meanwhile.
+func keepsHistory(m *artifact.Model) bool {
+	return (len(m.HistoryEWMA) > 0 || m.AgeFeature) && m.Task != artifact.TaskAnomaly
 }
 
 // historyStage is the stream's whole-history stage, nil for a model without one.

@@ -103,17 +103,16 @@ func (st *Stream) newStages() error {
 type historyStage struct {
 	h   *features.History
 	dst []float64 // the history's part of Stream.feat
-	// outages restart the means (anomaly models): a rul stream's history is the
-	// asset's life and spans them.
-	outages bool
 	// since counts the rows since the means (re)started; warmRows is how many they
-	// need (anomaly models) before they stand for the conditions before the window.
+	// need before they stand for the conditions before the window. It is set for
+	// anomaly models alone, whose means also restart at an outage: a rul stream's
+	// history is the asset's life and spans them.
 	since, warmRows int64
 }
 
 func newHistoryStage(m *artifact.Model, h *features.History, dst []float64) *historyStage {
-	hs := &historyStage{h: h, dst: dst, outages: m.Task == artifact.TaskAnomaly}
-	if hs.outages {
+	hs := &historyStage{h: h, dst: dst}
+	if m.Task == artifact.TaskAnomaly {
 		// Two time constants of the slowest mean: after an outage the means start
 		// from the first row as if the machine had run so for ever, and a motor
 		// restarted cold at full load is not yet as hot as that (its winding's 25
@@ -132,9 +131,8 @@ func (hs *historyStage) observe(_ int64, in []float64) error {
 func (hs *historyStage) reset() { hs.h.Reset(); hs.since = 0 }
 
 func (hs *historyStage) restart() {
-	if hs.outages {
-		hs.h.Reset()
-		hs.since = 0
+	if hs.warmRows > 0 {
+		hs.reset()
 	}
 }
 

@@ -199,21 +199,6 @@ func fitWindow(want int, d Data) int {
 	return w
 }
 
-// head and tail split per-row values (nil stays nil) where split cuts the rows.
-func head(v [][]float64, cut int) [][]float64 {
-	if v == nil {
-		return nil
-	}
-	return v[:cut]
-}
-
-func tail(v [][]float64, cut int) [][]float64 {
-	if v == nil {
-		return nil
-	}
-	return v[cut:]
-}
-
 func split(s Series, frac float64) (train, val Series) {
 	n := len(s.Rows)
 	cut := n - int(float64(n)*frac)
@@ -270,25 +255,30 @@ func fitAnomaly(ctx context.Context, d Data, o Options) (*artifact.Model, *Repor
 	var tr, va matrix
 	for _, s := range d.Series {
 		a, b := split(s, o.ValFrac)
+		all, cut := p.rowsFor(s), len(a.Rows)
 		// The history inputs run over the whole series, across the split, as they do
 		// on a gateway that has scored the machine all along (and in replay).
 		var hist [][]float64
 		if len(history) > 0 {
 			var err error
-			if hist, err = runHistory(history, p.rowsFor(s), s.T, p.period, spec.MaxFill); err != nil {
+			if hist, err = runHistory(history, all, s.T, p.period, spec.MaxFill); err != nil {
 				return nil, nil, err
 			}
 		}
 		for _, part := range []struct {
-			s    Series
-			dst  *matrix
-			hist [][]float64
-		}{{a, &tr, head(hist, len(a.Rows))}, {b, &va, tail(hist, len(a.Rows))}} {
+			s      Series
+			dst    *matrix
+			lo, hi int
+		}{{a, &tr, 0, cut}, {b, &va, cut, len(all)}} {
 			if len(part.s.Rows) < spec.Window {
 				continue
 			}
-			rows := p.rowsFor(part.s)
-			m, err := windows(spec, p.period, o.AgeFeature, part.hist, rows, part.s.T, anomalyTarget(o.Forecast, resIdx, targetCols(spec, targets), rows), rep)
+			rows := all[part.lo:part.hi]
+			var h [][]float64
+			if hist != nil {
+				h = hist[part.lo:part.hi]
+			}
+			m, err := windows(spec, p.period, o.AgeFeature, h, rows, part.s.T, anomalyTarget(o.Forecast, resIdx, targetCols(spec, targets), rows), rep)
 			if err != nil {
 				return nil, nil, err
 			}
